@@ -1,0 +1,147 @@
+#!/usr/bin/env python3
+"""Sales-ops bot: the command line (DESIGN §9). `python bot.py --help` lists the subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import uuid
+
+from config import ConfigError, load_settings
+from errors import DataSourceUnavailable, NotAvailableYet, UserError
+
+log = logging.getLogger("salesbot")
+
+
+def _not_yet(feature: str):
+    def run(_args: argparse.Namespace) -> int:
+        raise NotAvailableYet(f"`{feature}` is not available yet in this version of the bot.")
+
+    return run
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    from db.engine import create_raw_engine, current_revision, head_revision, upgrade
+
+    engine = create_raw_engine(load_settings().database_url)
+    if args.action == "upgrade":
+        upgrade(engine)
+    print(f"database at revision {current_revision(engine)} (head {head_revision()})")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from db.demo import run_demo_command
+
+    return run_demo_command(args, load_settings())
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from db.importer import run_import_command
+
+    return run_import_command(args, load_settings())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bot.py",
+        description="Sales-ops bot for Slack. Reads DATABASE_URL (and .env); SQLite salesops.db by default.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("run", help="serve Slack and run the scheduler (the console when no Slack tokens are set)")
+    p.set_defaults(func=_not_yet("run"))
+
+    p = sub.add_parser("console", help="a local chat with the bot")
+    p.add_argument("--as", dest="as_email", required=True, metavar="EMAIL", help="whose eyes to ask with")
+    p.set_defaults(func=_not_yet("console"))
+
+    p = sub.add_parser("ask", help="one answer from the bot")
+    p.add_argument("--as", dest="as_email", required=True, metavar="EMAIL")
+    p.add_argument("text", help='what to ask, e.g. "/sales quota team"')
+    p.add_argument("--json", action="store_true", help="print the Slack payload")
+    p.set_defaults(func=_not_yet("ask"))
+
+    p = sub.add_parser("demo", help="create or refresh the demo org")
+    p.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    p.add_argument("--reps", type=int, default=60, help="number of people (default 60)")
+    p.add_argument("--deals", type=int, default=5000, help="number of opportunities (default 5,000)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("import", help="load CSV exports through a mapping file")
+    p.add_argument("mapping", metavar="MAPPING.yml")
+    p.add_argument("--skip-bad", action="store_true", help="import the good rows, write the rejects to a CSV")
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("metrics", help="any KPI, by any dimension, for any period and scope")
+    p.add_argument("metric")
+    p.add_argument("--period", default="this quarter")
+    p.add_argument("--by", default="")
+    p.add_argument("--scope", default="org")
+    p.add_argument("--as", dest="as_email", default=None, metavar="EMAIL")
+    p.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    p.add_argument("--explain", action="store_true")
+    p.set_defaults(func=_not_yet("metrics"))
+
+    p = sub.add_parser("digest", help="build (and send) the digests")
+    p.add_argument("--dry-run", action="store_true")
+    p.add_argument("--date")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--all", action="store_true")
+    g.add_argument("--to", metavar="EMAIL")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_not_yet("digest"))
+
+    p = sub.add_parser("check", help="run the data-integrity rules")
+    p.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    p.set_defaults(func=_not_yet("check"))
+
+    p = sub.add_parser("bench", help="the performance benchmark (DESIGN §7)")
+    p.add_argument("--deals", type=int, default=100_000)
+    p.add_argument("--reps", type=int, default=500)
+    p.set_defaults(func=_not_yet("bench"))
+
+    p = sub.add_parser("jobs", help="list the scheduled jobs with their next run times")
+    p.set_defaults(func=_not_yet("jobs"))
+
+    p = sub.add_parser("db", help="database schema: show or upgrade the migration revision")
+    p.add_argument("action", choices=("upgrade", "current"))
+    p.set_defaults(func=cmd_db)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        return args.func(args)
+    except NotAvailableYet as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except (UserError, ConfigError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: one sentence, trace in the log
+        if _is_connection_error(exc):
+            print(f"error: {DataSourceUnavailable.__doc__.strip()} ({type(exc).__name__})", file=sys.stderr)
+            return 1
+        error_id = uuid.uuid4().hex[:8]
+        log.exception("unexpected failure, error id %s", error_id)
+        print(f"error: something went wrong (error id {error_id}); the log has the details.", file=sys.stderr)
+        return 1
+
+
+def _is_connection_error(exc: BaseException) -> bool:
+    from sqlalchemy.exc import OperationalError
+
+    return isinstance(exc, OperationalError)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,106 @@
+"""Settings, read once from the environment (and a `.env` file beside the process, if any).
+
+Every setting is documented in `.env.example`; this module is the only place that reads `os.environ`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dotenv import load_dotenv
+
+DEFAULT_DATABASE_URL = "sqlite:///salesops.db"
+
+
+class ConfigError(ValueError):
+    """A setting has a value the bot cannot use."""
+
+
+def _int(env: dict[str, str], name: str, default: int, lo: int | None = None, hi: int | None = None) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {raw!r}.") from None
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        raise ConfigError(f"{name} must be between {lo} and {hi}, not {value}.")
+    return value
+
+
+def _segment_days(raw: str) -> dict[str, int]:
+    """Parse `Enterprise=21,SMB=10` into {"enterprise": 21, "smb": 10}."""
+    out: dict[str, int] = {}
+    for part in filter(None, (p.strip() for p in raw.split(","))):
+        name, sep, days = part.partition("=")
+        if not sep or not days.strip().isdigit():
+            raise ConfigError(
+                f"STALLED_DAYS_BY_SEGMENT entries look like Enterprise=21, not {part!r}."
+            )
+        out[name.strip().lower()] = int(days)
+    return out
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    fiscal_year_start_month: int = 1
+    default_timezone: str = "UTC"
+    org_currency: str = "USD"
+    slack_bot_token: str = ""
+    slack_signing_secret: str = ""
+    slack_app_token: str = ""
+    slack_api_url: str = ""
+    port: int = 3000
+    crm_url_template: str = ""
+    ops_channel: str = ""
+    stalled_no_activity_days: int = 14
+    stalled_days_by_segment: dict[str, int] = field(default_factory=dict)
+    escalate_after_days: int = 3
+    integrity_cron: str = "0 7 * * 1-5"
+    digest_time: str = "08:00"
+    quiet_hours: str = "20:00-07:00"
+    cache_ttl_seconds: int = 60
+    log_level: str = "INFO"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.default_timezone)
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    """Build Settings from `env` (default: the process environment after loading `.env`)."""
+    if env is None:
+        load_dotenv(override=False)
+        env = dict(os.environ)
+    tz_name = env.get("DEFAULT_TIMEZONE", "").strip() or "UTC"
+    try:
+        ZoneInfo(tz_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"DEFAULT_TIMEZONE {tz_name!r} is not an IANA time zone (try America/New_York or Europe/Berlin)."
+        ) from None
+    return Settings(
+        database_url=env.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL,
+        fiscal_year_start_month=_int(env, "FISCAL_YEAR_START_MONTH", 1, 1, 12),
+        default_timezone=tz_name,
+        org_currency=(env.get("ORG_CURRENCY", "").strip() or "USD").upper(),
+        slack_bot_token=env.get("SLACK_BOT_TOKEN", "").strip(),
+        slack_signing_secret=env.get("SLACK_SIGNING_SECRET", "").strip(),
+        slack_app_token=env.get("SLACK_APP_TOKEN", "").strip(),
+        slack_api_url=env.get("SLACK_API_URL", "").strip(),
+        port=_int(env, "PORT", 3000, 1, 65535),
+        crm_url_template=env.get("CRM_URL_TEMPLATE", "").strip(),
+        ops_channel=env.get("OPS_CHANNEL", "").strip(),
+        stalled_no_activity_days=_int(env, "STALLED_NO_ACTIVITY_DAYS", 14, 1, 3650),
+        stalled_days_by_segment=_segment_days(env.get("STALLED_DAYS_BY_SEGMENT", "")),
+        escalate_after_days=_int(env, "ESCALATE_AFTER_DAYS", 3, 1, 365),
+        integrity_cron=env.get("INTEGRITY_CRON", "").strip() or "0 7 * * 1-5",
+        digest_time=env.get("DIGEST_TIME", "").strip() or "08:00",
+        quiet_hours=env.get("QUIET_HOURS", "").strip() or "20:00-07:00",
+        cache_ttl_seconds=_int(env, "CACHE_TTL_SECONDS", 60, 0, 86400),
+        log_level=(env.get("LOG_LEVEL", "").strip() or "INFO").upper(),
+    )

@@ -1,0 +1,1 @@
+"""The sales database: schema, engine, migrations, demo-data generator and importers."""

@@ -1,0 +1,114 @@
+"""Engines and the automatic schema upgrade.
+
+`get_engine()` is the one way code gets a database: it normalises the URL (plain `postgresql://` uses psycopg 3),
+turns on SQLite's foreign keys and WAL, and runs any pending Alembic migration the first time an engine is made
+for a URL, so a new database is ready without a separate step.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+_ENGINES: dict[str, Engine] = {}
+_LOCK = threading.Lock()
+# An arbitrary constant: the PostgreSQL advisory lock key that serialises migrations between replicas.
+_MIGRATION_LOCK_KEY = 0x5A1E5B07
+
+
+class DatabaseURLError(ValueError):
+    """DATABASE_URL cannot be used."""
+
+
+def normalise_url(url: str) -> str:
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise DatabaseURLError(
+            f"DATABASE_URL {url!r} is not a database URL "
+            "(try sqlite:///salesops.db or postgresql+psycopg://user@host/dbname)."
+        ) from None
+    backend = parsed.get_backend_name()
+    if backend == "postgresql" and parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    elif backend not in ("postgresql", "sqlite"):
+        raise DatabaseURLError(f"DATABASE_URL uses {backend!r}; the bot supports SQLite and PostgreSQL.")
+    return parsed.render_as_string(hide_password=False)
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+def create_raw_engine(url: str) -> Engine:
+    """An engine without the migration step (migrations and tests use it)."""
+    url = normalise_url(url)
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+
+
+def alembic_config(connection=None) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if connection is not None:
+        cfg.attributes["connection"] = connection
+    return cfg
+
+
+def head_revision() -> str:
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Run pending migrations; on PostgreSQL under an advisory lock so replicas do not race."""
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK_KEY})
+        command.upgrade(alembic_config(conn), revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    with engine.begin() as conn:
+        command.downgrade(alembic_config(conn), revision)
+
+
+def get_engine(url: str) -> Engine:
+    """The shared engine for `url`, migrated to the head revision on first use."""
+    key = normalise_url(url)
+    with _LOCK:
+        engine = _ENGINES.get(key)
+        if engine is None:
+            engine = create_raw_engine(key)
+            if current_revision(engine) != head_revision():
+                upgrade(engine)
+            _ENGINES[key] = engine
+        return engine
+
+
+def dispose_all() -> None:
+    with _LOCK:
+        for engine in _ENGINES.values():
+            engine.dispose()
+        _ENGINES.clear()

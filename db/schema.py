@@ -1,0 +1,269 @@
+"""The canonical schema (DESIGN §3) as SQLAlchemy Core tables.
+
+Sales tables hold what the CRM knows; bot state lives in `bot_*` tables and never mixes with them.
+Alembic migrations in `db/migrations` create and upgrade these tables; this module is what code imports.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from db.types import Money, UTCDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+ROLES = ("rep", "manager", "exec", "ops")
+FORECAST_CATEGORIES = ("pipeline", "best_case", "commit", "omitted", "closed")
+ACTIVITY_KINDS = ("call", "email", "meeting", "task", "note")
+
+reps = Table(
+    "reps",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("external_id", String(100), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("email", String(320), unique=True),
+    Column("slack_user_id", String(32)),
+    Column("role", String(16), nullable=False, server_default="rep"),
+    Column("manager_id", Integer, ForeignKey("reps.id", ondelete="SET NULL")),
+    Column("team", String(100)),
+    Column("region", String(100)),
+    Column("segment", String(100)),
+    Column("active", Boolean, nullable=False, server_default="1"),
+    Column("timezone", String(64)),
+    Column("start_date", Date),
+    CheckConstraint("role IN ('rep', 'manager', 'exec', 'ops')", name="role"),
+    Index("ix_reps_manager_id", "manager_id"),
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("external_id", String(100), nullable=False, unique=True),
+    Column("name", String(300), nullable=False),
+    Column("industry", String(100)),
+    Column("segment", String(100)),
+    Column("region", String(100)),
+    Column("owner_id", Integer, ForeignKey("reps.id", ondelete="SET NULL")),
+    Column("created_at", UTCDateTime),
+)
+
+stages = Table(
+    "stages",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("position", Integer, nullable=False),
+    Column("probability", Integer, nullable=False),
+    Column("forecast_category", String(16), nullable=False),
+    Column("is_closed", Boolean, nullable=False, server_default="0"),
+    Column("is_won", Boolean, nullable=False, server_default="0"),
+    Column("expected_days", Integer),
+    CheckConstraint("probability BETWEEN 0 AND 100", name="probability"),
+    CheckConstraint(
+        "forecast_category IN ('pipeline', 'best_case', 'commit', 'omitted', 'closed')", name="forecast_category"
+    ),
+)
+
+opportunities = Table(
+    "opportunities",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("external_id", String(100), nullable=False, unique=True),
+    Column("name", String(300), nullable=False),
+    Column("account_id", Integer, ForeignKey("accounts.id", ondelete="SET NULL")),
+    Column("owner_id", Integer, ForeignKey("reps.id", ondelete="SET NULL")),
+    Column("stage", String(100), ForeignKey("stages.name", onupdate="CASCADE"), nullable=False),
+    Column("amount", Money),
+    Column("currency", String(3)),
+    Column("probability", Integer),
+    Column("forecast_category", String(16)),
+    Column("created_at", UTCDateTime),
+    Column("close_date", Date),
+    Column("closed_at", UTCDateTime),
+    Column("stage_entered_at", UTCDateTime),
+    Column("last_activity_at", UTCDateTime),
+    Column("next_step", Text),
+    Column("product", String(100)),
+    Column("source", String(100)),
+    Column("loss_reason", String(200)),
+    Column("updated_at", UTCDateTime),
+    Index("ix_opportunities_owner_close", "owner_id", "close_date"),
+    Index("ix_opportunities_close_date", "close_date"),
+    Index("ix_opportunities_stage", "stage"),
+    Index("ix_opportunities_account_id", "account_id"),
+    Index("ix_opportunities_updated_at", "updated_at"),
+)
+
+opportunity_history = Table(
+    "opportunity_history",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("opportunity_id", Integer, ForeignKey("opportunities.id", ondelete="CASCADE"), nullable=False),
+    Column("changed_at", UTCDateTime, nullable=False),
+    Column("stage", String(100)),
+    Column("amount", Money),
+    Column("close_date", Date),
+    Column("probability", Integer),
+    Column("forecast_category", String(16)),
+    Index("ix_opportunity_history_opp_changed", "opportunity_id", "changed_at"),
+    Index("ix_opportunity_history_changed_at", "changed_at"),
+)
+
+activities = Table(
+    "activities",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("external_id", String(100), unique=True),
+    Column("opportunity_id", Integer, ForeignKey("opportunities.id", ondelete="CASCADE")),
+    Column("account_id", Integer, ForeignKey("accounts.id", ondelete="SET NULL")),
+    Column("rep_id", Integer, ForeignKey("reps.id", ondelete="SET NULL")),
+    Column("kind", String(16), nullable=False),
+    Column("subject", String(300)),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    CheckConstraint("kind IN ('call', 'email', 'meeting', 'task', 'note')", name="kind"),
+    Index("ix_activities_opp_occurred", "opportunity_id", "occurred_at"),
+    Index("ix_activities_rep_id", "rep_id"),
+)
+
+quotas = Table(
+    "quotas",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("rep_id", Integer, ForeignKey("reps.id", ondelete="CASCADE"), nullable=False),
+    Column("period_start", Date, nullable=False),
+    Column("period_end", Date, nullable=False),
+    Column("amount", Money, nullable=False),
+    UniqueConstraint("rep_id", "period_start", "period_end", name="uq_quotas_rep_period"),
+    CheckConstraint("period_end >= period_start", name="period"),
+)
+
+SALES_TABLES = (reps, accounts, stages, opportunities, opportunity_history, activities, quotas)
+
+# --- bot state ----------------------------------------------------------------------------------------------
+
+bot_settings = Table(
+    "bot_settings",
+    metadata,
+    Column("key", String(100), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+bot_slack_identities = Table(
+    "bot_slack_identities",
+    metadata,
+    Column("slack_user_id", String(32), primary_key=True),
+    Column("email", String(320)),
+    Column("rep_id", Integer, ForeignKey("reps.id", ondelete="SET NULL")),
+    Column("tz", String(64)),
+    Column("deleted", Boolean, nullable=False, server_default="0"),
+    Column("fetched_at", UTCDateTime, nullable=False),
+)
+
+bot_subscriptions = Table(
+    "bot_subscriptions",
+    metadata,
+    Column("rep_id", Integer, ForeignKey("reps.id", ondelete="CASCADE"), primary_key=True),
+    Column("kind", String(32), primary_key=True),
+    Column("enabled", Boolean, nullable=False, server_default="1"),
+    Column("send_time", String(5)),
+    Column("paused_until", Date),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+bot_delivery_ledger = Table(
+    "bot_delivery_ledger",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("recipient", String(100), nullable=False),
+    Column("period", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("channel", String(32)),
+    Column("message_ts", String(32)),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("error", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime),
+    UniqueConstraint("kind", "recipient", "period", name="uq_bot_delivery_ledger_key"),
+)
+
+bot_alerts = Table(
+    "bot_alerts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("rule", String(64), nullable=False),
+    Column("opportunity_id", Integer, ForeignKey("opportunities.id", ondelete="CASCADE"), nullable=False),
+    Column("rep_id", Integer, ForeignKey("reps.id", ondelete="SET NULL")),
+    Column("status", String(16), nullable=False),
+    Column("detail", Text),
+    Column("first_seen", UTCDateTime, nullable=False),
+    Column("last_seen", UTCDateTime, nullable=False),
+    Column("snoozed_until", Date),
+    Column("snooze_reason", Text),
+    Column("acknowledged_at", UTCDateTime),
+    Column("acknowledged_state", Text),
+    Column("resolved_at", UTCDateTime),
+    Column("escalated_at", UTCDateTime),
+    UniqueConstraint("rule", "opportunity_id", name="uq_bot_alerts_rule_opp"),
+    Index("ix_bot_alerts_rep_status", "rep_id", "status"),
+)
+
+bot_integrity_findings = Table(
+    "bot_integrity_findings",
+    metadata,
+    Column("fingerprint", String(200), primary_key=True),
+    Column("rule", String(64), nullable=False),
+    Column("record", String(200), nullable=False),
+    Column("owner_id", Integer),
+    Column("detail", Text),
+    Column("first_seen", UTCDateTime, nullable=False),
+    Column("last_seen", UTCDateTime, nullable=False),
+    Column("resolved_at", UTCDateTime),
+)
+
+BOT_TABLES = (
+    bot_settings,
+    bot_slack_identities,
+    bot_subscriptions,
+    bot_delivery_ledger,
+    bot_alerts,
+    bot_integrity_findings,
+)
+
+DEFAULT_STAGES = (
+    {"name": "Prospecting", "position": 1, "probability": 10, "forecast_category": "pipeline",
+     "is_closed": False, "is_won": False, "expected_days": None},
+    {"name": "Qualification", "position": 2, "probability": 20, "forecast_category": "pipeline",
+     "is_closed": False, "is_won": False, "expected_days": None},
+    {"name": "Proposal", "position": 3, "probability": 50, "forecast_category": "best_case",
+     "is_closed": False, "is_won": False, "expected_days": None},
+    {"name": "Negotiation", "position": 4, "probability": 80, "forecast_category": "commit",
+     "is_closed": False, "is_won": False, "expected_days": None},
+    {"name": "Closed Won", "position": 5, "probability": 100, "forecast_category": "closed",
+     "is_closed": True, "is_won": True, "expected_days": None},
+    {"name": "Closed Lost", "position": 6, "probability": 0, "forecast_category": "omitted",
+     "is_closed": True, "is_won": False, "expected_days": None},
+)

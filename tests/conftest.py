@@ -1,0 +1,109 @@
+"""Test databases: every test that takes `db` runs once on SQLite and once on PostgreSQL.
+
+Which backends run comes from TEST_DATABASES ("sqlite,postgresql" by default). PostgreSQL tests use
+TEST_POSTGRES_DB if set (CI creates and drops it), else a database this session creates and drops on the server
+at TEST_POSTGRES_URL (default postgres@127.0.0.1:5432). When no server answers, they skip, unless
+REQUIRE_POSTGRES=1, which turns the skip into a failure (CI sets it so a silent skip cannot pass).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, insert, text
+from sqlalchemy.engine import make_url
+
+from db.engine import create_raw_engine, dispose_all, upgrade
+from db.schema import BOT_TABLES, DEFAULT_STAGES, SALES_TABLES, stages
+
+ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+BACKENDS = [b.strip() for b in os.environ.get("TEST_DATABASES", "sqlite,postgresql").split(",") if b.strip()]
+REQUIRE_POSTGRES = os.environ.get("REQUIRE_POSTGRES") == "1"
+
+
+@dataclass
+class TestDB:
+    backend: str
+    url: str
+    engine: Engine
+
+    __test__ = False
+
+
+def _admin_engine() -> Engine:
+    return create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """URL of a migrated PostgreSQL database for this session, or a skip."""
+    given = os.environ.get("TEST_POSTGRES_DB")
+    created = None
+    try:
+        admin = _admin_engine()
+        with admin.connect() as conn:
+            if not given:
+                created = f"salesbot_test_{uuid.uuid4().hex[:10]}"
+                conn.execute(text(f'CREATE DATABASE "{created}"'))
+    except Exception as exc:  # noqa: BLE001 - any connection failure means "no PostgreSQL here"
+        if REQUIRE_POSTGRES:
+            pytest.fail(f"REQUIRE_POSTGRES=1 but PostgreSQL is unreachable: {exc}")
+        pytest.skip(f"PostgreSQL not reachable at {ADMIN_URL}")
+    url = make_url(ADMIN_URL).set(database=given or created).render_as_string(hide_password=False)
+    engine = create_raw_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    yield url
+    dispose_all()
+    if created:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{created}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    engine = create_raw_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()
+    return path
+
+
+def _reset_postgres(engine: Engine) -> None:
+    names = ", ".join(t.name for t in (*SALES_TABLES, *BOT_TABLES))
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        conn.execute(insert(stages), [dict(s) for s in DEFAULT_STAGES])
+
+
+@pytest.fixture(params=BACKENDS)
+def db(request, tmp_path) -> TestDB:
+    """A migrated, empty sales database (default stages only) on each backend."""
+    if request.param == "sqlite":
+        path = tmp_path / "sales.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        url = f"sqlite:///{path}"
+        engine = create_raw_engine(url)
+        yield TestDB("sqlite", url, engine)
+        engine.dispose()
+        dispose_all()
+        return
+    url = request.getfixturevalue("postgres_url")
+    engine = create_raw_engine(url)
+    _reset_postgres(engine)
+    yield TestDB("postgresql", url, engine)
+    engine.dispose()
+    dispose_all()
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec and callspec.params.get("db") == "postgresql":
+            item.add_marker(pytest.mark.postgresql)
