@@ -43,6 +43,18 @@ def cmd_import(args: argparse.Namespace) -> int:
     return run_import_command(args, load_settings())
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    from metrics.integrity_cli import run_check_command
+
+    return run_check_command(args, load_settings())
+
+
+def cmd_metrics(args: argparse.Namespace) -> int:
+    from metrics.cli import run_metrics_command
+
+    return run_metrics_command(args, load_settings())
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bot.py",
@@ -83,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--as", dest="as_email", default=None, metavar="EMAIL")
     p.add_argument("--format", choices=("table", "json", "csv"), default="table")
     p.add_argument("--explain", action="store_true")
-    p.set_defaults(func=_not_yet("metrics"))
+    p.set_defaults(func=cmd_metrics)
 
     p = sub.add_parser("digest", help="build (and send) the digests")
     p.add_argument("--dry-run", action="store_true")
@@ -96,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("check", help="run the data-integrity rules")
     p.add_argument("--format", choices=("table", "json", "csv"), default="table")
-    p.set_defaults(func=_not_yet("check"))
+    p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("bench", help="the performance benchmark (DESIGN §7)")
     p.add_argument("--deals", type=int, default=100_000)

@@ -1,0 +1,1 @@
+"""Slack listeners, split by kind; each subpackage exposes register(app)."""

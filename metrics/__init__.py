@@ -1,0 +1,1 @@
+"""The metrics layer: semantic definitions compiled to SQL, periods, scopes, KPIs and rules. No Slack here."""

@@ -1,0 +1,1 @@
+"""Pure renderers: data in, Block Kit / text / PNG out."""

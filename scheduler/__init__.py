@@ -1,0 +1,1 @@
+"""APScheduler wiring, jobs, leader lock and delivery ledger."""
