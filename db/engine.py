@@ -45,7 +45,26 @@ def normalise_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+class _Median:
+    """SQLite aggregate `median(x)`: the middle value (mean of the two middle ones), NULLs ignored."""
+
+    def __init__(self) -> None:
+        self.values: list[float] = []
+
+    def step(self, value) -> None:
+        if value is not None:
+            self.values.append(value)
+
+    def finalize(self):
+        if not self.values:
+            return None
+        ordered = sorted(self.values)
+        mid = len(ordered) // 2
+        return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    dbapi_conn.create_aggregate("median", 1, _Median)
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=30000")

@@ -1,0 +1,193 @@
+"""Evaluate a metric: compile, run (through the cache), merge the per-source rows, derive the value.
+
+This is the one entry point handlers, jobs and the CLI use for KPIs.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pandas as pd
+from sqlalchemy import Connection, Select
+
+from errors import UserError
+from metrics import special
+from metrics.cache import ResultCache, default_cache
+from metrics.compile import DIM_PREFIX, Window, deal_query, quota_query, render_sql
+from metrics.model import DEAL_MEASURES, DIMENSIONS, METRICS, Ctx, Metric
+from metrics.periods import Period
+from metrics.scopes import Scope
+
+CENT = Decimal("0.01")
+RATIO_PLACES = Decimal("0.0001")
+ALL_METRIC_NAMES = tuple(METRICS) + tuple(special.SPECIAL_METRICS)
+
+
+class MetricError(UserError):
+    """An unknown metric or a dimension the metric does not allow."""
+
+
+@dataclass
+class MetricResult:
+    metric: str
+    label: str
+    fmt: str
+    description: str
+    period: Period
+    scope: Scope
+    by: tuple[str, ...]
+    rows: list[dict]
+    queries: list[Select] = field(default_factory=list)
+    dialect: object = None
+    computed_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def sql(self) -> list[str]:
+        """The exact SQL sent, parameters inlined (rendered on demand: only --explain needs it)."""
+        return [render_sql(q, self.dialect) for q in self.queries]
+
+    @property
+    def value(self):
+        """The single value of an ungrouped result."""
+        return self.rows[0]["value"] if self.rows else None
+
+
+def metric_definition(name: str) -> Metric | special.SpecialMetric:
+    key = name.strip().lower().replace("-", "_").replace(" ", "_")
+    if key in METRICS:
+        return METRICS[key]
+    if key in special.SPECIAL_METRICS:
+        return special.SPECIAL_METRICS[key]
+    close = difflib.get_close_matches(key, ALL_METRIC_NAMES, n=1, cutoff=0.6)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    raise MetricError(f"There is no metric called {name!r}.{hint} Metrics: {', '.join(ALL_METRIC_NAMES)}.")
+
+
+def parse_dimensions(text: str | tuple[str, ...] | None, allowed: tuple[str, ...]) -> tuple[str, ...]:
+    if not text:
+        return ()
+    names = text.split(",") if isinstance(text, str) else list(text)
+    out = []
+    for raw in names:
+        name = raw.strip().lower()
+        if not name:
+            continue
+        if name not in allowed:
+            close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.6)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise MetricError(f"Cannot break this metric down by {raw.strip()!r}.{hint} "
+                              f"Dimensions: {', '.join(allowed)}.")
+        if name not in out:
+            out.append(name)
+    return tuple(out)
+
+
+def run_query(conn: Connection, query: Select, cache: ResultCache | None) -> list[dict]:
+    cache = cache or default_cache()
+    return cache.fetch(conn, query)
+
+
+def _quantize(value, fmt: str):
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return None
+    if fmt == "money":
+        return Decimal(str(value)).quantize(CENT)
+    if fmt == "count":
+        return int(value)
+    if fmt == "days":
+        return Decimal(str(value)).quantize(Decimal("0.1"))
+    return Decimal(str(value)).quantize(RATIO_PLACES)
+
+
+def _merge(parts: list[list[dict]], by: tuple[str, ...]) -> list[dict]:
+    keys = [DIM_PREFIX + b for b in by]
+    frames = [pd.DataFrame(p) for p in parts if p is not None]
+    if not frames:
+        return []
+    if not keys:
+        merged: dict = {}
+        for frame in frames:
+            if len(frame):
+                merged.update(frame.iloc[0].to_dict())
+        return [merged]
+    df = frames[0]
+    for other in frames[1:]:
+        df = df.merge(other, on=keys, how="outer", sort=False) if len(other) else df
+    df = df.astype(object).where(pd.notna(df), None)
+    return df.to_dict("records")
+
+
+def _derive_forecast(row: dict) -> None:
+    closed = Decimal(row.get("won_amount") or 0)
+    commit = closed + Decimal(row.get("commit_amount") or 0)
+    best = commit + Decimal(row.get("best_case_amount") or 0)
+    pipeline = best + Decimal(row.get("pipeline_category_amount") or 0)
+    row.update(closed=closed, commit=commit, best_case=best, pipeline=pipeline)
+
+
+def _fmt_of(name: str, metric_fmt: str) -> str:
+    if name in ("pace",):
+        return "ratio"
+    if name.endswith("_count"):
+        return "count"
+    measure = DEAL_MEASURES.get(name)
+    if measure is not None:
+        return "money" if measure.money else "days" if name.startswith("cycle") else "count"
+    if name in ("quota", "closed", "commit", "best_case", "pipeline", "won_amount", "open_amount"):
+        return "money"
+    return metric_fmt
+
+
+def evaluate(
+    conn: Connection,
+    name: str,
+    period: Period,
+    scope: Scope,
+    *,
+    by: str | tuple[str, ...] | None = (),
+    today: date,
+    fiscal_start_month: int = 1,
+    cache: ResultCache | None = None,
+) -> MetricResult:
+    definition = metric_definition(name)
+    dims = parse_dimensions(by, definition.dimensions)
+    ctx = Ctx(conn.dialect.name, fiscal_start_month)
+    if isinstance(definition, special.SpecialMetric):
+        return definition.evaluate(conn, ctx, period, scope, dims, today, cache)
+    metric: Metric = definition
+    window = Window(period.start, period.end)
+    queries: list[Select] = []
+    if metric.deal_measures:
+        queries.append(deal_query(ctx, metric.deal_measures, window, scope, dims))
+    if metric.needs_quota:
+        queries.append(quota_query(ctx, window, scope, dims))
+    parts = [run_query(conn, q, cache) for q in queries]
+    rows = []
+    pace = period.elapsed_fraction(today)
+    for raw in _merge(parts, dims):
+        if metric.name == "forecast":
+            _derive_forecast(raw)
+        raw["pace"] = pace
+        out = {b: raw.get(DIM_PREFIX + b) for b in dims}
+        out["value"] = _quantize(metric.value(raw), metric.fmt)
+        for extra in metric.extras:
+            out[extra] = _quantize(raw.get(extra), _fmt_of(extra, metric.fmt))
+        rows.append(out)
+    return MetricResult(
+        metric=metric.name,
+        label=metric.label,
+        fmt=metric.fmt,
+        description=metric.description,
+        period=period,
+        scope=scope,
+        by=dims,
+        rows=rows,
+        queries=queries,
+        dialect=conn.dialect,
+    )
+
+
+__all__ = ["DIMENSIONS", "MetricError", "MetricResult", "evaluate", "metric_definition", "parse_dimensions"]

@@ -1,0 +1,238 @@
+"""The semantic model: the deal relation, its dimensions, measures and metrics, declared as data.
+
+A *measure* is an aggregation of a row expression under a filter (`sum(amount) where open`). A *metric* names
+the measures it needs and how its value follows from them (the measure itself, a ratio, or a formula over
+measures of several sources). `metrics.compile` turns a request into one GROUP BY query per source; pandas only
+joins the per-source results and derives ratios.
+
+Adding a metric is a declaration in METRICS; adding a dimension is one entry in DIMENSIONS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from sqlalchemy import and_, case, func, not_
+from sqlalchemy.sql.elements import ColumnElement
+
+from db.schema import accounts, opportunities, reps, stages
+from metrics import hooks
+
+o = opportunities
+s = stages
+owner = reps.alias("owner")
+mgr = reps.alias("mgr")
+acct = accounts
+
+
+@dataclass(frozen=True)
+class Ctx:
+    """What expressions may depend on: the dialect and the fiscal calendar."""
+
+    dialect: str
+    fiscal_start_month: int = 1
+
+
+# --- row expressions -----------------------------------------------------------------------------------------
+
+def probability(_: Ctx) -> ColumnElement:
+    return func.coalesce(o.c.probability, s.c.probability)
+
+
+def forecast_category(_: Ctx) -> ColumnElement:
+    return func.coalesce(o.c.forecast_category, s.c.forecast_category)
+
+
+def weighted_amount(ctx: Ctx) -> ColumnElement:
+    return o.c.amount * probability(ctx) / 100
+
+
+def cycle_days(ctx: Ctx) -> ColumnElement:
+    return hooks.days_between(ctx.dialect, o.c.close_date, hooks.date_of(ctx.dialect, o.c.created_at))
+
+
+ROW_EXPRESSIONS: dict[str, Callable[[Ctx], ColumnElement]] = {
+    "amount": lambda _: o.c.amount,
+    "weighted_amount": weighted_amount,
+    "cycle_days": cycle_days,
+}
+
+# --- filters -------------------------------------------------------------------------------------------------
+
+FILTERS: dict[str, Callable[[Ctx], ColumnElement]] = {
+    "open": lambda _: not_(s.c.is_closed),
+    # Open pipeline leaves out deals forecast as omitted (DESIGN §4).
+    "open_forecast": lambda ctx: and_(not_(s.c.is_closed), forecast_category(ctx) != "omitted"),
+    "won": lambda _: and_(s.c.is_closed, s.c.is_won),
+    "lost": lambda _: and_(s.c.is_closed, not_(s.c.is_won)),
+    "closed": lambda _: s.c.is_closed,
+    "open_commit": lambda ctx: and_(not_(s.c.is_closed), forecast_category(ctx) == "commit"),
+    "open_best_case": lambda ctx: and_(not_(s.c.is_closed), forecast_category(ctx) == "best_case"),
+    "open_pipeline": lambda ctx: and_(not_(s.c.is_closed), forecast_category(ctx) == "pipeline"),
+}
+
+
+@dataclass(frozen=True)
+class Measure:
+    name: str
+    agg: str  # sum | count | avg | median
+    expr: str | None  # a ROW_EXPRESSIONS key; None for count
+    filter: str | None = None  # a FILTERS key
+    money: bool = False
+
+    def column(self, ctx: Ctx, filtered_in_where: bool = False) -> ColumnElement:
+        """The aggregate; its filter becomes a CASE unless the query's WHERE already applies it."""
+        cond = FILTERS[self.filter](ctx) if self.filter and not filtered_in_where else None
+        if self.agg == "count":
+            value = func.sum(case((cond, 1), else_=0)) if cond is not None else func.count()
+            return func.coalesce(value, 0)
+        expr = ROW_EXPRESSIONS[self.expr](ctx)
+        if cond is not None:
+            expr = case((cond, expr))
+        if self.agg == "sum":
+            return func.coalesce(func.sum(expr), 0)
+        if self.agg == "avg":
+            return func.avg(expr)
+        if self.agg == "median":
+            return hooks.median(ctx.dialect, expr)
+        raise ValueError(f"unknown aggregation {self.agg}")
+
+
+DEAL_MEASURES = {
+    m.name: m
+    for m in (
+        Measure("open_amount", "sum", "amount", "open_forecast", money=True),
+        Measure("open_count", "count", None, "open_forecast"),
+        Measure("weighted_amount", "sum", "weighted_amount", "open_forecast", money=True),
+        Measure("won_amount", "sum", "amount", "won", money=True),
+        Measure("won_count", "count", None, "won"),
+        Measure("lost_amount", "sum", "amount", "lost", money=True),
+        Measure("lost_count", "count", None, "lost"),
+        Measure("commit_amount", "sum", "amount", "open_commit", money=True),
+        Measure("best_case_amount", "sum", "amount", "open_best_case", money=True),
+        Measure("pipeline_category_amount", "sum", "amount", "open_pipeline", money=True),
+        Measure("cycle_days_median", "median", "cycle_days", "won"),
+        Measure("cycle_days_mean", "avg", "cycle_days", "won"),
+    )
+}
+
+# --- dimensions ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Dimension:
+    name: str
+    expr: Callable[[Ctx], ColumnElement]
+    needs_manager: bool = False
+    deal_only: bool = False  # not meaningful for quotas (which belong to a rep, not a deal)
+    sort: Callable[[Ctx], ColumnElement] | None = None
+
+
+DIMENSIONS: dict[str, Dimension] = {
+    d.name: d
+    for d in (
+        Dimension("owner", lambda _: owner.c.name),
+        Dimension("manager", lambda _: mgr.c.name, needs_manager=True),
+        Dimension("team", lambda _: owner.c.team),
+        Dimension("region", lambda _: owner.c.region),
+        Dimension("segment", lambda _: func.coalesce(acct.c.segment, owner.c.segment), deal_only=True),
+        Dimension("stage", lambda _: o.c.stage, deal_only=True, sort=lambda _: func.min(s.c.position)),
+        Dimension("product", lambda _: o.c.product, deal_only=True),
+        Dimension("industry", lambda _: acct.c.industry, deal_only=True),
+        Dimension("forecast_category", forecast_category, deal_only=True),
+        Dimension("month", lambda ctx: hooks.month_label(ctx.dialect, o.c.close_date), deal_only=True),
+        Dimension(
+            "quarter",
+            lambda ctx: hooks.fiscal_quarter_label(ctx.dialect, o.c.close_date, ctx.fiscal_start_month),
+            deal_only=True,
+        ),
+    )
+}
+REP_DIMENSIONS = tuple(n for n, d in DIMENSIONS.items() if not d.deal_only)
+
+# --- metrics -------------------------------------------------------------------------------------------------
+
+
+def _ratio(num: Decimal | None, den: Decimal | None) -> Decimal | None:
+    if num is None or den is None or den == 0:
+        return None
+    return Decimal(num) / Decimal(den)
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    label: str
+    description: str
+    fmt: str  # money | ratio | count | days
+    deal_measures: tuple[str, ...] = ()
+    needs_quota: bool = False
+    value: Callable[[dict], Decimal | None] | None = None
+    extras: tuple[str, ...] = ()
+    dimensions: tuple[str, ...] = field(default_factory=lambda: tuple(DIMENSIONS))
+
+
+def _measure(name: str) -> Callable[[dict], Decimal | None]:
+    return lambda row: row.get(name)
+
+
+def _gap(row: dict) -> Decimal | None:
+    if row.get("quota") is None:
+        return None
+    return Decimal(row["quota"]) - Decimal(row.get("won_amount") or 0)
+
+
+def _coverage(row: dict) -> Decimal | None:
+    gap = _gap(row)
+    return _ratio(row.get("open_amount"), gap) if gap is not None and gap > 0 else None
+
+
+METRICS: dict[str, Metric] = {
+    m.name: m
+    for m in (
+        Metric("pipeline", "Open pipeline", "Σ amount of open deals closing in the period; omitted excluded",
+               "money", ("open_amount", "open_count"), value=_measure("open_amount"), extras=("open_count",)),
+        Metric("weighted_pipeline", "Weighted pipeline", "Σ amount × probability / 100 of open pipeline deals",
+               "money", ("weighted_amount", "open_amount", "open_count"), value=_measure("weighted_amount"),
+               extras=("open_amount", "open_count")),
+        Metric("closed_won", "Closed won", "Σ amount of deals won with close date in the period",
+               "money", ("won_amount", "won_count"), value=_measure("won_amount"), extras=("won_count",)),
+        Metric("closed_lost", "Closed lost", "Σ amount of deals lost with close date in the period",
+               "money", ("lost_amount", "lost_count"), value=_measure("lost_amount"), extras=("lost_count",)),
+        Metric("quota", "Quota", "quota for the period (prorated by days where quota periods overlap partly)",
+               "money", needs_quota=True, value=_measure("quota"), dimensions=REP_DIMENSIONS),
+        Metric("attainment", "Quota attainment", "closed won ÷ quota; pace = share of the period elapsed",
+               "ratio", ("won_amount",), needs_quota=True,
+               value=lambda r: _ratio(r.get("won_amount"), r.get("quota")),
+               extras=("won_amount", "quota", "pace"), dimensions=REP_DIMENSIONS),
+        Metric("gap", "Gap to quota", "quota − closed won", "money", ("won_amount",), needs_quota=True,
+               value=_gap, extras=("quota", "won_amount"), dimensions=REP_DIMENSIONS),
+        Metric("coverage", "Pipeline coverage", "open pipeline closing in the period ÷ gap to quota",
+               "ratio", ("open_amount", "won_amount"), needs_quota=True,
+               value=lambda r: _coverage(r),
+               extras=("open_amount", "quota", "won_amount"), dimensions=REP_DIMENSIONS),
+        Metric("forecast", "Forecast roll-up",
+               "closed; commit = closed + commit; best case = commit + best case; pipeline = best case + pipeline",
+               "money", ("won_amount", "commit_amount", "best_case_amount", "pipeline_category_amount"),
+               needs_quota=True, value=lambda r: r.get("commit"),
+               extras=("closed", "commit", "best_case", "pipeline", "quota"), dimensions=REP_DIMENSIONS),
+        Metric("win_rate", "Win rate", "won ÷ (won + lost), by count, close date in the period", "ratio",
+               ("won_count", "lost_count"),
+               value=lambda r: _ratio(r.get("won_count"), (r.get("won_count") or 0) + (r.get("lost_count") or 0)),
+               extras=("won_count", "lost_count")),
+        Metric("win_rate_value", "Win rate by value", "won amount ÷ (won + lost amount)", "ratio",
+               ("won_amount", "lost_amount"),
+               value=lambda r: _ratio(r.get("won_amount"),
+                                      (r.get("won_amount") or 0) + (r.get("lost_amount") or 0)),
+               extras=("won_amount", "lost_amount")),
+        Metric("avg_deal_size", "Average deal size", "Σ won amount ÷ count won", "money",
+               ("won_amount", "won_count"), value=lambda r: _ratio(r.get("won_amount"), r.get("won_count")),
+               extras=("won_count",)),
+        Metric("cycle_days", "Sales cycle (median)", "median days from created to close, won deals", "days",
+               ("cycle_days_median", "won_count"), value=_measure("cycle_days_median"), extras=("won_count",)),
+        Metric("cycle_days_mean", "Sales cycle (mean)", "mean days from created to close, won deals", "days",
+               ("cycle_days_mean", "won_count"), value=_measure("cycle_days_mean"), extras=("won_count",)),
+    )
+}

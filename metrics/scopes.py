@@ -1,0 +1,212 @@
+"""Who is asking, whose numbers they ask for, and whether they may see them (DESIGN §4 "Scopes").
+
+A rep may see only their own numbers; a manager their whole tree (recursive, not a flat team label); exec and
+ops everything. Every name the user typed is matched in Python against rows fetched with bound parameters;
+no input text is ever spliced into SQL.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, Select, func, or_, select
+
+from db.schema import reps
+from errors import UserError
+
+ORG_WORDS = {"org", "company", "everyone", "all", "whole org", "organisation", "organization", "global"}
+TEAM_WORDS = {"team", "my team", "my org", "direct reports", "reports"}
+ME_WORDS = {"me", "my", "mine", "i", "myself", "own", "my own"}
+_SLACK_MENTION = re.compile(r"^<@([A-Z0-9]+)(?:\|[^>]*)?>$")
+
+
+class ScopeError(UserError):
+    """The scope cannot be used (unknown person or team)."""
+
+
+class ScopeRefused(UserError):
+    """The viewer may not see that scope; the message says what they may ask instead."""
+
+
+class UnknownViewer(UserError):
+    """The person asking is not a rep in the sales database."""
+
+
+@dataclass(frozen=True)
+class Viewer:
+    rep_id: int
+    name: str
+    email: str | None
+    role: str
+    active: bool
+    timezone: str | None
+
+    @property
+    def sees_everything(self) -> bool:
+        return self.role in ("exec", "ops")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """A set of deal owners: one rep, a manager's tree, a team label, or the whole org."""
+
+    kind: str  # rep | tree | team | org
+    label: str
+    rep_id: int | None = None  # the rep, or the tree's root manager
+    team: str | None = None
+
+    def owner_ids(self) -> Select | None:
+        """A SELECT of the rep ids in scope, or None for the whole org."""
+        if self.kind == "org":
+            return None
+        if self.kind == "rep":
+            return select(reps.c.id).where(reps.c.id == self.rep_id)
+        if self.kind == "team":
+            return select(reps.c.id).where(func.lower(reps.c.team) == self.team.lower())
+        return tree_ids(self.rep_id)
+
+
+def tree_ids(root_id: int) -> Select:
+    """The ids of a manager and everyone below them, through a recursive CTE (same SQL on both databases)."""
+    base = select(reps.c.id).where(reps.c.id == root_id).cte("team_tree", recursive=True)
+    tree = base.union_all(select(reps.c.id).where(reps.c.manager_id == base.c.id))
+    return select(tree.c.id)
+
+
+def _viewer_from_row(row) -> Viewer:
+    return Viewer(row.id, row.name, row.email, row.role, row.active, row.timezone)
+
+
+def viewer_by_email(conn: Connection, email: str) -> Viewer:
+    row = conn.execute(select(reps).where(func.lower(reps.c.email) == email.strip().lower())).first()
+    if row is None:
+        raise UnknownViewer(
+            f"No rep with the email {email!r} is in the sales database, so there is nothing to show. "
+            "Ask sales ops to add you (or check the address)."
+        )
+    return _viewer_from_row(row)
+
+
+def viewer_by_id(conn: Connection, rep_id: int) -> Viewer:
+    row = conn.execute(select(reps).where(reps.c.id == rep_id)).first()
+    if row is None:
+        raise UnknownViewer("That person is no longer in the sales database.")
+    return _viewer_from_row(row)
+
+
+def is_in_tree(conn: Connection, root_id: int, rep_id: int) -> bool:
+    ids = tree_ids(root_id).subquery()
+    return conn.execute(select(func.count()).select_from(ids).where(ids.c.id == rep_id)).scalar_one() > 0
+
+
+def _may_see(conn: Connection, viewer: Viewer, scope: Scope) -> bool:
+    if viewer.sees_everything:
+        return True
+    if scope.kind == "org":
+        return False
+    if scope.kind in ("rep", "tree"):
+        if scope.rep_id == viewer.rep_id:
+            return scope.kind == "rep" or viewer.role == "manager"
+        return viewer.role == "manager" and is_in_tree(conn, viewer.rep_id, scope.rep_id)
+    # a team label: every member must be inside the viewer's tree
+    if viewer.role != "manager":
+        return False
+    members = scope.owner_ids().subquery()
+    mine = tree_ids(viewer.rep_id).subquery()
+    outside = conn.execute(
+        select(func.count()).select_from(members).where(members.c.id.not_in(select(mine.c.id)))
+    ).scalar_one()
+    return outside == 0
+
+
+def _refusal(viewer: Viewer, scope: Scope) -> ScopeRefused:
+    if viewer.role == "manager":
+        allowed = "your own numbers, your team (`team`) or anyone in your team by name"
+    else:
+        allowed = "your own numbers (`me`)"
+    return ScopeRefused(f"You can't see {scope.label}'s numbers. You can ask about {allowed}.")
+
+
+def default_scope(viewer: Viewer) -> Scope:
+    """What "my numbers" means: a rep's own deals, a manager's tree, the org for exec and ops."""
+    if viewer.sees_everything:
+        return Scope("org", "the whole org")
+    if viewer.role == "manager":
+        return Scope("tree", f"{viewer.name}'s team", rep_id=viewer.rep_id)
+    return Scope("rep", viewer.name, rep_id=viewer.rep_id)
+
+
+def resolve_scope(conn: Connection, viewer: Viewer, text: str | None) -> Scope:
+    """Turn what the user typed into a Scope they may see, or raise ScopeError / ScopeRefused."""
+    words = (text or "").strip()
+    key = words.lower()
+    if not key:
+        scope = default_scope(viewer)
+    elif key in ME_WORDS:
+        scope = Scope("rep", viewer.name, rep_id=viewer.rep_id)
+    elif key in TEAM_WORDS:
+        if viewer.role == "rep":
+            raise ScopeRefused("Team figures are for managers. You can ask about your own numbers (`me`).")
+        scope = Scope("tree", f"{viewer.name}'s team", rep_id=viewer.rep_id)
+    elif key in ORG_WORDS:
+        scope = Scope("org", "the whole org")
+    else:
+        scope = _named_scope(conn, words)
+    if not _may_see(conn, viewer, scope):
+        raise _refusal(viewer, scope)
+    return scope
+
+
+def _named_scope(conn: Connection, words: str) -> Scope:
+    mention = _SLACK_MENTION.match(words)
+    key = words.strip().lower().removesuffix("'s").removesuffix("’s").strip()
+    key = re.sub(r"\s+team$", "", key) if not mention else key
+    if mention:
+        cond = reps.c.slack_user_id == mention.group(1)
+    else:
+        cond = or_(func.lower(reps.c.email) == key, func.lower(reps.c.name) == key, reps.c.slack_user_id == words)
+    rows = conn.execute(select(reps.c.id, reps.c.name, reps.c.role).where(cond)).all()
+    if len(rows) == 1:
+        row = rows[0]
+        if row.role in ("manager", "exec"):
+            return Scope("tree", f"{row.name}'s team", rep_id=row.id)
+        return Scope("rep", row.name, rep_id=row.id)
+    if len(rows) > 1:
+        names = ", ".join(f"{r.name} (#{r.id})" for r in rows[:5])
+        raise ScopeError(f"More than one person matches {words!r}: {names}. Use their email.")
+    team = conn.execute(
+        select(reps.c.team).where(func.lower(reps.c.team) == key).limit(1)
+    ).scalar_one_or_none()
+    if team is not None:
+        return Scope("team", f"the {team} team", team=team)
+    return _fuzzy_scope(conn, words, key)
+
+
+def _fuzzy_scope(conn: Connection, words: str, key: str) -> Scope:
+    """A unique first name or a close spelling of one name or team; otherwise a ScopeError with suggestions."""
+    people = conn.execute(select(reps.c.id, reps.c.name, reps.c.role)).all()
+    first = [p for p in people if p.name.lower().split()[0] == key]
+    if len(first) == 1:
+        p = first[0]
+        return Scope("tree", f"{p.name}'s team", rep_id=p.id) if p.role in ("manager", "exec") else Scope(
+            "rep", p.name, rep_id=p.id
+        )
+    teams = sorted({t for (t,) in conn.execute(select(reps.c.team).distinct()) if t})
+    by_name = {p.name.lower(): p for p in people}
+    candidates = list(by_name) + [t.lower() for t in teams]
+    close = difflib.get_close_matches(key, candidates, n=3, cutoff=0.75)
+    if len(close) == 1 or (close and difflib.SequenceMatcher(None, key, close[0]).ratio() >= 0.9):
+        match = close[0]
+        if match in by_name:
+            p = by_name[match]
+            if p.role in ("manager", "exec"):
+                return Scope("tree", f"{p.name}'s team", rep_id=p.id)
+            return Scope("rep", p.name, rep_id=p.id)
+        team = next(t for t in teams if t.lower() == match)
+        return Scope("team", f"the {team} team", team=team)
+    hint = f" Did you mean {' or '.join(repr(c.title()) for c in close)}?" if close else ""
+    if len(first) > 1:
+        hint = " Several people have that first name: " + ", ".join(p.name for p in first[:5]) + "."
+    raise ScopeError(f"I don't know anyone or any team called {words!r}.{hint}")

@@ -1,0 +1,213 @@
+"""KPIs on a small hand-built org, figures worked out by hand in the comments."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from metrics.cache import ResultCache
+from metrics.evaluate import MetricError, evaluate
+from metrics.periods import Period
+from metrics.scopes import Scope, ScopeRefused, resolve_scope, viewer_by_email
+from tests.factories import Factory, at
+
+TODAY = date(2026, 11, 25)
+Q4 = Period(date(2026, 10, 1), date(2026, 12, 31), "Q4 FY2026", "quarter")
+ORG = Scope("org", "the whole org")
+
+
+@pytest.fixture
+def org(db):
+    """exec E; manager M under E (own quota row); manager M2 under M (no own row); rep A under M;
+    rep B under M2; rep C under E."""
+    f = Factory(db.engine)
+    e = f.rep("Erin Exec", role="exec")
+    m = f.rep("Max Manager", role="manager", manager=e, team="West")
+    m2 = f.rep("Mia Lead", role="manager", manager=m, team="West")
+    a = f.rep("Ann Rep", manager=m, team="West", region="NA")
+    b = f.rep("Bob Rep", manager=m2, team="West", region="EU")
+    c = f.rep("Cat Rep", manager=e, team="East", region="NA")
+    f.rep("Olly Ops", role="ops")
+    acc = f.account("Acme", segment="Enterprise")
+    # Ann: open Proposal 1000 (p50, best case), open Negotiation 2000 (p80, commit), won 3000 (cycle 30),
+    # lost 500, open 4000 outside Q4, open 700 forecast as omitted (excluded from pipeline).
+    f.deal(a, "Proposal", 1000, date(2026, 11, 30), account_id=acc, product="Core")
+    f.deal(a, "Negotiation", 2000, date(2026, 12, 15), product="Core")
+    f.deal(a, "Closed Won", 3000, date(2026, 10, 10), created=date(2026, 9, 10), product="Addon")
+    f.deal(a, "Closed Lost", 500, date(2026, 10, 20))
+    f.deal(a, "Prospecting", 4000, date(2027, 1, 15))
+    f.deal(a, "Qualification", 700, date(2026, 11, 1), forecast_category="omitted")
+    # Bob: won 1000 (cycle 30), won 2000 (cycle 60), open Prospecting 300 with probability overridden to 30.
+    f.deal(b, "Closed Won", 1000, date(2026, 11, 1), created=date(2026, 10, 2))
+    f.deal(b, "Closed Won", 2000, date(2026, 11, 5), created=date(2026, 9, 6))
+    f.deal(b, "Prospecting", 300, date(2026, 12, 1), probability=30)
+    # Cat: won 5000 (cycle 30).
+    f.deal(c, "Closed Won", 5000, date(2026, 12, 1), created=date(2026, 11, 1))
+    for rep, amount in ((a, 10000), (b, 5000), (c, 8000), (m, 18000)):
+        f.quota(rep, date(2026, 10, 1), date(2026, 12, 31), amount)
+    f.quota(a, date(2026, 7, 1), date(2026, 9, 30), 9000)  # another quarter: must not count
+    return {"E": e, "M": m, "M2": m2, "A": a, "B": b, "C": c}
+
+
+def value(db, metric, scope=ORG, period=Q4, **kw):
+    with db.engine.connect() as conn:
+        return evaluate(conn, metric, period, scope, today=TODAY, cache=ResultCache(0), **kw)
+
+
+@pytest.mark.parametrize(
+    ("metric", "expected"),
+    [
+        ("pipeline", Decimal("3300.00")),  # 1000 + 2000 + 300
+        ("weighted_pipeline", Decimal("2190.00")),  # 1000×.5 + 2000×.8 + 300×.3
+        ("closed_won", Decimal("11000.00")),
+        ("closed_lost", Decimal("500.00")),
+        ("quota", Decimal("23000.00")),  # reps only: 10000 + 5000 + 8000
+        ("attainment", Decimal("0.4783")),  # 11000 / 23000
+        ("gap", Decimal("12000.00")),
+        ("coverage", Decimal("0.2750")),  # 3300 / 12000
+        ("win_rate", Decimal("0.8000")),  # 4 won / 5 closed
+        ("win_rate_value", Decimal("0.9565")),  # 11000 / 11500
+        ("avg_deal_size", Decimal("2750.00")),
+        ("cycle_days", Decimal("30.0")),  # 30, 30, 30, 60
+        ("cycle_days_mean", Decimal("37.5")),
+        ("forecast", Decimal("13000.00")),  # commit = closed 11000 + commit 2000
+    ],
+)
+def test_org_kpis(db, org, metric, expected):
+    assert value(db, metric).value == expected
+
+
+def test_extras_counts_and_pace(db, org):
+    pipe = value(db, "pipeline").rows[0]
+    assert pipe["open_count"] == 3
+    won = value(db, "closed_won").rows[0]
+    assert won["won_count"] == 4
+    att = value(db, "attainment").rows[0]
+    # 2026-10-01 .. 2026-11-25 is 56 of 92 days
+    assert att["pace"] == (Decimal(56) / Decimal(92)).quantize(Decimal("0.0001"))
+
+
+def test_forecast_rollup(db, org):
+    row = value(db, "forecast").rows[0]
+    assert (row["closed"], row["commit"], row["best_case"], row["pipeline"], row["quota"]) == (
+        Decimal("11000.00"), Decimal("13000.00"), Decimal("14000.00"), Decimal("14300.00"), Decimal("23000.00"))
+
+
+def test_attainment_by_owner(db, org):
+    rows = {r["owner"]: r["value"] for r in value(db, "attainment", by="owner").rows}
+    assert rows["Ann Rep"] == Decimal("0.3000")
+    assert rows["Bob Rep"] == Decimal("0.6000")
+    assert rows["Cat Rep"] == Decimal("0.6250")
+
+
+def test_pipeline_by_stage_is_ordered_by_stage_position(db, org):
+    rows = value(db, "pipeline", by="stage").rows
+    assert [(r["stage"], r["value"]) for r in rows] == [
+        ("Prospecting", Decimal("300.00")), ("Proposal", Decimal("1000.00")), ("Negotiation", Decimal("2000.00"))
+    ]
+
+
+def test_closed_won_by_month_and_team(db, org):
+    by_month = {r["month"]: r["value"] for r in value(db, "closed_won", by="month").rows}
+    assert by_month == {"2026-10": Decimal("3000.00"), "2026-11": Decimal("3000.00"),
+                        "2026-12": Decimal("5000.00")}
+    by_team = {r["team"]: r["value"] for r in value(db, "closed_won", by="team").rows}
+    assert by_team == {"West": Decimal("6000.00"), "East": Decimal("5000.00")}
+    by_q = value(db, "closed_won", by="quarter").rows
+    assert [(r["quarter"], r["value"]) for r in by_q] == [("FY2026 Q4", Decimal("11000.00"))]
+
+
+def test_manager_quota_is_own_row_else_team_sum(db, org):
+    m_tree = Scope("tree", "Max's team", rep_id=org["M"])
+    m2_tree = Scope("tree", "Mia's team", rep_id=org["M2"])
+    assert value(db, "quota", m_tree).value == Decimal("18000.00")  # M's own row
+    assert value(db, "quota", m2_tree).value == Decimal("5000.00")  # no row of her own: Bob's
+    assert value(db, "attainment", m_tree).value == Decimal("0.3333")  # (3000 + 3000) / 18000
+    assert value(db, "closed_won", m2_tree).value == Decimal("3000.00")
+
+
+def test_quota_prorated_for_a_month(db, org):
+    october = Period(date(2026, 10, 1), date(2026, 10, 31), "Oct 2026", "month")
+    # Ann's Q4 quota 10000 over 92 days, 31 of them in October
+    got = value(db, "quota", Scope("rep", "Ann", rep_id=org["A"]), october).value
+    assert got == (Decimal(10000) * 31 / 92).quantize(Decimal("0.01"))
+
+
+def test_conversion_from_history(db):
+    f = Factory(db.engine)
+    r = f.rep("Ann Rep")
+    x = f.deal(r, "Proposal", 100, date(2026, 12, 1), history=False)
+    y = f.deal(r, "Closed Lost", 100, date(2026, 10, 15), history=False)
+    z = f.deal(r, "Proposal", 100, date(2026, 12, 1), history=False)
+    for opp, steps in ((x, [("Prospecting", 2), ("Qualification", 10), ("Proposal", 20)]),
+                       (y, [("Prospecting", 5), ("Closed Lost", 15)]),
+                       (z, [("Prospecting", 3), ("Proposal", 8)])):
+        for stage, day in steps:
+            f.history(opp, at(date(2026, 10, day)), stage=stage, amount=Decimal(100))
+    rows = {r["stage"]: (r["entered"], r["advanced"], r["value"]) for r in value(db, "conversion").rows}
+    assert rows == {
+        "Prospecting": (3, 2, Decimal("0.6667")),  # x and z moved on; y was lost
+        "Qualification": (1, 1, Decimal("1.0000")),
+        "Proposal": (2, 0, Decimal("0.0000")),
+    }
+
+
+def test_velocity(db, org):
+    # Trailing 365 days to today (Cat's win closes after today, so it is out): won 3000, 1000, 2000
+    # (avg 2000), lost 1 → win rate 0.75, mean cycle 40 days; open deals in Q4: 3.
+    # Velocity = 3 × 2000 × 0.75 / 40 = 112.50 per day.
+    assert value(db, "velocity").value == Decimal("112.50")
+
+
+def test_scopes_and_permissions(db, org):
+    with db.engine.connect() as conn:
+        ann = viewer_by_email(conn, "ann.rep@example.com")
+        max_ = viewer_by_email(conn, "max.manager@example.com")
+        mia = viewer_by_email(conn, "mia.lead@example.com")
+        erin = viewer_by_email(conn, "erin.exec@example.com")
+        olly = viewer_by_email(conn, "olly.ops@example.com")
+        assert resolve_scope(conn, ann, "me").rep_id == org["A"]
+        with pytest.raises(ScopeRefused, match="your own numbers"):
+            resolve_scope(conn, ann, "Bob Rep")
+        with pytest.raises(ScopeRefused):
+            resolve_scope(conn, ann, "team")
+        with pytest.raises(ScopeRefused):
+            resolve_scope(conn, ann, "org")
+        assert resolve_scope(conn, max_, "bob rep").rep_id == org["B"]  # nested: Bob is under Mia under Max
+        assert resolve_scope(conn, max_, "team").kind == "tree"
+        with pytest.raises(ScopeRefused):
+            resolve_scope(conn, max_, "Cat Rep")
+        with pytest.raises(ScopeRefused):
+            resolve_scope(conn, max_, "org")
+        with pytest.raises(ScopeRefused):
+            resolve_scope(conn, mia, "Ann Rep")  # Ann is Max's, not Mia's
+        assert resolve_scope(conn, mia, "Bob").rep_id == org["B"]  # unique first name
+        with pytest.raises(ScopeRefused):
+            resolve_scope(conn, max_, "East")  # a team label outside Max's tree
+        assert resolve_scope(conn, max_, "west team").kind == "team"
+        assert resolve_scope(conn, erin, "org").kind == "org"
+        assert resolve_scope(conn, olly, "Cat Rep").rep_id == org["C"]
+        assert resolve_scope(conn, erin, "Max Manager").kind == "tree"
+
+
+def test_unknown_metric_and_dimension_suggest(db, org):
+    with pytest.raises(MetricError, match="pipeline"):
+        value(db, "pipline")
+    with pytest.raises(MetricError, match="owner"):
+        value(db, "pipeline", by="ownr")
+    with pytest.raises(MetricError, match="Cannot break"):
+        value(db, "quota", by="stage")
+
+
+def test_cache_reuses_until_data_changes(db, org):
+    cache = ResultCache(60)
+    with db.engine.connect() as conn:
+        first = evaluate(conn, "closed_won", Q4, ORG, today=TODAY, cache=cache).value
+        again = evaluate(conn, "closed_won", Q4, ORG, today=TODAY, cache=cache).value
+    assert first == again == Decimal("11000.00") and cache.hits == 1
+    Factory(db.engine).deal(org["C"], "Closed Won", 1, date(2026, 12, 2))
+    with db.engine.connect() as conn:
+        fresh = evaluate(conn, "closed_won", Q4, ORG, today=TODAY, cache=cache).value
+    assert fresh == Decimal("11001.00")
