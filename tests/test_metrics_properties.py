@@ -1,0 +1,117 @@
+"""Property tests: the metrics layer agrees with a straightforward pandas computation over the same rows."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pandas as pd
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import delete, insert
+
+from db.schema import DEFAULT_STAGES, opportunities, opportunity_history, quotas, reps
+from metrics.cache import ResultCache
+from metrics.evaluate import evaluate
+from metrics.periods import Period
+from metrics.scopes import Scope
+from tests.factories import at
+
+TODAY = date(2026, 11, 25)
+PERIOD = Period(date(2026, 10, 1), date(2026, 12, 31), "Q4 FY2026", "quarter")
+STAGE = {s["name"]: s for s in DEFAULT_STAGES}
+OWNERS = ["Ann", "Bob", "Cat"]
+
+deal = st.fixed_dictionaries(
+    {
+        "owner": st.sampled_from(OWNERS),
+        "stage": st.sampled_from(list(STAGE)),
+        "amount": st.one_of(st.none(), st.decimals(min_value=0, max_value=10**7, places=2,
+                                                    allow_nan=False, allow_infinity=False)),
+        "close_offset": st.integers(-150, 150),
+        "cycle": st.integers(0, 400),
+        "probability": st.one_of(st.none(), st.integers(0, 100)),
+        "forecast_category": st.one_of(st.none(), st.sampled_from(["pipeline", "best_case", "commit", "omitted"])),
+    }
+)
+
+
+def load(db, deals):
+    with db.engine.begin() as conn:
+        for table in (opportunity_history, opportunities, quotas, reps):
+            conn.execute(delete(table))
+        ids = {}
+        for name in OWNERS:
+            ids[name] = conn.execute(insert(reps).returning(reps.c.id),
+                                     {"external_id": name, "name": name, "role": "rep"}).scalar_one()
+        rows = []
+        for i, d in enumerate(deals):
+            close = TODAY + timedelta(days=d["close_offset"])
+            rows.append({"external_id": f"o{i}", "name": f"o{i}", "owner_id": ids[d["owner"]], "stage": d["stage"],
+                         "amount": d["amount"], "close_date": close,
+                         "created_at": at(close - timedelta(days=d["cycle"])),
+                         "probability": d["probability"], "forecast_category": d["forecast_category"]})
+        if rows:
+            conn.execute(insert(opportunities), rows)
+
+
+def expected(deals) -> dict:
+    df = pd.DataFrame(deals, columns=["owner", "stage", "amount", "close_offset", "cycle", "probability",
+                                      "forecast_category"], dtype=object)
+    df["close"] = df["close_offset"].map(lambda n: TODAY + timedelta(days=int(n)))
+    df = df[(df["close"] >= PERIOD.start) & (df["close"] <= PERIOD.end)]
+    df["is_closed"] = pd.Series([bool(STAGE[s]["is_closed"]) for s in df["stage"]], index=df.index, dtype=bool)
+    df["is_won"] = pd.Series([bool(STAGE[s]["is_won"]) for s in df["stage"]], index=df.index, dtype=bool)
+    df["prob"] = [p if p is not None and not pd.isna(p) else STAGE[s]["probability"]
+                  for p, s in zip(df["probability"], df["stage"], strict=True)]
+    df["fc"] = [f if isinstance(f, str) else STAGE[s]["forecast_category"]
+                for f, s in zip(df["forecast_category"], df["stage"], strict=True)]
+    amt = df["amount"].map(lambda a: Decimal(0) if a is None or pd.isna(a) else Decimal(a))
+    open_ = ~df["is_closed"] & pd.Series([f != "omitted" for f in df["fc"]], index=df.index, dtype=bool)
+    won = df["is_closed"] & df["is_won"]
+    lost = df["is_closed"] & ~df["is_won"]
+    weighted = sum((a * p / 100 for a, p in zip(amt[open_], df["prob"][open_], strict=True)), Decimal(0))
+    won_n, lost_n = int(won.sum()), int(lost.sum())
+    won_amt = sum(amt[won], Decimal(0))
+    cycles = df["cycle"][won].astype(float)
+    return {
+        "pipeline": sum(amt[open_], Decimal(0)),
+        "weighted_pipeline": weighted,
+        "closed_won": won_amt,
+        "closed_lost": sum(amt[lost], Decimal(0)),
+        "win_rate": Decimal(won_n) / (won_n + lost_n) if won_n + lost_n else None,
+        "avg_deal_size": won_amt / won_n if won_n else None,
+        "cycle_days": Decimal(str(cycles.median())) if won_n else None,
+        "cycle_days_mean": Decimal(str(cycles.mean())) if won_n else None,
+        "by_owner": {o: sum(amt[open_ & pd.Series([w == o for w in df["owner"]], index=df.index, dtype=bool)],
+                            Decimal(0)) for o in OWNERS},
+    }
+
+
+def close_enough(got, want, places: str) -> bool:
+    if want is None:
+        return got is None
+    return got is not None and abs(Decimal(got) - Decimal(want).quantize(Decimal(places))) <= Decimal(places)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(deals=st.lists(deal, max_size=25))
+def test_kpis_match_pandas(db, deals):
+    load(db, deals)
+    want = expected(deals)
+    org = Scope("org", "org")
+    with db.engine.connect() as conn:
+        def got(name, **kw):
+            return evaluate(conn, name, PERIOD, org, today=TODAY, cache=ResultCache(0), **kw)
+
+        for name in ("pipeline", "weighted_pipeline", "closed_won", "closed_lost", "avg_deal_size"):
+            assert close_enough(got(name).value, want[name], "0.01"), name
+        assert close_enough(got("win_rate").value, want["win_rate"], "0.0001")
+        assert close_enough(got("cycle_days").value, want["cycle_days"], "0.1")
+        assert close_enough(got("cycle_days_mean").value, want["cycle_days_mean"], "0.1")
+        by_owner = {r["owner"]: r["value"] for r in got("pipeline", by="owner").rows}
+        for owner, amount in want["by_owner"].items():
+            if owner in by_owner:
+                assert by_owner[owner] == amount.quantize(Decimal("0.01"))
+            else:
+                assert amount == 0
