@@ -1,0 +1,114 @@
+"""What changed since an instant D, from the history table (DESIGN §4 "changes since D").
+
+Each deal's state as of D is its last `opportunity_history` row at or before D; it is compared with the current
+row. The comparison runs in SQL: one query lists the changed deals with a flag per kind, another totals them.
+
+Kinds: `new` (created after D), `won` / `lost` (not closed at D, closed now), `advanced` (open at D and now,
+later stage now), `slipped` (open, close date later now), `pushed_out` (close date inside the period at D,
+after its end now), `amount_up` / `amount_down` (open, amount changed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import Connection, and_, case, func, not_, or_, select
+
+from db.schema import opportunities, opportunity_history, reps, stages
+from metrics.periods import Period
+from metrics.scopes import Scope
+
+KINDS = ("new", "advanced", "slipped", "pushed_out", "won", "lost", "amount_up", "amount_down")
+KIND_TITLES = {
+    "new": "New", "advanced": "Advanced", "slipped": "Slipped", "pushed_out": "Pushed out of the period",
+    "won": "Won", "lost": "Lost", "amount_up": "Amount up", "amount_down": "Amount down",
+}
+
+
+@dataclass(frozen=True)
+class Change:
+    opportunity_id: int
+    record: str
+    name: str
+    owner: str | None
+    kinds: tuple[str, ...]
+    stage_before: str | None
+    stage_after: str
+    amount_before: Decimal | None
+    amount_after: Decimal | None
+    close_before: date | None
+    close_after: date | None
+
+
+def _flags(since: datetime, period: Period, scope: Scope):
+    h = opportunity_history
+    ranked = (
+        select(
+            h.c.opportunity_id, h.c.stage, h.c.amount, h.c.close_date,
+            func.row_number().over(partition_by=h.c.opportunity_id,
+                                   order_by=(h.c.changed_at.desc(), h.c.id.desc())).label("rn"),
+        )
+        .where(h.c.changed_at <= since)
+        .subquery("ranked")
+    )
+    before = select(ranked).where(ranked.c.rn == 1).subquery("before")
+    o, now_s, then_s = opportunities, stages.alias("now_s"), stages.alias("then_s")
+    was_open = and_(before.c.opportunity_id.is_not(None), not_(func.coalesce(then_s.c.is_closed, False)))
+    is_open = not_(now_s.c.is_closed)
+    is_new = o.c.created_at > since
+    flags = {
+        "new": is_new,
+        "won": and_(or_(was_open, is_new), now_s.c.is_closed, now_s.c.is_won),
+        "lost": and_(or_(was_open, is_new), now_s.c.is_closed, not_(now_s.c.is_won)),
+        "advanced": and_(was_open, is_open, now_s.c.position > then_s.c.position),
+        "slipped": and_(was_open, is_open, o.c.close_date > before.c.close_date),
+        "pushed_out": and_(was_open, before.c.close_date.between(period.start, period.end),
+                           o.c.close_date > period.end),
+        "amount_up": and_(was_open, is_open, o.c.amount > before.c.amount),
+        "amount_down": and_(was_open, is_open, o.c.amount < before.c.amount),
+    }
+    from_ = (
+        o.join(now_s, o.c.stage == now_s.c.name)
+        .outerjoin(before, before.c.opportunity_id == o.c.id)
+        .outerjoin(then_s, then_s.c.name == before.c.stage)
+        .outerjoin(reps, reps.c.id == o.c.owner_id)
+    )
+    conds = [or_(*flags.values())]
+    ids = scope.owner_ids()
+    if ids is not None:
+        conds.append(o.c.owner_id.in_(ids))
+    return flags, from_, conds, before
+
+
+def changes_since(conn: Connection, since: datetime, *, period: Period, scope: Scope, limit: int = 500
+                  ) -> list[Change]:
+    flags, from_, conds, before = _flags(since, period, scope)
+    o = opportunities
+    cols = [case((f, 1), else_=0).label(k) for k, f in flags.items()]
+    query = (
+        select(o.c.id, o.c.external_id, o.c.name, reps.c.name.label("owner"), before.c.stage.label("stage_before"),
+               o.c.stage, before.c.amount.label("amount_before"), o.c.amount, before.c.close_date.label("close_before"),
+               o.c.close_date, *cols)
+        .select_from(from_).where(*conds).order_by(o.c.amount.desc().nulls_last(), o.c.id).limit(limit)
+    )
+    out = []
+    for r in conn.execute(query).mappings():
+        out.append(Change(r["id"], r["external_id"], r["name"], r["owner"], tuple(k for k in KINDS if r[k]),
+                          r["stage_before"], r["stage"], r["amount_before"], r["amount"], r["close_before"],
+                          r["close_date"]))
+    return out
+
+
+def changes_summary(conn: Connection, since: datetime, *, period: Period, scope: Scope) -> dict[str, dict]:
+    """{kind: {"count": n, "amount": Σ current amount}} for every kind, zeros included."""
+    flags, from_, conds, _ = _flags(since, period, scope)
+    amount = func.coalesce(opportunities.c.amount, 0)
+    cols = []
+    for k, f in flags.items():
+        cols.append(func.coalesce(func.sum(case((f, 1), else_=0)), 0).label(f"{k}_count"))
+        cols.append(func.coalesce(func.sum(case((f, amount), else_=0)), 0).label(f"{k}_amount"))
+    row = conn.execute(select(*cols).select_from(from_).where(*conds)).mappings().one()
+    return {k: {"count": int(row[f"{k}_count"]), "amount": Decimal(str(row[f"{k}_amount"])).quantize(Decimal("0.01"))}
+            for k in KINDS}
