@@ -55,6 +55,12 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     return run_metrics_command(args, load_settings())
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from metrics.bench import run_bench_command
+
+    return run_bench_command(args, load_settings())
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bot.py",
@@ -113,7 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="the performance benchmark (DESIGN §7)")
     p.add_argument("--deals", type=int, default=100_000)
     p.add_argument("--reps", type=int, default=500)
-    p.set_defaults(func=_not_yet("bench"))
+    p.add_argument("--runs", type=int, default=20, help="timed runs per measurement (default 20)")
+    p.add_argument("--output", default=None, help="folder for the JSON results (default bench-results/)")
+    p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("jobs", help="list the scheduled jobs with their next run times")
     p.set_defaults(func=_not_yet("jobs"))

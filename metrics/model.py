@@ -142,6 +142,7 @@ DIMENSIONS: dict[str, Dimension] = {
         Dimension("product", lambda _: o.c.product, deal_only=True),
         Dimension("industry", lambda _: acct.c.industry, deal_only=True),
         Dimension("forecast_category", forecast_category, deal_only=True),
+        Dimension("day", lambda _: o.c.close_date, deal_only=True),
         Dimension("month", lambda ctx: hooks.month_label(ctx.dialect, o.c.close_date), deal_only=True),
         Dimension(
             "quarter",
