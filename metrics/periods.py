@@ -1,0 +1,793 @@
+"""Periods: the fiscal calendar and the parser for the period phrases people type (DESIGN §4).
+
+A fiscal year starts on the first day of `fiscal_year_start_month` and is named by the calendar year it ends in:
+with start month 2, Feb 2026 – Jan 2027 is FY2027; with start month 1, FY2026 is calendar 2026. "Quarter" and
+"year" always mean the fiscal ones; months are calendar months; weeks start on Monday.
+
+`parse_period` reads a whole string as a period ("next quarter", "fy2027 q1", "last 30 days", ...);
+`extract_period` finds one inside free text ("west team pipeline next quarter") and returns the rest of the text.
+Both forgive case, extra whitespace and hyphens, common abbreviations (qtr, yr, wk, mo, nxt, prev) and small
+typos ("quater", "lst month"); the Period's label says what was understood. Pure Python, no database.
+"""
+
+from __future__ import annotations
+
+import calendar
+import difflib
+import functools
+import re
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from errors import UserError
+
+GRAINS = ("day", "week", "month", "quarter", "year")
+ALL_TIME_START = date(1900, 1, 1)
+ALL_TIME_END = date(9999, 12, 31)
+MIN_YEAR, MAX_YEAR = 1900, 9999
+
+# Short examples of every accepted form, shown in error messages (and by `/sales help`).
+ACCEPTED_FORMS = (
+    "today", "yesterday", "this week", "last month", "next quarter", "this year", "q3", "q3 2026", "2026-q3",
+    "fy2027", "fy2027 q1", "2026-10", "oct 2026", "2026", "ytd", "qtd", "mtd", "last 30 days", "next 90 days",
+    "2026-07-01", "2026-07-01..2026-09-30", "all",
+)
+
+_MONTH_ABBR = ("", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def accepted_forms_text() -> str:
+    return "Periods look like: " + ", ".join(ACCEPTED_FORMS) + "."
+
+
+class PeriodError(UserError):
+    """A period phrase that could not be understood, or names a period that does not exist (q5, 2026-13)."""
+
+    def __init__(self, message: str, *, text: str | None = None, suggestion: str | None = None):
+        super().__init__(message)
+        self.text = text
+        self.suggestion = suggestion
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The fiscal calendar
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _check_start_month(start_month: int) -> None:
+    if not isinstance(start_month, int) or not 1 <= start_month <= 12:
+        raise ValueError(f"fiscal year start month must be 1..12, not {start_month!r}")
+
+
+def _add_months(d: date, n: int) -> date:
+    """`d` moved by `n` calendar months, the day clamped to the target month's length."""
+    y, m0 = divmod(d.year * 12 + d.month - 1 + n, 12)
+    if not 1 <= y <= 9999:
+        raise OverflowError("date out of range")
+    return date(y, m0 + 1, min(d.day, calendar.monthrange(y, m0 + 1)[1]))
+
+
+def _month_end(d: date) -> date:
+    return d.replace(day=calendar.monthrange(d.year, d.month)[1])
+
+
+def fiscal_year_of(d: date, start_month: int = 1) -> int:
+    """The fiscal year containing `d`, named by the calendar year it ends in."""
+    _check_start_month(start_month)
+    return d.year + 1 if start_month != 1 and d.month >= start_month else d.year
+
+
+def fiscal_quarter_of(d: date, start_month: int = 1) -> tuple[int, int]:
+    """(fiscal year, quarter 1..4) containing `d`."""
+    return fiscal_year_of(d, start_month), (d.month - start_month) % 12 // 3 + 1
+
+
+def fiscal_year_bounds(fy: int, start_month: int = 1) -> tuple[date, date]:
+    """First and last day of fiscal year `fy`."""
+    _check_start_month(start_month)
+    start = date(fy if start_month == 1 else fy - 1, start_month, 1)
+    return start, _month_end(_add_months(start, 11))
+
+
+def quarter_bounds(fy: int, q: int, start_month: int = 1) -> tuple[date, date]:
+    """First and last day of quarter `q` (1..4) of fiscal year `fy`."""
+    if q not in (1, 2, 3, 4):
+        raise ValueError(f"quarter must be 1..4, not {q!r}")
+    start = _add_months(fiscal_year_bounds(fy, start_month)[0], 3 * (q - 1))
+    return start, _month_end(_add_months(start, 2))
+
+
+def week_bounds(d: date) -> tuple[date, date]:
+    """Monday and Sunday of the week containing `d`."""
+    monday = d - timedelta(days=d.weekday())
+    return monday, monday + timedelta(days=6)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Labels
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def format_day(d: date) -> str:
+    return f"{_MONTH_ABBR[d.month]} {d.day}, {d.year}"
+
+
+def format_range(start: date, end: date) -> str:
+    """'Jul 6 – 12, 2026', 'Jun 29 – Jul 5, 2026', 'Dec 29, 2025 – Jan 4, 2026'."""
+    if start == end:
+        return format_day(start)
+    if start.year != end.year:
+        return f"{format_day(start)} – {format_day(end)}"
+    if start.month != end.month:
+        return f"{_MONTH_ABBR[start.month]} {start.day} – {_MONTH_ABBR[end.month]} {end.day}, {end.year}"
+    return f"{_MONTH_ABBR[start.month]} {start.day} – {end.day}, {end.year}"
+
+
+def quarter_label(fy: int, q: int) -> str:
+    return f"Q{q} FY{fy}"
+
+
+def year_label(fy: int) -> str:
+    return f"FY{fy}"
+
+
+def month_label(year: int, month: int) -> str:
+    return f"{_MONTH_ABBR[month]} {year}"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Period
+# ---------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Period:
+    """A closed range of days [start, end] with a human label and, for whole calendar units, a grain."""
+
+    start: date
+    end: date  # inclusive
+    label: str
+    grain: str | None = None  # "day" | "week" | "month" | "quarter" | "year" | None (ranges, to-date, rolling)
+    # Needed by previous() to label fiscal quarters and years; not part of the period's identity.
+    fiscal_year_start_month: int = field(default=1, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.end < self.start:
+            raise ValueError(f"period ends ({self.end}) before it starts ({self.start})")
+        if self.grain not in (None, *GRAINS):
+            raise ValueError(f"unknown grain {self.grain!r}")
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def contains(self, d: date) -> bool:
+        if isinstance(d, datetime):
+            d = d.date()
+        return self.start <= d <= self.end
+
+    __contains__ = contains
+
+    def elapsed_fraction(self, today: date) -> Decimal:
+        """Share of the period elapsed by the end of `today`: 0 before it starts, 1 after it ends.
+
+        This is the "pace" of quota attainment: the attainment expected if closing were linear through the period.
+        """
+        if isinstance(today, datetime):
+            today = today.date()
+        if today < self.start:
+            return Decimal(0)
+        if today > self.end:
+            return Decimal(1)
+        return Decimal((today - self.start).days + 1) / Decimal(self.days)
+
+    def previous(self) -> Period:
+        """The period just before this one, for comparisons.
+
+        Whole units step back one unit (the month, fiscal quarter or fiscal year before, which may have a different
+        number of days); anything else is shifted back by its own length.
+        """
+        sm = self.fiscal_year_start_month
+        try:
+            if self.grain == "day":
+                return day_period(self.start - timedelta(days=1), fiscal_year_start_month=sm)
+            if self.grain == "week":
+                return week_period(self.start - timedelta(days=7), fiscal_year_start_month=sm)
+            if self.grain == "month":
+                s = _add_months(self.start, -1)
+                return month_period(s.year, s.month, fiscal_year_start_month=sm)
+            if self.grain == "quarter":
+                s = _add_months(self.start, -3)
+                label = quarter_label(*fiscal_quarter_of(s, sm))
+                return Period(s, self.start - timedelta(days=1), label, "quarter", sm)
+            if self.grain == "year":
+                s = _add_months(self.start, -12)
+                return Period(s, self.start - timedelta(days=1), year_label(fiscal_year_of(s, sm)), "year", sm)
+            s = self.start - timedelta(days=self.days)
+            e = self.start - timedelta(days=1)
+            if s < ALL_TIME_START:
+                raise OverflowError
+            return Period(s, e, format_range(s, e), None, sm)
+        except (OverflowError, ValueError):
+            raise PeriodError(f"There is no period before {self.label} to compare with.") from None
+
+    def to_dict(self) -> dict[str, str]:
+        return {"start": self.start.isoformat(), "end": self.end.isoformat(), "label": self.label}
+
+
+def day_period(d: date, *, fiscal_year_start_month: int = 1) -> Period:
+    return Period(d, d, format_day(d), "day", fiscal_year_start_month)
+
+
+def week_period(d: date, *, fiscal_year_start_month: int = 1) -> Period:
+    """The Monday-to-Sunday week containing `d`."""
+    start, end = week_bounds(d)
+    return Period(start, end, format_range(start, end), "week", fiscal_year_start_month)
+
+
+def month_period(year: int, month: int, *, fiscal_year_start_month: int = 1) -> Period:
+    start = date(year, month, 1)
+    return Period(start, _month_end(start), month_label(year, month), "month", fiscal_year_start_month)
+
+
+def quarter_period(fy: int, q: int, fiscal_year_start_month: int = 1) -> Period:
+    start, end = quarter_bounds(fy, q, fiscal_year_start_month)
+    return Period(start, end, quarter_label(fy, q), "quarter", fiscal_year_start_month)
+
+
+def year_period(fy: int, fiscal_year_start_month: int = 1) -> Period:
+    start, end = fiscal_year_bounds(fy, fiscal_year_start_month)
+    return Period(start, end, year_label(fy), "year", fiscal_year_start_month)
+
+
+def period_containing(d: date, grain: str, fiscal_year_start_month: int = 1) -> Period:
+    """The day, week, month, fiscal quarter or fiscal year containing `d`."""
+    sm = fiscal_year_start_month
+    if grain == "day":
+        return day_period(d, fiscal_year_start_month=sm)
+    if grain == "week":
+        return week_period(d, fiscal_year_start_month=sm)
+    if grain == "month":
+        return month_period(d.year, d.month, fiscal_year_start_month=sm)
+    if grain == "quarter":
+        return quarter_period(*fiscal_quarter_of(d, sm), sm)
+    if grain == "year":
+        return year_period(fiscal_year_of(d, sm), sm)
+    raise ValueError(f"unknown grain {grain!r}")
+
+
+def all_time(fiscal_year_start_month: int = 1) -> Period:
+    return Period(ALL_TIME_START, ALL_TIME_END, "all time", None, fiscal_year_start_month)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Vocabulary and tokens
+# ---------------------------------------------------------------------------------------------------------------
+
+_FILLER = ""  # canonical form of words that carry no meaning in a period phrase ("the", "in", "for", ...)
+
+_MONTH_WORDS = {
+    "jan": "jan", "january": "jan", "feb": "feb", "february": "feb", "mar": "mar", "march": "mar",
+    "apr": "apr", "april": "apr", "may": "may", "jun": "jun", "june": "jun", "jul": "jul", "july": "jul",
+    "aug": "aug", "august": "aug", "sep": "sep", "sept": "sep", "september": "sep", "oct": "oct",
+    "october": "oct", "nov": "nov", "november": "nov", "dec": "dec", "december": "dec",
+}
+_MONTH_NUM = {m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct",
+                                         "nov", "dec"), start=1)}
+_NUMBER_WORDS = {
+    "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8",
+    "nine": "9", "ten": "10", "eleven": "11", "twelve": "12", "fourteen": "14", "fifteen": "15", "twenty": "20",
+    "thirty": "30", "sixty": "60", "ninety": "90",
+}
+
+# surface word -> canonical word
+WORDS: dict[str, str] = {
+    "this": "this", "current": "this", "curr": "this", "cur": "this", "present": "this",
+    "last": "last", "lst": "last", "previous": "last", "prev": "last", "prior": "last",
+    "next": "next", "nxt": "next", "coming": "next", "upcoming": "next", "following": "next",
+    "past": "past",
+    "day": "day", "days": "day", "dy": "day", "dys": "day",
+    "week": "week", "weeks": "week", "wk": "week", "wks": "week",
+    "month": "month", "months": "month", "mo": "month", "mos": "month", "mth": "month", "mths": "month",
+    "mnth": "month", "mnths": "month",
+    "quarter": "quarter", "quarters": "quarter", "qtr": "quarter", "qtrs": "quarter", "qr": "quarter",
+    "q": "q",
+    "year": "year", "years": "year", "yr": "year", "yrs": "year",
+    "d": "d", "w": "w", "m": "m", "y": "y",  # only after a number: "last 30d", "next 2w"
+    "fy": "fy", "fiscal": "fiscal",
+    "today": "today", "yesterday": "yesterday", "tomorrow": "tomorrow",
+    "ytd": "ytd", "qtd": "qtd", "mtd": "mtd", "date": "date",
+    "all": "all", "time": "time", "alltime": "alltime",
+    "to": "to", "through": "to", "thru": "to", "until": "to", "till": "to", "and": "to",
+    "the": _FILLER, "of": _FILLER, "in": _FILLER, "for": _FILLER, "during": _FILLER, "over": _FILLER,
+    "from": _FILLER, "between": _FILLER, "within": _FILLER,
+    **_MONTH_WORDS,
+    **_NUMBER_WORDS,
+}
+
+# Words that typo correction may aim at (fillers and one/two-letter forms are too easy to hit by accident).
+_VOCAB = sorted(w for w, c in WORDS.items() if c != _FILLER and len(w) >= 3)
+# Real words a typo must never be "corrected" from (lost -> last, weekly -> week, ...).
+_STOPWORDS = frozenset({
+    "lost", "list", "lust", "most", "best", "post", "pest", "test", "text", "mast", "vast", "cast", "fast", "east",
+    "west", "paste", "team", "teams", "quota", "quotas", "quarts", "deal", "deals", "dash", "daily", "weekly",
+    "monthly", "quarterly", "yearly", "annual", "annually", "near", "dear", "wear", "tear", "bear", "hear", "gear",
+    "fear", "ears", "data", "yeah", "mark", "just", "must", "rest", "lest", "then", "than", "them", "they", "his",
+    "thus", "thin", "weak", "seek", "peek", "weed", "weep", "mouth", "mouths", "mon", "way", "ways", "say", "says",
+    "pay", "pays", "bay", "lay", "ray", "dry", "dad", "dan", "dam", "neat", "nest", "prion", "coning",
+})
+# What typo correction may produce inside free text (extract_period): the words of relative periods only.
+_TEXT_CORRECTABLE = frozenset({"this", "last", "next", "past", "day", "week", "month", "quarter", "year",
+                               "today", "yesterday", "tomorrow"})
+
+_DASHES = str.maketrans({c: "-" for c in "\u2010\u2011\u2012\u2013\u2014\u2015\u2212"})
+_TOKEN_RE = re.compile(
+    r"(?<!\d)(?P<isodate>\d{4}(?P<sep1>[-/])\d{1,2}(?P=sep1)\d{1,2})(?!\d)"
+    r"|(?<!\d)(?P<isomonth>\d{4}[-/]\d{1,2})(?![\d/])"
+    r"|(?P<dots>\.{2,})"
+    r"|(?P<poss>['’]s\b)"
+    r"|(?P<word>[^\W\d_]+)"
+    r"|(?P<num>\d+)"
+)
+
+
+@dataclass
+class _Tok:
+    kind: str  # "isodate" | "isomonth" | "word" | "num" | "dots"
+    text: str  # lower-cased surface text
+    start: int
+    end: int
+    canon: str | None = None  # canonical word, digits, placeholder; None when unknown
+    corrected: bool = False  # canon came from typo correction
+    fixed: str | None = None  # the vocabulary word a typo was read as
+    options: tuple[str, ...] = ()  # equally close vocabulary words when the typo is ambiguous
+    usable: bool = True  # extract mode: False when glued to an unknown word ("u2026xyz")
+
+
+def _edit_distance(a: str, b: str) -> int:
+    """Optimal-string-alignment distance: insertions, deletions, substitutions and adjacent swaps cost 1."""
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        cur = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = a[i - 1] != b[j - 1]
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        prev2, prev = prev, cur
+    return prev[-1]
+
+
+@functools.lru_cache(maxsize=4096)
+def _correct(word: str, *, prose: bool = False) -> tuple[str | None, tuple[str, ...]]:
+    """Read a typo as a vocabulary word.
+
+    (word, ()) when one reading is closest, (None, options) when several different ones tie, (None, ()) when
+    nothing is close. difflib shortlists the vocabulary; the edit distance (a swap counts once, so "thsi" is
+    "this") ranks it. Prose allows one edit and never touches real words such as "lost" or "weekly".
+    """
+    if len(word) < (3 if prose else 2) or (prose and word in _STOPWORDS):
+        return None, ()
+    max_edits = 1 if prose or len(word) <= 4 else 2
+    scored = [(_edit_distance(word, m), m) for m in difflib.get_close_matches(word, _VOCAB, n=12, cutoff=0.5)]
+    scored = [(d, m) for d, m in scored if d <= max_edits]
+    if not scored:
+        return None, ()
+    best = min(d for d, _ in scored)
+    top = sorted(m for d, m in scored if d == best)
+    if len({WORDS[m] for m in top}) == 1:
+        return top[0], ()
+    return None, tuple(top)
+
+
+def _tokenize(text: str, *, prose: bool = False) -> list[_Tok]:
+    out: list[_Tok] = []
+    for m in _TOKEN_RE.finditer(text.translate(_DASHES)):
+        kind = "isodate" if m.group("isodate") else m.lastgroup
+        if kind == "poss":
+            continue
+        tok = _Tok(kind, m.group(0).casefold(), m.start(), m.end())
+        if kind in ("isodate", "isomonth"):
+            tok.canon = kind
+        elif kind == "dots":
+            tok.canon = "to"
+        elif kind == "num":
+            tok.canon = str(int(tok.text)) if len(tok.text) <= 2 else tok.text
+        elif tok.text in WORDS:
+            tok.canon = WORDS[tok.text]
+        else:
+            fixed, tok.options = _correct(tok.text, prose=prose)
+            if fixed is not None:
+                tok.canon, tok.corrected, tok.fixed = WORDS[fixed], True, fixed
+        out.append(tok)
+    return out
+
+
+def _restrict_for_text(toks: list[_Tok]) -> None:
+    """Extract mode: drop typo corrections that are risky in prose, and words glued to unknown words."""
+    for t in toks:
+        if t.corrected and t.canon not in _TEXT_CORRECTABLE:
+            t.canon, t.corrected = None, False
+    group: list[_Tok] = []
+    for t in [*toks, None]:
+        if t is not None and group and group[-1].end == t.start:
+            group.append(t)
+            continue
+        if any(g.canon is None for g in group):
+            for g in group:
+                g.usable = False
+        group = [t] if t is not None else []
+
+
+def _items(toks: list[_Tok]) -> list[tuple[str, _Tok]] | None:
+    """Canonical (word, token) pairs with fillers dropped and multi-word forms joined; None if a word is unknown."""
+    raw = []
+    for t in toks:
+        if t.canon is None:
+            return None
+        if t.canon != _FILLER:
+            raw.append((t.canon, t))
+    out: list[tuple[str, _Tok]] = []
+    i = 0
+    while i < len(raw):
+        c, t = raw[i]
+        nxt = raw[i + 1][0] if i + 1 < len(raw) else None
+        nxt2 = raw[i + 2][0] if i + 2 < len(raw) else None
+        if c == "fiscal":
+            if nxt == "year":
+                out.append(("fy", t))
+                i += 2
+                continue
+            if nxt in ("quarter", "q", "ytd", "qtd"):
+                i += 1
+                continue
+            if nxt is not None and nxt.isdigit():
+                out.append(("fy", t))
+                i += 1
+                continue
+        if c in ("year", "quarter", "month", "fy") and nxt == "to" and nxt2 == "date":
+            out.append(({"year": "ytd", "fy": "ytd", "quarter": "qtd", "month": "mtd"}[c], t))
+            i += 3
+            continue
+        if c == "quarter" and nxt is not None and nxt.isdigit() and len(nxt) == 1:
+            c = "q"
+        if c == "all" and nxt == "time":
+            out.append(("alltime", t))
+            i += 2
+            continue
+        out.append((c, t))
+        i += 1
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The grammar
+# ---------------------------------------------------------------------------------------------------------------
+
+_MONTHS_RE = "jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec"
+_UNIT_NAME = {"day": "day", "d": "day", "week": "week", "w": "week", "month": "month", "m": "month",
+              "quarter": "quarter", "q": "quarter", "year": "year", "y": "year", "fy": "year"}
+_FULL_MONTH_NAMES = frozenset(w for w in _MONTH_WORDS if len(w) > 4 and w != "march") | {"june", "july"}
+
+
+def _year(digits: str, *, two_digit_ok: bool) -> int | None:
+    if len(digits) == 2 and two_digit_ok:
+        return 2000 + int(digits)
+    if len(digits) != 4:
+        return None
+    y = int(digits)
+    if not MIN_YEAR <= y <= MAX_YEAR:
+        raise PeriodError(f"{y} is outside the years this bot knows ({MIN_YEAR} to {MAX_YEAR}).")
+    return y
+
+
+def _quarter_number(digits: str) -> int:
+    q = int(digits)
+    if not 1 <= q <= 4:
+        raise PeriodError(f"There is no Q{q}: a fiscal year has quarters Q1 to Q4. " + accepted_forms_text())
+    return q
+
+
+def _iso(tok: _Tok) -> tuple[date, date]:
+    parts = [int(p) for p in re.split(r"[-/]", tok.text)]
+    if tok.kind == "isomonth":
+        y, m = parts
+        if not 1 <= m <= 12:
+            raise PeriodError(f"{tok.text} is not a month: months run from 01 to 12. " + accepted_forms_text())
+        if not MIN_YEAR <= y <= MAX_YEAR:
+            raise PeriodError(f"{y} is outside the years this bot knows ({MIN_YEAR} to {MAX_YEAR}).")
+        start = date(y, m, 1)
+        return start, _month_end(start)
+    try:
+        d = date(*parts)
+    except ValueError:
+        raise PeriodError(f"{tok.text} is not a date (dates look like 2026-07-01). " + accepted_forms_text()) from None
+    if d.year < MIN_YEAR:
+        raise PeriodError(f"{d.year} is outside the years this bot knows ({MIN_YEAR} to {MAX_YEAR}).")
+    return d, d
+
+
+def _relative(rel: str, unit: str, today: date, sm: int) -> Period:
+    off = {"this": 0, "last": -1, "next": 1}[rel]
+    unit = _UNIT_NAME[unit]
+    if unit == "week":
+        base = week_period(today + timedelta(weeks=off), fiscal_year_start_month=sm)
+    elif unit == "month":
+        first = _add_months(today.replace(day=1), off)
+        base = month_period(first.year, first.month, fiscal_year_start_month=sm)
+    elif unit == "quarter":
+        fy, q = fiscal_quarter_of(today, sm)
+        fy, q0 = divmod(fy * 4 + q - 1 + off, 4)
+        base = quarter_period(fy, q0 + 1, sm)
+    else:
+        base = year_period(fiscal_year_of(today, sm) + off, sm)
+    return replace(base, label=f"{rel} {unit} ({base.label})")
+
+
+def _rolling(word: str, n: int | None, unit: str, today: date, sm: int) -> Period:
+    unit = _UNIT_NAME[unit]
+    count = 1 if n is None else n
+    label = f"{word} {unit}" if n is None else f"{word} {count} {unit}{'' if count == 1 else 's'}"
+    if count < 1:
+        raise PeriodError(f'"{label}" is empty: the count must be at least 1, as in "last 30 days".')
+    months = {"month": 1, "quarter": 3, "year": 12}.get(unit)
+    if word in ("last", "past"):
+        end = today
+        if months:
+            start = _add_months(today, -months * count) + timedelta(days=1)
+        else:
+            start = today - timedelta(days=count * (7 if unit == "week" else 1) - 1)
+    else:
+        start = today
+        if months:
+            end = _add_months(today, months * count) - timedelta(days=1)
+        else:
+            end = today + timedelta(days=count * (7 if unit == "week" else 1) - 1)
+    if start < ALL_TIME_START:
+        raise OverflowError
+    return Period(start, end, label, None, sm)
+
+
+def _match(items: list[tuple[str, _Tok]], today: date, sm: int, *, in_text: bool = False) -> Period | None:
+    """The period the canonical words spell, None if they spell none; PeriodError for impossible values."""
+    s = " ".join(c for c, _ in items)
+    toks = [t for _, t in items]
+
+    if s in ("today", "yesterday", "tomorrow"):
+        d = today + timedelta(days={"today": 0, "yesterday": -1, "tomorrow": 1}[s])
+        return replace(day_period(d, fiscal_year_start_month=sm), label=f"{s} ({format_day(d)})")
+
+    if m := re.fullmatch(r"(this|last|next) (week|month|quarter|q|year|fy)", s):
+        return _relative(m[1], m[2], today, sm)
+
+    if m := re.fullmatch(r"(last|next|past) (\d+) (day|week|month|quarter|q|year|d|w|m|y)", s):
+        return _rolling(m[1], int(m[2]), m[3], today, sm)
+    if m := re.fullmatch(r"past (day|week|month|quarter|q|year)", s):
+        return _rolling("past", None, m[1], today, sm)
+
+    if s in ("ytd", "qtd", "mtd"):
+        if s == "ytd":
+            fy = fiscal_year_of(today, sm)
+            start, what = fiscal_year_bounds(fy, sm)[0], f"year to date ({year_label(fy)})"
+        elif s == "qtd":
+            fy, q = fiscal_quarter_of(today, sm)
+            start, what = quarter_bounds(fy, q, sm)[0], f"quarter to date ({quarter_label(fy, q)})"
+        else:
+            start, what = today.replace(day=1), f"month to date ({month_label(today.year, today.month)})"
+        return Period(start, today, what, None, sm)
+
+    if m := re.fullmatch(r"(?:this )?q (\d+)", s):
+        return quarter_period(fiscal_year_of(today, sm), _quarter_number(m[1]), sm)
+    if m := re.fullmatch(r"q (\d+) (fy )?(\d+)", s):
+        q = _quarter_number(m[1])
+        fy = _year(m[3], two_digit_ok=bool(m[2]) or not in_text)  # in prose "q3 10 deals" is not FY2010
+        return None if fy is None else quarter_period(fy, q, sm)
+    if m := re.fullmatch(r"(fy )?(\d+) q (\d+)", s):
+        fy = _year(m[2], two_digit_ok=bool(m[1]))
+        q = _quarter_number(m[3])
+        return None if fy is None else quarter_period(fy, q, sm)
+
+    if m := re.fullmatch(r"fy (\d+)", s):
+        fy = _year(m[1], two_digit_ok=True)
+        return None if fy is None else year_period(fy, sm)
+    if re.fullmatch(r"\d{4}", s):
+        if in_text and not (today.year - 10 <= int(s) <= today.year + 5):
+            return None
+        return year_period(_year(s, two_digit_ok=False), sm)
+
+    if m := re.fullmatch(rf"({_MONTHS_RE})(?: (\d{{4}}))?|(\d{{4}}) ({_MONTHS_RE})", s):
+        month = _MONTH_NUM[m[1] or m[4]]
+        digits = m[2] or m[3]
+        if digits is None:
+            if in_text and toks[0].text not in _FULL_MONTH_NAMES:
+                return None  # "may", "mar", "jan" are too often other words
+            return month_period(today.year, month, fiscal_year_start_month=sm)
+        return month_period(_year(digits, two_digit_ok=False), month, fiscal_year_start_month=sm)
+
+    if s in ("isodate", "isomonth"):
+        start, end = _iso(toks[0])
+        if s == "isodate":
+            return day_period(start, fiscal_year_start_month=sm)
+        return month_period(start.year, start.month, fiscal_year_start_month=sm)
+    if re.fullmatch(r"(isodate|isomonth) (?:to )?(isodate|isomonth)", s):
+        first, last = toks[0], toks[-1]
+        start, end = _iso(first)[0], _iso(last)[1]
+        if start > end:
+            raise PeriodError(f"The range {first.text}..{last.text} starts after it ends; "
+                              f"put the earlier date first, as in 2026-07-01..2026-09-30.")
+        return Period(start, end, format_range(start, end), None, sm)
+
+    if s == "alltime" or (s == "all" and not in_text):
+        return all_time(sm)
+    return None
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Public entry points
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def parse_period(text: str, today: date, fiscal_year_start_month: int = 1) -> Period:
+    """The period `text` names, relative to `today`; PeriodError (with the accepted forms) when it names none."""
+    _check_start_month(fiscal_year_start_month)
+    raw = " ".join((text or "").split())
+    if not raw:
+        raise PeriodError("No period given. " + accepted_forms_text(), text=text)
+    toks = _tokenize(raw)
+    items = _items(toks)
+    if toks and items is not None:
+        try:
+            period = _match(items, today, fiscal_year_start_month)
+        except (OverflowError, ValueError):
+            raise PeriodError(f'"{raw}" falls outside the calendar this bot knows '
+                              f"(years {MIN_YEAR} to {MAX_YEAR}).", text=text) from None
+        if period is not None:
+            return period
+    raise _not_understood(raw, toks, today, fiscal_year_start_month)
+
+
+def _try_parse(text: str, today: date, sm: int) -> Period | None:
+    try:
+        return parse_period(text, today, sm)
+    except PeriodError:
+        return None
+
+
+def _spelled_out(text: str) -> str:
+    """`text` with each typo replaced by the word it was read as ("nxt quartr" -> "nxt quarter")."""
+    for t in reversed(_tokenize(text, prose=True)):
+        if t.fixed:
+            text = text[: t.start] + t.fixed + text[t.end:]
+    return text
+
+
+def _suggestion_phrases(today: date, sm: int) -> list[str]:
+    fy = fiscal_year_of(today, sm)
+    phrases = ["today", "yesterday", "tomorrow", "ytd", "qtd", "mtd", "year to date", "quarter to date",
+               "month to date", "all time", "last 7 days", "last 30 days", "last 90 days", "next 30 days",
+               "next 90 days", "q1", "q2", "q3", "q4", f"fy{fy}", f"fy{fy + 1}", f"fy{fy - 1}"]
+    for rel in ("this", "last", "next"):
+        phrases += [f"{rel} {unit}" for unit in ("week", "month", "quarter", "year")]
+    return phrases
+
+
+def _not_understood(raw: str, toks: list[_Tok], today: date, sm: int) -> PeriodError:
+    suggestions: list[str] = []
+    # 1. an ambiguous typo: try each reading
+    for t in toks:
+        if t.options:
+            for option in t.options:
+                candidate = raw[: t.start] + option + raw[t.end:]
+                if _try_parse(candidate, today, sm) is not None and candidate not in suggestions:
+                    suggestions.append(candidate)
+            if suggestions:
+                break
+    # 2. a period inside a longer text: "pipeline q3" -> "q3"
+    if not suggestions:
+        try:
+            found = _find(raw, today, sm)
+        except PeriodError:
+            found = None
+        if found is not None:
+            suggestions.append(_spelled_out(raw[found[1]: found[2]]))
+    # 3. the nearest common phrase, reading typos as corrected
+    if not suggestions:
+        spelled = " ".join(_UNIT_NAME.get(t.canon or "", t.fixed or t.text) for t in toks)
+        if m := re.fullmatch(r"(\d+) (day|week|month|quarter|year)", spelled):
+            suggestions = [f"last {m[1]} {m[2]}{'' if m[1] == '1' else 's'}"]  # "30d" -> "last 30 days"
+        else:
+            suggestions = difflib.get_close_matches(spelled, _suggestion_phrases(today, sm), n=1, cutoff=0.6)
+    hints = []
+    canons = [t.canon for t in toks]
+    if "fy" in canons:
+        hints.append("A fiscal year is written fy2027, fy27 or fy 2027, and a quarter of it fy2027 q1.")
+    elif "q" in canons:
+        hints.append("A quarter is written q3 (this fiscal year), q3 2026 or fy2027 q1.")
+    message = f'I couldn\'t understand the period "{raw}".'
+    if hints:
+        message += " " + " ".join(hints)
+    if suggestions:
+        message += " Did you mean " + " or ".join(f'"{s}"' for s in suggestions) + "?"
+    message += " " + accepted_forms_text()
+    return PeriodError(message, text=raw, suggestion=suggestions[0] if suggestions else None)
+
+
+_MAX_WINDOW = 8
+
+
+def _find(text: str, today: date, sm: int) -> tuple[Period, int, int, int] | None:
+    """(period, start char, end char, start char including leading fillers) of the best period phrase in `text`."""
+    toks = _tokenize(text, prose=True)
+    _restrict_for_text(toks)
+    n = len(toks)
+    best = None  # ((length, -first), i, j, Period | PeriodError)
+    for i in range(n):
+        if not toks[i].usable or toks[i].canon in (None, _FILLER):
+            continue
+        if i > 0 and toks[i - 1].end == toks[i].start:
+            continue  # a window never starts inside a glued word such as "fy27q1"
+        for j in range(i, min(n, i + _MAX_WINDOW)):
+            window = toks[i: j + 1]
+            last = toks[j]
+            if last.canon is None or not last.usable:
+                break  # no period phrase runs through an unknown word
+            if last.canon == _FILLER:
+                continue
+            if j + 1 < n and toks[j + 1].start == last.end:
+                continue  # nor ends inside one
+            if all(t.corrected for t in window if t.canon != _FILLER):
+                continue  # at least one word must be spelled right
+            if i == j and last.kind == "num" and text[last.start - 1: last.start] in ("$", "€", "£", "#"):
+                continue  # "$2026" is money, "#2026" a number, not a year
+            items = _items(window)
+            if not items:
+                continue
+            try:
+                result: Period | PeriodError | None = _match(items, today, sm, in_text=True)
+            except PeriodError as exc:
+                result = exc
+            except (OverflowError, ValueError):
+                continue
+            if result is None:
+                continue
+            key = (j - i + 1, -i)
+            if best is None or key > best[0]:
+                best = (key, i, j, result)
+    if best is None:
+        return None
+    _, i, j, result = best
+    if isinstance(result, PeriodError):
+        raise result
+    first = i
+    while first > 0 and toks[first - 1].canon == _FILLER:
+        first -= 1
+    end = toks[j].end
+    if text[end: end + 2] in ("'s", "’s"):
+        end += 2
+    return result, toks[i].start, end, toks[first].start
+
+
+def extract_period(text: str, today: date, fiscal_year_start_month: int = 1) -> tuple[Period | None, str]:
+    """Find a period phrase inside free text: (period, the text without it), or (None, text) when there is none.
+
+    "west team pipeline next quarter" -> (next quarter, "west team pipeline"). The longest phrase wins, then the
+    leftmost; a preposition or "the" just before it goes with it ("over the last 30 days"). Inside prose it is more
+    careful than parse_period: a bare "all", "may" or "mar", a year far from today, or a word glued to something
+    else ("u2026x") is not taken for a period, and typos are forgiven only in relative words ("nxt quater").
+    A phrase that is clearly a period but an impossible one (q5, 2026-13, a range that ends before it starts)
+    raises PeriodError.
+    """
+    _check_start_month(fiscal_year_start_month)
+    found = _find(text, today, fiscal_year_start_month)
+    if found is None:
+        return None, text
+    period, _, end, begin = found
+    rest = text[:begin] + " " + text[end:]
+    rest = re.sub(r"\s+", " ", rest).strip()
+    rest = re.sub(r"\s+([?!.,;:])", r"\1", rest)
+    return period, rest
