@@ -107,3 +107,6 @@ def pytest_collection_modifyitems(items):
         callspec = getattr(item, "callspec", None)
         if callspec and callspec.params.get("db") == "postgresql":
             item.add_marker(pytest.mark.postgresql)
+
+
+from tests.fakeslack import fake_slack  # noqa: E402, F401  (the fake Slack Web API server fixture)
