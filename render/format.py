@@ -96,7 +96,7 @@ def _compact(a: Decimal) -> str:
             q, s = _scaled(a, divisor, 1)
             return s + suffix
     if a >= 1000:
-        decimals = 1 if a < 10_000 else 0
+        decimals = 1 if a < 100_000 else 0
         q, s = _scaled(a, 1000, decimals)
         if q >= 1000:  # 999,600 → 1M, not 1000K
             return "1M"
@@ -105,11 +105,11 @@ def _compact(a: Decimal) -> str:
 
 
 def money(value: Any, currency: str | None = "USD") -> str:
-    """Money for people: $1.2M, $350K, $12,400, $1.5K, $950, $0, −$1.5K; None → '—'.
+    """Money for people: $1.2M, $350K, $12.4K, $1.5K, $950, $0, −$1.5K; None → '—'.
 
-    Millions and up: one decimal ($1.2M, $12M). 100K–1M: whole thousands ($350K). 10K–100K: the exact figure
-    ($12,400; deal-sized amounts read best in full). 1K–10K: one decimal ($1.5K). Below: whole units; a non-zero
-    amount under 1 keeps its cents ($0.50). Unknown currency codes are written before the number ('CHF 1.2M').
+    Millions and up: one decimal ($1.2M, $12M). 100K–1M: whole thousands ($350K). 1K–100K: one decimal
+    ($12.4K, $1.5K). Below: whole units; a non-zero amount under 1 keeps its cents ($0.50). Unknown currency
+    codes are written before the number ('CHF 1.2M').
     """
     d = _number(value)
     if d is None:
@@ -125,11 +125,7 @@ def money(value: Any, currency: str | None = "USD") -> str:
             return f"{symbol}{sep}0"
         body = f"{cents:f}"
     else:
-        whole = _round(a)
-        if 10_000 <= whole < 100_000:
-            body = f"{int(whole):,}"
-        else:
-            body = _compact(whole)
+        body = _compact(_round(a))
     return f"{sign}{symbol}{sep}{body}"
 
 

@@ -35,7 +35,7 @@ from render.format import (
         (999_600, "$1M"),  # rounds up into millions, never "$1000K"
         (350_000, "$350K"),
         (Decimal("350000.00"), "$350K"),
-        (12_400, "$12,400"),
+        (12_400, "$12.4K"),
         (99_999.6, "$100K"),
         (1_500, "$1.5K"),
         (9_960, "$10K"),
@@ -49,7 +49,7 @@ from render.format import (
         (None, "—"),
         ("not a number", "—"),
         (float("nan"), "—"),
-        ("12400", "$12,400"),
+        ("12400", "$12.4K"),
     ],
 )
 def test_money(value, expected):
@@ -58,7 +58,7 @@ def test_money(value, expected):
 
 @pytest.mark.parametrize(
     ("value", "currency", "expected"),
-    [(5_000, "EUR", "€5K"), (5_000, "GBP", "£5K"), (5_000, "CHF", "CHF 5K"), (-20_000, "eur", "−€20,000")],
+    [(5_000, "EUR", "€5K"), (5_000, "GBP", "£5K"), (5_000, "CHF", "CHF 5K"), (-20_000, "eur", "−€20K")],
 )
 def test_money_currency(value, currency, expected):
     assert money(value, currency) == expected
@@ -66,7 +66,7 @@ def test_money_currency(value, currency, expected):
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [(0, "$0"), (500, "$500"), (5_000, "$5K"), (20_000, "$20K"), (12_400, "$12K"), (1_200_000, "$1.2M"), (None, "—")],
+    [(0, "$0"), (500, "$500"), (5_000, "$5K"), (20_000, "$20K"), (12_400, "$12.4K"), (1_200_000, "$1.2M"), (None, "—")],
 )
 def test_money_short(value, expected):
     assert money_short(value) == expected
@@ -183,7 +183,7 @@ def test_format_table_aligns_columns():
     assert lines[0].startswith("Deal")
     widths = {display_width(line) for line in lines}
     assert len(widths) == 1  # every line ends at the right edge of the money column
-    assert lines[2].endswith("$12,400")
+    assert lines[2].endswith("$12.4K")
     assert lines[4].endswith("—")
 
 

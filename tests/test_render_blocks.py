@@ -298,7 +298,7 @@ def test_deal_card_layout():
     text = all_text(msg)
     assert "*<https://crm.example.com/r/006Ab000001|Acme renewal>*" in text
     assert "Acme Corp · Dana Scully" in text
-    assert "*Stage*\nProposal" in text and "*Amount*\n$50,000" in text and "*Close date*\n30 Nov 2026" in text
+    assert "*Stage*\nProposal" in text and "*Amount*\n$50K" in text and "*Close date*\n30 Nov 2026" in text
     assert "*Last activity*\n1 Nov 2026" in text and "*Next step*\nSend pricing" in text
     assert "Prospecting (1 Jan 2025) → Qualification (4 Jan 2025)" in text
     assert "• close date 2026-10-31 → 2026-11-30 on 1 Nov" in text
