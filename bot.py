@@ -61,6 +61,28 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return run_bench_command(args, load_settings())
 
 
+def cmd_console(args: argparse.Namespace) -> int:
+    from assistant.console import run_console
+    from db.engine import get_engine
+
+    settings = load_settings()
+    return run_console(get_engine(settings.database_url), settings, args.as_email)
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from assistant.console import run_ask
+    from db.engine import get_engine
+
+    settings = load_settings()
+    return run_ask(get_engine(settings.database_url), settings, args.as_email, args.text, args.json)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from runner import run
+
+    return run(load_settings(), console_as=args.as_email)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bot.py",
@@ -69,17 +91,19 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     p = sub.add_parser("run", help="serve Slack and run the scheduler (the console when no Slack tokens are set)")
-    p.set_defaults(func=_not_yet("run"))
+    p.add_argument("--as", dest="as_email", default=None, metavar="EMAIL",
+                   help="console only: whose eyes to ask with (default: a demo manager)")
+    p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("console", help="a local chat with the bot")
     p.add_argument("--as", dest="as_email", required=True, metavar="EMAIL", help="whose eyes to ask with")
-    p.set_defaults(func=_not_yet("console"))
+    p.set_defaults(func=cmd_console)
 
     p = sub.add_parser("ask", help="one answer from the bot")
     p.add_argument("--as", dest="as_email", required=True, metavar="EMAIL")
     p.add_argument("text", help='what to ask, e.g. "/sales quota team"')
     p.add_argument("--json", action="store_true", help="print the Slack payload")
-    p.set_defaults(func=_not_yet("ask"))
+    p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("demo", help="create or refresh the demo org")
     p.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
@@ -137,6 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings()
         logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.getLogger("alembic").setLevel(logging.WARNING)
         return args.func(args)
     except NotAvailableYet as exc:
         print(f"error: {exc}", file=sys.stderr)

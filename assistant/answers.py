@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 # Formats a value can carry; renderers format each for people ($1.2M, 63%, 41 days).
-FORMATS = ("money", "ratio", "count", "days", "text", "date")
+FORMATS = ("money", "ratio", "multiple", "count", "days", "text", "date")
 
 
 @dataclass(frozen=True)

@@ -61,11 +61,13 @@ def _explain(ask: Ask, answer: Answer, *results: MetricResult) -> Answer:
     return answer
 
 
-def _breakdown_table(result: MetricResult, label: str, extra: tuple[tuple[str, str], ...] = ()) -> Table | None:
+def _breakdown_table(result: MetricResult, label: str, extra: tuple[tuple[str, str, str], ...] = ()
+                     ) -> Table | None:
+    """The result's rows as a table: its dimensions, the value, then (key, heading, fmt) extras."""
     if not result.by or not result.rows:
         return None
-    cols = [Column(d) for d in result.by] + [Column(label, result.fmt)] + [Column(n, f) for n, f in extra]
-    rows = [[r.get(d) for d in result.by] + [r["value"]] + [r.get(k) for k, _ in extra] for r in result.rows]
+    cols = [Column(d) for d in result.by] + [Column(label, result.fmt)] + [Column(h, f) for _, h, f in extra]
+    rows = [[r.get(d) for d in result.by] + [r["value"]] + [r.get(k) for k, _, _ in extra] for r in result.rows]
     return Table(cols, rows[:LIST_LIMIT * 2], total_rows=len(rows))
 
 
@@ -87,7 +89,7 @@ def pipeline(ask: Ask) -> Answer:
     answer = Answer(kind="metric", title=f"Open pipeline · {scope.label}",
                     figures=[Figure("Pipeline", row["open_amount"]), Figure("Weighted", row["value"]),
                              Figure("Open deals", row["open_count"], "count")],
-                    table=_breakdown_table(split, "pipeline", (("open_count", "count"),)),
+                    table=_breakdown_table(split, "pipeline", (("open_count", "deals", "count"),)),
                     context=_context(ask, period, scope), actions=_actions(ask))
     if "chart" in ask.request.options and by == ("stage",):
         answer.chart = ChartSpec("pipeline_by_stage", f"Pipeline by stage · {period.label}",
@@ -104,7 +106,7 @@ def quota(ask: Ask) -> Answer:
     answer = Answer(kind="metric", title=f"Quota attainment · {scope.label}",
                     figures=[Figure("Attainment", row["value"], "ratio"), Figure("Pace", row["pace"], "ratio"),
                              Figure("Closed won", row["won_amount"]), Figure("Quota", row["quota"]),
-                             Figure("Gap to quota", gap), Figure("Coverage", cov_row["value"], "ratio")],
+                             Figure("Gap to quota", gap), Figure("Coverage", cov_row["value"], "multiple")],
                     context=_context(ask, period, scope), actions=_actions(ask))
     if row["quota"] is None:
         answer.lines.append("No quota is set for this period, so attainment cannot be computed.")
@@ -112,7 +114,8 @@ def quota(ask: Ask) -> Answer:
         by = ask.request.by or ("owner",)
         split = ask.metric("attainment", period, scope, by)
         split.rows.sort(key=lambda r: (r["value"] is None, -(r["value"] or 0)))
-        answer.table = _breakdown_table(split, "attainment", (("won_amount", "money"), ("quota", "money")))
+        answer.table = _breakdown_table(split, "attainment",
+                                        (("won_amount", "closed won", "money"), ("quota", "quota", "money")))
     if "chart" in ask.request.options:
         daily = ask.metric("closed_won", period, scope, ("day",))
         running, series = Decimal(0), []
@@ -217,7 +220,8 @@ def winrate(ask: Ask) -> Answer:
                     figures=[Figure("Win rate", r["value"], "ratio"),
                              Figure("By value", by_value.rows[0]["value"], "ratio"),
                              Figure("Won", r["won_count"], "count"), Figure("Lost", r["lost_count"], "count")],
-                    table=_breakdown_table(by_count, "win rate", (("won_count", "count"), ("lost_count", "count"))),
+                    table=_breakdown_table(by_count, "win rate",
+                                           (("won_count", "won", "count"), ("lost_count", "lost", "count"))),
                     context=_context(ask, period, scope), actions=_actions(ask, chart=False))
     return _explain(ask, answer, total_count, by_value)
 
@@ -233,7 +237,7 @@ def cycle(ask: Ask) -> Answer:
                              Figure("Mean", mean.rows[0]["value"], "days"),
                              Figure("Won deals", total.rows[0]["won_count"], "count"),
                              Figure("Velocity per day", velocity.rows[0]["value"] if velocity.rows else None)],
-                    table=_breakdown_table(median, "median days", (("won_count", "count"),)),
+                    table=_breakdown_table(median, "median days", (("won_count", "won deals", "count"),)),
                     context=_context(ask, period, scope), actions=_actions(ask, chart=False))
     return _explain(ask, answer, total, mean, velocity)
 

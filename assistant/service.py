@@ -21,7 +21,7 @@ from errors import UserError
 from metrics.cache import ResultCache
 from metrics.evaluate import MetricResult, evaluate
 from metrics.periods import Period, parse_period
-from metrics.scopes import Scope, Viewer, resolve_scope
+from metrics.scopes import Scope, Viewer, default_scope, resolve_scope
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,10 @@ class Ask:
         return parse_period(DEFAULT_PERIODS.get(self.request.intent, default), self.today, self.fiscal)
 
     def scope(self) -> Scope:
+        """What the request names. "me" from a manager, exec or ops person means what they look after (their
+        team, or the org): they rarely own deals, and "how am I tracking?" is a question about their number."""
+        if self.request.scope_text == "me" and self.viewer.role != "rep":
+            return default_scope(self.viewer)
         return resolve_scope(self.conn, self.viewer, self.request.scope_text)
 
     def metric(self, name: str, period: Period, scope: Scope, by=()) -> MetricResult:

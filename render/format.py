@@ -189,8 +189,16 @@ def date_text(value: Any) -> str:
     return str(value)
 
 
+def multiple(value: Any) -> str:
+    """A ratio read as "times": pipeline coverage 3.24 → '3.2×', None → '—'."""
+    d = _number(value)
+    if d is None:
+        return DASH
+    return f"{_trim(f'{_round(d, 1):f}')}×"
+
+
 def fmt(value: Any, kind: str = "text", currency: str | None = "USD") -> str:
-    """Format one value by its Figure/Column fmt: money | ratio | count | days | text | date.
+    """Format one value by its Figure/Column fmt: money | ratio | multiple | count | days | text | date.
 
     Text (or an unknown kind) is `str(value)`; None is '—' for every kind. The result is plain text: escape it
     with `escape_mrkdwn` before it goes into mrkdwn.
@@ -205,6 +213,8 @@ def fmt(value: Any, kind: str = "text", currency: str | None = "USD") -> str:
         out = count(value)
     elif kind == "days":
         out = days(value)
+    elif kind == "multiple":
+        out = multiple(value)
     elif kind == "date":
         return date_text(value)
     else:

@@ -110,3 +110,4 @@ def pytest_collection_modifyitems(items):
 
 
 from tests.fakeslack import fake_slack  # noqa: E402, F401  (the fake Slack Web API server fixture)
+from tests.slackbot import running_bot  # noqa: E402, F401  (the real bot against the fake Slack)

@@ -1,0 +1,72 @@
+"""The local chat (`console --as EMAIL`) and the one-shot `ask`: same brain and renderers as Slack."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from assistant.answers import Answer
+from assistant.service import answer_text
+from config import Settings
+from metrics.scopes import Viewer, viewer_by_email
+from render.blocks import answer_to_message
+from render.charts import render_chart
+from render.text import answer_to_text
+
+CHART_DIR = Path("charts")
+PROMPT = "sales> "
+BANNER = ("Local console: type `/sales pipeline`, `/sales help` or a question "
+          "(\"how am I tracking to quota?\"). `quit` or Ctrl-D to leave.")
+
+
+def viewer_for(engine: Engine, email: str) -> Viewer:
+    with engine.connect() as conn:
+        return viewer_by_email(conn, email)
+
+
+def write_chart(answer: Answer, chart_dir: Path = CHART_DIR) -> Path | None:
+    if answer.chart is None:
+        return None
+    chart_dir.mkdir(parents=True, exist_ok=True)
+    path = chart_dir / f"{answer.chart.kind}-{datetime.now(UTC):%Y%m%d-%H%M%S-%f}.png"
+    path.write_bytes(render_chart(answer.chart))
+    return path
+
+
+def show(answer: Answer, settings: Settings, out=sys.stdout, as_json: bool = False, chart_dir: Path = CHART_DIR):
+    if as_json:
+        message = answer_to_message(answer, crm_url_template=settings.crm_url_template or None)
+        print(json.dumps(message, indent=2, default=str), file=out)
+        return
+    print(answer_to_text(answer), file=out)
+    chart = write_chart(answer, chart_dir)
+    if chart is not None:
+        print(f"(chart written to {chart})", file=out)
+
+
+def run_ask(engine: Engine, settings: Settings, email: str, text: str, as_json: bool = False, out=sys.stdout) -> int:
+    viewer = viewer_for(engine, email)
+    answer = answer_text(engine, viewer, text, settings=settings)
+    show(answer, settings, out, as_json)
+    return 1 if answer.error_id else 0
+
+
+def run_console(engine: Engine, settings: Settings, email: str, stdin=sys.stdin, out=sys.stdout) -> int:
+    viewer = viewer_for(engine, email)
+    print(f"{BANNER}\nYou are {viewer.name} ({viewer.role}).", file=out)
+    while True:
+        if stdin.isatty():
+            print(PROMPT, end="", file=out, flush=True)
+        line = stdin.readline()
+        if not line:
+            print(file=out)
+            return 0
+        text = line.strip()
+        if text in ("quit", "exit", ":q"):
+            return 0
+        if text:
+            show(answer_text(engine, viewer, text, settings=settings), settings, out)

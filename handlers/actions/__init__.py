@@ -1,0 +1,9 @@
+"""Button listeners."""
+
+from handlers.actions import chart, open_crm, share
+
+
+def register(app, deps) -> None:
+    share.register(app, deps)
+    chart.register(app, deps)
+    open_crm.register(app, deps)

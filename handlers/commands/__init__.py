@@ -1,0 +1,7 @@
+"""Slash-command listeners."""
+
+from handlers.commands import sales
+
+
+def register(app, deps) -> None:
+    sales.register(app, deps)

@@ -1,0 +1,20 @@
+"""`/sales …`: ack at once, answer after the ack, ephemeral; a chart goes to the asker privately."""
+
+from __future__ import annotations
+
+from handlers.deps import BotDeps
+from handlers.reply import answer_for, message_for, respond_reliably, send_chart
+
+
+def register(app, deps: BotDeps) -> None:
+    @app.command("/sales")
+    def sales(ack, command, respond, client):
+        ack()
+        user_id = command["user_id"]
+        answer = answer_for(deps, client, user_id, "/sales " + command.get("text", ""))
+        respond_reliably(respond, response_type="ephemeral", **message_for(deps, answer))
+        if answer.chart is not None:
+            where = send_chart(client, answer, user_id=user_id, channel_id=command.get("channel_id"))
+            if where and where != command.get("channel_id"):
+                respond(response_type="ephemeral", replace_original=False,
+                        text="I sent the chart to you in a direct message, so only you can see it.")

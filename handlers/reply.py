@@ -1,0 +1,85 @@
+"""Glue shared by the listeners: who is asking, the answer, and delivering it (payload, chart) to Slack."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy.exc import DBAPIError
+
+from assistant.answers import Answer
+from assistant.service import UNAVAILABLE, answer_text, error_answer
+from errors import UserError
+from handlers.deps import BotDeps
+from handlers.identity import viewer_for_slack_user
+from render.blocks import answer_to_message
+from render.charts import render_chart
+
+log = logging.getLogger(__name__)
+
+
+def answer_for(deps: BotDeps, client: WebClient, user_id: str, text: str) -> Answer:
+    """The answer for this Slack user; identity problems and outages become error answers, never exceptions."""
+    try:
+        viewer = viewer_for_slack_user(client, deps.engine, user_id)
+    except UserError as exc:
+        return error_answer(str(exc))
+    except DBAPIError as exc:
+        error_id = uuid.uuid4().hex[:8]
+        log.warning("data source unavailable (error id %s): %s", error_id, exc)
+        return error_answer(UNAVAILABLE, error_id=error_id)
+    except Exception:  # noqa: BLE001 - Slack or network failure while identifying: a sentence and an id
+        error_id = uuid.uuid4().hex[:8]
+        log.exception("could not identify Slack user %s (error id %s)", user_id, error_id)
+        return error_answer(f"I couldn't check who you are right now (error id {error_id}). Please try again.",
+                            error_id=error_id)
+    return answer_text(deps.engine, viewer, text, settings=deps.settings, cache=deps.cache)
+
+
+def message_for(deps: BotDeps, answer: Answer) -> dict:
+    return answer_to_message(answer, crm_url_template=deps.settings.crm_url_template or None)
+
+
+def private_channel_for(client: WebClient, channel_id: str | None, user_id: str) -> str:
+    """Where a private artefact (a chart) may go: this conversation if it is a DM, else the user's DM."""
+    if channel_id and channel_id.startswith("D"):
+        return channel_id
+    return client.conversations_open(users=user_id)["channel"]["id"]
+
+
+def send_chart(client: WebClient, answer: Answer, *, user_id: str, channel_id: str | None,
+               thread_ts: str | None = None, public: bool = False) -> str | None:
+    """Upload the answer's chart; returns the channel it went to. Private unless `public` (a shared answer)."""
+    if answer.chart is None:
+        return None
+    png = render_chart(answer.chart)
+    target = channel_id if public and channel_id else private_channel_for(client, channel_id, user_id)
+    try:
+        client.files_upload_v2(channel=target, file=png, filename=f"{answer.chart.kind}.png",
+                               title=answer.chart.title, thread_ts=thread_ts)
+    except SlackApiError as exc:
+        log.warning("chart upload to %s failed: %s", target, exc.response.get("error"))
+        return None
+    return target
+
+
+def respond_reliably(respond, attempts: int = 4, **message) -> bool:
+    """`respond()` (a response_url post) neither raises nor retries on 429/5xx; this retries it with backoff,
+    honouring Retry-After. Returns whether Slack took it."""
+    for attempt in range(attempts):
+        result = respond(**message)
+        status = getattr(result, "status_code", 200)
+        if status < 400:
+            return True
+        if status != 429 and status < 500:
+            log.warning("response_url post refused with HTTP %s: %s", status, getattr(result, "body", ""))
+            return False
+        retry_after = (getattr(result, "headers", None) or {}).get("retry-after") or [None]
+        wait = float(retry_after[0] if isinstance(retry_after, list) else retry_after or 0) or 0.5 * 2**attempt
+        time.sleep(min(wait, 30))
+    log.warning("response_url post failed after %s attempts", attempts)
+    return False
+

@@ -1,0 +1,84 @@
+"""`python bot.py run`: serve Slack (Socket Mode or HTTP) and run the scheduler; the console without tokens."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from config import Settings
+from db.engine import get_engine
+from db.schema import opportunities
+from errors import UserError
+
+log = logging.getLogger("salesbot.run")
+
+
+def ensure_demo_data(engine, settings: Settings) -> None:
+    """An empty database gets the default demo org, so the first run has something to show."""
+    with engine.connect() as conn:
+        if conn.execute(select(func.count()).select_from(opportunities)).scalar_one():
+            return
+    from db.demo import DEFAULT_DEALS, DEFAULT_REPS, DEFAULT_SEED, build_demo
+
+    print("The database is empty: building the demo org first…", file=sys.stderr)
+    build_demo(engine, seed=DEFAULT_SEED, reps=DEFAULT_REPS, deals=DEFAULT_DEALS,
+               today=datetime.now(settings.tz).date(), progress=sys.stderr.isatty())
+
+
+def run(settings: Settings, console_as: str | None = None) -> int:
+    engine = get_engine(settings.database_url)
+    if not settings.slack_bot_token:
+        from assistant.console import run_console
+        from db.demo import DEMO_LOGINS
+
+        print("No SLACK_BOT_TOKEN is set, so I'm not connecting to Slack: opening the local console instead.\n"
+              "(Set SLACK_BOT_TOKEN with SLACK_APP_TOKEN for Socket Mode, or with SLACK_SIGNING_SECRET for HTTP "
+              "mode; see the README.)", file=sys.stderr)
+        ensure_demo_data(engine, settings)
+        return run_console(engine, settings, console_as or DEMO_LOGINS["manager"])
+    if not settings.slack_app_token and not settings.slack_signing_secret:
+        raise UserError("HTTP mode needs SLACK_SIGNING_SECRET (or set SLACK_APP_TOKEN for Socket Mode).")
+    return serve(settings, engine)
+
+
+def serve(settings: Settings, engine) -> int:
+    from handlers.app import build_app, serve_http
+    from handlers.deps import BotDeps
+    from metrics.cache import ResultCache
+
+    deps = BotDeps(engine, settings, ResultCache(settings.cache_ttl_seconds))
+    app = build_app(deps)
+    scheduler = _start_scheduler(deps, app)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    if settings.slack_app_token:
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        handler = SocketModeHandler(app, settings.slack_app_token)
+        handler.connect()
+        log.info("connected to Slack with Socket Mode")
+        stop.wait()
+        handler.close()
+    else:
+        server = serve_http(app, deps, settings.port)
+        log.info("serving Slack on http://0.0.0.0:%s/slack/events (health: /healthz)", settings.port)
+        stop.wait()
+        server.shutdown()
+    if scheduler is not None:
+        scheduler.shutdown(wait=False)
+    return 0
+
+
+def _start_scheduler(deps, app):
+    """The scheduler, when this version has one (scheduled work is its own module)."""
+    try:
+        from scheduler.service import start_scheduler
+    except ImportError:
+        return None
+    return start_scheduler(deps, app.client)

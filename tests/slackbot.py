@@ -1,0 +1,53 @@
+"""The real bot (slack-bolt, our handlers, our HTTP server) against the fake Slack, on the test database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import pytest
+
+from config import load_settings
+from handlers.app import build_app, serve_http, web_client
+from handlers.deps import BotDeps
+from metrics.cache import ResultCache
+from tests.orgs import build_small_org
+
+SECRET = "test-signing-secret"
+TOKEN = "xoxb-test-token"
+# Slack users for the small org, by the org's emails
+USERS = {
+    "UANN": ("ann.rep@example.com", "Ann Rep", "America/New_York"),
+    "UBOB": ("bob.rep@example.com", "Bob Rep", "Europe/London"),
+    "UMAX": ("max.manager@example.com", "Max Manager", "America/Chicago"),
+    "UMIA": ("mia.lead@example.com", "Mia Lead", "Europe/Berlin"),
+    "UERIN": ("erin.exec@example.com", "Erin Exec", "America/Los_Angeles"),
+    "UOLLY": ("olly.ops@example.com", "Olly Ops", "Asia/Singapore"),
+    "USTRANGER": ("stranger@elsewhere.com", "Stranger", "UTC"),
+}
+
+
+@dataclass
+class RunningBot:
+    url: str
+    base_url: str
+    fake: object
+    deps: BotDeps
+    org: dict
+
+
+@pytest.fixture
+def running_bot(db, fake_slack):
+    org = build_small_org(db.engine)
+    for user_id, (email, name, tz) in USERS.items():
+        fake_slack.add_user(user_id, email, name, tz=tz)
+    settings = replace(load_settings({}), database_url=db.url, slack_bot_token=TOKEN, slack_signing_secret=SECRET,
+                       slack_api_url=fake_slack.api_url, crm_url_template="https://crm.example.com/{id}")
+    deps = BotDeps(db.engine, settings, ResultCache(0))
+    app = build_app(deps, web_client(settings))
+    server = serve_http(app, deps, 0, host="127.0.0.1")
+    port = server.server_address[1]
+    try:
+        yield RunningBot(f"http://127.0.0.1:{port}/slack/events", f"http://127.0.0.1:{port}", fake_slack, deps, org)
+    finally:
+        server.shutdown()
+        server.server_close()

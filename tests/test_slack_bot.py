@@ -1,0 +1,195 @@
+"""Signed requests into the real bot over HTTP; replies read back from the fake Slack."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from slack_sdk.models.blocks import Block
+from sqlalchemy import func, select
+
+from db.schema import opportunities, reps
+from metrics.cache import ResultCache
+from metrics.evaluate import evaluate
+from metrics.periods import parse_period
+from metrics.scopes import Scope
+from render.format import money
+from tests.fakeslack import (
+    app_home_opened,
+    app_mention,
+    dm_message,
+    post_block_action,
+    post_event,
+    post_slash_command,
+    stale_timestamp,
+)
+from tests.slackbot import SECRET
+
+SUBCOMMANDS = ["help", "pipeline", "quota", "forecast", "deals", "deal Deal", "stalled", "winrate", "cycle", "funnel",
+               "leaderboard", "changes", "integrity", "digest", "settings"]
+
+
+def ask(bot, user, text, name="r"):
+    url = bot.fake.response_url(name)
+    status, _ = post_slash_command(bot.url, SECRET, text, user, response_url=url)
+    assert status == 200
+    return bot.fake.wait_for_messages(1, kind="response_url", timeout=10)[-1]
+
+
+def all_text(message) -> str:
+    parts = [message.text or ""]
+    for block in message.blocks or []:
+        parts.append(json.dumps(block))
+    return "\n".join(parts)
+
+
+def check_limits(message):
+    blocks = message.blocks or []
+    assert 0 < len(blocks) <= 50
+    for raw in blocks:
+        Block.parse(raw).validate_json()
+        if raw["type"] == "section":
+            assert len((raw.get("text") or {}).get("text", "")) <= 3000
+            assert len(raw.get("fields", [])) <= 10
+        if raw["type"] == "header":
+            assert len(raw["text"]["text"]) <= 150
+
+
+def test_rep_pipeline_figure_matches_the_metrics_layer(running_bot):
+    bot = running_bot
+    msg = ask(bot, "UANN", "pipeline")
+    assert msg.response_type == "ephemeral"
+    today = date.today()
+    period = parse_period("this quarter", today)
+    with bot.deps.engine.connect() as conn:
+        expected = evaluate(conn, "pipeline", period, Scope("rep", "Ann", rep_id=bot.org["A"]), today=today,
+                            cache=ResultCache(0)).value
+    assert money(expected) in all_text(msg)
+    check_limits(msg)
+
+
+@pytest.mark.parametrize("user", ["UANN", "UMAX", "UERIN"])
+def test_every_subcommand_replies_within_limits(running_bot, user):
+    bot = running_bot
+    for i, sub in enumerate(SUBCOMMANDS):
+        bot.fake.reset()
+        msg = ask(bot, user, sub, name=f"{user}-{i}")
+        check_limits(msg)
+        assert "error id" not in all_text(msg), (sub, all_text(msg))
+
+
+def test_refusal_has_no_figures(running_bot):
+    msg = ask(running_bot, "UANN", "pipeline Bob Rep")
+    text = all_text(msg)
+    assert "can't see" in text and "$" not in text
+
+
+def test_unknown_slack_user_gets_a_sentence(running_bot):
+    msg = ask(running_bot, "USTRANGER", "pipeline")
+    assert "doesn't match anyone" in all_text(msg)
+
+
+@pytest.mark.parametrize("forge", [{"secret": "wrong"}, {"signed": False}, {"timestamp": "stale"}])
+def test_forged_unsigned_and_stale_requests_are_refused(running_bot, forge):
+    bot = running_bot
+    kwargs = dict(forge)
+    secret = kwargs.pop("secret", SECRET)
+    if kwargs.get("timestamp") == "stale":
+        kwargs["timestamp"] = stale_timestamp()
+    status, _ = post_slash_command(bot.url, secret, "pipeline", "UANN", response_url=bot.fake.response_url("x"),
+                                   **kwargs)
+    assert status == 401
+    assert not bot.fake.messages()
+
+
+def test_sql_looking_input_changes_nothing(running_bot):
+    bot = running_bot
+    with bot.deps.engine.connect() as conn:
+        before = conn.execute(select(func.count()).select_from(opportunities)).scalar_one()
+    for i, text in enumerate(["pipeline '; DROP TABLE opportunities; --", "deal x' OR '1'='1",
+                              "quota Robert'); DELETE FROM reps;--"]):
+        bot.fake.reset()
+        ask(bot, "UERIN", text, name=f"sql{i}")
+    with bot.deps.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(opportunities)).scalar_one() == before
+        assert conn.execute(select(func.count()).select_from(reps)).scalar_one() == 7
+
+
+def test_dm_question_is_answered_in_the_thread(running_bot):
+    bot = running_bot
+    event = dm_message("UANN", "how am I tracking to quota?")
+    assert post_event(bot.url, SECRET, event).status == 200
+    msg = bot.fake.wait_for_messages(1, kind="message", timeout=10)[-1]
+    assert msg.thread_ts == event["ts"]
+    assert "Quota attainment" in all_text(msg)
+
+
+def test_mention_answers_only_the_asker(running_bot):
+    bot = running_bot
+    event = app_mention("UMAX", "<@UBOT> west team pipeline this quarter", channel="C9")
+    assert post_event(bot.url, SECRET, event).status == 200
+    msg = bot.fake.wait_for_messages(1, kind="ephemeral", timeout=10)[-1]
+    assert msg.user == "UMAX" and msg.channel == "C9"
+    assert not bot.fake.messages(kind="message")
+
+
+def test_redelivered_event_is_answered_once(running_bot):
+    bot = running_bot
+    event = dm_message("UANN", "pipeline")
+    post_event(bot.url, SECRET, event, event_id="Ev1")
+    post_event(bot.url, SECRET, event, event_id="Ev1", retry_num=1)
+    bot.fake.wait_for_messages(1, kind="message", timeout=10)
+    import time
+
+    time.sleep(0.5)
+    assert len(bot.fake.messages(kind="message")) == 1
+
+
+def test_share_button_posts_in_channel(running_bot):
+    bot = running_bot
+    url = bot.fake.response_url("share")
+    status, _ = post_block_action(bot.url, SECRET, "UMAX", "sales_share", value="/sales pipeline",
+                                  response_url=url, channel_id="C5", ephemeral=True)
+    assert status == 200
+    posted = bot.fake.wait_for_messages(1, kind="message", channel="C5", timeout=10)[-1]
+    text = all_text(posted)
+    assert "Open pipeline" in text and "UMAX" in text and "sales_share" not in text
+
+
+def test_chart_goes_privately_to_the_asker(running_bot):
+    bot = running_bot
+    ask(bot, "UMAX", "pipeline chart", name="c")
+    bot.fake.wait_for("files.completeUploadExternal", timeout=15)
+    uploads = bot.fake.uploads()
+    assert uploads and uploads[0].is_png and uploads[0].length < 200_000
+    assert uploads[0].channel_id.startswith("D")
+
+
+def test_app_home_is_published(running_bot):
+    bot = running_bot
+    assert post_event(bot.url, SECRET, app_home_opened("UANN")).status == 200
+    bot.fake.wait_for("views.publish", timeout=10)
+    view = bot.fake.home_view("UANN")
+    assert "Quota attainment" in json.dumps(view)
+
+
+def test_rate_limited_reply_is_retried_and_sent_once(running_bot):
+    bot = running_bot
+    bot.fake.fail("chat.postMessage", status=429, retry_after=1, times=1)
+    post_event(bot.url, SECRET, dm_message("UBOB", "pipeline"))
+    bot.fake.wait_for_messages(1, kind="message", timeout=15)
+    assert len(bot.fake.calls("chat.postMessage")) == 1
+    assert len(bot.fake.attempts("chat.postMessage")) == 2
+
+
+def test_healthz(running_bot):
+    with urllib.request.urlopen(running_bot.base_url + "/healthz", timeout=5) as resp:
+        assert resp.status == 200 and json.loads(resp.read())["database"] == "up"
+
+
+def test_amounts_in_replies_are_exact_decimals(running_bot):
+    msg = ask(running_bot, "UERIN", "forecast")
+    assert money(Decimal("13000.00")) in all_text(msg)
