@@ -1,0 +1,27 @@
+"""What every scheduled job gets. Jobs are plain functions `job(ctx, now) -> dict` (a summary of what they did),
+so tests and the CLI call them directly with a chosen `now`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from slack_sdk import WebClient
+from sqlalchemy import Engine
+
+from config import Settings
+from metrics.cache import ResultCache
+from scheduler.ledger import DeliveryLedger
+from scheduler.sender import SlackSender
+
+
+@dataclass
+class JobContext:
+    engine: Engine
+    settings: Settings
+    sender: SlackSender
+    ledger: DeliveryLedger
+    cache: ResultCache = field(default_factory=lambda: ResultCache(0))
+
+    @classmethod
+    def build(cls, engine: Engine, settings: Settings, client: WebClient) -> JobContext:
+        return cls(engine, settings, SlackSender(client), DeliveryLedger(engine))
