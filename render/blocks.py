@@ -315,6 +315,8 @@ def fallback_text(answer: Answer) -> str:
             text = f"{title} — {label}: {value}"
     elif answer.deal is not None:
         text = f"{title}: {one_line(answer.deal.name)}"
+    elif answer.kind in ("error", "refusal") and answer.lines:
+        text = f"{title}: {one_line(answer.lines[0])}"  # the notification says what went wrong
     if answer.error_id:
         text += f" (error id {one_line(answer.error_id)})"
     return truncate_escaped(escape_mrkdwn(text), FALLBACK_TEXT)
