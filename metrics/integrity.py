@@ -1,0 +1,438 @@
+"""Data-integrity rules (DESIGN §4): records the sales database should not contain, for sales ops to fix.
+
+``integrity_findings(conn, *, today, now=None, settings, owner_ids=None, rules=None, period_start=None,
+period_end=None) -> list[Finding]`` runs the rules as SQL on the database (SQLite and PostgreSQL alike; dialect
+differences live in metrics.dialect) and returns the findings sorted by rule, owner and record. ``owner_ids``
+limits the findings to records owned by the scope's reps (a deal's owner, an account's owner, the rep
+themself); benchmarks such as medians and percentiles are always org-wide.
+
+"Open" means the deal's stage is not closed; "lost" means closed and not won. Rules (ids are stable; ``RULES``
+maps them to titles):
+
+``missing_amount``
+    Amount NULL or zero on a deal past the first stage (its stage position is above the lowest position of any
+    stage) that is open or won. Lost deals are exempt.
+``past_close_date``
+    Open deal whose close date is before ``today``.
+``close_before_created``
+    Close date before the UTC date the deal was created, or ``closed_at`` on an earlier UTC date than
+    ``created_at``.
+``probability_off_stage``
+    ``probability`` set and more than 25 points away from its stage's default probability (any deal).
+``forecast_category_mismatch``
+    ``forecast_category`` set and inconsistent with the stage (see ``CATEGORY_RANK``):
+    a closed deal must carry its closed stage's own category (Closed Won → ``closed``, Closed Lost →
+    ``omitted``); an open deal may carry its stage's default category, any lower one (down to ``omitted``), or
+    the one just above it (a Proposal deal, default ``best_case``, may be called ``commit``), but never two or
+    more above it (``commit`` on a ``pipeline`` stage), never ``closed`` and never a value outside the five
+    categories.
+``owner_inactive``
+    Open deal owned by a rep whose ``active`` is false.
+``owner_unknown``
+    Open deal with no owner (``owner_id`` NULL).
+``duplicate_opportunity``
+    Two deals of the same account (neither lost) with the same normalised name (lower case, punctuation
+    removed, whitespace collapsed; not empty), or with the same amount and close date. One finding per
+    duplicate other than the one with the lowest id, naming that first record.
+``duplicate_account``
+    Two accounts with the same normalised name; one finding per account other than the one with the lowest id.
+``amount_outlier``
+    Amount more than 10 × the median amount of its segment (the account's segment, else the owner's; deals with
+    neither form one group) AND more than the org's 99th percentile of amounts (percentile_cont). Both
+    benchmarks are over every deal with a positive amount, org-wide.
+``late_stage_no_next_step``
+    Open deal whose forecast category (its own, else the stage's) is ``commit`` or ``best_case``, or whose
+    probability (its own, else the stage's) is 50 or more, with ``next_step`` NULL or blank.
+``change_after_close``
+    Closed deal with ``closed_at`` set and at least one history row changed on a later UTC day than it closed.
+``rep_without_quota``
+    Active person with role ``rep`` and no quota row overlapping the period: the fiscal quarter containing
+    ``today`` (``settings.fiscal_year_start_month``), or ``period_start``..``period_end`` when given.
+``negative_amount``
+    Amount below zero (any deal).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, Date, and_, case, exists, func, literal, not_, or_, select
+
+from config import Settings
+from db.schema import accounts, opportunities, opportunity_history, quotas, reps, stages
+from metrics import dialect as dl
+from metrics.rules_common import (
+    Finding,
+    fiscal_quarter_bounds,
+    fiscal_quarter_name,
+    in_scope,
+    make_finding,
+    money,
+    plural,
+    sort_findings,
+)
+
+RULES: dict[str, str] = {
+    "missing_amount": "Missing or zero amount",
+    "negative_amount": "Negative amount",
+    "past_close_date": "Open with close date in the past",
+    "close_before_created": "Close date before created date",
+    "probability_off_stage": "Probability far from stage default",
+    "forecast_category_mismatch": "Forecast category inconsistent with stage",
+    "owner_inactive": "Open deal owned by an inactive rep",
+    "owner_unknown": "Open deal with no owner",
+    "duplicate_opportunity": "Duplicate opportunity",
+    "duplicate_account": "Duplicate account",
+    "amount_outlier": "Amount outlier",
+    "late_stage_no_next_step": "Late-stage deal with no next step",
+    "change_after_close": "Changed after close",
+    "rep_without_quota": "Active rep without quota",
+}
+
+PROBABILITY_TOLERANCE = 25
+OUTLIER_SEGMENT_MULTIPLE = 10
+OUTLIER_PERCENTILE = 0.99
+LATE_STAGE_CATEGORIES = ("commit", "best_case")
+LATE_STAGE_PROBABILITY = 50
+# Open-deal forecast categories, lowest to highest. An open deal may sit at most one rank above its stage's
+# default; `closed` is reserved for closed-won deals.
+CATEGORY_RANK = {"omitted": 0, "pipeline": 1, "best_case": 2, "commit": 3, "closed": 4}
+
+o = opportunities
+s = stages
+r = reps
+a = accounts
+h = opportunity_history
+
+
+def _deals(*cols, owner_ids: Any):
+    """SELECT deal identity + cols FROM deals joined to stage, owner and account, in scope."""
+    return (
+        select(o.c.id, o.c.external_id, o.c.name, o.c.owner_id, r.c.name.label("owner_name"), o.c.amount, *cols)
+        .select_from(o.join(s, s.c.name == o.c.stage).outerjoin(r, r.c.id == o.c.owner_id)
+                     .outerjoin(a, a.c.id == o.c.account_id))
+        .where(in_scope(o.c.owner_id, owner_ids))
+    )
+
+
+def _is_open():
+    return not_(s.c.is_closed)
+
+
+def _opp_findings(conn: Connection, rule: str, stmt, detail) -> list[Finding]:
+    return [make_finding(rule, "opportunity", row, detail(row), amount=row.amount) for row in conn.execute(stmt)]
+
+
+# --- amounts -----------------------------------------------------------------------------------------------------
+
+def missing_amount(conn: Connection, *, owner_ids: Any = None, **_: Any) -> list[Finding]:
+    first_position = select(func.min(s.c.position)).correlate(None).scalar_subquery()  # over every stage
+    stmt = _deals(o.c.stage, owner_ids=owner_ids).where(
+        or_(o.c.amount.is_(None), o.c.amount == 0),
+        s.c.position > first_position,
+        or_(_is_open(), s.c.is_won),
+    )
+    return _opp_findings(
+        conn, "missing_amount", stmt,
+        lambda row: f"{'no' if row.amount is None else 'zero'} amount on a deal in {row.stage}",
+    )
+
+
+def negative_amount(conn: Connection, *, owner_ids: Any = None, **_: Any) -> list[Finding]:
+    stmt = _deals(owner_ids=owner_ids).where(o.c.amount < 0)
+    return _opp_findings(conn, "negative_amount", stmt, lambda row: f"amount is negative ({money(row.amount)})")
+
+
+def amount_outlier(conn: Connection, *, owner_ids: Any = None, **_: Any) -> list[Finding]:
+    d = conn.dialect.name
+    segment = func.coalesce(func.lower(func.coalesce(func.nullif(a.c.segment, ""), func.nullif(r.c.segment, ""))), "")
+    population = (
+        select(o.c.amount, segment.label("seg"))
+        .select_from(o.outerjoin(a, a.c.id == o.c.account_id).outerjoin(r, r.c.id == o.c.owner_id))
+        .where(o.c.amount > 0)
+    )
+    medians = dl.percentile_subquery(d, "amount", 0.5, ["seg"], population, name="seg_median")
+    p99 = dl.percentile_value(d, "amount", OUTLIER_PERCENTILE, population)
+    stmt = (
+        _deals(segment.label("seg"), medians.c.value.label("median"), p99.label("p99"), owner_ids=owner_ids)
+        .join(medians, medians.c.seg == segment)
+        .where(o.c.amount > 0, o.c.amount > medians.c.value * OUTLIER_SEGMENT_MULTIPLE, o.c.amount > p99)
+    )
+
+    def detail(row) -> str:
+        where = f"the {row.seg} segment" if row.seg else "deals with no segment"
+        ratio = float(row.amount) / float(row.median)
+        return (f"amount {money(row.amount)} is {ratio:,.1f}× the median of {where} ({money(_dec(row.median))}) "
+                f"and above the org's 99th percentile ({money(_dec(row.p99))})")
+
+    return _opp_findings(conn, "amount_outlier", stmt, detail)
+
+
+def _dec(value: float) -> Decimal:
+    return Decimal(str(round(float(value), 2)))
+
+
+# --- dates -------------------------------------------------------------------------------------------------------
+
+def past_close_date(conn: Connection, *, today: date, owner_ids: Any = None, **_: Any) -> list[Finding]:
+    d = conn.dialect.name
+    days = dl.days_between(d, literal(today, Date), o.c.close_date)
+    stmt = _deals(o.c.close_date, days.label("days"), owner_ids=owner_ids).where(_is_open(), o.c.close_date < today)
+    return _opp_findings(
+        conn, "past_close_date", stmt,
+        lambda row: f"open deal with close date {row.close_date}, {plural(row.days, 'day')} in the past",
+    )
+
+
+def close_before_created(conn: Connection, *, owner_ids: Any = None, **_: Any) -> list[Finding]:
+    d = conn.dialect.name
+    created = dl.to_date(d, o.c.created_at)
+    closed = dl.to_date(d, o.c.closed_at)
+    stmt = _deals(o.c.close_date, created.label("created"), closed.label("closed"), owner_ids=owner_ids).where(
+        or_(o.c.close_date < created, closed < created)
+    )
+
+    def detail(row) -> str:
+        if row.close_date is not None and row.close_date < row.created:
+            return f"close date {row.close_date} is before the deal was created ({row.created})"
+        return f"closed on {row.closed}, before the deal was created ({row.created})"
+
+    return _opp_findings(conn, "close_before_created", stmt, detail)
+
+
+def change_after_close(conn: Connection, *, owner_ids: Any = None, **_: Any) -> list[Finding]:
+    d = conn.dialect.name
+    later = (
+        select(h.c.opportunity_id, func.count().label("changes"), func.max(h.c.changed_at).label("latest"))
+        .select_from(h.join(o, o.c.id == h.c.opportunity_id))
+        .where(o.c.closed_at.is_not(None), dl.to_date(d, h.c.changed_at) > dl.to_date(d, o.c.closed_at),
+               in_scope(o.c.owner_id, owner_ids))
+        .group_by(h.c.opportunity_id)
+        .subquery("after_close")
+    )
+    stmt = (
+        _deals(o.c.closed_at, later.c.changes, later.c.latest, owner_ids=owner_ids)
+        .join(later, later.c.opportunity_id == o.c.id)
+        .where(s.c.is_closed)
+    )
+    return _opp_findings(
+        conn, "change_after_close", stmt,
+        lambda row: (f"{plural(row.changes, 'change')} recorded after it closed on {row.closed_at.date()} "
+                     f"(latest {row.latest.date()})"),
+    )
+
+
+# --- stage consistency -------------------------------------------------------------------------------------------
+
+def probability_off_stage(conn: Connection, *, owner_ids: Any = None, **_: Any) -> list[Finding]:
+    stmt = _deals(o.c.stage, o.c.probability, s.c.probability.label("stage_probability"), owner_ids=owner_ids).where(
+        o.c.probability.is_not(None),
+        func.abs(o.c.probability - s.c.probability) > PROBABILITY_TOLERANCE,
+    )
+    return _opp_findings(
+        conn, "probability_off_stage", stmt,
+        lambda row: (f"probability {row.probability}% is {abs(row.probability - row.stage_probability)} points "
+                     f"from the {row.stage} default of {row.stage_probability}%"),
+    )
+
+
+def _rank(category):
+    return case(*((category == name, literal(rank)) for name, rank in CATEGORY_RANK.items()), else_=None)
+
+
+def forecast_category_mismatch(conn: Connection, *, owner_ids: Any = None, **_: Any) -> list[Finding]:
+    deal_rank = _rank(o.c.forecast_category)
+    stage_rank = _rank(s.c.forecast_category)
+    closed_wrong = and_(s.c.is_closed, o.c.forecast_category != s.c.forecast_category)
+    open_wrong = and_(
+        _is_open(),
+        or_(
+            o.c.forecast_category == "closed",
+            deal_rank.is_(None),
+            deal_rank - func.coalesce(stage_rank, 0) >= 2,
+        ),
+    )
+    stmt = _deals(
+        o.c.stage, o.c.forecast_category, s.c.forecast_category.label("stage_category"), s.c.is_closed,
+        owner_ids=owner_ids,
+    ).where(o.c.forecast_category.is_not(None), or_(closed_wrong, open_wrong))
+
+    def detail(row) -> str:
+        if row.is_closed:
+            return (f"forecast category {row.forecast_category} on a deal in {row.stage} "
+                    f"(a {row.stage} deal is {row.stage_category})")
+        if row.forecast_category == "closed":
+            return f"forecast category closed on an open deal in {row.stage}"
+        if row.forecast_category not in CATEGORY_RANK:
+            return f"forecast category {row.forecast_category!r} is not one of {', '.join(CATEGORY_RANK)}"
+        return (f"forecast category {row.forecast_category} is more than one step above the {row.stage} "
+                f"default ({row.stage_category})")
+
+    return _opp_findings(conn, "forecast_category_mismatch", stmt, detail)
+
+
+def late_stage_no_next_step(conn: Connection, *, owner_ids: Any = None, **_: Any) -> list[Finding]:
+    category = func.coalesce(o.c.forecast_category, s.c.forecast_category)
+    probability = func.coalesce(o.c.probability, s.c.probability)
+    stmt = _deals(o.c.stage, category.label("category"), probability.label("prob"), owner_ids=owner_ids).where(
+        _is_open(),
+        or_(category.in_(LATE_STAGE_CATEGORIES), probability >= LATE_STAGE_PROBABILITY),
+        or_(o.c.next_step.is_(None), func.trim(o.c.next_step) == ""),
+    )
+    return _opp_findings(
+        conn, "late_stage_no_next_step", stmt,
+        lambda row: f"no next step on a deal in {row.stage} ({row.category}, {row.prob}%)",
+    )
+
+
+# --- ownership ---------------------------------------------------------------------------------------------------
+
+def owner_inactive(conn: Connection, *, owner_ids: Any = None, **_: Any) -> list[Finding]:
+    stmt = _deals(owner_ids=owner_ids).where(_is_open(), o.c.owner_id.is_not(None), not_(r.c.active))
+    return _opp_findings(conn, "owner_inactive", stmt,
+                         lambda row: f"open deal owned by {row.owner_name}, who is inactive")
+
+
+def owner_unknown(conn: Connection, *, owner_ids: Any = None, **_: Any) -> list[Finding]:
+    if owner_ids is not None:  # a scope is a set of owners: an ownerless deal is in none
+        return []
+    stmt = _deals(owner_ids=None).where(_is_open(), o.c.owner_id.is_(None))
+    return _opp_findings(conn, "owner_unknown", stmt, lambda row: "open deal with no owner")
+
+
+def rep_without_quota(conn: Connection, *, today: date, settings: Settings, owner_ids: Any = None,
+                      period_start: date | None = None, period_end: date | None = None, **_: Any) -> list[Finding]:
+    if period_start is None or period_end is None:
+        period_start, period_end = fiscal_quarter_bounds(today, settings.fiscal_year_start_month)
+        label = f"{fiscal_quarter_name(period_start, settings.fiscal_year_start_month)} ({period_start}..{period_end})"
+    else:
+        label = f"{period_start}..{period_end}"
+    has_quota = exists().where(
+        quotas.c.rep_id == r.c.id, quotas.c.period_start <= period_end, quotas.c.period_end >= period_start
+    )
+    stmt = select(
+        r.c.id, r.c.external_id, r.c.name, r.c.id.label("owner_id"), r.c.name.label("owner_name")
+    ).where(r.c.active, r.c.role == "rep", not_(has_quota), in_scope(r.c.id, owner_ids))
+    return [
+        make_finding("rep_without_quota", "rep", row, f"no quota for {label}") for row in conn.execute(stmt)
+    ]
+
+
+# --- duplicates --------------------------------------------------------------------------------------------------
+
+def _earlier(by_name, by_figures):
+    """The lower of two nullable ids, portably (SQLite's scalar min() is NULL if either is)."""
+    return case(
+        (by_name.is_(None), by_figures),
+        (by_figures.is_(None), by_name),
+        (by_name <= by_figures, by_name),
+        else_=by_figures,
+    )
+
+
+def duplicate_opportunity(conn: Connection, *, owner_ids: Any = None, **_: Any) -> list[Finding]:
+    # Window functions rather than a self-join: partitions sort in O(n log n) on both databases, where a join on a
+    # computed name would compare every pair on SQLite.
+    d = conn.dialect.name
+    candidates = (
+        select(o.c.id, o.c.account_id, o.c.name, o.c.amount, o.c.close_date)
+        .join(s, s.c.name == o.c.stage)
+        .where(o.c.account_id.is_not(None), or_(not_(s.c.is_closed), s.c.is_won))
+    )
+    named = dl.normalised_names(d, candidates, alias="named_opps")
+    has_figures = and_(named.c.amount.is_not(None), named.c.close_date.is_not(None))
+    firsts = select(
+        named.c.id,
+        case((named.c.norm != "", func.min(named.c.id).over(partition_by=(named.c.account_id, named.c.norm))))
+        .label("by_name"),
+        case((has_figures, func.min(named.c.id).over(
+            partition_by=(named.c.account_id, named.c.amount, named.c.close_date)))).label("by_figures"),
+    ).subquery("dup_firsts")
+    # An earlier record only: the first of each group is no duplicate of itself.
+    by_name = case((firsts.c.by_name < firsts.c.id, firsts.c.by_name))
+    by_figures = case((firsts.c.by_figures < firsts.c.id, firsts.c.by_figures))
+    first_id = _earlier(by_name, by_figures)
+    pairs = (
+        select(firsts.c.id.label("dup_id"), first_id.label("first_id"), (by_name == first_id).label("by_name"))
+        .where(first_id.is_not(None))
+        .subquery("dup_pairs")
+    )
+    original = o.alias("original")
+    stmt = (
+        _deals(original.c.external_id.label("first_record"), original.c.name.label("first_name"),
+               pairs.c.by_name, owner_ids=owner_ids)
+        .join(pairs, pairs.c.dup_id == o.c.id)
+        .join(original, original.c.id == pairs.c.first_id)
+    )
+
+    def detail(row) -> str:
+        why = "same account and name" if row.by_name else "same account, amount and close date"
+        return f'duplicate of {row.first_record} "{row.first_name}" ({why})'
+
+    return _opp_findings(conn, "duplicate_opportunity", stmt, detail)
+
+
+def duplicate_account(conn: Connection, *, owner_ids: Any = None, **_: Any) -> list[Finding]:
+    d = conn.dialect.name
+    named = dl.normalised_names(d, select(a.c.id, a.c.name), alias="named_accounts")
+    firsts = (
+        select(named.c.id, func.min(named.c.id).over(partition_by=named.c.norm).label("first_id"))
+        .where(named.c.norm != "")
+        .subquery("acc_firsts")
+    )
+    original = a.alias("original")
+    stmt = (
+        select(a.c.id, a.c.external_id, a.c.name, a.c.owner_id, r.c.name.label("owner_name"),
+               original.c.external_id.label("first_record"), original.c.name.label("first_name"))
+        .select_from(a.join(firsts, and_(firsts.c.id == a.c.id, firsts.c.first_id < a.c.id))
+                     .join(original, original.c.id == firsts.c.first_id)
+                     .outerjoin(r, r.c.id == a.c.owner_id))
+        .where(in_scope(a.c.owner_id, owner_ids))
+    )
+    return [
+        make_finding("duplicate_account", "account", row,
+                     f'same name as account {row.first_record} "{row.first_name}"')
+        for row in conn.execute(stmt)
+    ]
+
+
+RULE_FUNCTIONS = {
+    "missing_amount": missing_amount,
+    "negative_amount": negative_amount,
+    "past_close_date": past_close_date,
+    "close_before_created": close_before_created,
+    "probability_off_stage": probability_off_stage,
+    "forecast_category_mismatch": forecast_category_mismatch,
+    "owner_inactive": owner_inactive,
+    "owner_unknown": owner_unknown,
+    "duplicate_opportunity": duplicate_opportunity,
+    "duplicate_account": duplicate_account,
+    "amount_outlier": amount_outlier,
+    "late_stage_no_next_step": late_stage_no_next_step,
+    "change_after_close": change_after_close,
+    "rep_without_quota": rep_without_quota,
+}
+
+
+def integrity_findings(
+    conn: Connection,
+    *,
+    today: date,
+    now: datetime | None = None,
+    settings: Settings,
+    owner_ids: Any = None,
+    rules: Any = None,
+    period_start: date | None = None,
+    period_end: date | None = None,
+) -> list[Finding]:
+    """Every integrity finding (or only those of `rules`, a collection of rule ids), sorted."""
+    selected = list(RULES) if rules is None else [rule for rule in RULES if rule in set(rules)]
+    findings: list[Finding] = []
+    for rule in selected:
+        findings.extend(RULE_FUNCTIONS[rule](
+            conn, today=today, now=now, settings=settings, owner_ids=owner_ids,
+            period_start=period_start, period_end=period_end,
+        ))
+    return sort_findings(findings, RULES)
