@@ -12,6 +12,9 @@ from config import ConfigError, load_settings
 from errors import DataSourceUnavailable, NotAvailableYet, UserError
 
 log = logging.getLogger("salesbot")
+# The demo's defaults (db.demo owns them; repeated here so `--help` does not import numpy).
+DEMO_SEED, DEMO_REPS, DEMO_DEALS = 42, 60, 5_000
+ERROR_LOG = "salesbot-errors.log"
 
 
 def _not_yet(feature: str):
@@ -106,9 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("demo", help="create or refresh the demo org")
-    p.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
-    p.add_argument("--reps", type=int, default=60, help="number of people (default 60)")
-    p.add_argument("--deals", type=int, default=5000, help="number of opportunities (default 5,000)")
+    p.add_argument("--seed", type=int, default=DEMO_SEED, help=f"random seed (default {DEMO_SEED})")
+    p.add_argument("--reps", type=int, default=DEMO_REPS, help=f"number of people (default {DEMO_REPS})")
+    p.add_argument("--deals", type=int, default=DEMO_DEALS, help=f"number of opportunities (default {DEMO_DEALS:,})")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_demo)
 
@@ -177,9 +180,21 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {DataSourceUnavailable.__doc__.strip()} ({type(exc).__name__})", file=sys.stderr)
             return 1
         error_id = uuid.uuid4().hex[:8]
-        log.exception("unexpected failure, error id %s", error_id)
-        print(f"error: something went wrong (error id {error_id}); the log has the details.", file=sys.stderr)
+        _log_trace(error_id)
+        print(f"error: something went wrong (error id {error_id}); the details are in {ERROR_LOG}.",
+              file=sys.stderr)
         return 1
+
+
+def _log_trace(error_id: str) -> None:
+    """The trace goes to a file, never to the person's terminal."""
+    handler = logging.FileHandler(ERROR_LOG, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    trace_log = logging.getLogger("salesbot.errors")
+    trace_log.propagate = False
+    trace_log.addHandler(handler)
+    trace_log.exception("unexpected failure, error id %s", error_id)
+    handler.close()
 
 
 def _is_connection_error(exc: BaseException) -> bool:

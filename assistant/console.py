@@ -37,7 +37,8 @@ def write_chart(answer: Answer, chart_dir: Path = CHART_DIR) -> Path | None:
     return path
 
 
-def show(answer: Answer, settings: Settings, out=sys.stdout, as_json: bool = False, chart_dir: Path = CHART_DIR):
+def show(answer: Answer, settings: Settings, out=None, as_json: bool = False, chart_dir: Path = CHART_DIR):
+    out = out or sys.stdout
     if as_json:
         message = answer_to_message(answer, crm_url_template=settings.crm_url_template or None)
         print(json.dumps(message, indent=2, default=str), file=out)
@@ -48,14 +49,15 @@ def show(answer: Answer, settings: Settings, out=sys.stdout, as_json: bool = Fal
         print(f"(chart written to {chart})", file=out)
 
 
-def run_ask(engine: Engine, settings: Settings, email: str, text: str, as_json: bool = False, out=sys.stdout) -> int:
+def run_ask(engine: Engine, settings: Settings, email: str, text: str, as_json: bool = False, out=None) -> int:
     viewer = viewer_for(engine, email)
     answer = answer_text(engine, viewer, text, settings=settings)
     show(answer, settings, out, as_json)
     return 1 if answer.error_id else 0
 
 
-def run_console(engine: Engine, settings: Settings, email: str, stdin=sys.stdin, out=sys.stdout) -> int:
+def run_console(engine: Engine, settings: Settings, email: str, stdin=None, out=None) -> int:
+    stdin, out = stdin or sys.stdin, out or sys.stdout
     viewer = viewer_for(engine, email)
     print(f"{BANNER}\nYou are {viewer.name} ({viewer.role}).", file=out)
     while True:

@@ -198,7 +198,7 @@ def stalled(ask: Ask) -> Answer:
 
     scope = ask.scope()
     findings = stalled_deals(ask.conn, today=ask.today, now=ask.now, settings=ask.settings,
-                             owner_ids=scope.owner_ids())
+                             owner_ids=scope.owner_ids(), cache=ask.cache)
     deals_seen = {f.record for f in findings}
     rows = [[f.record_name, f.owner, RULES.get(f.rule, f.rule), f.detail, f.amount] for f in findings]
     table = Table([Column("deal"), Column("owner"), Column("reason"), Column("detail"), Column("amount", "money")],

@@ -104,9 +104,9 @@ def _quantize(value, fmt: str):
 
 def _merge(parts: list[list[dict]], by: tuple[str, ...]) -> list[dict]:
     keys = [DIM_PREFIX + b for b in by]
-    frames = [pd.DataFrame(p) for p in parts if p is not None]
+    frames = [pd.DataFrame(p) for p in parts if p]
     if not frames:
-        return []
+        return [{}] if not keys else []
     if not keys:
         merged: dict = {}
         for frame in frames:
@@ -115,7 +115,7 @@ def _merge(parts: list[list[dict]], by: tuple[str, ...]) -> list[dict]:
         return [merged]
     df = frames[0]
     for other in frames[1:]:
-        df = df.merge(other, on=keys, how="outer", sort=False) if len(other) else df
+        df = df.merge(other, on=keys, how="outer", sort=False)
     df = df.astype(object).where(pd.notna(df), None)
     return df.to_dict("records")
 
