@@ -175,6 +175,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `bot.py metrics … | head`: the reader left; nothing is wrong
+        sys.stderr.close()
+        return 0
     except Exception as exc:  # noqa: BLE001 - the last line of defence: one sentence, trace in the log
         if _is_connection_error(exc):
             print(f"error: {DataSourceUnavailable.__doc__.strip()} ({type(exc).__name__})", file=sys.stderr)

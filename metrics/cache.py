@@ -35,16 +35,17 @@ class ResultCache:
     def __init__(self, ttl_seconds: float = 60, max_entries: int = 512):
         self.ttl = ttl_seconds
         self.max_entries = max_entries
-        self._entries: OrderedDict[tuple, tuple[float, list[dict]]] = OrderedDict()
+        self._entries: OrderedDict[tuple, tuple[float, list[dict], Select]] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
 
-    def fetch(self, conn: Connection, query: Select) -> list[dict]:
+    def fetch(self, conn: Connection, query: Select, params: dict | None = None) -> list[dict]:
         if self.ttl <= 0:
-            return [dict(r) for r in conn.execute(query).mappings()]
-        compiled = query.compile(dialect=conn.dialect)
-        key = (str(conn.engine.url), str(compiled), repr(sorted(compiled.params.items())), data_version(conn))
+            return [dict(r) for r in conn.execute(query, params or {}).mappings()]
+        # Statements are built once per shape and kept (metrics.compile), so their id names the SQL; the entry
+        # keeps the statement alive so that id cannot be reused by another one while the entry exists.
+        key = (str(conn.engine.url), id(query), repr(sorted((params or {}).items(), key=str)), data_version(conn))
         now = time.monotonic()
         with self._lock:
             hit = self._entries.get(key)
@@ -52,10 +53,10 @@ class ResultCache:
                 self._entries.move_to_end(key)
                 self.hits += 1
                 return [dict(r) for r in hit[1]]
-        rows = [dict(r) for r in conn.execute(query).mappings()]
+        rows = [dict(r) for r in conn.execute(query, params or {}).mappings()]
         with self._lock:
             self.misses += 1
-            self._entries[key] = (now, rows)
+            self._entries[key] = (now, rows, query)
             self._entries.move_to_end(key)
             while len(self._entries) > self.max_entries:
                 self._entries.popitem(last=False)

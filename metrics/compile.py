@@ -1,5 +1,8 @@
 """Compile a metric request into SQL: one GROUP BY query per source (deals, quotas), run by the database.
 
+A statement's *shape* (measures, breakdown, kind of scope, dialect, fiscal calendar) is built once and cached;
+the period and the scope's rep or team travel as bound parameters. So a request costs the database's time plus
+a dictionary look-up, not the building of an expression tree, and no input text is ever part of the SQL.
 pandas-free on purpose: results come back as a few aggregated rows; `metrics.evaluate` merges them.
 """
 
@@ -7,23 +10,43 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
-from sqlalchemy import Select, and_, cast, func, literal, or_, select
+from sqlalchemy import Date, Integer, Select, String, and_, bindparam, cast, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from db.schema import quotas
+from db.schema import quotas, reps
 from metrics import hooks
 from metrics.model import DEAL_MEASURES, DIMENSIONS, FILTERS, Ctx, acct, mgr, o, owner, s
-from metrics.scopes import Scope
+from metrics.scopes import Scope, tree_ids
 
 # Dimension values are returned under these labels; `dim_` avoids clashing with measure names.
 DIM_PREFIX = "dim_"
+START, END = bindparam("window_start", type_=Date), bindparam("window_end", type_=Date)
+SCOPE_REP, SCOPE_TEAM = bindparam("scope_rep", type_=Integer), bindparam("scope_team", type_=String)
 
 
 @dataclass(frozen=True)
 class Window:
     start: date
     end: date
+
+
+def params(window: Window, scope: Scope) -> dict:
+    """The bound values for a statement built by this module."""
+    return {"window_start": window.start, "window_end": window.end, "scope_rep": scope.rep_id,
+            "scope_team": scope.team}
+
+
+def scope_condition(column: ColumnElement, kind: str) -> ColumnElement | None:
+    """`column` (a rep id) restricted to the scope, with the scope's rep or team as a bound parameter."""
+    if kind == "org":
+        return None
+    if kind == "rep":
+        return column == SCOPE_REP
+    if kind == "team":
+        return column.in_(select(reps.c.id).where(func.lower(reps.c.team) == func.lower(SCOPE_TEAM)))
+    return column.in_(tree_ids(SCOPE_REP))
 
 
 def _dim_columns(ctx: Ctx, by: tuple[str, ...]) -> list[ColumnElement]:
@@ -38,7 +61,8 @@ def _order_by(ctx: Ctx, by: tuple[str, ...]) -> list[ColumnElement]:
     return out
 
 
-def deal_query(ctx: Ctx, measures: tuple[str, ...], window: Window, scope: Scope, by: tuple[str, ...]) -> Select:
+@lru_cache(maxsize=1024)
+def deal_statement(ctx: Ctx, measures: tuple[str, ...], scope_kind: str, by: tuple[str, ...]) -> Select:
     """SELECT dims, measures FROM deals WHERE close_date in window AND owner in scope GROUP BY dims."""
     from_ = o.join(s, o.c.stage == s.c.name).outerjoin(owner, o.c.owner_id == owner.c.id)
     from_ = from_.outerjoin(acct, o.c.account_id == acct.c.id)
@@ -49,19 +73,19 @@ def deal_query(ctx: Ctx, measures: tuple[str, ...], window: Window, scope: Scope
     filters = {DEAL_MEASURES[m].filter for m in measures}
     single = len(filters) == 1 and None not in filters
     cols = _dim_columns(ctx, by) + [DEAL_MEASURES[m].column(ctx, single).label(m) for m in measures]
-    query = select(*cols).select_from(from_).where(o.c.close_date.between(window.start, window.end))
+    query = select(*cols).select_from(from_).where(o.c.close_date.between(START, END))
     if None not in filters:
         query = query.where(or_(*(FILTERS[f](ctx) for f in sorted(filters))))
-    ids = scope.owner_ids()
-    if ids is not None:
-        query = query.where(o.c.owner_id.in_(ids))
+    cond = scope_condition(o.c.owner_id, scope_kind)
+    if cond is not None:
+        query = query.where(cond)
     if by:
-        dims = [DIMENSIONS[name].expr(ctx) for name in by]
-        query = query.group_by(*dims).order_by(*_order_by(ctx, by))
+        query = query.group_by(*[DIMENSIONS[name].expr(ctx) for name in by]).order_by(*_order_by(ctx, by))
     return query
 
 
-def quota_query(ctx: Ctx, window: Window, scope: Scope, by: tuple[str, ...]) -> Select:
+@lru_cache(maxsize=256)
+def quota_statement(ctx: Ctx, scope_kind: str, by: tuple[str, ...]) -> Select:
     """Quota for the window, prorated by overlapping days; a manager's own row wins over their team's sum.
 
     For a tree scope rooted at a manager with a quota row of their own (and no breakdown), that row is the
@@ -69,8 +93,8 @@ def quota_query(ctx: Ctx, window: Window, scope: Scope, by: tuple[str, ...]) -> 
     is never counted on top of their team's.
     """
     d = ctx.dialect
-    overlap_start = hooks.greatest(d, quotas.c.period_start, literal(window.start))
-    overlap_end = hooks.least(d, quotas.c.period_end, literal(window.end))
+    overlap_start = hooks.greatest(d, quotas.c.period_start, START)
+    overlap_end = hooks.least(d, quotas.c.period_end, END)
     overlap_days = hooks.days_between(d, overlap_end, overlap_start) + 1
     quota_days = hooks.days_between(d, quotas.c.period_end, quotas.c.period_start) + 1
     prorated = quotas.c.amount * overlap_days / cast(quota_days, quotas.c.amount.type)
@@ -78,25 +102,35 @@ def quota_query(ctx: Ctx, window: Window, scope: Scope, by: tuple[str, ...]) -> 
     if any(DIMENSIONS[x].needs_manager for x in by):
         from_ = from_.outerjoin(mgr, owner.c.manager_id == mgr.c.id)
     cols = _dim_columns(ctx, by) + [func.sum(prorated).label("quota")]
-    overlaps = and_(quotas.c.period_start <= window.end, quotas.c.period_end >= window.start)
+    overlaps = and_(quotas.c.period_start <= END, quotas.c.period_end >= START)
     query = select(*cols).select_from(from_).where(overlaps)
-    if scope.kind == "tree" and not by:
-        # own row if present, else the team's reps
-        own = select(quotas.c.id).where(quotas.c.rep_id == scope.rep_id, overlaps).exists()
-        team = and_(owner.c.id.in_(scope.owner_ids()), owner.c.role == "rep")
-        query = query.where((own & (quotas.c.rep_id == scope.rep_id)) | (~own & team))
-    elif scope.kind == "rep":
-        query = query.where(quotas.c.rep_id == scope.rep_id)
+    if scope_kind == "tree" and not by:
+        own = select(quotas.c.id).where(quotas.c.rep_id == SCOPE_REP, overlaps).exists()
+        team = and_(scope_condition(owner.c.id, "tree"), owner.c.role == "rep")
+        query = query.where((own & (quotas.c.rep_id == SCOPE_REP)) | (~own & team))
+    elif scope_kind == "rep":
+        query = query.where(quotas.c.rep_id == SCOPE_REP)
     else:
-        ids = scope.owner_ids()
-        if ids is not None:
-            query = query.where(owner.c.id.in_(ids))
+        cond = scope_condition(owner.c.id, scope_kind)
+        if cond is not None:
+            query = query.where(cond)
         query = query.where(owner.c.role == "rep")
     if by:
         query = query.group_by(*[DIMENSIONS[n].expr(ctx) for n in by]).order_by(*_order_by(ctx, by))
     return query
 
 
-def render_sql(query: Select, dialect) -> str:
+def deal_query(ctx: Ctx, measures: tuple[str, ...], window: Window, scope: Scope, by: tuple[str, ...]
+               ) -> tuple[Select, dict]:
+    return deal_statement(ctx, tuple(measures), scope.kind, tuple(by)), params(window, scope)
+
+
+def quota_query(ctx: Ctx, window: Window, scope: Scope, by: tuple[str, ...]) -> tuple[Select, dict]:
+    return quota_statement(ctx, scope.kind, tuple(by)), params(window, scope)
+
+
+def render_sql(query: Select, dialect, values: dict | None = None) -> str:
     """The SQL with its parameters inlined, for --explain."""
+    if values:
+        query = query.params(**{k: v for k, v in values.items() if v is not None})
     return str(query.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))

@@ -40,14 +40,14 @@ class MetricResult:
     scope: Scope
     by: tuple[str, ...]
     rows: list[dict]
-    queries: list[Select] = field(default_factory=list)
+    queries: list[tuple[Select, dict]] = field(default_factory=list)
     dialect: object = None
     computed_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @property
     def sql(self) -> list[str]:
         """The exact SQL sent, parameters inlined (rendered on demand: only --explain needs it)."""
-        return [render_sql(q, self.dialect) for q in self.queries]
+        return [render_sql(q, self.dialect, values) for q, values in self.queries]
 
     @property
     def value(self):
@@ -85,9 +85,11 @@ def parse_dimensions(text: str | tuple[str, ...] | None, allowed: tuple[str, ...
     return tuple(out)
 
 
-def run_query(conn: Connection, query: Select, cache: ResultCache | None) -> list[dict]:
+def run_query(conn: Connection, query: tuple[Select, dict], cache: ResultCache | None) -> list[dict]:
+    """Run a (statement, parameters) pair through the cache."""
     cache = cache or default_cache()
-    return cache.fetch(conn, query)
+    statement, values = query
+    return cache.fetch(conn, statement, values)
 
 
 def _quantize(value, fmt: str):
@@ -104,15 +106,15 @@ def _quantize(value, fmt: str):
 
 def _merge(parts: list[list[dict]], by: tuple[str, ...]) -> list[dict]:
     keys = [DIM_PREFIX + b for b in by]
+    if not keys:  # one row per source: no pandas needed
+        merged: dict = {}
+        for part in parts:
+            if part:
+                merged.update(part[0])
+        return [merged]
     frames = [pd.DataFrame(p) for p in parts if p]
     if not frames:
-        return [{}] if not keys else []
-    if not keys:
-        merged: dict = {}
-        for frame in frames:
-            if len(frame):
-                merged.update(frame.iloc[0].to_dict())
-        return [merged]
+        return []
     df = frames[0]
     for other in frames[1:]:
         df = df.merge(other, on=keys, how="outer", sort=False)
@@ -159,7 +161,7 @@ def evaluate(
         return definition.evaluate(conn, ctx, period, scope, dims, today, cache)
     metric: Metric = definition
     window = Window(period.start, period.end)
-    queries: list[Select] = []
+    queries: list[tuple[Select, dict]] = []
     if metric.deal_measures:
         queries.append(deal_query(ctx, metric.deal_measures, window, scope, dims))
     if metric.needs_quota:
