@@ -19,18 +19,18 @@ Planted problems (one per integrity rule of DESIGN §4, at most one per record; 
 | rule | rate | of |
 |---|---|---|
 | missing_amount | 2% | open deals past Prospecting (amount NULL or 0) |
-| close_date_past | 3% | open deals (close date before today) |
+| past_close_date | 3% | open deals (close date before today) |
 | close_before_created | 0.5% | closed deals (close date before the created date) |
-| probability_off | 2% | open deals (explicit probability > 25 points off the stage default) |
+| probability_off_stage | 2% | open deals (explicit probability > 25 points off the stage default) |
 | forecast_category_mismatch | 1% | all deals (open deal in `closed`, won in `pipeline`, lost in `commit`) |
-| inactive_owner | 1% | open deals (owner is an inactive rep) |
-| no_owner | 0.5% | open deals (owner_id NULL) |
+| owner_inactive | 1% | open deals (owner is an inactive rep) |
+| owner_unknown | 0.5% | open deals (owner_id NULL) |
 | duplicate_opportunity | 0.5% | all deals (a second deal on the same account whose name matches once case is ignored) |
 | duplicate_account | 1% | accounts (a second account whose name differs only in case or a trailing space) |
 | amount_outlier | 0.5% | all deals (15–40× the segment median; un-planted amounts stay within 6×) |
 | late_stage_no_next_step | 3% | open Proposal/Negotiation deals (next_step NULL) |
 | change_after_close | 1% | closed deals (a history row after closed_at, an amount change) |
-| no_quota | 2% (at least 1) | active reps with role rep (no quota for the current quarter) |
+| rep_without_quota | 2% (at least 1) | active reps with role rep (no quota for the current quarter) |
 | negative_amount | 0.5% | all deals |
 
 Counts are round(rate × population) exactly (spread over the chunks; fewer only if too few records qualify, e.g.
@@ -79,34 +79,34 @@ DEMO_LOGINS = {
 # Planted data-quality problems: rule -> fraction of its population (PLANTED_POPULATIONS).
 PLANTED_RATES = {
     "missing_amount": 0.02,
-    "close_date_past": 0.03,
+    "past_close_date": 0.03,
     "close_before_created": 0.005,
-    "probability_off": 0.02,
+    "probability_off_stage": 0.02,
     "forecast_category_mismatch": 0.01,
-    "inactive_owner": 0.01,
-    "no_owner": 0.005,
+    "owner_inactive": 0.01,
+    "owner_unknown": 0.005,
     "duplicate_opportunity": 0.005,
     "duplicate_account": 0.01,
     "amount_outlier": 0.005,
     "late_stage_no_next_step": 0.03,
     "change_after_close": 0.01,
-    "no_quota": 0.02,
+    "rep_without_quota": 0.02,
     "negative_amount": 0.005,
 }
 PLANTED_POPULATIONS = {
     "missing_amount": "open deals past the first stage",
-    "close_date_past": "open deals",
+    "past_close_date": "open deals",
     "close_before_created": "closed deals",
-    "probability_off": "open deals",
+    "probability_off_stage": "open deals",
     "forecast_category_mismatch": "all deals",
-    "inactive_owner": "open deals",
-    "no_owner": "open deals",
+    "owner_inactive": "open deals",
+    "owner_unknown": "open deals",
     "duplicate_opportunity": "all deals",
     "duplicate_account": "accounts",
     "amount_outlier": "all deals",
     "late_stage_no_next_step": "open Proposal and Negotiation deals",
     "change_after_close": "closed deals",
-    "no_quota": "active reps (role rep)",
+    "rep_without_quota": "active reps (role rep)",
     "negative_amount": "all deals",
 }
 
@@ -354,13 +354,13 @@ def build_demo(
     populations = dict(sim.population)
     planted["duplicate_account"] = accts.n_dup
     populations["duplicate_account"] = accts.n
-    planted["no_quota"] = int(org.no_quota.sum())
-    populations["no_quota"] = int((org.is_seller & org.active).sum())
+    planted["rep_without_quota"] = int(org.no_quota.sum())
+    populations["rep_without_quota"] = int((org.is_seller & org.active).sum())
     logins = {role: org.emails[i] for role, i in org.logins.items()}
     return DemoSummary(
         seed=seed, today=today, people=org.n, sellers=int(org.is_seller.sum()), accounts=accts.n, deals=n_deals,
         history_rows=sim.next_hist_id - 1, activities=sim.next_act_id - 1, quotas=n_quotas,
-        open_deals=sim.population["close_date_past"], closed_deals=sim.population["close_before_created"],
+        open_deals=sim.population["past_close_date"], closed_deals=sim.population["close_before_created"],
         elapsed_s=time.perf_counter() - started, logins=logins,
         planted={k: planted[k] for k in PLANTED_RATES}, populations={k: populations[k] for k in PLANTED_RATES},
     )
@@ -530,7 +530,7 @@ def _plan_org(rng: np.random.Generator, n_people: int, today: date) -> _Org:
 
     candidates = np.array([i for i in sellers if active[i] and i != rep_login])
     no_quota = np.zeros(n, dtype=bool)
-    n_nq = max(1, round(PLANTED_RATES["no_quota"] * int((is_seller & active).sum())))
+    n_nq = max(1, round(PLANTED_RATES["rep_without_quota"] * int((is_seller & active).sum())))
     no_quota[rng.choice(candidates, size=min(n_nq, len(candidates)), replace=False)] = True
 
     logins = {"exec": exec_i, "vp": vps[0], "manager": manager_login, "rep": rep_login, "ops": ops[0]}
@@ -810,13 +810,13 @@ class _DealSim:
         after_close_ok = closed & (t_end < self.cut - _DAY)
         p_missing = self._plant(rng, "missing_amount", open_past_first, open_past_first, taken)
         old_enough = t0 < self.now - 3 * _DAY  # room for a past close date after the created date
-        p_cdpast = self._plant(rng, "close_date_past", is_open, is_open & old_enough, taken)
+        p_cdpast = self._plant(rng, "past_close_date", is_open, is_open & old_enough, taken)
         p_cbc = self._plant(rng, "close_before_created", closed, closed, taken)
-        p_prob = self._plant(rng, "probability_off", is_open, is_open, taken)
+        p_prob = self._plant(rng, "probability_off_stage", is_open, is_open, taken)
         p_fc = self._plant(rng, "forecast_category_mismatch", everyone, everyone, taken)
         has_inactive = len(self.inactive) > 0
-        p_inactive = self._plant(rng, "inactive_owner", is_open, is_open & has_inactive, taken)
-        p_noowner = self._plant(rng, "no_owner", is_open, is_open, taken)
+        p_inactive = self._plant(rng, "owner_inactive", is_open, is_open & has_inactive, taken)
+        p_noowner = self._plant(rng, "owner_unknown", is_open, is_open, taken)
         p_dup = self._plant(rng, "duplicate_opportunity", everyone, (k % 2 == 1), taken)
         p_outlier = self._plant(rng, "amount_outlier", everyone, amount_known, taken)
         p_nonext = self._plant(rng, "late_stage_no_next_step", open_late, open_late, taken)

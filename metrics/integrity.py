@@ -153,19 +153,21 @@ def amount_outlier(conn: Connection, *, owner_ids: Any = None, **_: Any) -> list
         .select_from(o.outerjoin(a, a.c.id == o.c.account_id).outerjoin(r, r.c.id == o.c.owner_id))
         .where(o.c.amount > 0)
     )
+    # Both thresholds are the segment's: an Enterprise-sized deal is no outlier, an SMB deal of that size is.
     medians = dl.percentile_subquery(d, "amount", 0.5, ["seg"], population, name="seg_median")
-    p99 = dl.percentile_value(d, "amount", OUTLIER_PERCENTILE, population)
+    p99s = dl.percentile_subquery(d, "amount", OUTLIER_PERCENTILE, ["seg"], population, name="seg_p99")
     stmt = (
-        _deals(segment.label("seg"), medians.c.value.label("median"), p99.label("p99"), owner_ids=owner_ids)
+        _deals(segment.label("seg"), medians.c.value.label("median"), p99s.c.value.label("p99"), owner_ids=owner_ids)
         .join(medians, medians.c.seg == segment)
-        .where(o.c.amount > 0, o.c.amount > medians.c.value * OUTLIER_SEGMENT_MULTIPLE, o.c.amount > p99)
+        .join(p99s, p99s.c.seg == segment)
+        .where(o.c.amount > 0, o.c.amount > medians.c.value * OUTLIER_SEGMENT_MULTIPLE, o.c.amount > p99s.c.value)
     )
 
     def detail(row) -> str:
         where = f"the {row.seg} segment" if row.seg else "deals with no segment"
         ratio = float(row.amount) / float(row.median)
         return (f"amount {money(row.amount)} is {ratio:,.1f}× the median of {where} ({money(_dec(row.median))}) "
-                f"and above the org's 99th percentile ({money(_dec(row.p99))})")
+                f"and above its 99th percentile ({money(_dec(row.p99))})")
 
     return _opp_findings(conn, "amount_outlier", stmt, detail)
 
@@ -338,8 +340,7 @@ def duplicate_opportunity(conn: Connection, *, owner_ids: Any = None, **_: Any) 
     d = conn.dialect.name
     candidates = (
         select(o.c.id, o.c.account_id, o.c.name, o.c.amount, o.c.close_date)
-        .join(s, s.c.name == o.c.stage)
-        .where(o.c.account_id.is_not(None), or_(not_(s.c.is_closed), s.c.is_won))
+        .where(o.c.account_id.is_not(None))
     )
     named = dl.normalised_names(d, candidates, alias="named_opps")
     has_figures = and_(named.c.amount.is_not(None), named.c.close_date.is_not(None))

@@ -191,7 +191,7 @@ def test_org_is_realistic(demo):
     current = quota[(quota.period_start == Q_START) & (quota.period_end == Q_END)]
     active_sellers = set(sellers[sellers.active].id)
     missing = active_sellers - set(current.rep_id)
-    assert len(missing) == summary.planted["no_quota"] >= 1
+    assert len(missing) == summary.planted["rep_without_quota"] >= 1
     assert rep.id not in missing
     assert set(quota.rep_id) <= set(sellers.id)
 
@@ -246,21 +246,21 @@ def test_planted_problems_at_their_rates(demo):
     found = {  # rule -> (records that trip it, population)
         "missing_amount": (((deals.position > 1) & ((deals.amount_f == 0) | deals.amount.isna())).sum(),
                            (open_.position > 1).sum()),
-        "close_date_past": ((open_.close_date < TODAY).sum(), len(open_)),
+        "past_close_date": ((open_.close_date < TODAY).sum(), len(open_)),
         "close_before_created": ((deals.close_date < created_day).sum(), len(closed)),
-        "probability_off": ((deals.probability.notna() & ((deals.probability - stage_p).abs() > 25)).sum(),
+        "probability_off_stage": ((deals.probability.notna() & ((deals.probability - stage_p).abs() > 25)).sum(),
                             len(open_)),
         "forecast_category_mismatch": ((deals.forecast_category.notna() & (deals.forecast_category != stage_fc))
                                        .sum(), len(deals)),
-        "inactive_owner": ((open_.owner_active == False).sum(), len(open_)),  # noqa: E712 - pandas mask
-        "no_owner": (open_.owner_id.isna().sum(), len(open_)),
+        "owner_inactive": ((open_.owner_active == False).sum(), len(open_)),  # noqa: E712 - pandas mask
+        "owner_unknown": (open_.owner_id.isna().sum(), len(open_)),
         "duplicate_opportunity": ((name_groups > 1).sum(), len(deals)),
         "duplicate_account": ((accts.groupby(accts.name.map(_norm)).size() > 1).sum(), len(accts)),
         "amount_outlier": (outliers, len(deals)),
         "late_stage_no_next_step": ((late.next_step.isna() | (late.next_step.str.strip() == "")).sum(),
                                     len(late)),
         "change_after_close": (after_close, len(closed)),
-        "no_quota": (len(set(active_sellers.id) - current_quota), len(active_sellers)),
+        "rep_without_quota": (len(set(active_sellers.id) - current_quota), len(active_sellers)),
         "negative_amount": ((deals.amount_f < 0).sum(), len(deals)),
     }
     assert set(found) == set(PLANTED_RATES)

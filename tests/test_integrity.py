@@ -93,21 +93,23 @@ def test_amount_outlier(db, f, ann):
     for _ in range(10):
         f.deal(smb_rep, "Proposal", 1_000, FAR)
     deal(f, smb_rep, "smb_9k", "Proposal", 9_000)  # below 10 × median
-    deal(f, smb_rep, "smb_50k", "Proposal", 50_000)  # 50× the median, but below the org p99
+    # smb p99 at rank 0.99 × 11 = 10.89 → 9,000 + 0.89 × 41,000 = 45,490: 50,000 is above both thresholds
+    deal(f, smb_rep, "smb_50k", "Proposal", 50_000)
     # strategic: 140,000, 145,000, 160,000 → median 145,000
     for amount in (140_000, 145_000, 160_000):
         f.deal(ann, "Proposal", amount, FAR, account_id=strategic)
-    # Org: 26 positive amounts; p99 at rank 0.99 × 25 = 24.75 → 160,000 + 0.75 × 340,000 = 415,000.
+    # enterprise p99 at rank 0.99 × 10 = 9.9 → 10,000 + 0.9 × 490,000 = 451,000; strategic: none is 10× its median
     deal(f, ann, "nothing", "Proposal", None, account_id=ent)  # no amount: not in the population
     found = hits(run(db, ["amount_outlier"]))
     assert found == {
         "ent_big": "amount 500,000 is 50.0× the median of the enterprise segment (10,000) "
-                   "and above the org's 99th percentile (415,000)"
+                   "and above its 99th percentile (451,000)",
+        "smb_50k": "amount 50,000 is 50.0× the median of the smb segment (1,000) "
+                   "and above its 99th percentile (45,490)",
     }
-    # A bigger strategic deal: 27 amounts, p99 at rank 25.74 → 500,000 + 0.74 × 100,000 = 574,000, so
-    # ent_big is no longer beyond it; 600,000 is beyond p99 but not 10 × the strategic median (152,500).
+    # A strategic 600,000 is beyond its segment's 99th percentile but not 10 × its median (152,500): no finding.
     deal(f, ann, "strat_600k", "Proposal", 600_000, account_id=strategic)
-    assert hits(run(db, ["amount_outlier"])) == {}
+    assert set(hits(run(db, ["amount_outlier"]))) == {"ent_big", "smb_50k"}
 
 
 # --- dates -------------------------------------------------------------------------------------------------------
@@ -284,7 +286,7 @@ def test_duplicate_opportunity(db, f, ann):
     deal(f, ann, "d3", "Proposal", 5000, date(2026, 6, 30), account_id=acme, name="Expansion")
     deal(f, ann, "d4", "Proposal", 5000, date(2026, 6, 30), account_id=acme, name="Upsell")  # same figures as d3
     deal(f, ann, "d5", "Proposal", 300, account_id=other, name="Acme Renewal 2026")  # other account
-    deal(f, ann, "d6", "Closed Lost", 400, account_id=acme, name="Acme Renewal 2026")  # lost: not a duplicate
+    deal(f, ann, "d6", "Closed Lost", 400, account_id=acme, name="Acme Renewal 2026")  # lost: still a duplicate
     deal(f, ann, "d7", "Proposal", 500, account_id=acme, name="ACME  Renewal, 2026")  # third copy: names d1
     deal(f, ann, "d8", "Proposal", 5000, date(2026, 7, 1), account_id=acme, name="Cross-sell")  # other date
     deal(f, ann, "d9", "Proposal", 600, name="Acme Renewal 2026")  # no account
@@ -293,6 +295,7 @@ def test_duplicate_opportunity(db, f, ann):
     assert hits(run(db, ["duplicate_opportunity"])) == {
         "d2": 'duplicate of d1 "Acme - Renewal 2026" (same account and name)',
         "d4": 'duplicate of d3 "Expansion" (same account, amount and close date)',
+        "d6": 'duplicate of d1 "Acme - Renewal 2026" (same account and name)',
         "d7": 'duplicate of d1 "Acme - Renewal 2026" (same account and name)',
     }
 
