@@ -148,6 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reps", type=int, default=500)
     p.add_argument("--runs", type=int, default=20, help="timed runs per measurement (default 20)")
     p.add_argument("--output", default=None, help="folder for the JSON results (default bench-results/)")
+    p.add_argument("--skip-slack", action="store_true", help="no Slack round trips or chart timings")
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("jobs", help="list the scheduled jobs with their next run times")

@@ -35,12 +35,12 @@ _WON = "s.is_closed AND s.is_won"
 _FROM = "FROM opportunities o JOIN stages s ON s.name = o.stage WHERE o.close_date BETWEEN :start AND :end"
 HAND_SQL = {
     "pipeline": f"SELECT COALESCE(SUM(o.amount), 0) {_FROM} AND {_OPEN}",
-    "weighted_pipeline": f"SELECT COALESCE(SUM(o.amount * COALESCE(o.probability, s.probability) / 100), 0) "
+    "weighted_pipeline": f"SELECT COALESCE(SUM(o.amount * COALESCE(o.probability, s.probability) / 100.0), 0) "
                          f"{_FROM} AND {_OPEN}",
     "closed_won": f"SELECT COALESCE(SUM(o.amount), 0) {_FROM} AND {_WON}",
-    "win_rate": f"SELECT CAST(SUM(CASE WHEN s.is_won THEN 1 ELSE 0 END) AS NUMERIC) / NULLIF(COUNT(*), 0) "
+    "win_rate": f"SELECT SUM(CASE WHEN s.is_won THEN 1 ELSE 0 END) * 1.0 / NULLIF(COUNT(*), 0) "
                 f"{_FROM} AND s.is_closed",
-    "avg_deal_size": f"SELECT SUM(o.amount) / NULLIF(COUNT(*), 0) {_FROM} AND {_WON}",
+    "avg_deal_size": f"SELECT SUM(o.amount) * 1.0 / NULLIF(COUNT(*), 0) {_FROM} AND {_WON}",
     "cycle_days": {
         "postgresql": "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY o.close_date - "
                       f"date(timezone('UTC', o.created_at))) {_FROM} AND {_WON}",
@@ -160,6 +160,15 @@ def run_bench_command(args, settings: Settings) -> int:
     print(ensure_demo(engine, args.deals, args.reps, settings))
     rows = run_bench(engine, settings, runs=args.runs)
     print_rows(rows)
+    extra: dict = {}
+    if not args.skip_slack:
+        from metrics.bench_slack import print_chart_timings, print_roundtrips, run_roundtrips
+
+        trips = run_roundtrips(engine, settings, runs=max(3, args.runs // 2))
+        print_roundtrips(trips)
+        extra["round_trips"] = [asdict(t) for t in trips]
+        extra["charts"] = {k: {"p50_ms": v[0], "p95_ms": v[1], "bytes": v[2]}
+                           for k, v in print_chart_timings(args.runs).items()}
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     worst = max(rows, key=lambda r: r.layer_p95_ms)
     print(f"peak RSS {rss_mb:.0f} MB; slowest p95 {worst.layer_p95_ms:.1f} ms ({worst.metric}, {worst.scope})")
@@ -167,7 +176,7 @@ def run_bench_command(args, settings: Settings) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"database": engine.dialect.name, "deals": args.deals, "reps": args.reps,
                                "date": date.today().isoformat(), "peak_rss_mb": round(rss_mb),
-                               "rows": [asdict(r) for r in rows]}, indent=2))
+                               "rows": [asdict(r) for r in rows], **extra}, indent=2))
     print(f"wrote {out}")
     mismatches = [r for r in rows if not r.answers_match]
     if mismatches:

@@ -44,13 +44,16 @@ class Change:
 
 def _flags(since: datetime, period: Period, scope: Scope):
     h = opportunity_history
+    # Only a deal with a history row after D can have changed: the index on changed_at finds those few, and the
+    # state at D is then looked up for them alone, not for every deal in the database.
+    moved = select(h.c.opportunity_id).where(h.c.changed_at > since).distinct().subquery("moved")
     ranked = (
         select(
             h.c.opportunity_id, h.c.stage, h.c.amount, h.c.close_date,
             func.row_number().over(partition_by=h.c.opportunity_id,
                                    order_by=(h.c.changed_at.desc(), h.c.id.desc())).label("rn"),
         )
-        .where(h.c.changed_at <= since)
+        .where(h.c.changed_at <= since, h.c.opportunity_id.in_(select(moved.c.opportunity_id)))
         .subquery("ranked")
     )
     before = select(ranked).where(ranked.c.rn == 1).subquery("before")
@@ -70,7 +73,8 @@ def _flags(since: datetime, period: Period, scope: Scope):
         "amount_down": and_(was_open, is_open, o.c.amount < before.c.amount),
     }
     from_ = (
-        o.join(now_s, o.c.stage == now_s.c.name)
+        o.join(moved, moved.c.opportunity_id == o.c.id)
+        .join(now_s, o.c.stage == now_s.c.name)
         .outerjoin(before, before.c.opportunity_id == o.c.id)
         .outerjoin(then_s, then_s.c.name == before.c.stage)
         .outerjoin(reps, reps.c.id == o.c.owner_id)
