@@ -31,11 +31,21 @@ def data_version(conn: Connection) -> tuple:
     return tuple(conn.execute(select(*probes)).one())
 
 
+def statement_key(query: Select, conn: Connection) -> tuple:
+    """What identifies a statement's SQL and embedded values: SQLAlchemy's structural cache key plus the values
+    of its bound parameters (falling back to the compiled text for the rare uncacheable statement)."""
+    ck = query._generate_cache_key()
+    if ck is None:
+        compiled = query.compile(dialect=conn.dialect)
+        return (str(compiled), repr(sorted(compiled.params.items(), key=str)))
+    return (ck.key, tuple(repr(b.effective_value) for b in ck.bindparams))
+
+
 class ResultCache:
     def __init__(self, ttl_seconds: float = 60, max_entries: int = 512):
         self.ttl = ttl_seconds
         self.max_entries = max_entries
-        self._entries: OrderedDict[tuple, tuple[float, list[dict], Select]] = OrderedDict()
+        self._entries: OrderedDict[tuple, tuple[float, list[dict]]] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
@@ -43,9 +53,8 @@ class ResultCache:
     def fetch(self, conn: Connection, query: Select, params: dict | None = None) -> list[dict]:
         if self.ttl <= 0:
             return [dict(r) for r in conn.execute(query, params or {}).mappings()]
-        # Statements are built once per shape and kept (metrics.compile), so their id names the SQL; the entry
-        # keeps the statement alive so that id cannot be reused by another one while the entry exists.
-        key = (str(conn.engine.url), id(query), repr(sorted((params or {}).items(), key=str)), data_version(conn))
+        key = (str(conn.engine.url), statement_key(query, conn), repr(sorted((params or {}).items(), key=str)),
+               data_version(conn))
         now = time.monotonic()
         with self._lock:
             hit = self._entries.get(key)
@@ -56,7 +65,7 @@ class ResultCache:
         rows = [dict(r) for r in conn.execute(query, params or {}).mappings()]
         with self._lock:
             self.misses += 1
-            self._entries[key] = (now, rows, query)
+            self._entries[key] = (now, rows)
             self._entries.move_to_end(key)
             while len(self._entries) > self.max_entries:
                 self._entries.popitem(last=False)

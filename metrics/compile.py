@@ -16,7 +16,7 @@ from sqlalchemy import Date, Integer, Select, String, and_, bindparam, cast, fun
 from sqlalchemy.sql.elements import ColumnElement
 
 from db.schema import quotas, reps
-from metrics import hooks
+from metrics import dialect as hooks
 from metrics.model import DEAL_MEASURES, DIMENSIONS, FILTERS, Ctx, acct, mgr, o, owner, s
 from metrics.scopes import Scope, tree_ids
 

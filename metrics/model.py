@@ -18,7 +18,7 @@ from sqlalchemy import and_, case, func, not_
 from sqlalchemy.sql.elements import ColumnElement
 
 from db.schema import accounts, opportunities, reps, stages
-from metrics import hooks
+from metrics import dialect as hooks
 
 o = opportunities
 s = stages
@@ -50,7 +50,7 @@ def weighted_amount(ctx: Ctx) -> ColumnElement:
 
 
 def cycle_days(ctx: Ctx) -> ColumnElement:
-    return hooks.days_between(ctx.dialect, o.c.close_date, hooks.date_of(ctx.dialect, o.c.created_at))
+    return hooks.days_between(ctx.dialect, o.c.close_date, hooks.to_date(ctx.dialect, o.c.created_at))
 
 
 ROW_EXPRESSIONS: dict[str, Callable[[Ctx], ColumnElement]] = {
