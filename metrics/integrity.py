@@ -65,6 +65,7 @@ from db.schema import accounts, opportunities, opportunity_history, quotas, reps
 from metrics import dialect as dl
 from metrics.rules_common import (
     Finding,
+    deal_rows,
     fiscal_quarter_bounds,
     fiscal_quarter_name,
     in_scope,
@@ -107,16 +108,6 @@ a = accounts
 h = opportunity_history
 
 
-def _deals(*cols, owner_ids: Any):
-    """SELECT deal identity + cols FROM deals joined to stage, owner and account, in scope."""
-    return (
-        select(o.c.id, o.c.external_id, o.c.name, o.c.owner_id, r.c.name.label("owner_name"), o.c.amount, *cols)
-        .select_from(o.join(s, s.c.name == o.c.stage).outerjoin(r, r.c.id == o.c.owner_id)
-                     .outerjoin(a, a.c.id == o.c.account_id))
-        .where(in_scope(o.c.owner_id, owner_ids))
-    )
-
-
 def _is_open():
     return not_(s.c.is_closed)
 
@@ -129,7 +120,7 @@ def _opp_findings(conn: Connection, rule: str, stmt, detail) -> list[Finding]:
 
 def missing_amount(conn: Connection, *, owner_ids: Any = None, **_: Any) -> list[Finding]:
     first_position = select(func.min(s.c.position)).correlate(None).scalar_subquery()  # over every stage
-    stmt = _deals(o.c.stage, owner_ids=owner_ids).where(
+    stmt = deal_rows(o.c.stage, owner_ids=owner_ids).where(
         or_(o.c.amount.is_(None), o.c.amount == 0),
         s.c.position > first_position,
         or_(_is_open(), s.c.is_won),
@@ -141,7 +132,7 @@ def missing_amount(conn: Connection, *, owner_ids: Any = None, **_: Any) -> list
 
 
 def negative_amount(conn: Connection, *, owner_ids: Any = None, **_: Any) -> list[Finding]:
-    stmt = _deals(owner_ids=owner_ids).where(o.c.amount < 0)
+    stmt = deal_rows(owner_ids=owner_ids).where(o.c.amount < 0)
     return _opp_findings(conn, "negative_amount", stmt, lambda row: f"amount is negative ({money(row.amount)})")
 
 
@@ -157,7 +148,7 @@ def amount_outlier(conn: Connection, *, owner_ids: Any = None, **_: Any) -> list
     medians = dl.percentile_subquery(d, "amount", 0.5, ["seg"], population, name="seg_median")
     p99s = dl.percentile_subquery(d, "amount", OUTLIER_PERCENTILE, ["seg"], population, name="seg_p99")
     stmt = (
-        _deals(segment.label("seg"), medians.c.value.label("median"), p99s.c.value.label("p99"), owner_ids=owner_ids)
+        deal_rows(segment.label("seg"), medians.c.value.label("median"), p99s.c.value.label("p99"), owner_ids=owner_ids)
         .join(medians, medians.c.seg == segment)
         .join(p99s, p99s.c.seg == segment)
         .where(o.c.amount > 0, o.c.amount > medians.c.value * OUTLIER_SEGMENT_MULTIPLE, o.c.amount > p99s.c.value)
@@ -181,7 +172,7 @@ def _dec(value: float) -> Decimal:
 def past_close_date(conn: Connection, *, today: date, owner_ids: Any = None, **_: Any) -> list[Finding]:
     d = conn.dialect.name
     days = dl.days_between(d, literal(today, Date), o.c.close_date)
-    stmt = _deals(o.c.close_date, days.label("days"), owner_ids=owner_ids).where(_is_open(), o.c.close_date < today)
+    stmt = deal_rows(o.c.close_date, days.label("days"), owner_ids=owner_ids).where(_is_open(), o.c.close_date < today)
     return _opp_findings(
         conn, "past_close_date", stmt,
         lambda row: f"open deal with close date {row.close_date}, {plural(row.days, 'day')} in the past",
@@ -192,7 +183,7 @@ def close_before_created(conn: Connection, *, owner_ids: Any = None, **_: Any) -
     d = conn.dialect.name
     created = dl.to_date(d, o.c.created_at)
     closed = dl.to_date(d, o.c.closed_at)
-    stmt = _deals(o.c.close_date, created.label("created"), closed.label("closed"), owner_ids=owner_ids).where(
+    stmt = deal_rows(o.c.close_date, created.label("created"), closed.label("closed"), owner_ids=owner_ids).where(
         or_(o.c.close_date < created, closed < created)
     )
 
@@ -215,7 +206,7 @@ def change_after_close(conn: Connection, *, owner_ids: Any = None, **_: Any) -> 
         .subquery("after_close")
     )
     stmt = (
-        _deals(o.c.closed_at, later.c.changes, later.c.latest, owner_ids=owner_ids)
+        deal_rows(o.c.closed_at, later.c.changes, later.c.latest, owner_ids=owner_ids)
         .join(later, later.c.opportunity_id == o.c.id)
         .where(s.c.is_closed)
     )
@@ -229,7 +220,7 @@ def change_after_close(conn: Connection, *, owner_ids: Any = None, **_: Any) -> 
 # --- stage consistency -------------------------------------------------------------------------------------------
 
 def probability_off_stage(conn: Connection, *, owner_ids: Any = None, **_: Any) -> list[Finding]:
-    stmt = _deals(o.c.stage, o.c.probability, s.c.probability.label("stage_probability"), owner_ids=owner_ids).where(
+    stmt = deal_rows(o.c.stage, o.c.probability, s.c.probability.label("stage_probability"), owner_ids=owner_ids).where(
         o.c.probability.is_not(None),
         func.abs(o.c.probability - s.c.probability) > PROBABILITY_TOLERANCE,
     )
@@ -256,7 +247,7 @@ def forecast_category_mismatch(conn: Connection, *, owner_ids: Any = None, **_: 
             deal_rank - func.coalesce(stage_rank, 0) >= 2,
         ),
     )
-    stmt = _deals(
+    stmt = deal_rows(
         o.c.stage, o.c.forecast_category, s.c.forecast_category.label("stage_category"), s.c.is_closed,
         owner_ids=owner_ids,
     ).where(o.c.forecast_category.is_not(None), or_(closed_wrong, open_wrong))
@@ -278,7 +269,7 @@ def forecast_category_mismatch(conn: Connection, *, owner_ids: Any = None, **_: 
 def late_stage_no_next_step(conn: Connection, *, owner_ids: Any = None, **_: Any) -> list[Finding]:
     category = func.coalesce(o.c.forecast_category, s.c.forecast_category)
     probability = func.coalesce(o.c.probability, s.c.probability)
-    stmt = _deals(o.c.stage, category.label("category"), probability.label("prob"), owner_ids=owner_ids).where(
+    stmt = deal_rows(o.c.stage, category.label("category"), probability.label("prob"), owner_ids=owner_ids).where(
         _is_open(),
         or_(category.in_(LATE_STAGE_CATEGORIES), probability >= LATE_STAGE_PROBABILITY),
         or_(o.c.next_step.is_(None), func.trim(o.c.next_step) == ""),
@@ -292,7 +283,7 @@ def late_stage_no_next_step(conn: Connection, *, owner_ids: Any = None, **_: Any
 # --- ownership ---------------------------------------------------------------------------------------------------
 
 def owner_inactive(conn: Connection, *, owner_ids: Any = None, **_: Any) -> list[Finding]:
-    stmt = _deals(owner_ids=owner_ids).where(_is_open(), o.c.owner_id.is_not(None), not_(r.c.active))
+    stmt = deal_rows(owner_ids=owner_ids).where(_is_open(), o.c.owner_id.is_not(None), not_(r.c.active))
     return _opp_findings(conn, "owner_inactive", stmt,
                          lambda row: f"open deal owned by {row.owner_name}, who is inactive")
 
@@ -300,7 +291,7 @@ def owner_inactive(conn: Connection, *, owner_ids: Any = None, **_: Any) -> list
 def owner_unknown(conn: Connection, *, owner_ids: Any = None, **_: Any) -> list[Finding]:
     if owner_ids is not None:  # a scope is a set of owners: an ownerless deal is in none
         return []
-    stmt = _deals(owner_ids=None).where(_is_open(), o.c.owner_id.is_(None))
+    stmt = deal_rows(owner_ids=None).where(_is_open(), o.c.owner_id.is_(None))
     return _opp_findings(conn, "owner_unknown", stmt, lambda row: "open deal with no owner")
 
 
@@ -362,7 +353,7 @@ def duplicate_opportunity(conn: Connection, *, owner_ids: Any = None, **_: Any) 
     )
     original = o.alias("original")
     stmt = (
-        _deals(original.c.external_id.label("first_record"), original.c.name.label("first_name"),
+        deal_rows(original.c.external_id.label("first_record"), original.c.name.label("first_name"),
                pairs.c.by_name, owner_ids=owner_ids)
         .join(pairs, pairs.c.dup_id == o.c.id)
         .join(original, original.c.id == pairs.c.first_id)

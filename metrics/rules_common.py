@@ -121,3 +121,17 @@ def fiscal_quarter_name(start: date, start_month: int) -> str:
     months_in = (start.month - start_month) % 12
     fy = start.year + (1 if start_month != 1 and start.month >= start_month else 0)
     return f"FY{fy} Q{months_in // 3 + 1}"
+
+
+def deal_rows(*cols: Any, owner_ids: Any) -> Select:
+    """SELECT deal identity (what make_finding reads) + cols FROM deals joined to stage, owner and account,
+    in scope. Both rule modules start from it."""
+    from db.schema import opportunities as o
+    from db.schema import stages as s
+
+    return (
+        select(o.c.id, o.c.external_id, o.c.name, o.c.owner_id, reps.c.name.label("owner_name"), o.c.amount, *cols)
+        .select_from(o.join(s, s.c.name == o.c.stage).outerjoin(reps, reps.c.id == o.c.owner_id)
+                     .outerjoin(accounts, accounts.c.id == o.c.account_id))
+        .where(in_scope(o.c.owner_id, owner_ids))
+    )

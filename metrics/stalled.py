@@ -48,6 +48,7 @@ from db.schema import accounts, activities, opportunities, opportunity_history, 
 from metrics import dialect as dl
 from metrics.rules_common import (
     Finding,
+    deal_rows,
     deal_segment,
     default_now,
     in_scope,
@@ -78,16 +79,9 @@ h = opportunity_history
 
 
 def _open_deals(*cols, owner_ids: Any):
-    """SELECT cols FROM open deals (with stage, owner and account joined) in scope."""
-    return (
-        select(o.c.id, o.c.external_id, o.c.name, o.c.owner_id, r.c.name.label("owner_name"), o.c.amount, *cols)
-        .select_from(o.join(s, s.c.name == o.c.stage).outerjoin(r, r.c.id == o.c.owner_id)
-                     .outerjoin(a, a.c.id == o.c.account_id))
-        .where(not_(s.c.is_closed), in_scope(o.c.owner_id, owner_ids))
-    )
+    """SELECT deal identity + cols FROM open deals (with stage, owner and account joined) in scope."""
+    return deal_rows(*cols, owner_ids=owner_ids).where(not_(s.c.is_closed))
 
-
-# --- no_activity -----------------------------------------------------------------------------------------------
 
 def no_activity(conn: Connection, *, today: date, settings: Settings, owner_ids: Any = None, **_: Any) -> list[Finding]:
     d = conn.dialect.name
