@@ -227,8 +227,25 @@ bot_alerts = Table(
     Column("acknowledged_state", Text),
     Column("resolved_at", UTCDateTime),
     Column("escalated_at", UTCDateTime),
+    # added in 0002: when the rep was first nudged about this open spell (the escalation clock), who last
+    # snoozed or acknowledged it (a rep id), and when the row last changed state
+    Column("notified_at", UTCDateTime),
+    Column("acted_by", Integer),
+    Column("updated_at", UTCDateTime),
     UniqueConstraint("rule", "opportunity_id", name="uq_bot_alerts_rule_opp"),
     Index("ix_bot_alerts_rep_status", "rep_id", "status"),
+)
+
+# The deals each stalled-deal nudge listed, in order (position ≥ the cap = the "and N more" part), so the DM
+# can be re-rendered and updated (chat.update) when one of them resolves, is snoozed or acknowledged.
+bot_nudge_items = Table(
+    "bot_nudge_items",
+    metadata,
+    Column("rep_id", Integer, ForeignKey("reps.id", ondelete="CASCADE"), primary_key=True),
+    Column("period", String(64), primary_key=True),
+    Column("opportunity_id", Integer, ForeignKey("opportunities.id", ondelete="CASCADE"), primary_key=True),
+    Column("position", Integer, nullable=False),
+    Index("ix_bot_nudge_items_opportunity_id", "opportunity_id"),
 )
 
 bot_integrity_findings = Table(
@@ -250,6 +267,7 @@ BOT_TABLES = (
     bot_subscriptions,
     bot_delivery_ledger,
     bot_alerts,
+    bot_nudge_items,
     bot_integrity_findings,
 )
 

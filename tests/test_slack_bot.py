@@ -193,3 +193,28 @@ def test_healthz(running_bot):
 def test_amounts_in_replies_are_exact_decimals(running_bot):
     msg = ask(running_bot, "UERIN", "forecast")
     assert money(Decimal("13000.00")) in all_text(msg)
+
+
+def test_deactivated_slack_user_gets_a_sentence(running_bot):
+    running_bot.fake.add_user("UGONE", "ann.rep@example.com", "Ann Rep", deleted=True)
+    msg = ask(running_bot, "UGONE", "pipeline")
+    assert "deactivated" in all_text(msg) and "$" not in all_text(msg)
+
+
+def test_chart_button_uploads_a_png(running_bot):
+    bot = running_bot
+    status, _ = post_block_action(bot.url, SECRET, "UMAX", "sales_chart", value="/sales forecast chart",
+                                  response_url=bot.fake.response_url("chart"), channel_id="C5", ephemeral=True)
+    assert status == 200
+    bot.fake.wait_for("files.completeUploadExternal", timeout=15)
+    upload = bot.fake.uploads()[0]
+    assert upload.is_png and upload.channel_id == "DUMAX"
+
+
+def test_server_errors_are_retried_without_duplicates(running_bot):
+    bot = running_bot
+    bot.fake.fail("chat.postMessage", status=500, times=2)
+    post_event(bot.url, SECRET, dm_message("UBOB", "quota"))
+    bot.fake.wait_for_messages(1, kind="message", timeout=20)
+    assert len(bot.fake.calls("chat.postMessage")) == 1
+    assert len(bot.fake.attempts("chat.postMessage")) == 3

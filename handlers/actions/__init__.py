@@ -1,9 +1,10 @@
 """Button listeners."""
 
-from handlers.actions import chart, open_crm, share
+from handlers.actions import alerts, chart, open_crm, share
 
 
 def register(app, deps) -> None:
     share.register(app, deps)
     chart.register(app, deps)
     open_crm.register(app, deps)
+    alerts.register(app, deps)

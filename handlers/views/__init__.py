@@ -1,5 +1,7 @@
-"""Modal submissions (the snooze-with-a-date modal arrives with the scheduled-work issue)."""
+"""Modal submissions."""
+
+from handlers.views import snooze
 
 
 def register(app, deps) -> None:
-    return None
+    snooze.register(app, deps)

@@ -1,0 +1,443 @@
+"""Stalled-deal nudges, the snooze modal and the ops report as Block Kit payloads. Pure: data in, payload out.
+
+Every payload stays inside Slack's limits (render.blocks.LIMITS): at most 10 deals a nudge (the rest are an
+"and N more" line), every text from data escaped and cut, at most 50 blocks a message.
+
+Buttons on a nudge carry a short JSON value, ``{"o": opportunity id, "p": nudge period}``, so a click names the
+deal and the nudge message to update; their action ids are ``sales_<kind>`` (render.blocks' convention).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from render.blocks import (
+    DEFAULT_LABELS,
+    FALLBACK_TEXT,
+    MAX_BUTTON_URL,
+    MAX_MESSAGE_BLOCKS,
+    MAX_SECTION_TEXT,
+    context,
+    header,
+    pack_lines,
+    section,
+)
+from render.format import date_text, escape_mrkdwn, money, one_line, truncate, truncate_escaped
+
+NUDGE_MAX_DEALS = 10
+SNOOZE_CALLBACK_ID = "sales_snooze_modal"
+SNOOZE_DATE_BLOCK, SNOOZE_DATE_ACTION = "snooze_until", "date"
+SNOOZE_REASON_BLOCK, SNOOZE_REASON_ACTION = "snooze_reason", "text"
+SNOOZE_REASON_MAX = 500
+DEAL_ACTIONS = ("snooze_7", "snooze_30", "snooze_custom", "still_active")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# data
+
+
+@dataclass(frozen=True)
+class NudgeReason:
+    rule: str
+    title: str  # "No recent activity"
+    detail: str  # the finding's sentence
+
+
+@dataclass(frozen=True)
+class NudgeDeal:
+    """One deal in a nudge. status: open | snoozed | acknowledged | resolved (how the DM shows it now)."""
+
+    opportunity_id: int
+    record: str
+    name: str
+    account: str | None
+    stage: str | None
+    amount: Decimal | None
+    close_date: date | None
+    reasons: tuple[NudgeReason, ...] = ()
+    status: str = "open"
+    snoozed_until: date | None = None
+    snooze_reason: str | None = None
+    currency: str | None = None
+
+
+@dataclass(frozen=True)
+class Nudge:
+    rep_name: str
+    period: str  # the rep's local date, ISO
+    deals: tuple[NudgeDeal, ...]  # the ones shown (≤ NUDGE_MAX_DEALS)
+    more: int = 0  # further stalled deals not shown
+    crm_url_template: str | None = None
+    currency: str = "USD"
+
+
+def button_value(opportunity_id: int, period: str | None) -> str:
+    return json.dumps({"o": int(opportunity_id), "p": period}, separators=(",", ":"))
+
+
+def parse_button_value(value: str | None) -> tuple[int | None, str | None, str | None]:
+    """(opportunity id, nudge period, record external id) from a button value: a nudge's JSON, or a deal card's
+    plain record id."""
+    raw = (value or "").strip()
+    if raw.startswith("{"):
+        try:
+            data = json.loads(raw)
+            opp = data.get("o")
+            period = data.get("p")
+            return (int(opp) if isinstance(opp, int | str) and str(opp).isdigit() else None,
+                    period if isinstance(period, str) and len(period) <= 64 else None, None)
+        except (ValueError, AttributeError):
+            return None, None, None
+    return None, None, (raw[:200] or None)
+
+
+def crm_link(record: str, template: str | None) -> str | None:
+    if not template or not record:
+        return None
+    ref = quote(str(record), safe="")
+    url = template.replace("{id}", ref).replace("{record}", ref)
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if len(url) > MAX_BUTTON_URL or parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    if re.search(r"[\s<>|]", url):
+        return None
+    return url
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the nudge
+
+
+def _plain(text: str) -> dict:
+    return {"type": "plain_text", "text": text, "emoji": True}
+
+
+def _button(kind: str, value: str, *, url: str | None = None, style: str | None = None) -> dict:
+    el: dict[str, Any] = {"type": "button", "text": _plain(DEFAULT_LABELS[kind]), "action_id": f"sales_{kind}"}
+    if value:
+        el["value"] = value
+    if url:
+        el["url"] = url
+    if style:
+        el["style"] = style
+    return el
+
+
+def _deal_title(deal: NudgeDeal, url: str | None, strike: bool = False) -> str:
+    name = escape_mrkdwn(truncate(one_line(deal.name).strip() or deal.record, 300))
+    title = f"<{url}|{name}>" if url else name
+    title = f"*{title}*"
+    return f"~{title}~" if strike else title
+
+
+def _deal_facts(deal: NudgeDeal, currency: str) -> str:
+    facts = []
+    if deal.account:
+        facts.append(escape_mrkdwn(truncate(one_line(deal.account), 200)))
+    if deal.stage:
+        facts.append(escape_mrkdwn(truncate(one_line(deal.stage), 100)))
+    if deal.amount is not None:
+        facts.append(escape_mrkdwn(money(deal.amount, deal.currency or currency)))
+    if deal.close_date is not None:
+        facts.append(f"closes {escape_mrkdwn(date_text(deal.close_date))}")
+    return " · ".join(facts)
+
+
+def _deal_text(deal: NudgeDeal, url: str | None, currency: str) -> str:
+    facts = _deal_facts(deal, currency)
+    if deal.status == "resolved":
+        head = f"{_deal_title(deal, url, strike=True)} ✅ No longer stalled, thanks!"
+        return truncate_escaped(head + (f"\n{facts}" if facts else ""), MAX_SECTION_TEXT)
+    lines = [_deal_title(deal, url) + (f" · {facts}" if facts else "")]
+    if deal.status == "snoozed":
+        until = escape_mrkdwn(date_text(deal.snoozed_until)) if deal.snoozed_until else "later"
+        why = f": {escape_mrkdwn(truncate(one_line(deal.snooze_reason), 300))}" if deal.snooze_reason else ""
+        lines.append(f"💤 Snoozed until {until}{why}")
+    elif deal.status == "acknowledged":
+        lines.append("👍 Marked still active. I'll ask again only if something changes on the deal.")
+    else:
+        budget = MAX_SECTION_TEXT - len(lines[0]) - 40
+        for reason in deal.reasons:
+            line = f"• *{escape_mrkdwn(one_line(reason.title))}*: {escape_mrkdwn(one_line(reason.detail))}"
+            line = truncate_escaped(line, 600)
+            if len(line) + 1 > budget:
+                lines.append("• …")
+                break
+            lines.append(line)
+            budget -= len(line) + 1
+    return truncate_escaped("\n".join(lines), MAX_SECTION_TEXT)
+
+
+def deal_actions(deal: NudgeDeal, period: str | None, url: str | None) -> dict:
+    value = button_value(deal.opportunity_id, period)
+    elements = [
+        _button("snooze_7", value),
+        _button("snooze_30", value),
+        _button("snooze_custom", value),
+        _button("still_active", value, style="primary"),
+    ]
+    if url:
+        elements.append(_button("open_crm", deal.record[:200], url=url))
+    return {"type": "actions", "block_id": f"nudge-{deal.opportunity_id}", "elements": elements}
+
+
+def nudge_fallback(nudge: Nudge) -> str:
+    waiting = [d for d in nudge.deals if d.status == "open"]
+    n = len(waiting) + nudge.more
+    if not n:
+        return "All caught up: no stalled deals left in today's list."
+    names = ", ".join(one_line(d.name) for d in waiting[:3])
+    text = f"{n} stalled {'deal needs' if n == 1 else 'deals need'} a look: {names}"
+    if n > 3:
+        text += f" and {n - 3} more"
+    return truncate_escaped(escape_mrkdwn(text), FALLBACK_TEXT)
+
+
+def nudge_message(nudge: Nudge) -> dict:
+    """The daily DM: header, a line of intro, each deal (its reasons and buttons, or how it was settled), the
+    "and N more" line, and a context line. ≤ 1 + 1 + 10 × 3 + 1 + 1 blocks."""
+    deals = list(nudge.deals)[:NUDGE_MAX_DEALS]
+    more = nudge.more + max(0, len(nudge.deals) - NUDGE_MAX_DEALS)
+    waiting = sum(1 for d in deals if d.status == "open") + more
+    if waiting:
+        title = f"{waiting} stalled {'deal needs' if waiting == 1 else 'deals need'} a look"
+        intro = ("These open deals have stopped moving. Update them in the CRM, snooze them, or tell me they're "
+                 "still active.")
+    else:
+        title = "All caught up on stalled deals"
+        intro = "Nothing left to look at in today's list. Thanks!"
+    first = escape_mrkdwn(one_line(nudge.rep_name).split(" ")[0]) if nudge.rep_name else ""
+    blocks: list[dict] = [header(title), section((f"Hi {first}. " if first else "") + intro)]
+    for i, deal in enumerate(deals):
+        if i:
+            blocks.append({"type": "divider"})
+        url = crm_link(deal.record, nudge.crm_url_template)
+        blocks.append({**section(_deal_text(deal, url, nudge.currency)), "block_id": f"deal-{deal.opportunity_id}"})
+        if deal.status == "open":
+            blocks.append(deal_actions(deal, nudge.period, url))
+    if more:
+        blocks.append(section(f"_…and {more:,} more stalled {'deal' if more == 1 else 'deals'}: "
+                              "`/sales stalled` lists them all._"))
+    day = date_text(date.fromisoformat(nudge.period)) if _is_iso_date(nudge.period) else nudge.period
+    blocks.append(context([f"Your stalled-deal nudge for {escape_mrkdwn(day)}: one a day on weekdays. "
+                           "Snoozed deals come back when the snooze ends."]))
+    return {"text": nudge_fallback(nudge), "blocks": blocks[:MAX_MESSAGE_BLOCKS]}
+
+
+def _is_iso_date(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+        return True
+    except (TypeError, ValueError):
+        return False
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the snooze modal
+
+
+def snooze_modal(deal_name: str, private_metadata: str, *, initial_date: date, min_date: date | None = None) -> dict:
+    """views.open payload: a datepicker and a reason."""
+    name = escape_mrkdwn(truncate(one_line(deal_name), 500))
+    picker: dict[str, Any] = {"type": "datepicker", "action_id": SNOOZE_DATE_ACTION,
+                              "initial_date": initial_date.isoformat(),
+                              "placeholder": _plain("Pick a date")}
+    return {
+        "type": "modal",
+        "callback_id": SNOOZE_CALLBACK_ID,
+        "title": _plain("Snooze deal"),
+        "submit": _plain("Snooze"),
+        "close": _plain("Cancel"),
+        "private_metadata": private_metadata[:3000],
+        "blocks": [
+            section(f"Snooze *{name}*: I won't nudge you about it until the date you pick"
+                    + (f" (after {escape_mrkdwn(date_text(min_date))})." if min_date else ".")),
+            {"type": "input", "block_id": SNOOZE_DATE_BLOCK, "label": _plain("Until"), "element": picker},
+            {"type": "input", "block_id": SNOOZE_REASON_BLOCK, "label": _plain("Why?"),
+             "element": {"type": "plain_text_input", "action_id": SNOOZE_REASON_ACTION, "multiline": True,
+                         "max_length": SNOOZE_REASON_MAX,
+                         "placeholder": _plain("e.g. customer's budget freezes until January")}},
+        ],
+    }
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the ops report (integrity run)
+
+
+@dataclass(frozen=True)
+class ReportFinding:
+    rule: str
+    rule_title: str
+    record_type: str
+    record: str
+    record_name: str
+    owner: str | None
+    detail: str
+    amount: Decimal | None
+    status: str  # new | open | resolved
+    first_seen: datetime | None = None
+
+
+@dataclass(frozen=True)
+class DeliveryFailure:
+    kind: str
+    recipient: str  # a person's name where known
+    period: str
+    attempts: int
+    status: str  # failed | sending (abandoned)
+    error: str | None
+
+
+@dataclass
+class OpsReport:
+    run_at: datetime
+    findings: list[ReportFinding]  # every finding firing now (status new or open)
+    resolved: list[ReportFinding]  # stopped firing since the last run
+    totals: dict[str, tuple[str, int, int, int]]  # rule → (title, open now, new, resolved)
+    failures: list[DeliveryFailure] = field(default_factory=list)
+    last_run: datetime | None = None
+    timezone: str = "UTC"
+
+    @property
+    def new(self) -> list[ReportFinding]:
+        return [f for f in self.findings if f.status == "new"]
+
+
+REPORT_LIST_LINES = 60  # new findings listed in the message; the CSV has them all
+
+
+def _finding_line(f: ReportFinding) -> str:
+    name = escape_mrkdwn(truncate(one_line(f.record_name or f.record), 120))
+    record = escape_mrkdwn(truncate(one_line(f.record).replace("`", "'"), 60))
+    detail = escape_mrkdwn(truncate(one_line(f.detail), 300))
+    what = f"*{name}* (`{record}`)" if f.record_name and f.record_name != f.record else f"`{record}`"
+    return f"• {escape_mrkdwn(f.rule_title)}: {what}: {detail}"
+
+
+def _grouped_by_owner(findings: list[ReportFinding], limit: int) -> tuple[list[str], int]:
+    """Lines grouped under each owner (most findings first), at most `limit` finding lines; (lines, not shown)."""
+    groups: dict[str, list[ReportFinding]] = {}
+    for f in findings:
+        groups.setdefault(f.owner or "(no owner)", []).append(f)
+    ordered = sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+    lines: list[str] = []
+    shown = 0
+    for owner, items in ordered:
+        if shown >= limit:
+            break
+        lines.append(f"*{escape_mrkdwn(truncate(one_line(owner), 150))}* ({len(items)})")
+        for f in items:
+            if shown >= limit:
+                break
+            lines.append(_finding_line(f))
+            shown += 1
+    return lines, len(findings) - shown
+
+
+def ops_report_message(report: OpsReport) -> dict:
+    """The integrity run's post: header; new / resolved / open counts; totals per rule; new findings grouped by
+    owner; what was resolved; delivery failures; a context line pointing at the CSV."""
+    new, resolved = report.new, report.resolved
+    title = (f"Data integrity: {len(new):,} new, {len(resolved):,} resolved, "
+             f"{len(report.findings):,} open")
+    blocks: list[dict] = [header(title)]
+    since = (f"since the last run ({escape_mrkdwn(_when(report.last_run, report.timezone))})"
+             if report.last_run else "(first run: everything is new)")
+    blocks.append({"type": "section", "fields": [
+        {"type": "mrkdwn", "text": f"*New {since}*\n{len(new):,}"},
+        {"type": "mrkdwn", "text": f"*Resolved*\n{len(resolved):,}"},
+        {"type": "mrkdwn", "text": f"*Open findings*\n{len(report.findings):,}"},
+        {"type": "mrkdwn", "text": f"*Delivery failures*\n{len(report.failures):,}"},
+    ]})
+
+    body: list[dict] = []
+    rule_lines = []
+    for _rule, (rule_title, open_now, n_new, n_resolved) in report.totals.items():
+        if not (open_now or n_new or n_resolved):
+            continue
+        extra = []
+        if n_new:
+            extra.append(f"+{n_new:,} new")
+        if n_resolved:
+            extra.append(f"{n_resolved:,} resolved")
+        rule_lines.append(f"• {escape_mrkdwn(rule_title)}: *{open_now:,}*" + (f" ({', '.join(extra)})" if extra
+                                                                               else ""))
+    if rule_lines:
+        body += [section(t) for t, _ in pack_lines(["*Totals per rule*", *rule_lines])]
+    else:
+        body.append(section("*Totals per rule*\nNo findings: the data is clean. :tada:"))
+
+    if new:
+        lines, hidden = _grouped_by_owner(new, REPORT_LIST_LINES)
+        if hidden:
+            lines.append(f"_…and {hidden:,} more new findings: see the CSV._")
+        body += [section(t) for t, _ in pack_lines(["*New findings by owner*", *lines])]
+    if resolved:
+        lines = [_finding_line(f) for f in resolved[:20]]
+        if len(resolved) > 20:
+            lines.append(f"_…and {len(resolved) - 20:,} more._")
+        body += [section(t) for t, _ in pack_lines(["*Resolved since the last run*", *lines])]
+    if report.failures:
+        lines = []
+        for fail in report.failures[:20]:
+            why = escape_mrkdwn(truncate(one_line(fail.error or "abandoned while sending"), 200))
+            lines.append(f"• {escape_mrkdwn(fail.kind)} to *{escape_mrkdwn(truncate(one_line(fail.recipient), 100))}*"
+                         f" for {escape_mrkdwn(fail.period)}: not delivered after {fail.attempts} "
+                         f"{'attempt' if fail.attempts == 1 else 'attempts'} ({why})")
+        if len(report.failures) > 20:
+            lines.append(f"_…and {len(report.failures) - 20:,} more._")
+        body += [section(t) for t, _ in pack_lines(["*Deliveries that failed*", *lines])]
+
+    tail = context([f"The full list ({len(report.findings):,} findings) is in the CSV in the thread. "
+                    f"Run at {escape_mrkdwn(_when(report.run_at, report.timezone))}."])
+    room = MAX_MESSAGE_BLOCKS - len(blocks) - 1
+    if len(body) > room:
+        body = body[: room - 1] + [section("_…cut to fit Slack's limits: the CSV has everything._")]
+    return {"text": truncate_escaped(escape_mrkdwn(title), FALLBACK_TEXT), "blocks": blocks + body + [tail]}
+
+
+def _when(at: datetime | None, tz: str) -> str:
+    if at is None:
+        return "never"
+    try:
+        from zoneinfo import ZoneInfo
+
+        local = at.astimezone(ZoneInfo(tz))
+    except Exception:  # noqa: BLE001 - a bad zone name only changes the display
+        local = at
+    return f"{date_text(local)} {local:%H:%M} {local.tzname() or ''}".strip()
+
+
+CSV_FIELDS = ("rule", "rule_title", "status", "record_type", "record", "record_name", "owner", "detail", "amount",
+              "first_seen")
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: Any) -> str:
+    """A text cell that a spreadsheet will not run as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA) else text
+
+
+def findings_csv(findings: Iterable[ReportFinding]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_FIELDS)
+    for f in findings:
+        writer.writerow([f.rule, f.rule_title, f.status, f.record_type, _cell(f.record), _cell(f.record_name),
+                         _cell(f.owner), _cell(f.detail), "" if f.amount is None else str(f.amount),
+                         f.first_seen.isoformat() if f.first_seen else ""])
+    return out.getvalue()
