@@ -39,6 +39,10 @@ class SlackSender:
             self.sleep(wait)
 
     def dm_channel(self, user_id: str) -> str:
+        """A conversation id for a user id (their DM), a channel id (itself) or a `#name` (its id once a post
+        has told us, else the name, which chat.postMessage accepts)."""
+        if user_id.startswith("#"):
+            return self._dm.get(user_id, user_id)
         if user_id.startswith(("C", "D", "G")):
             return user_id
         if user_id not in self._dm:
@@ -60,6 +64,8 @@ class SlackSender:
         if delivery is not None:
             kwargs["metadata"] = delivery.metadata
         response = self.client.chat_postMessage(**kwargs)
+        if channel.startswith("#"):
+            self._dm[channel] = response["channel"]
         return SentRef(response["channel"], response["ts"])
 
     def update(self, ref: SentRef, message: dict) -> None:
