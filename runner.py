@@ -52,6 +52,7 @@ def serve(settings: Settings, engine) -> int:
     from metrics.cache import ResultCache
 
     deps = BotDeps(engine, settings, ResultCache(settings.cache_ttl_seconds))
+    threading.Thread(target=_warm_caches, args=(deps,), name="warm-caches", daemon=True).start()
     app = build_app(deps)
     scheduler = _start_scheduler(deps, app)
     stop = threading.Event()
@@ -73,6 +74,17 @@ def serve(settings: Settings, engine) -> int:
     if scheduler is not None:
         scheduler.shutdown(wait=False)
     return 0
+
+
+def _warm_caches(deps) -> None:
+    """Compute the org-wide won-deal stage benchmarks once at start-up, so no user waits for them."""
+    from metrics.stalled import won_stage_percentiles
+
+    try:
+        with deps.engine.connect() as conn:
+            won_stage_percentiles(conn, cache=deps.cache)
+    except Exception:  # noqa: BLE001 - a warm-up only; the first request computes it instead
+        log.warning("could not warm the stalled-deal benchmarks", exc_info=True)
 
 
 def _start_scheduler(deps, app):

@@ -50,15 +50,21 @@ class ResultCache:
         self.hits = 0
         self.misses = 0
 
-    def fetch(self, conn: Connection, query: Select, params: dict | None = None) -> list[dict]:
+    def fetch(self, conn: Connection, query: Select, params: dict | None = None, *, ttl: float | None = None,
+              versioned: bool = True) -> list[dict]:
+        """Rows of `query`, reused for `ttl` seconds (default: the cache's) while the data version holds.
+
+        `versioned=False` is for slow-moving org-wide statistics (e.g. how long won deals spent in each stage):
+        reused for their ttl even if a deal changed meanwhile."""
         if self.ttl <= 0:
             return [dict(r) for r in conn.execute(query, params or {}).mappings()]
+        ttl = self.ttl if ttl is None else ttl
         key = (str(conn.engine.url), statement_key(query, conn), repr(sorted((params or {}).items(), key=str)),
-               data_version(conn))
+               data_version(conn) if versioned else None)
         now = time.monotonic()
         with self._lock:
             hit = self._entries.get(key)
-            if hit and now - hit[0] < self.ttl:
+            if hit and now - hit[0] < ttl:
                 self._entries.move_to_end(key)
                 self.hits += 1
                 return [dict(r) for r in hit[1]]

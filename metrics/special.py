@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
-from sqlalchemy import and_, case, exists, func, not_, select
+from sqlalchemy import and_, case, func, not_, select
 
 from db.schema import opportunities, opportunity_history, stages
 from metrics.compile import DIM_PREFIX, Window, deal_query
@@ -74,42 +74,42 @@ def _velocity(conn, ctx, period, scope, dims, today, cache, run_query):
 
 
 def conversion_query(period_start: date, period_end: date, owner_ids):
+    """Per open stage k: deals whose first entry into k falls in the period, and how many of them later reached a
+    further stage that is not a lost one. Window functions over the history of only those deals with a history
+    row in the period (found through the changed_at index), so the cost follows the period, not the database."""
     h = opportunity_history
-    first = (
-        select(h.c.opportunity_id, h.c.stage, func.min(h.c.changed_at).label("entered_at"))
-        .group_by(h.c.opportunity_id, h.c.stage)
-        .subquery("first_entry")
-    )
-    sk = stages.alias("sk")
-    h2 = opportunity_history.alias("h2")
-    s2 = stages.alias("s2")
-    reached_next = exists(
-        select(h2.c.id)
-        .select_from(h2.join(s2, h2.c.stage == s2.c.name))
-        .where(
-            h2.c.opportunity_id == first.c.opportunity_id,
-            h2.c.changed_at >= first.c.entered_at,
-            s2.c.position > sk.c.position,
-            not_(and_(s2.c.is_closed, not_(s2.c.is_won))),
-        )
-    )
     start = datetime.combine(period_start, time.min, tzinfo=UTC)
     end = datetime.combine(period_end + timedelta(days=1), time.min, tzinfo=UTC)
-    query = (
-        select(
-            sk.c.name.label(DIM_PREFIX + "stage"),
-            func.count().label("entered"),
-            func.sum(case((reached_next, 1), else_=0)).label("advanced"),
-        )
-        .select_from(first.join(sk, first.c.stage == sk.c.name).join(
-            opportunities, opportunities.c.id == first.c.opportunity_id))
-        .where(not_(sk.c.is_closed), first.c.entered_at >= start, first.c.entered_at < end)
-        .group_by(sk.c.name, sk.c.position)
-        .order_by(sk.c.position)
-    )
+    active = select(h.c.opportunity_id).where(h.c.changed_at >= start, h.c.changed_at < end)
     if owner_ids is not None:
-        query = query.where(opportunities.c.owner_id.in_(owner_ids))
-    return query
+        active = active.where(h.c.opportunity_id.in_(
+            select(opportunities.c.id).where(opportunities.c.owner_id.in_(owner_ids))))
+    st = stages.alias("st")
+    not_lost_position = case((not_(and_(st.c.is_closed, not_(st.c.is_won))), st.c.position))
+    order = (h.c.changed_at.desc(), h.c.id.desc())
+    visits = (
+        select(
+            h.c.stage, h.c.changed_at, st.c.position, st.c.is_closed,
+            # furthest non-lost stage reached from this row on (this row included)
+            func.max(not_lost_position).over(partition_by=h.c.opportunity_id, order_by=order,
+                                             rows=(None, 0)).label("furthest_after"),
+            func.row_number().over(partition_by=(h.c.opportunity_id, h.c.stage),
+                                   order_by=(h.c.changed_at, h.c.id)).label("visit"),
+        )
+        .select_from(h.join(st, st.c.name == h.c.stage))
+        .where(h.c.opportunity_id.in_(active.distinct()))
+        .subquery("visits")
+    )
+    return (
+        select(
+            visits.c.stage.label(DIM_PREFIX + "stage"),
+            func.count().label("entered"),
+            func.sum(case((visits.c.furthest_after > visits.c.position, 1), else_=0)).label("advanced"),
+        )
+        .where(visits.c.visit == 1, not_(visits.c.is_closed), visits.c.changed_at >= start, visits.c.changed_at < end)
+        .group_by(visits.c.stage, visits.c.position)
+        .order_by(visits.c.position)
+    )
 
 
 def _conversion(conn, ctx, period, scope, dims, today, cache, run_query):
