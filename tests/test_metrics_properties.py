@@ -8,7 +8,7 @@ from decimal import Decimal
 import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, insert
+from sqlalchemy import delete, insert, select
 
 from db.schema import DEFAULT_STAGES, opportunities, opportunity_history, quotas, reps
 from metrics.cache import ResultCache
@@ -115,3 +115,55 @@ def test_kpis_match_pandas(db, deals):
                 assert by_owner[owner] == amount.quantize(Decimal("0.01"))
             else:
                 assert amount == 0
+
+
+history = st.lists(
+    st.lists(st.tuples(st.sampled_from(list(STAGE)), st.integers(0, 200)), min_size=1, max_size=6),
+    max_size=15,
+)
+
+
+def expected_conversion(deals, start, end) -> dict:
+    rows = []
+    for d, steps in enumerate(deals):
+        for i, (stage, day) in enumerate(sorted(steps, key=lambda x: x[1])):
+            rows.append({"deal": d, "stage": stage, "t": day * 10 + i})
+    df = pd.DataFrame(rows, columns=["deal", "stage", "t"])
+    out: dict = {}
+    for (deal_id, stage), g in df.groupby(["deal", "stage"]):
+        info = STAGE[stage]
+        first = g["t"].min()
+        if info["is_closed"] or not (start <= first < end):
+            continue
+        later = df[(df["deal"] == deal_id) & (df["t"] >= first)]
+        reached = any(STAGE[s]["position"] > info["position"] and not (STAGE[s]["is_closed"] and not STAGE[s]["is_won"])
+                      for s in later["stage"])
+        entered, advanced = out.get(stage, (0, 0))
+        out[stage] = (entered + 1, advanced + int(reached))
+    return out
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(deals=history)
+def test_conversion_matches_pandas(db, deals):
+    """Stage conversion from history against a plain pandas walk over the same rows."""
+    from datetime import UTC, datetime
+
+    base = datetime(2026, 7, 1, tzinfo=UTC)
+    load(db, [])
+    with db.engine.begin() as conn:
+        rep = conn.execute(select(reps.c.id)).scalar()
+        for d, steps in enumerate(deals):
+            last = sorted(steps, key=lambda x: x[1])[-1][0]
+            opp = conn.execute(insert(opportunities).returning(opportunities.c.id),
+                               {"external_id": f"h{d}", "name": f"h{d}", "owner_id": rep, "stage": last}).scalar_one()
+            for i, (stage, day) in enumerate(sorted(steps, key=lambda x: x[1])):
+                # a minute per position keeps same-day rows in order, as t = day*10 + i does in pandas
+                conn.execute(insert(opportunity_history), {"opportunity_id": opp, "stage": stage,
+                                                           "changed_at": base + timedelta(days=day, minutes=i)})
+    period = Period(date(2026, 8, 1), date(2026, 9, 30), "Aug–Sep", None)
+    start, end = 31 * 10, 92 * 10  # day 31 (Aug 1) to day 92 (Oct 1), in pandas t units
+    with db.engine.connect() as conn:
+        rows = evaluate(conn, "conversion", period, Scope("org", "org"), today=TODAY, cache=ResultCache(0)).rows
+    got = {r["stage"]: (r["entered"], r["advanced"]) for r in rows}
+    assert got == expected_conversion(deals, start, end)
