@@ -170,6 +170,11 @@ def evaluate(
     rows = []
     pace = period.elapsed_fraction(today)
     for raw in _merge(parts, dims):
+        for name in metric.deal_measures:  # a group with no deals summed nothing: 0, not unknown
+            if raw.get(name) is None and DEAL_MEASURES[name].agg in ("sum", "count"):
+                raw[name] = 0
+        if raw.get("quota") is not None:  # a prorated quota is money: cents, on both databases, before any ratio
+            raw["quota"] = Decimal(str(raw["quota"])).quantize(CENT)
         if metric.name == "forecast":
             _derive_forecast(raw)
         raw["pace"] = pace

@@ -167,3 +167,58 @@ def test_conversion_matches_pandas(db, deals):
         rows = evaluate(conn, "conversion", period, Scope("org", "org"), today=TODAY, cache=ResultCache(0)).rows
     got = {r["stage"]: (r["entered"], r["advanced"]) for r in rows}
     assert got == expected_conversion(deals, start, end)
+
+
+quota_rows = st.lists(
+    st.tuples(st.sampled_from(OWNERS), st.integers(-200, 200), st.integers(0, 180),
+              st.decimals(min_value=1, max_value=10**6, places=2, allow_nan=False, allow_infinity=False)),
+    max_size=8,
+)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(deals=st.lists(deal, max_size=15), quota_list=quota_rows)
+def test_quota_and_attainment_by_owner_match_pandas(db, deals, quota_list):
+    """Quota prorated by overlapping days and attainment per rep, against pandas over the same rows."""
+    load(db, deals)
+    with db.engine.begin() as conn:
+        ids = dict(conn.execute(select(reps.c.name, reps.c.id)).all())
+        inserted = {}
+        for owner, offset, length, amount in quota_list:
+            start = PERIOD.start + timedelta(days=offset)
+            key = (owner, start, start + timedelta(days=length))
+            if key in inserted:
+                continue
+            inserted[key] = amount
+            conn.execute(insert(quotas), {"rep_id": ids[owner], "period_start": key[1], "period_end": key[2],
+                                          "amount": amount})
+    q = pd.DataFrame([(o, s, e, a) for (o, s, e), a in inserted.items()], columns=["owner", "start", "end", "amount"])
+    want_quota: dict = {}
+    for row in q.itertuples():
+        lo, hi = max(row.start, PERIOD.start), min(row.end, PERIOD.end)
+        if lo > hi:
+            continue
+        share = row.amount * ((hi - lo).days + 1) / ((row.end - row.start).days + 1)
+        want_quota[row.owner] = want_quota.get(row.owner, Decimal(0)) + share
+    won = expected_won_by_owner(deals)
+    with db.engine.connect() as conn:
+        rows = evaluate(conn, "attainment", PERIOD, Scope("org", "org"), by="owner", today=TODAY,
+                        cache=ResultCache(0)).rows
+    got = {r["owner"]: r for r in rows}
+    for owner, quota in want_quota.items():
+        quota = quota.quantize(Decimal("0.01"))  # a prorated quota is money: whole cents
+        assert got[owner]["quota"] == quota, owner
+        if quota == 0:
+            assert got[owner]["value"] is None
+            continue
+        expected_att = won.get(owner, Decimal(0)) / quota
+        assert abs(got[owner]["value"] - expected_att) <= Decimal("0.0001"), owner
+
+
+def expected_won_by_owner(deals) -> dict:
+    out: dict = {}
+    for d in deals:
+        close = TODAY + timedelta(days=d["close_offset"])
+        if PERIOD.start <= close <= PERIOD.end and STAGE[d["stage"]]["is_won"]:
+            out[d["owner"]] = out.get(d["owner"], Decimal(0)) + (d["amount"] or Decimal(0))
+    return out
