@@ -198,7 +198,7 @@ def stalled(ask: Ask) -> Answer:
 
     scope = ask.scope()
     findings = stalled_deals(ask.conn, today=ask.today, now=ask.now, settings=ask.settings,
-                             owner_ids=scope.owner_ids(), cache=ask.cache)
+                             owner_ids=scope.member_ids(ask.conn), cache=ask.cache)
     deals_seen = {f.record for f in findings}
     rows = [[f.record_name, f.owner, RULES.get(f.rule, f.rule), f.detail, f.amount] for f in findings]
     table = Table([Column("deal"), Column("owner"), Column("reason"), Column("detail"), Column("amount", "money")],
@@ -329,9 +329,59 @@ def settings_(ask: Ask) -> Answer:
 
 
 def digest(ask: Ask) -> Answer:
-    return Answer(kind="info", title="Digests",
-                  lines=["Morning digests and their settings (`time 07:30`, `pause 5d`, `off`, `on`, `preview`) "
-                         "are not available yet in this version."])
+    """`/sales digest [time 07:30 | pause 5d | pause until D | off | on | preview]`: the person's own digest."""
+    import re
+
+    from scheduler.digest_schedule import (
+        DIGEST_KINDS,
+        KIND_LABELS,
+        describe,
+        get_subscription,
+        parse_digest_command,
+        save_subscription,
+    )
+    from scheduler.digests import preview_digest
+    from scheduler.recipients import zone
+
+    raw = re.sub(r"^\s*(<@[A-Z0-9]+>\s*)?(/sales\s+)?", "", ask.request.raw or "", flags=re.IGNORECASE)
+    rest = re.sub(r"^\s*digest\b", "", raw, flags=re.IGNORECASE).strip()
+    until = ask.request.period.start if ask.request.period and re.search(r"\b(until|till)\b", rest, re.I) else None
+    command = parse_digest_command(rest, ask.today, until)
+    viewer = ask.viewer
+    kind = DIGEST_KINDS.get(viewer.role)
+    if kind is None:
+        return Answer(kind="info", title="Digests",
+                      lines=["Morning digests go to managers and weekly digests to execs, so there is nothing to set "
+                             "for you. You get one stalled-deal nudge a day instead, when deals need attention."],
+                      context=[freshness_line(ask.now)])
+    if command.action == "preview":
+        built = preview_digest(ask.conn.engine, ask.settings, viewer, ask.now)
+        answer = built.answer
+        answer.understood = "Preview: your digest as it would be sent now. Nothing was sent."
+        return answer
+    tz = zone(viewer.timezone, ask.settings.default_timezone)
+    label = KIND_LABELS[kind]
+    done = None
+    if command.action == "time":
+        save_subscription(ask.conn, viewer.rep_id, kind, ask.now, send_time=f"{command.at:%H:%M}")
+        done = f"Done: your {label} now comes at {command.at:%H:%M} your time ({tz.key})."
+    elif command.action == "pause":
+        save_subscription(ask.conn, viewer.rep_id, kind, ask.now, paused_until=command.paused_until)
+        done = f"Done: your {label} is paused through {command.paused_until:%a, %b %-d}."
+    elif command.action == "off":
+        save_subscription(ask.conn, viewer.rep_id, kind, ask.now, enabled=False)
+        done = f"Done: your {label} is off. `/sales digest on` brings it back."
+    elif command.action == "on":
+        save_subscription(ask.conn, viewer.rep_id, kind, ask.now, enabled=True, paused_until=None)
+        done = f"Done: your {label} is on."
+    if done:
+        ask.conn.commit()
+    sub = get_subscription(ask.conn, viewer.rep_id, kind)
+    lines = ([done] if done else []) + describe(sub, kind, ask.settings, tz, ask.now)
+    if not done:
+        lines.append("Change it: `/sales digest time 07:30` · `pause 5d` · `pause until 2026-03-20` · `off` · `on` · "
+                     "`preview`.")
+    return Answer(kind="info", title=f"Your {label}", lines=lines, context=[freshness_line(ask.now)])
 
 
 HANDLERS: dict[str, Callable[[Ask], Answer]] = {

@@ -30,13 +30,16 @@ def _p95(samples: list[float]) -> float:
 
 
 def _people(engine: Engine) -> dict[str, str]:
-    """One rep, one first-line manager and one exec by email (demo logins when present)."""
+    """One rep, one first-line manager and one exec by email: the demo logins when present."""
+    from db.demo import DEMO_LOGINS
+
     out = {}
     with engine.connect() as conn:
         for role in ("rep", "manager", "exec"):
-            email = conn.execute(select(reps.c.email).where(reps.c.role == role, reps.c.active.is_(True),
-                                                            reps.c.email.is_not(None))
-                                 .order_by(reps.c.email.like("%demo.example.com").desc(), reps.c.id).limit(1)).scalar()
+            preferred = conn.execute(select(reps.c.email).where(reps.c.email == DEMO_LOGINS[role])).scalar()
+            email = preferred or conn.execute(
+                select(reps.c.email).where(reps.c.role == role, reps.c.active.is_(True), reps.c.email.is_not(None))
+                .order_by(reps.c.id).limit(1)).scalar()
             if email:
                 out[role] = email
     return out

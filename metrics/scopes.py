@@ -68,6 +68,13 @@ class Scope:
         return tree_ids(self.rep_id)
 
 
+    def member_ids(self, conn: Connection) -> list[int] | None:
+        """The rep ids in scope as a list (None for the org). Rule queries plan far better on PostgreSQL with a
+        short literal list than with the recursive CTE inside IN (a team of ten: ~2 s → ~50 ms at 1M deals)."""
+        query = self.owner_ids()
+        return None if query is None else [rep_id for (rep_id,) in conn.execute(query)]
+
+
 def tree_ids(root_id: int) -> Select:
     """The ids of a manager and everyone below them, through a recursive CTE (same SQL on both databases)."""
     base = select(reps.c.id).where(reps.c.id == root_id).cte("team_tree", recursive=True)
