@@ -64,6 +64,18 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return run_bench_command(args, load_settings())
 
 
+def cmd_digest(args: argparse.Namespace) -> int:
+    from scheduler.cli import run_digest_command
+
+    return run_digest_command(args, load_settings())
+
+
+def cmd_jobs(args: argparse.Namespace) -> int:
+    from scheduler.cli import run_jobs_command
+
+    return run_jobs_command(args, load_settings())
+
+
 def cmd_console(args: argparse.Namespace) -> int:
     from assistant.console import run_console
     from db.engine import get_engine
@@ -131,13 +143,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_metrics)
 
     p = sub.add_parser("digest", help="build (and send) the digests")
-    p.add_argument("--dry-run", action="store_true")
-    p.add_argument("--date")
+    p.add_argument("--dry-run", action="store_true", help="print exactly what would be sent; send nothing")
+    p.add_argument("--date", metavar="D", help="the day (YYYY-MM-DD, today, yesterday): each person's local date")
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--all", action="store_true")
-    g.add_argument("--to", metavar="EMAIL")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=_not_yet("digest"))
+    g.add_argument("--all", action="store_true", help="every digest of day D not yet sent, whatever the local time")
+    g.add_argument("--to", metavar="EMAIL", help="one person's digest of day D")
+    p.add_argument("--json", action="store_true", help="JSON output (with --dry-run: the Slack payloads)")
+    p.set_defaults(func=cmd_digest)
 
     p = sub.add_parser("check", help="run the data-integrity rules")
     p.add_argument("--format", choices=("table", "json", "csv"), default="table")
@@ -152,7 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("jobs", help="list the scheduled jobs with their next run times")
-    p.set_defaults(func=_not_yet("jobs"))
+    p.set_defaults(func=cmd_jobs)
 
     p = sub.add_parser("db", help="database schema: show or upgrade the migration revision")
     p.add_argument("action", choices=("upgrade", "current"))

@@ -89,6 +89,7 @@ class Message:
     delete_original: bool | None = None
     attachments: list | None = None
     url_name: str | None = None  # response_url only
+    metadata: dict | None = None  # chat.postMessage's message metadata (event_type, event_payload)
     call: Call | None = field(default=None, repr=False)
 
 
@@ -660,6 +661,7 @@ class FakeSlack:
                 delete_original=_bool(p.get("delete_original")),
                 attachments=p.get("attachments"),
                 url_name=call.name if call is not None and kind == "response_url" else None,
+                metadata=p.get("metadata") if isinstance(p.get("metadata"), dict) else None,
                 call=call,
             )
         )
@@ -705,6 +707,47 @@ class FakeSlack:
         if self._posted.pop((channel, ts), None) is None:
             return {"ok": False, "error": "message_not_found"}
         return {"ok": True, "channel": channel, "ts": ts}
+
+    def _m_conversations_history(self, p: dict) -> dict:
+        """Messages in a channel, newest first, like Slack: `oldest` / `latest` bounds (exclusive unless
+        `inclusive`), `limit` with a `cursor` for the next page, and each message's `metadata` only when
+        `include_all_metadata` is true (what the delivery ledger's crash recovery asks for)."""
+        channel = p.get("channel") or ""
+        if not channel:
+            return {"ok": False, "error": "channel_not_found"}
+        try:
+            oldest = float(p.get("oldest") or 0)
+            latest = float(p.get("latest")) if p.get("latest") not in (None, "") else float("inf")
+            limit = min(max(int(p.get("limit") or 100), 1), 999)
+            offset = int(p.get("cursor") or 0)
+        except (TypeError, ValueError):
+            return {"ok": False, "error": "invalid_arguments"}
+        inclusive = bool(_bool(p.get("inclusive")))
+        with_metadata = bool(_bool(p.get("include_all_metadata")))
+
+        def in_range(ts: float) -> bool:
+            if inclusive:
+                return oldest <= ts <= latest
+            return oldest < ts < latest
+
+        found = sorted(
+            ((float(ts), msg) for (ch, ts), msg in self._posted.items() if ch == channel and in_range(float(ts))),
+            key=lambda pair: pair[0],
+            reverse=True,
+        )
+        page = found[offset : offset + limit]
+        messages = []
+        for _, msg in page:
+            out = {k: v for k, v in msg.items() if k != "metadata" or with_metadata}
+            messages.append(json.loads(json.dumps(out)))
+        more = offset + limit < len(found)
+        return {
+            "ok": True,
+            "messages": messages,
+            "has_more": more,
+            "pin_count": 0,
+            "response_metadata": {"next_cursor": str(offset + limit) if more else ""},
+        }
 
     def _m_chat_getPermalink(self, p: dict) -> dict:  # noqa: N802
         channel, ts = p.get("channel") or "", p.get("message_ts") or ""

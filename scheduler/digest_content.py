@@ -1,0 +1,442 @@
+"""What a digest says: one `Answer` per digest, every figure from the metrics layer, rendered by render/blocks.
+
+Morning digest (a manager, their whole tree):
+    header   "Morning digest · Max Manager's team · Tue, Mar 10"
+    fields   Attainment · Pace · Closed won · Quota · Gap to quota · Coverage      (metrics: attainment, coverage)
+    lines    Attainment vs pace (ahead / behind by N points)
+             What changed since your last digest: new, advanced, slipped, pushed out of the quarter, won, lost
+                                                                             (metrics.changes.changes_summary)
+             Closing this week: the open deals with a close date this week      (metrics.deals.open_deals_closing)
+             Stalled deals per rep: deals and reasons per rep                   (metrics.stalled.stalled_deals)
+             Escalated alerts                                      (scheduler.alerts.escalated_alerts, if present)
+    context  the quarter, the scope, data freshness, how to change the digest
+    chart    closed won vs pace through the quarter (attainment_pace PNG, uploaded after the message)
+
+Weekly exec digest (an exec, the whole org):
+    fields   Attainment · Pace · Closed won · Quota · Commit · Best case · Pipeline · Gap to quota
+    lines    Forecast vs quota; roll-ups by team; the leaderboard (top 10); what changed since last week
+    chart    forecast vs quota
+
+One message stays far inside Block Kit's limits (about six blocks; lists are cut with "and N more").
+
+Building many digests at once (a tick with many managers due, `digest --all`, the benchmark) shares the
+expensive org-wide work: the stalled-deal rules run once per local date for the whole org and are split per
+rep, and the "changes" flags are totalled per deal owner once per (since, quarter) and summed per tree. Both give
+exactly the figures of the scoped calls (tests/test_digest_content.py checks it).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from functools import cached_property
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, case, func, select
+
+from assistant.answers import Answer, ChartSpec, Figure
+from config import Settings
+from db.schema import opportunities
+from metrics.cache import ResultCache
+from metrics.changes import KINDS, changes_summary
+from metrics.deals import open_deals_closing
+from metrics.evaluate import evaluate
+from metrics.periods import Period, fiscal_quarter_of, parse_period, quarter_label, week_bounds
+from metrics.scopes import Scope, Viewer, default_scope
+from render.blocks import answer_to_message
+from render.format import money, percent
+
+log = logging.getLogger(__name__)
+
+DIGEST_CHANGE_KINDS = ("new", "advanced", "slipped", "pushed_out", "won", "lost")
+CLOSING_LIMIT = 8
+STALLED_REPS_LIMIT = 10
+ESCALATIONS_LIMIT = 10
+TEAMS_LIMIT = 12
+LEADERBOARD_LIMIT = 10
+SETTINGS_HINT = "Change it: `/sales digest time 07:30` · `pause 5d` · `off` · `preview`"
+
+
+@dataclass(frozen=True)
+class Person:
+    rep_id: int
+    name: str
+    email: str | None
+    role: str
+    tz: ZoneInfo
+
+    @property
+    def viewer(self) -> Viewer:
+        return Viewer(self.rep_id, self.name, self.email, self.role, True, self.tz.key)
+
+
+@dataclass
+class Digest:
+    kind: str  # digest | exec_digest
+    person: Person
+    local_date: date
+    since: datetime
+    answer: Answer
+    chart: ChartSpec | None
+    figures: dict = field(default_factory=dict)  # the raw figures (for --json and tests)
+    crm_url_template: str | None = None
+
+    @cached_property
+    def message(self) -> dict:
+        """The Slack payload {"text", "blocks"} (rendered once)."""
+        return answer_to_message(self.answer, crm_url_template=self.crm_url_template)
+
+    @property
+    def chart_filename(self) -> str | None:
+        return f"{self.chart.kind}-{self.local_date.isoformat()}.png" if self.chart else None
+
+
+@dataclass(frozen=True)
+class StalledRep:
+    rep_id: int | None
+    name: str
+    deals: int
+    amount: Decimal
+    reasons: dict[str, int]  # rule title → findings
+
+
+def quarter_of(today: date, fiscal_start_month: int) -> Period:
+    """The fiscal quarter containing `today`, labelled "Q4 FY2026"."""
+    period = parse_period("this quarter", today, fiscal_start_month)
+    return replace(period, label=quarter_label(*fiscal_quarter_of(today, fiscal_start_month)))
+
+
+def _get(item, *names):
+    for name in names:
+        value = item.get(name) if isinstance(item, dict) else getattr(item, name, None)
+        if value not in (None, ""):
+            return value
+    return None
+
+
+def floor_since(since: datetime) -> datetime:
+    """`since` down to the 5-minute tick that produced the previous digest (so a run that sent many digests
+    gives all of them the same `since`, and changes read while it ran are not lost)."""
+    since = since.astimezone(UTC)
+    return since.replace(minute=since.minute - since.minute % 5, second=0, microsecond=0)
+
+
+class DigestBuilder:
+    """Builds digests. One builder per run: it keeps the org-wide work shared by everyone's digest."""
+
+    def __init__(self, engine, settings: Settings, *, cache: ResultCache | None = None, batch: bool = False):
+        self.engine, self.settings = engine, settings
+        self.cache = cache or ResultCache(0)
+        self.batch = batch
+        self._lock = threading.Lock()
+        self._stalled: dict[date, dict[int | None, StalledRep]] = {}
+        self._changes: dict[tuple, dict[int | None, dict[str, list]]] = {}
+        self._stalled_locks: dict[date, threading.Lock] = defaultdict(threading.Lock)
+        self._changes_locks: dict[tuple, threading.Lock] = defaultdict(threading.Lock)
+        self.escalations_available: bool | None = None
+
+    # ------------------------------------------------------------------------------------------------- shared
+
+    def _metric(self, conn: Connection, name: str, period: Period, scope: Scope, today: date, by=()):
+        return evaluate(conn, name, period, scope, by=by, today=today,
+                        fiscal_start_month=self.settings.fiscal_year_start_month, cache=self.cache)
+
+    def _tree_ids(self, conn: Connection, scope: Scope) -> set[int] | None:
+        ids = scope.owner_ids()
+        return None if ids is None else {r for (r,) in conn.execute(ids)}
+
+    def stalled_by_rep(self, conn: Connection, scope: Scope, today: date, now: datetime) -> list[StalledRep]:
+        from metrics.stalled import RULES, stalled_deals
+
+        if self.batch:
+            with self._stalled_locks[today]:
+                per_rep = self._stalled.get(today)
+                if per_rep is None:
+                    findings = stalled_deals(conn, today=today, now=now, settings=self.settings, cache=self.cache)
+                    per_rep = _group_stalled(findings, RULES)
+                    self._stalled[today] = per_rep
+            ids = self._tree_ids(conn, scope)
+            rows = [r for k, r in per_rep.items() if ids is None or k in ids]
+        else:
+            findings = stalled_deals(conn, today=today, now=now, settings=self.settings,
+                                     owner_ids=scope.owner_ids(), cache=self.cache)
+            rows = list(_group_stalled(findings, RULES).values())
+        return sorted(rows, key=lambda r: (-r.deals, -r.amount, r.name))
+
+    def changes(self, conn: Connection, scope: Scope, since: datetime, period: Period) -> dict[str, dict]:
+        if not self.batch:
+            return changes_summary(conn, since, period=period, scope=scope)
+        key = (since, period.start, period.end)
+        with self._changes_locks[key]:
+            per_owner = self._changes.get(key)
+            if per_owner is None:
+                per_owner = changes_by_owner(conn, since, period)
+                self._changes[key] = per_owner
+        ids = self._tree_ids(conn, scope)
+        out = {k: {"count": 0, "amount": Decimal("0.00")} for k in KINDS}
+        for owner, kinds in per_owner.items():
+            if ids is not None and owner not in ids:
+                continue
+            for k, (n, amount) in kinds.items():
+                out[k]["count"] += n
+                out[k]["amount"] += amount
+        return out
+
+    def escalations(self, conn: Connection, person: Person, now: datetime) -> list | None:
+        """The manager's escalated alerts, [] when none, None when this version has no alert lifecycle."""
+        try:
+            from scheduler.alerts import escalated_alerts
+        except ImportError:
+            self.escalations_available = False
+            return None
+        self.escalations_available = True
+        try:
+            return list(escalated_alerts(conn, person.rep_id, now) or [])
+        except Exception:  # noqa: BLE001 - a broken alert store must not stop the digest
+            log.exception("escalated alerts for rep %s failed; digest sent without them", person.rep_id)
+            return None
+
+    # ------------------------------------------------------------------------------------------------- digests
+
+    def build(self, person: Person, kind: str, local_date: date, now: datetime, since: datetime,
+              since_last: bool = False) -> Digest:
+        """`since_last`: `since` is when the previous digest went out (else the 24 h / 7 day default)."""
+        with self.engine.connect() as conn:
+            if kind == "exec_digest":
+                return self.exec_digest(conn, person, local_date, now, since, since_last)
+            return self.manager_digest(conn, person, local_date, now, since, since_last)
+
+    def manager_digest(self, conn: Connection, person: Person, today: date, now: datetime, since: datetime,
+                       since_last: bool = False) -> Digest:
+        sm = self.settings.fiscal_year_start_month
+        scope = default_scope(person.viewer)
+        quarter = quarter_of(today, sm)
+        week = parse_period("this week", today, sm)
+        att = self._metric(conn, "attainment", quarter, scope, today).rows[0]
+        coverage = self._metric(conn, "coverage", quarter, scope, today).rows[0]["value"]
+        changes = self.changes(conn, scope, since, quarter)
+        closing, closing_total = open_deals_closing(conn, scope, week, CLOSING_LIMIT)
+        stalled = self.stalled_by_rep(conn, scope, today, now)
+        escalations = self.escalations(conn, person, now)
+        daily = self._metric(conn, "closed_won", quarter, scope, today, ("day",))
+
+        quota, won = att["quota"], att["won_amount"]
+        gap = None if quota is None else quota - (won or 0)
+        lines = [_pace_line(att["value"], att["pace"], quota), ""]
+        lines += _changes_lines(changes, since, person.tz, quarter, "your last digest" if since_last else None)
+        lines.append("")
+        lines.append(f"*Closing this week* ({week.start:%a %b %-d} – {week.end:%a %b %-d}): "
+                     + (f"{closing_total:,} open deal{'s' if closing_total != 1 else ''}" if closing_total
+                        else "no open deals"))
+        lines += [f"• {d.name} — {d.owner or 'no owner'} · {d.stage} · {money(d.amount)} · {_day(d.close_date)}"
+                  for d in closing]
+        if closing_total > len(closing):
+            lines.append(f"_…and {closing_total - len(closing):,} more_")
+        lines.append("")
+        total_stalled = sum(r.deals for r in stalled)
+        lines.append(f"*Stalled deals per rep*: {total_stalled:,} deal{'s' if total_stalled != 1 else ''}"
+                     if stalled else "*Stalled deals per rep*: none. Nice.")
+        for r in stalled[:STALLED_REPS_LIMIT]:
+            reasons = ", ".join(f"{n} {title.lower()}" for title, n in
+                                sorted(r.reasons.items(), key=lambda kv: (-kv[1], kv[0])))
+            lines.append(f"• {r.name}: {r.deals} deal{'s' if r.deals != 1 else ''} ({money(r.amount)}) — {reasons}")
+        if len(stalled) > STALLED_REPS_LIMIT:
+            lines.append(f"_…and {len(stalled) - STALLED_REPS_LIMIT:,} more reps_")
+        if escalations is not None:
+            lines.append("")
+            lines += _escalation_lines(escalations)
+
+        title = f"Morning digest · {scope.label} · {today:%a, %b %-d}"
+        answer = Answer(
+            kind="digest", title=title,
+            figures=[Figure("Attainment", att["value"], "ratio"), Figure("Pace", att["pace"], "ratio"),
+                     Figure("Closed won", won), Figure("Quota", quota), Figure("Gap to quota", gap),
+                     Figure("Coverage", coverage, "multiple")],
+            lines=lines,
+            context=[f"{quarter.label} ({quarter.start:%b %-d} – {quarter.end:%b %-d, %Y})", scope.label,
+                     _freshness(now), SETTINGS_HINT],
+            understood=None,
+        )
+        running, series = Decimal(0), []
+        for r in daily.rows:
+            running += r["value"] or 0
+            series.append((r["day"], running))
+        answer.chart = ChartSpec("attainment_pace", f"Closed won vs pace · {quarter.label}", series, target=quota,
+                                 extra={"start": quarter.start, "end": quarter.end})
+        figures = {
+            "scope": scope.label, "period": quarter.to_dict(), "since": since.isoformat(),
+            "attainment": att["value"], "pace": att["pace"], "closed_won": won, "quota": quota, "gap": gap,
+            "coverage": coverage, "changes": {k: changes[k] for k in DIGEST_CHANGE_KINDS},
+            "closing_this_week": closing_total, "closing_shown": [d.record for d in closing],
+            "stalled_per_rep": {r.name: r.deals for r in stalled}, "stalled_deals": total_stalled,
+            "escalations": None if escalations is None else len(escalations),
+        }
+        return Digest("digest", person, today, since, answer, answer.chart, figures,
+                      self.settings.crm_url_template or None)
+
+    def exec_digest(self, conn: Connection, person: Person, today: date, now: datetime, since: datetime,
+                    since_last: bool = False) -> Digest:
+        sm = self.settings.fiscal_year_start_month
+        scope = default_scope(person.viewer)
+        quarter = quarter_of(today, sm)
+        att = self._metric(conn, "attainment", quarter, scope, today).rows[0]
+        fc = self._metric(conn, "forecast", quarter, scope, today).rows[0]
+        teams = self._metric(conn, "attainment", quarter, scope, today, ("team",)).rows
+        board = self._metric(conn, "attainment", quarter, scope, today, ("owner",)).rows
+        changes = self.changes(conn, scope, since, quarter)
+
+        quota, won = att["quota"], att["won_amount"]
+        gap = None if quota is None else quota - (won or 0)
+        lines = [_pace_line(att["value"], att["pace"], quota), ""]
+        lines.append(f"*Forecast vs quota* ({quarter.label}):")
+        for label, key in (("Closed", "closed"), ("Commit", "commit"), ("Best case", "best_case"),
+                           ("Pipeline", "pipeline")):
+            share = f" ({percent(fc[key] / fc['quota'])} of quota)" if fc["quota"] and fc[key] is not None else ""
+            lines.append(f"• {label}: {money(fc[key])}{share}")
+        lines.append("")
+        teams = sorted(teams, key=lambda r: (r["value"] is None, -(r["value"] or 0), str(r.get("team") or "")))
+        lines.append("*By team*:")
+        for r in teams[:TEAMS_LIMIT]:
+            lines.append(f"• {r.get('team') or 'no team'}: {percent(r['value'])} of {money(r['quota'])} quota · "
+                         f"{money(r['won_amount'])} closed won")
+        if len(teams) > TEAMS_LIMIT:
+            lines.append(f"_…and {len(teams) - TEAMS_LIMIT:,} more teams_")
+        lines.append("")
+        board = sorted(board, key=lambda r: (r["value"] is None, -(r["value"] or 0), -(r["won_amount"] or 0)))
+        lines.append("*Leaderboard* (attainment, then closed won):")
+        for i, r in enumerate(board[:LEADERBOARD_LIMIT], 1):
+            lines.append(f"{i}. {r['owner']}: {percent(r['value'])} · {money(r['won_amount'])}")
+        lines.append("")
+        lines += _changes_lines(changes, since, person.tz, quarter, "your last weekly digest" if since_last else None)
+
+        answer = Answer(
+            kind="digest", title=f"Weekly digest · {scope.label} · week of {week_bounds(today)[0]:%b %-d}",
+            figures=[Figure("Attainment", att["value"], "ratio"), Figure("Pace", att["pace"], "ratio"),
+                     Figure("Closed won", won), Figure("Quota", quota), Figure("Commit", fc["commit"]),
+                     Figure("Best case", fc["best_case"]), Figure("Pipeline", fc["pipeline"]),
+                     Figure("Gap to quota", gap)],
+            lines=lines,
+            context=[f"{quarter.label} ({quarter.start:%b %-d} – {quarter.end:%b %-d, %Y})", scope.label,
+                     _freshness(now), SETTINGS_HINT],
+        )
+        answer.chart = ChartSpec("forecast", f"Forecast vs quota · {quarter.label}",
+                                 [("Closed", fc["closed"]), ("Commit", fc["commit"]), ("Best case", fc["best_case"]),
+                                  ("Pipeline", fc["pipeline"])], target=fc["quota"])
+        figures = {
+            "scope": scope.label, "period": quarter.to_dict(), "since": since.isoformat(),
+            "attainment": att["value"], "pace": att["pace"], "closed_won": won, "quota": quota, "gap": gap,
+            "forecast": {k: fc[k] for k in ("closed", "commit", "best_case", "pipeline", "quota")},
+            "teams": {str(r.get("team")): r["value"] for r in teams},
+            "leaderboard": [r["owner"] for r in board[:LEADERBOARD_LIMIT]],
+            "changes": {k: changes[k] for k in DIGEST_CHANGE_KINDS},
+        }
+        return Digest("exec_digest", person, today, since, answer, answer.chart, figures,
+                      self.settings.crm_url_template or None)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# pieces
+
+
+def changes_by_owner(conn: Connection, since: datetime, period: Period) -> dict[int | None, dict[str, list]]:
+    """owner id → {kind: [count, Σ current amount]}: `metrics.changes.changes_summary`'s flags, totalled per deal
+    owner in one query for the whole org (summing a tree's owners gives that tree's changes_summary)."""
+    from metrics.changes import _flags  # the metrics layer's definition of each kind of change
+
+    flags, from_, conds, _ = _flags(since, period, Scope("org", "the whole org"))
+    o = opportunities
+    amount = func.coalesce(o.c.amount, 0)
+    cols = []
+    for k, f in flags.items():
+        cols.append(func.coalesce(func.sum(case((f, 1), else_=0)), 0).label(f"{k}_count"))
+        cols.append(func.coalesce(func.sum(case((f, amount), else_=0)), 0).label(f"{k}_amount"))
+    query = select(o.c.owner_id, *cols).select_from(from_).where(*conds).group_by(o.c.owner_id)
+    out: dict[int | None, dict[str, list]] = {}
+    for row in conn.execute(query).mappings():
+        out[row["owner_id"]] = {k: [int(row[f"{k}_count"]), Decimal(str(row[f"{k}_amount"])).quantize(Decimal("0.01"))]
+                                for k in KINDS}
+    return out
+
+
+def _group_stalled(findings, rules: dict[str, str]) -> dict[int | None, StalledRep]:
+    deals: dict[int | None, dict[int, Decimal]] = defaultdict(dict)
+    reasons: dict[int | None, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    names: dict[int | None, str] = {}
+    for f in findings:
+        deals[f.owner_id][f.record_id] = f.amount or Decimal(0)
+        reasons[f.owner_id][rules.get(f.rule, f.rule)] += 1
+        names[f.owner_id] = f.owner or "no owner"
+    return {k: StalledRep(k, names[k], len(d), sum(d.values(), Decimal(0)), dict(reasons[k])) for k, d in deals.items()}
+
+
+def _pace_line(value, pace, quota) -> str:
+    if quota is None or value is None:
+        return "*Attainment vs pace*: no quota is set for this quarter, so attainment cannot be computed."
+    points = ((value - (pace or 0)) * 100).quantize(Decimal("1"))
+    if points > 0:
+        verdict = f"ahead of pace by {points} point{'s' if points != 1 else ''}"
+    elif points < 0:
+        verdict = f"behind pace by {-points} point{'s' if points != -1 else ''}"
+    else:
+        verdict = "right on pace"
+    return f"*Attainment vs pace*: {percent(value)} of quota closed, {percent(pace)} expected by today — {verdict}."
+
+
+def _changes_lines(changes: dict, since: datetime, tz: ZoneInfo, period: Period, what: str | None) -> list[str]:
+    local = since.astimezone(tz)
+    when = f"{local:%a %b %-d, %H:%M} {local.tzname()}"
+    lines = [f"*What changed since {what}* ({when}):" if what else f"*What changed since {when}*:"]
+    titles = {"new": "New", "advanced": "Advanced a stage", "slipped": "Slipped (close date later)",
+              "pushed_out": f"Pushed out of {period.label}", "won": "Won", "lost": "Lost"}
+    if not any(changes[k]["count"] for k in DIGEST_CHANGE_KINDS):
+        return [*lines, "• Nothing changed."]
+    for k in DIGEST_CHANGE_KINDS:
+        c = changes[k]
+        if c["count"]:
+            lines.append(f"• {titles[k]}: {c['count']:,} deal{'s' if c['count'] != 1 else ''} · {money(c['amount'])}")
+        else:
+            lines.append(f"• {titles[k]}: none")
+    return lines
+
+
+def _escalation_lines(items: list) -> list[str]:
+    """scheduler.alerts.EscalatedAlert items (read by attribute name, so a dict or row works too)."""
+    if not items:
+        return ["*Escalated alerts*: none."]
+    lines = [f"*Escalated alerts*: {len(items):,} stalled-deal alert{'s' if len(items) != 1 else ''} "
+             "your reps have not acted on"]
+    for item in items[:ESCALATIONS_LIMIT]:
+        name = _get(item, "deal_name", "opportunity_name", "record_name", "name", "record")
+        owner = _get(item, "owner_name", "owner", "rep_name")
+        reason = _get(item, "rule_title", "rule")
+        detail = _get(item, "detail")
+        amount = _get(item, "amount")
+        ignored = _get(item, "days_ignored")
+        head = f"{name or 'a deal'}" + (f" ({owner})" if owner else "")
+        if amount is not None:
+            head += f" · {money(amount)}"
+        parts = [head]
+        if reason or detail:
+            parts.append(": ".join(str(x) for x in (reason, detail) if x))
+        if ignored:
+            parts.append(f"ignored {ignored} day{'s' if ignored != 1 else ''}")
+        lines.append("• " + " — ".join(parts))
+    if len(items) > ESCALATIONS_LIMIT:
+        lines.append(f"_…and {len(items) - ESCALATIONS_LIMIT:,} more_")
+    return lines
+
+
+def _day(d: date | None) -> str:
+    return f"{d:%a %b %-d}" if d else "no close date"
+
+
+def _freshness(now: datetime) -> str:
+    return f"as of {now.astimezone(UTC):%b %-d, %H:%M} UTC"
+
+
+def default_since(kind: str, now: datetime) -> datetime:
+    return now - (timedelta(days=7) if kind == "exec_digest" else timedelta(days=1))

@@ -1,0 +1,144 @@
+"""The scheduler of `python bot.py run`: APScheduler 3 with its job store in the bot's database, fired by the
+leader replica only.
+
+Every replica starts a BackgroundScheduler *paused*, on a SQLAlchemy job store (table `bot_scheduler_jobs`) in
+the bot's own database, and takes part in the leader election (scheduler.leader). The replica that wins:
+1. syncs the registry (scheduler.jobs.JOBS) into the job store: missing jobs are added, changed ones replaced,
+   unchanged ones kept as stored (so a cron run missed while no replica led is still caught up, within its
+   misfire grace time), jobs no longer in the registry removed;
+2. resumes its scheduler, which fires the due jobs.
+When it loses the lock (its database connection died, or it shuts down) it pauses again; another replica
+takes over. Each job is a frequent idempotent tick and every message goes through the delivery ledger, so a
+tick run twice (a leader change mid-tick) sends nothing twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+from slack_sdk import WebClient
+from sqlalchemy import Engine, text
+
+from config import Settings
+from scheduler import jobs as registry
+from scheduler.context import JobContext
+from scheduler.leader import CHECK_SECONDS, RETRY_SECONDS, LeaderElection, LeaderLock, lock_for
+
+log = logging.getLogger(__name__)
+JOBS_TABLE = "bot_scheduler_jobs"
+_TABLE_LOCK_KEY = 0x5A1E5C4F  # serialises the job-store table creation between replicas starting together
+
+
+def job_store(engine: Engine) -> SQLAlchemyJobStore:
+    """The job store, its table created if missing (safely, when several replicas start at once)."""
+    store = SQLAlchemyJobStore(engine=engine, tablename=JOBS_TABLE)
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _TABLE_LOCK_KEY})
+        store.jobs_t.create(conn, checkfirst=True)
+    return store
+
+
+class SchedulerService:
+    """One replica's scheduler: paused until elected. `shutdown(wait=False)` stops it."""
+
+    def __init__(self, engine: Engine, settings: Settings, context: JobContext, *,
+                 lock: LeaderLock | None = None, jobs: tuple[registry.JobSpec, ...] = registry.JOBS,
+                 retry_seconds: float = RETRY_SECONDS, check_seconds: float = CHECK_SECONDS, workers: int = 2):
+        self.engine, self.settings, self.context = engine, settings, context
+        self.jobs = jobs
+        self.lock = lock or lock_for(engine)
+        self.scheduler = BackgroundScheduler(
+            jobstores={"default": job_store(engine)},
+            executors={"default": ThreadPoolExecutor(workers)},
+            job_defaults={"coalesce": True, "max_instances": 1},
+            timezone="UTC",
+        )
+        self.election = LeaderElection(self.lock, on_elected=self._elected, on_lost=self._lost,
+                                       retry_seconds=retry_seconds, check_seconds=check_seconds)
+        self.runs: list[tuple[str, datetime, dict | None, bool]] = []  # recent runs (job id, at, summary, error)
+        self._runs_lock = threading.Lock()
+        self._started = False
+
+    @property
+    def is_leader(self) -> bool:
+        return self.election.is_leader
+
+    def start(self) -> SchedulerService:
+        self.scheduler.start(paused=True)
+        with registry.RUNTIME.lock:
+            registry.RUNTIME.services.append(self)
+        self.election.start()
+        self._started = True
+        log.info("scheduler started (paused until this replica leads; %s)", self.lock.describe())
+        return self
+
+    def _elected(self) -> None:
+        self.sync_jobs()
+        self.scheduler.resume()
+        log.info("scheduler: running %s", ", ".join(j.id for j in self.scheduler.get_jobs()) or "no jobs")
+
+    def _lost(self) -> None:
+        try:
+            self.scheduler.pause()
+        except Exception:  # noqa: BLE001 - already shut down
+            log.debug("scheduler pause failed", exc_info=True)
+
+    def sync_jobs(self) -> list[str]:
+        """Make the job store match the registry; returns the ids now scheduled."""
+        wanted = {}
+        for spec in self.jobs:
+            if registry.resolve(spec.target) is None:
+                continue
+            wanted[spec.id] = spec
+        for job in self.scheduler.get_jobs():
+            if job.id not in wanted:
+                log.info("scheduler: removing job %s (no longer registered or not available)", job.id)
+                job.remove()
+        for spec in wanted.values():
+            trigger = spec.make_trigger(self.settings)
+            existing = self.scheduler.get_job(spec.id)
+            if (existing is not None and str(existing.trigger) == str(trigger)
+                    and list(existing.args) == [spec.id, spec.target]
+                    and existing.misfire_grace_time == spec.misfire_grace_seconds
+                    and existing.next_run_time is not None):
+                continue  # unchanged: keep its stored next run time (catch-up after downtime)
+            self.scheduler.add_job(registry.run_job, trigger, args=[spec.id, spec.target], id=spec.id,
+                                   name=spec.description, replace_existing=True,
+                                   misfire_grace_time=spec.misfire_grace_seconds, coalesce=True, max_instances=1)
+        return list(wanted)
+
+    def record_run(self, job_id: str, at: datetime, summary: dict | None, error: bool = False) -> None:
+        if isinstance(summary, dict):  # keep the counts, not the per-person details (digests, payloads)
+            summary = {k: v for k, v in summary.items() if not isinstance(v, list)}
+        with self._runs_lock:
+            self.runs.append((job_id, at, summary, error))
+            del self.runs[:-100]
+
+    def shutdown(self, wait: bool = False) -> None:
+        if not self._started:
+            return
+        self._started = False
+        self.election.stop()
+        try:
+            self.scheduler.shutdown(wait=wait)
+        except Exception:  # noqa: BLE001 - not running
+            log.debug("scheduler shutdown", exc_info=True)
+        with registry.RUNTIME.lock:
+            if self in registry.RUNTIME.services:
+                registry.RUNTIME.services.remove(self)
+        dispose = getattr(self.lock, "dispose", None)
+        if dispose:
+            dispose()
+        log.info("scheduler stopped")
+
+
+def start_scheduler(deps, client: WebClient) -> SchedulerService:
+    """Called by `python bot.py run` (runner.serve): the scheduler of this replica, started."""
+    context = JobContext.build(deps.engine, deps.settings, client)
+    return SchedulerService(deps.engine, deps.settings, context).start()
