@@ -11,9 +11,11 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -269,6 +271,16 @@ BOT_TABLES = (
     bot_alerts,
     bot_nudge_items,
     bot_integrity_findings,
+)
+
+# APScheduler's job store (scheduler/service.py), in APScheduler's own layout so its SQLAlchemyJobStore uses it
+# as is. Kept out of BOT_TABLES: a demo refresh must not wipe the schedule of a running bot.
+bot_scheduler_jobs = Table(
+    "bot_scheduler_jobs",
+    metadata,
+    Column("id", String(191), primary_key=True),
+    Column("next_run_time", Float(25), index=True),
+    Column("job_state", LargeBinary, nullable=False),
 )
 
 DEFAULT_STAGES = (

@@ -42,7 +42,8 @@ class Change:
     close_after: date | None
 
 
-def _flags(since: datetime, period: Period, scope: Scope):
+def _flags(since: datetime, period: Period, owner_ids):
+    """The per-kind flag expressions, the FROM clause and the WHERE conditions; owner_ids: None (org) or rep ids."""
     h = opportunity_history
     # Only a deal with a history row after D can have changed: the index on changed_at finds those few, and the
     # state at D is then looked up for them alone, not for every deal in the database.
@@ -80,15 +81,14 @@ def _flags(since: datetime, period: Period, scope: Scope):
         .outerjoin(reps, reps.c.id == o.c.owner_id)
     )
     conds = [or_(*flags.values())]
-    ids = scope.owner_ids()
-    if ids is not None:
-        conds.append(o.c.owner_id.in_(ids))
+    if owner_ids is not None:
+        conds.append(o.c.owner_id.in_(owner_ids))
     return flags, from_, conds, before
 
 
 def changes_since(conn: Connection, since: datetime, *, period: Period, scope: Scope, limit: int = 500
                   ) -> list[Change]:
-    flags, from_, conds, before = _flags(since, period, scope)
+    flags, from_, conds, before = _flags(since, period, scope.member_ids(conn))
     o = opportunities
     cols = [case((f, 1), else_=0).label(k) for k, f in flags.items()]
     query = (
@@ -105,14 +105,31 @@ def changes_since(conn: Connection, since: datetime, *, period: Period, scope: S
     return out
 
 
-def changes_summary(conn: Connection, since: datetime, *, period: Period, scope: Scope) -> dict[str, dict]:
-    """{kind: {"count": n, "amount": Σ current amount}} for every kind, zeros included."""
-    flags, from_, conds, _ = _flags(since, period, scope)
+def _totals(flags: dict) -> list:
+    """count and Σ current amount per kind, as aggregate columns."""
     amount = func.coalesce(opportunities.c.amount, 0)
     cols = []
     for k, f in flags.items():
         cols.append(func.coalesce(func.sum(case((f, 1), else_=0)), 0).label(f"{k}_count"))
         cols.append(func.coalesce(func.sum(case((f, amount), else_=0)), 0).label(f"{k}_amount"))
-    row = conn.execute(select(*cols).select_from(from_).where(*conds)).mappings().one()
+    return cols
+
+
+def _totals_row(row) -> dict[str, dict]:
     return {k: {"count": int(row[f"{k}_count"]), "amount": Decimal(str(row[f"{k}_amount"])).quantize(Decimal("0.01"))}
             for k in KINDS}
+
+
+def changes_summary(conn: Connection, since: datetime, *, period: Period, scope: Scope) -> dict[str, dict]:
+    """{kind: {"count": n, "amount": Σ current amount}} for every kind, zeros included."""
+    flags, from_, conds, _ = _flags(since, period, scope.member_ids(conn))
+    return _totals_row(conn.execute(select(*_totals(flags)).select_from(from_).where(*conds)).mappings().one())
+
+
+def changes_by_owner(conn: Connection, since: datetime, *, period: Period) -> dict[int | None, dict[str, dict]]:
+    """changes_summary for the whole org in one query, per deal owner: summing a tree's owners gives that tree's
+    summary (the digests use it to build hundreds of summaries at once)."""
+    flags, from_, conds, _ = _flags(since, period, None)
+    query = select(opportunities.c.owner_id, *_totals(flags)).select_from(from_).where(*conds)
+    return {row["owner_id"]: _totals_row(row)
+            for row in conn.execute(query.group_by(opportunities.c.owner_id)).mappings()}

@@ -36,13 +36,12 @@ from decimal import Decimal
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, case, func, select
+from sqlalchemy import Connection
 
 from assistant.answers import Answer, ChartSpec, Figure
 from config import Settings
-from db.schema import opportunities
 from metrics.cache import ResultCache
-from metrics.changes import KINDS, changes_summary
+from metrics.changes import KINDS, changes_by_owner, changes_summary
 from metrics.deals import open_deals_closing
 from metrics.evaluate import evaluate
 from metrics.periods import Period, fiscal_quarter_of, parse_period, quarter_label, week_bounds
@@ -163,7 +162,7 @@ class DigestBuilder:
             rows = [r for k, r in per_rep.items() if ids is None or k in ids]
         else:
             findings = stalled_deals(conn, today=today, now=now, settings=self.settings,
-                                     owner_ids=scope.owner_ids(), cache=self.cache)
+                                     owner_ids=scope.member_ids(conn), cache=self.cache)
             rows = list(_group_stalled(findings, RULES).values())
         return sorted(rows, key=lambda r: (-r.deals, -r.amount, r.name))
 
@@ -174,16 +173,16 @@ class DigestBuilder:
         with self._changes_locks[key]:
             per_owner = self._changes.get(key)
             if per_owner is None:
-                per_owner = changes_by_owner(conn, since, period)
+                per_owner = changes_by_owner(conn, since, period=period)
                 self._changes[key] = per_owner
         ids = self._tree_ids(conn, scope)
         out = {k: {"count": 0, "amount": Decimal("0.00")} for k in KINDS}
         for owner, kinds in per_owner.items():
             if ids is not None and owner not in ids:
                 continue
-            for k, (n, amount) in kinds.items():
-                out[k]["count"] += n
-                out[k]["amount"] += amount
+            for k, totals in kinds.items():
+                out[k]["count"] += totals["count"]
+                out[k]["amount"] += totals["amount"]
         return out
 
     def escalations(self, conn: Connection, person: Person, now: datetime) -> list | None:
@@ -340,26 +339,6 @@ class DigestBuilder:
 
 # ---------------------------------------------------------------------------------------------------------------
 # pieces
-
-
-def changes_by_owner(conn: Connection, since: datetime, period: Period) -> dict[int | None, dict[str, list]]:
-    """owner id → {kind: [count, Σ current amount]}: `metrics.changes.changes_summary`'s flags, totalled per deal
-    owner in one query for the whole org (summing a tree's owners gives that tree's changes_summary)."""
-    from metrics.changes import _flags  # the metrics layer's definition of each kind of change
-
-    flags, from_, conds, _ = _flags(since, period, Scope("org", "the whole org"))
-    o = opportunities
-    amount = func.coalesce(o.c.amount, 0)
-    cols = []
-    for k, f in flags.items():
-        cols.append(func.coalesce(func.sum(case((f, 1), else_=0)), 0).label(f"{k}_count"))
-        cols.append(func.coalesce(func.sum(case((f, amount), else_=0)), 0).label(f"{k}_amount"))
-    query = select(o.c.owner_id, *cols).select_from(from_).where(*conds).group_by(o.c.owner_id)
-    out: dict[int | None, dict[str, list]] = {}
-    for row in conn.execute(query).mappings():
-        out[row["owner_id"]] = {k: [int(row[f"{k}_count"]), Decimal(str(row[f"{k}_amount"])).quantize(Decimal("0.01"))]
-                                for k in KINDS}
-    return out
 
 
 def _group_stalled(findings, rules: dict[str, str]) -> dict[int | None, StalledRep]:

@@ -19,7 +19,6 @@ A digest that still fails after the ledger's MAX_ATTEMPTS stays `failed` in the 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -27,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import select
 
 from db.schema import bot_delivery_ledger as ledger_t
 from metrics.cache import ResultCache
@@ -214,39 +213,6 @@ def build_all(ctx: JobContext, items: list[Planned], now: datetime, *, workers: 
         yield from pool.map(one, items)
 
 
-def heartbeat(engine, ledger: DeliveryLedger, fn: Callable[[Delivery], SentRef]) -> Callable[[Delivery], SentRef]:
-    """`fn` (a send) with the ledger claim kept fresh while it runs.
-
-    A send can outlast the ledger's STALE_AFTER when Slack rate-limits it (the WebClient sleeps Retry-After
-    between attempts); without a heartbeat another replica would take the claim over as abandoned, find nothing in
-    Slack yet, and send it too. So while the send runs, the claim's `created_at` is touched every STALE_AFTER / 4;
-    a replica that dies stops touching it, and its claim goes stale as before."""
-
-    def run(key: Delivery) -> SentRef:
-        stop = threading.Event()
-        interval = max(ledger_module.STALE_AFTER.total_seconds() / 4, 0.05)
-        where = and_(ledger_t.c.kind == key.kind, ledger_t.c.recipient == key.recipient,
-                     ledger_t.c.period == key.period, ledger_t.c.status == "sending")
-
-        def beat() -> None:
-            while not stop.wait(interval):
-                try:
-                    with engine.begin() as conn:
-                        conn.execute(update(ledger_t).where(where).values(created_at=ledger.now()))
-                except Exception as exc:  # noqa: BLE001 - a missed beat is retried; the send goes on
-                    log.warning("ledger heartbeat for %s failed: %s", key, exc)
-
-        thread = threading.Thread(target=beat, name="ledger-heartbeat", daemon=True)
-        thread.start()
-        try:
-            return fn(key)
-        finally:
-            stop.set()
-            thread.join()
-
-    return run
-
-
 def deliver(ctx: JobContext, item: Planned, digest: Digest, now: datetime,
             ledger: DeliveryLedger | None = None) -> Outcome:
     """Send the message (once) and then the chart (once) through the ledger."""
@@ -269,7 +235,7 @@ def deliver(ctx: JobContext, item: Planned, digest: Digest, now: datetime,
 
     status = "already_sent"
     if item.need_message:
-        status = ledger.deliver(slot.key, heartbeat(ctx.engine, ledger, send), find_existing=find)
+        status = ledger.deliver(slot.key, send, find_existing=find)
     out.status = status
     if status in ("sent", "already_sent") and digest.chart is not None and item.need_chart and user_id:
         chart_key = Delivery(CHART_KINDS[slot.kind], slot.key.recipient, slot.key.period)
@@ -279,7 +245,7 @@ def deliver(ctx: JobContext, item: Planned, digest: Digest, now: datetime,
             ctx.sender.upload(user_id, filename=digest.chart_filename, content=png, title=digest.chart.title)
             return SentRef(ctx.sender.dm_channel(user_id), "")
 
-        chart_status = ledger.deliver(chart_key, heartbeat(ctx.engine, ledger, upload))
+        chart_status = ledger.deliver(chart_key, upload)
         if chart_status not in ("sent", "already_sent"):
             out.reason = f"chart {chart_status}"
     elif status not in ("sent", "already_sent"):

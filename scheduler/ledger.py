@@ -7,6 +7,10 @@ Protocol for one delivery:
 3. *record*: in one transaction, mark the row `sent` with the channel and ts (and whatever the caller records
    with it, e.g. alert rows pointing at the message).
 
+While step 2 runs, a heartbeat keeps the claim fresh: a send can outlast STALE_AFTER when Slack rate-limits it
+(the WebClient sleeps Retry-After between attempts), and without the heartbeat another replica would take the
+claim over as abandoned, find nothing in Slack yet, and send it too. A replica that dies stops the heartbeat.
+
 A replica that dies between 1 and 3 leaves a `sending` row. After `STALE_AFTER`, another run may take it over:
 it first asks Slack whether a message carrying that key's metadata already exists in the channel
 (`conversations.history`), and records it instead of sending again. So a crash after Slack accepted the message
@@ -16,6 +20,7 @@ but before step 3 does not produce a duplicate.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -137,13 +142,35 @@ class DeliveryLedger:
                 self.record_sent(key, existing, (lambda c: also(c, existing)) if also else None)
                 return "already_sent"
         try:
-            ref = send(key)
+            ref = self._with_heartbeat(key, send)
         except Exception as exc:  # noqa: BLE001 - any failure is recorded; the next run retries
             log.warning("delivery %s failed: %s", key, exc)
             self.record_failed(key, f"{type(exc).__name__}: {exc}")
             return "failed"
         self.record_sent(key, ref, (lambda c: also(c, ref)) if also else None)
         return "sent"
+
+    def _with_heartbeat(self, key: Delivery, send: Callable[[Delivery], SentRef]) -> SentRef:
+        """Run `send(key)` while touching the claim every STALE_AFTER / 4, so it never looks abandoned."""
+        stop = threading.Event()
+        interval = max(STALE_AFTER.total_seconds() / 4, 0.05)
+        claimed = and_(self._where(key), ledger.c.status == "sending")
+
+        def beat() -> None:
+            while not stop.wait(interval):
+                try:
+                    with self.engine.begin() as conn:
+                        conn.execute(update(ledger).where(claimed).values(created_at=self.now()))
+                except Exception as exc:  # noqa: BLE001 - a missed beat is retried; the send goes on
+                    log.warning("ledger heartbeat for %s failed: %s", key, exc)
+
+        thread = threading.Thread(target=beat, name="ledger-heartbeat", daemon=True)
+        thread.start()
+        try:
+            return send(key)
+        finally:
+            stop.set()
+            thread.join()
 
     def failures(self, since: datetime) -> list:
         """Deliveries that failed (or were abandoned) since `since`, for the ops report."""

@@ -19,7 +19,7 @@ from sqlalchemy import Engine, create_engine, insert, text
 from sqlalchemy.engine import make_url
 
 from db.engine import create_raw_engine, dispose_all, upgrade
-from db.schema import BOT_TABLES, DEFAULT_STAGES, SALES_TABLES, stages
+from db.schema import BOT_TABLES, DEFAULT_STAGES, SALES_TABLES, bot_scheduler_jobs, stages
 
 ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 BACKENDS = [b.strip() for b in os.environ.get("TEST_DATABASES", "sqlite,postgresql").split(",") if b.strip()]
@@ -76,7 +76,7 @@ def sqlite_template(tmp_path_factory) -> Path:
 
 
 def _reset_postgres(engine: Engine) -> None:
-    names = ", ".join(t.name for t in (*SALES_TABLES, *BOT_TABLES))
+    names = ", ".join(t.name for t in (*SALES_TABLES, *BOT_TABLES, bot_scheduler_jobs))
     with engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
         conn.execute(insert(stages), [dict(s) for s in DEFAULT_STAGES])
