@@ -99,23 +99,32 @@ def refresh_messages(deps: BotDeps, client, result: ActionResult, period: str | 
 
 
 def register(app, deps: BotDeps) -> None:
-    @app.action(CLICK)
-    def on_click(ack, body, action, client, respond):
-        ack()
-        kind = CLICK.match(action["action_id"]).group(1)
+    def checked(body, action, client, respond, *, refresh_if_settled: bool):
+        """Who clicked and whether they may act on that deal: (viewer, result, period, now), or None when the
+        click was answered already (unknown person, refusal)."""
         opp_id, period, record = parse_button_value(action.get("value"))
         viewer, problem = identify(deps, client, body["user"]["id"])
         if viewer is None:
             tell(body, client, respond, problem)
-            return
+            return None
         now = datetime.now(UTC)
         result = check_action(deps.engine, viewer.rep_id, opportunity_id=opp_id, record=record,
                               settings=deps.settings, now=now)
         if result.outcome != "done":
             tell(body, client, respond, refusal(result))
-            if result.outcome == "not_flagged":
+            if refresh_if_settled and result.outcome == "not_flagged":
                 refresh_messages(deps, client, result, period)
+            return None
+        return viewer, result, period, now
+
+    @app.action(CLICK)
+    def on_click(ack, body, action, client, respond):
+        ack()
+        kind = CLICK.match(action["action_id"]).group(1)
+        click = checked(body, action, client, respond, refresh_if_settled=True)
+        if click is None:
             return
+        viewer, result, period, now = click
         if kind == "still_active":
             acknowledge(deps.engine, result.opportunity_id, actor_rep_id=viewer.rep_id, now=now)
             note = (f"Got it: “{result.deal_name}” is still active. I'll ask again only if something changes "
@@ -130,17 +139,10 @@ def register(app, deps: BotDeps) -> None:
     @app.action(CUSTOM)
     def on_custom(ack, body, action, client, respond):
         ack()
-        opp_id, period, record = parse_button_value(action.get("value"))
-        viewer, problem = identify(deps, client, body["user"]["id"])
-        if viewer is None:
-            tell(body, client, respond, problem)
+        click = checked(body, action, client, respond, refresh_if_settled=False)
+        if click is None:
             return
-        now = datetime.now(UTC)
-        result = check_action(deps.engine, viewer.rep_id, opportunity_id=opp_id, record=record,
-                              settings=deps.settings, now=now)
-        if result.outcome != "done":
-            tell(body, client, respond, refusal(result))
-            return
+        viewer, result, period, now = click
         today = viewer_today(deps, viewer, now)
         meta = json.dumps({"o": result.opportunity_id, "p": period}, separators=(",", ":"))
         client.views_open(trigger_id=body["trigger_id"],
