@@ -86,29 +86,36 @@ def conversion_query(period_start: date, period_end: date, owner_ids):
             select(opportunities.c.id).where(opportunities.c.owner_id.in_(owner_ids))))
     st = stages.alias("st")
     not_lost_position = case((not_(and_(st.c.is_closed, not_(st.c.is_won))), st.c.position))
-    order = (h.c.changed_at.desc(), h.c.id.desc())
-    visits = (
+    timeline = (
         select(
-            h.c.stage, h.c.changed_at, st.c.position, st.c.is_closed,
-            # furthest non-lost stage reached from this row on (this row included)
-            func.max(not_lost_position).over(partition_by=h.c.opportunity_id, order_by=order,
+            h.c.opportunity_id, h.c.stage, h.c.changed_at, st.c.position, st.c.is_closed,
+            # furthest non-lost stage reached from this row on (this row included): one sort per deal's history
+            func.max(not_lost_position).over(partition_by=h.c.opportunity_id,
+                                             order_by=(h.c.changed_at.desc(), h.c.id.desc()),
                                              rows=(None, 0)).label("furthest_after"),
-            func.row_number().over(partition_by=(h.c.opportunity_id, h.c.stage),
-                                   order_by=(h.c.changed_at, h.c.id)).label("visit"),
         )
         .select_from(h.join(st, st.c.name == h.c.stage))
         .where(h.c.opportunity_id.in_(active.distinct()))
-        .subquery("visits")
+        .subquery("timeline")
+    )
+    # The suffix maximum only falls over time, so its value at a stage's first entry is the largest over all of
+    # that stage's rows: a plain GROUP BY finds both the first entry and how far the deal got after it.
+    entries = (
+        select(timeline.c.stage, timeline.c.position, func.min(timeline.c.changed_at).label("entered_at"),
+               func.max(timeline.c.furthest_after).label("furthest"))
+        .where(not_(timeline.c.is_closed))
+        .group_by(timeline.c.opportunity_id, timeline.c.stage, timeline.c.position)
+        .subquery("entries")
     )
     return (
         select(
-            visits.c.stage.label(DIM_PREFIX + "stage"),
+            entries.c.stage.label(DIM_PREFIX + "stage"),
             func.count().label("entered"),
-            func.sum(case((visits.c.furthest_after > visits.c.position, 1), else_=0)).label("advanced"),
+            func.sum(case((entries.c.furthest > entries.c.position, 1), else_=0)).label("advanced"),
         )
-        .where(visits.c.visit == 1, not_(visits.c.is_closed), visits.c.changed_at >= start, visits.c.changed_at < end)
-        .group_by(visits.c.stage, visits.c.position)
-        .order_by(visits.c.position)
+        .where(entries.c.entered_at >= start, entries.c.entered_at < end)
+        .group_by(entries.c.stage, entries.c.position)
+        .order_by(entries.c.position)
     )
 
 
