@@ -105,10 +105,12 @@ def quota_statement(ctx: Ctx, scope_kind: str, by: tuple[str, ...]) -> Select:
     overlaps = and_(quotas.c.period_start <= END, quotas.c.period_end >= START)
     query = select(*cols).select_from(from_).where(overlaps)
     if scope_kind == "tree" and not by:
-        own = select(quotas.c.id).where(quotas.c.rep_id == SCOPE_REP, overlaps).exists()
-        team = and_(scope_condition(owner.c.id, "tree"), owner.c.role == "rep")
-        query = query.where((own & (quotas.c.rep_id == SCOPE_REP)) | (~own & team))
-    elif scope_kind == "rep":
+        # two plain sums the planner handles well: the manager's own row, else the team's reps
+        own = select(func.sum(prorated)).select_from(from_).where(overlaps, quotas.c.rep_id == SCOPE_REP)
+        team = select(func.sum(prorated)).select_from(from_).where(
+            overlaps, owner.c.role == "rep", scope_condition(owner.c.id, "tree"))
+        return select(func.coalesce(own.scalar_subquery(), team.scalar_subquery()).label("quota"))
+    if scope_kind == "rep":
         query = query.where(quotas.c.rep_id == SCOPE_REP)
     else:
         cond = scope_condition(owner.c.id, scope_kind)

@@ -121,7 +121,7 @@ def conversion_query(period_start: date, period_end: date, owner_ids):
 
 def _conversion(conn, ctx, period, scope, dims, today, cache, run_query):
     """Share of deals that entered stage k in the period and later reached a further stage (not lost)."""
-    query = (conversion_query(period.start, period.end, scope.owner_ids()), {})
+    query = (conversion_query(period.start, period.end, scope.member_ids(conn)), {})
     rows = []
     for r in run_query(conn, query, cache):
         entered, advanced = int(r["entered"]), int(r["advanced"] or 0)
