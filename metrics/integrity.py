@@ -72,7 +72,7 @@ from metrics.rules_common import (
     make_finding,
     money,
     plural,
-    sort_findings,
+    run_rules,
 )
 
 RULES: dict[str, str] = {
@@ -420,11 +420,5 @@ def integrity_findings(
     period_end: date | None = None,
 ) -> list[Finding]:
     """Every integrity finding (or only those of `rules`, a collection of rule ids), sorted."""
-    selected = list(RULES) if rules is None else [rule for rule in RULES if rule in set(rules)]
-    findings: list[Finding] = []
-    for rule in selected:
-        findings.extend(RULE_FUNCTIONS[rule](
-            conn, today=today, now=now, settings=settings, owner_ids=owner_ids,
-            period_start=period_start, period_end=period_end,
-        ))
-    return sort_findings(findings, RULES)
+    return run_rules(RULES, RULE_FUNCTIONS, rules, conn, today=today, now=now, settings=settings,
+                     owner_ids=owner_ids, period_start=period_start, period_end=period_end)

@@ -135,3 +135,14 @@ def deal_rows(*cols: Any, owner_ids: Any) -> Select:
                      .outerjoin(accounts, accounts.c.id == o.c.account_id))
         .where(in_scope(o.c.owner_id, owner_ids))
     )
+
+
+def run_rules(titles: Mapping[str, str], functions: Mapping[str, Any], rules: Any, conn: Any, **kwargs: Any
+              ) -> list[Finding]:
+    """Run the selected rules (all of `titles` when `rules` is None) with the same arguments, findings sorted."""
+    wanted = None if rules is None else set(rules)
+    findings: list[Finding] = []
+    for rule in titles:
+        if wanted is None or rule in wanted:
+            findings.extend(functions[rule](conn, **kwargs))
+    return sort_findings(findings, titles)

@@ -54,8 +54,8 @@ from metrics.rules_common import (
     in_scope,
     make_finding,
     plural,
+    run_rules,
     segment_threshold,
-    sort_findings,
 )
 
 RULES: dict[str, str] = {
@@ -321,12 +321,8 @@ def stalled_deals(
 
     `cache` (a metrics.cache.ResultCache) keeps the org-wide won-deal stage benchmarks between calls.
     """
-    selected = list(RULES) if rules is None else [rule for rule in RULES if rule in set(rules)]
     extra: dict[str, Any] = {}
-    if cache is not None and "stuck_in_stage" in selected:
+    if cache is not None and (rules is None or "stuck_in_stage" in set(rules)):
         extra["benchmarks"] = won_stage_percentiles(conn, cache=cache)
-    findings: list[Finding] = []
-    for rule in selected:
-        findings.extend(RULE_FUNCTIONS[rule](conn, today=today, now=now, settings=settings, owner_ids=owner_ids,
-                                             **extra))
-    return sort_findings(findings, RULES)
+    return run_rules(RULES, RULE_FUNCTIONS, rules, conn, today=today, now=now, settings=settings,
+                     owner_ids=owner_ids, **extra)
