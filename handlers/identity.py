@@ -12,8 +12,9 @@ from datetime import UTC, datetime, timedelta
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Engine, func, select
 
+from db.identities import store_slack_identity
 from db.schema import bot_slack_identities, reps
 from errors import UserError
 from metrics.scopes import UnknownViewer, Viewer, viewer_by_email, viewer_by_id
@@ -31,15 +32,6 @@ def _cached(engine: Engine, user_id: str):
         return conn.execute(select(bot_slack_identities).where(bot_slack_identities.c.slack_user_id == user_id)).first()
 
 
-def _store(engine: Engine, user_id: str, email: str | None, rep_id: int | None, tz: str | None, deleted: bool) -> None:
-    values = {"email": email, "rep_id": rep_id, "tz": tz, "deleted": deleted, "fetched_at": datetime.now(UTC)}
-    with engine.begin() as conn:
-        done = conn.execute(update(bot_slack_identities).where(bot_slack_identities.c.slack_user_id == user_id)
-                            .values(**values)).rowcount
-        if not done:
-            conn.execute(insert(bot_slack_identities).values(slack_user_id=user_id, **values))
-
-
 def _fetch(client: WebClient, engine: Engine, user_id: str) -> tuple[str | None, int | None, str | None, bool]:
     try:
         user = client.users_info(user=user_id)["user"]
@@ -55,7 +47,7 @@ def _fetch(client: WebClient, engine: Engine, user_id: str) -> tuple[str | None,
         rep_id = conn.execute(select(reps.c.id).where(reps.c.slack_user_id == user_id)).scalar()
         if rep_id is None and email:
             rep_id = conn.execute(select(reps.c.id).where(func.lower(reps.c.email) == email.lower())).scalar()
-    _store(engine, user_id, email, rep_id, tz, deleted)
+    store_slack_identity(engine, user_id, email=email, rep_id=rep_id, tz=tz, deleted=deleted)
     return email, rep_id, tz, deleted
 
 

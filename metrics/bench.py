@@ -127,7 +127,7 @@ def _timed(fn, runs: int) -> tuple[list[float], object]:
     return times, result
 
 
-def _p95(samples: list[float]) -> float:
+def p95(samples: list[float]) -> float:
     return statistics.quantiles(samples, n=20)[-1] if len(samples) >= 2 else samples[0]
 
 
@@ -200,9 +200,9 @@ def run_bench(engine, settings: Settings, runs: int = 20, period_text: str = "th
                 layer(), hand()  # warm up
                 lt, lv = _timed(layer, n)
                 ht, hv = _timed(hand, n)
-                rows.append(BenchRow(metric, scope_name, statistics.median(lt), _p95(lt), statistics.median(ht),
-                                     _p95(ht), statistics.median(lt) / max(statistics.median(ht), 1e-6),
-                                     _p95(lt) / max(_p95(ht), 1e-6), _same(lv, hv)))
+                rows.append(BenchRow(metric, scope_name, statistics.median(lt), p95(lt), statistics.median(ht),
+                                     p95(ht), statistics.median(lt) / max(statistics.median(ht), 1e-6),
+                                     p95(lt) / max(p95(ht), 1e-6), _same(lv, hv)))
     return rows
 
 

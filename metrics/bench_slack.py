@@ -11,6 +11,7 @@ from sqlalchemy import Engine, select
 
 from config import Settings
 from db.schema import reps
+from metrics.bench import p95
 
 SUBCOMMANDS = ("pipeline", "quota", "forecast", "deals", "stalled", "winrate", "cycle", "funnel", "leaderboard",
                "changes", "help")
@@ -23,10 +24,6 @@ class RoundTrip:
     subcommand: str
     p50_ms: float
     p95_ms: float
-
-
-def _p95(samples: list[float]) -> float:
-    return statistics.quantiles(samples, n=20)[-1] if len(samples) >= 2 else samples[0]
 
 
 def _people(engine: Engine) -> dict[str, str]:
@@ -72,7 +69,7 @@ def run_roundtrips(engine: Engine, settings: Settings, runs: int = 10) -> list[R
                         fake.wait_for_messages(1, kind="response_url", timeout=30)
                         if n:  # the first is a warm-up
                             samples.append((time.perf_counter() - t0) * 1000)
-                    rows.append(RoundTrip(role, sub, statistics.median(samples), _p95(samples)))
+                    rows.append(RoundTrip(role, sub, statistics.median(samples), p95(samples)))
         finally:
             server.shutdown()
             server.server_close()
@@ -90,6 +87,6 @@ def print_chart_timings(n: int = 20) -> dict:
 
     timings = chart_timings(n)
     print(f"\n{'chart':<20} {'p50':>9} {'p95':>9} {'size':>9}")
-    for kind, (p50, p95, size) in timings.items():
-        print(f"{kind:<20} {p50:>7.1f}ms {p95:>7.1f}ms {size / 1024:>7.1f}KB")
+    for kind, (p50_ms, p95_ms, size) in timings.items():
+        print(f"{kind:<20} {p50_ms:>7.1f}ms {p95_ms:>7.1f}ms {size / 1024:>7.1f}KB")
     return timings

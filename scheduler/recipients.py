@@ -7,11 +7,11 @@ Time zone: Slack's `tz` → `reps.timezone` → DEFAULT_TIMEZONE (DESIGN §6).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, select
 
+from db.identities import store_slack_identity
 from db.schema import bot_slack_identities, reps
 from scheduler.sender import SlackSender
 
@@ -70,12 +70,7 @@ def resolve_slack_user(engine: Engine, sender: SlackSender, person: Recipient) -
     user = sender.user_by_email(person.email)
     if user is None:
         return person
-    values = {"email": person.email, "rep_id": person.rep_id, "tz": user.get("tz"),
-              "deleted": bool(user.get("deleted")), "fetched_at": datetime.now(UTC)}
-    with engine.begin() as conn:
-        done = conn.execute(update(bot_slack_identities)
-                            .where(bot_slack_identities.c.slack_user_id == user["id"]).values(**values)).rowcount
-        if not done:
-            conn.execute(insert(bot_slack_identities).values(slack_user_id=user["id"], **values))
+    store_slack_identity(engine, user["id"], email=person.email, rep_id=person.rep_id, tz=user.get("tz"),
+                         deleted=bool(user.get("deleted")))
     return Recipient(person.rep_id, person.name, person.email, person.role, user["id"],
                      zone(user.get("tz"), person.tz.key))
