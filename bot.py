@@ -30,6 +30,14 @@ def cmd_db(args: argparse.Namespace) -> int:
     engine = create_raw_engine(load_settings().database_url)
     if args.action == "upgrade":
         upgrade(engine)
+    if args.action == "snapshot":
+        from metrics.stage_entries import refresh_stage_entries, tidy_after_rebuild
+
+        upgrade(engine)
+        with engine.begin() as conn:
+            done = refresh_stage_entries(conn, full=True)
+        tidy_after_rebuild(engine)
+        print(f"stage-entry snapshot rebuilt: {done['entries']:,} entries, history through id {done['through']:,}")
     print(f"database at revision {current_revision(engine)} (head {head_revision()})")
     return 0
 
@@ -166,8 +174,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("jobs", help="list the scheduled jobs with their next run times")
     p.set_defaults(func=cmd_jobs)
 
-    p = sub.add_parser("db", help="database schema: show or upgrade the migration revision")
-    p.add_argument("action", choices=("upgrade", "current"))
+    p = sub.add_parser("db", help="database schema: show or upgrade the migration revision; rebuild the snapshot")
+    p.add_argument("action", choices=("upgrade", "current", "snapshot"),
+                   help="snapshot: rebuild the stage-entry snapshot behind stage conversion now")
     p.set_defaults(func=cmd_db)
     return parser
 

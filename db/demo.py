@@ -66,6 +66,7 @@ from db.schema import (
     stages,
 )
 from errors import UserError
+from metrics.stage_entries import refresh_stage_entries, tidy_after_rebuild
 
 DEMO_DOMAIN = "demo.example.com"
 DEMO_LOGINS = {
@@ -343,10 +344,13 @@ def build_demo(
                       "fiscal_year_start_month": fiscal_year_start_month, "generator": 1}
             conn.execute(bot_settings.insert().values(key=MARKER_KEY, value=json.dumps(marker, sort_keys=True),
                                                       updated_at=datetime.now(UTC)))
+            bar.note("snapshot")
+            refresh_stage_entries(conn, full=True)
         if engine.dialect.name == "postgresql":
             bar.note("analyzing")
             with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 conn.execute(text("ANALYZE"))
+            tidy_after_rebuild(engine)
     finally:
         bar.clear()
 

@@ -263,6 +263,20 @@ bot_integrity_findings = Table(
     Column("resolved_at", UTCDateTime),
 )
 
+# The stage-entry snapshot behind stage conversion (metrics/stage_entries.py): per deal and open stage it
+# entered, the first entry and whether the deal later reached a further stage that is not a lost one, for the
+# history up to a watermark kept in bot_settings. Derived data: rebuilt from opportunity_history at any time.
+bot_stage_entries = Table(
+    "bot_stage_entries",
+    metadata,
+    Column("opportunity_id", Integer, ForeignKey("opportunities.id", ondelete="CASCADE"), primary_key=True),
+    Column("stage", String(100), primary_key=True),
+    Column("entered_at", UTCDateTime, nullable=False),
+    Column("advanced", Boolean, nullable=False),
+    # org-wide conversion reads only this index (entries in a period, by stage, minus recently changed deals)
+    Index("ix_bot_stage_entries_entered", "entered_at", "stage", "advanced", "opportunity_id"),
+)
+
 BOT_TABLES = (
     bot_settings,
     bot_slack_identities,
@@ -271,6 +285,7 @@ BOT_TABLES = (
     bot_alerts,
     bot_nudge_items,
     bot_integrity_findings,
+    bot_stage_entries,
 )
 
 # APScheduler's job store (scheduler/service.py), in APScheduler's own layout so its SQLAlchemyJobStore uses it

@@ -36,25 +36,37 @@ _FROM = "FROM opportunities o JOIN stages s ON s.name = o.stage WHERE o.close_da
 _LOST = "s.is_closed AND NOT s.is_won"
 _DAYS = {"postgresql": "o.close_date - date(timezone('UTC', o.created_at))",
          "sqlite": "CAST(julianday(o.close_date) - julianday(date(o.created_at)) AS INTEGER)"}
+# Each query returns what the answer shows (counts and the other figures beside the value), the value last.
 HAND_SQL = {
-    "pipeline": f"SELECT COALESCE(SUM(o.amount), 0) {_FROM} AND {_OPEN}",
-    "weighted_pipeline": f"SELECT COALESCE(SUM(o.amount * COALESCE(o.probability, s.probability) / 100.0), 0) "
+    "pipeline": f"SELECT COUNT(*), COALESCE(SUM(o.amount), 0) {_FROM} AND {_OPEN}",
+    "weighted_pipeline": "SELECT COUNT(*), COALESCE(SUM(o.amount), 0), "
+                         "COALESCE(SUM(o.amount * COALESCE(o.probability, s.probability) / 100.0), 0) "
                          f"{_FROM} AND {_OPEN}",
-    "closed_won": f"SELECT COALESCE(SUM(o.amount), 0) {_FROM} AND {_WON}",
-    "closed_lost": f"SELECT COALESCE(SUM(o.amount), 0) {_FROM} AND {_LOST}",
-    "forecast": "SELECT COALESCE(SUM(CASE WHEN s.is_won THEN o.amount WHEN NOT s.is_closed AND "
+    "closed_won": f"SELECT COUNT(*), COALESCE(SUM(o.amount), 0) {_FROM} AND {_WON}",
+    "closed_lost": f"SELECT COUNT(*), COALESCE(SUM(o.amount), 0) {_FROM} AND {_LOST}",
+    # closed, best case and pipeline beside commit; the quota is added by hand_sql
+    "forecast": "SELECT COALESCE(SUM(CASE WHEN s.is_won THEN o.amount END), 0), "
+                "COALESCE(SUM(CASE WHEN s.is_won THEN o.amount WHEN NOT s.is_closed AND "
+                "COALESCE(o.forecast_category, s.forecast_category) IN ('commit', 'best_case') THEN o.amount END), 0), "
+                "COALESCE(SUM(CASE WHEN s.is_won THEN o.amount WHEN NOT s.is_closed AND "
+                "COALESCE(o.forecast_category, s.forecast_category) IN ('commit', 'best_case', 'pipeline') "
+                "THEN o.amount END), 0), "
+                "COALESCE(SUM(CASE WHEN s.is_won THEN o.amount WHEN NOT s.is_closed AND "
                 "COALESCE(o.forecast_category, s.forecast_category) = 'commit' THEN o.amount END), 0) "
                 f"{_FROM} AND (s.is_won OR NOT s.is_closed)",
-    "win_rate": f"SELECT SUM(CASE WHEN s.is_won THEN 1 ELSE 0 END) * 1.0 / NULLIF(COUNT(*), 0) "
-                f"{_FROM} AND s.is_closed",
-    "win_rate_value": f"SELECT SUM(CASE WHEN s.is_won THEN o.amount ELSE 0 END) * 1.0 / NULLIF(SUM(o.amount), 0) "
+    "win_rate": "SELECT SUM(CASE WHEN s.is_won THEN 1 ELSE 0 END), SUM(CASE WHEN s.is_won THEN 0 ELSE 1 END), "
+                f"SUM(CASE WHEN s.is_won THEN 1 ELSE 0 END) * 1.0 / NULLIF(COUNT(*), 0) {_FROM} AND s.is_closed",
+    "win_rate_value": "SELECT SUM(CASE WHEN s.is_won THEN o.amount ELSE 0 END), "
+                      "SUM(CASE WHEN s.is_won THEN 0 ELSE o.amount END), "
+                      "SUM(CASE WHEN s.is_won THEN o.amount ELSE 0 END) * 1.0 / NULLIF(SUM(o.amount), 0) "
                       f"{_FROM} AND s.is_closed",
-    "avg_deal_size": f"SELECT SUM(o.amount) * 1.0 / NULLIF(COUNT(*), 0) {_FROM} AND {_WON}",
+    "avg_deal_size": f"SELECT COUNT(*), SUM(o.amount) * 1.0 / NULLIF(COUNT(*), 0) {_FROM} AND {_WON}",
     "cycle_days": {
-        "postgresql": f"SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY {_DAYS['postgresql']}) {_FROM} AND {_WON}",
-        "sqlite": f"SELECT median({_DAYS['sqlite']}) {_FROM} AND {_WON}",
+        "postgresql": f"SELECT COUNT(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY {_DAYS['postgresql']}) "
+                      f"{_FROM} AND {_WON}",
+        "sqlite": f"SELECT COUNT(*), median({_DAYS['sqlite']}) {_FROM} AND {_WON}",
     },
-    "cycle_days_mean": {d: f"SELECT AVG({days}) {_FROM} AND {_WON}" for d, days in _DAYS.items()},
+    "cycle_days_mean": {d: f"SELECT COUNT(*), AVG({days}) {_FROM} AND {_WON}" for d, days in _DAYS.items()},
 }
 _TREE = ("(WITH RECURSIVE t(id) AS (SELECT id FROM reps WHERE id = :rep UNION ALL "
          "SELECT r.id FROM reps r JOIN t ON r.manager_id = t.id) SELECT id FROM t)")
@@ -93,6 +105,19 @@ _CONVERSION = (
     "GROUP BY fe.stage, sk.position ORDER BY sk.position"
 )
 METRICS = (*HAND_SQL, "quota", "conversion")
+# The layer's figures the hand-written columns stand for, in their order: the whole answer is compared.
+ANSWER_FIELDS = {
+    "pipeline": ("open_count", "value"),
+    "weighted_pipeline": ("open_count", "open_amount", "value"),
+    "closed_won": ("won_count", "value"),
+    "closed_lost": ("lost_count", "value"),
+    "forecast": ("quota", "closed", "best_case", "pipeline", "value"),
+    "win_rate": ("won_count", "lost_count", "value"),
+    "win_rate_value": ("won_amount", "lost_amount", "value"),
+    "avg_deal_size": ("won_count", "value"),
+    "cycle_days": ("won_count", "value"),
+    "cycle_days_mean": ("won_count", "value"),
+}
 
 
 def hand_sql(metric: str, dialect: str, scope: str) -> str:
@@ -102,7 +127,10 @@ def hand_sql(metric: str, dialect: str, scope: str) -> str:
     if metric == "conversion":
         return _CONVERSION.replace("{scope}", SCOPE_SQL[scope])
     sql = HAND_SQL[metric]
-    return (sql[dialect] if isinstance(sql, dict) else sql) + SCOPE_SQL[scope]
+    sql = (sql[dialect] if isinstance(sql, dict) else sql) + SCOPE_SQL[scope]
+    if metric == "forecast":  # the roll-up is shown against the quota
+        sql = f"SELECT ({_quota_sql(dialect, scope)}) AS quota, f.* FROM ({sql}) f"
+    return sql
 
 
 @dataclass
@@ -189,13 +217,15 @@ def run_bench(engine, settings: Settings, runs: int = 20, period_text: str = "th
                 statement = text(hand_sql(metric, dialect, scope_name))
                 values = {**params, "rep": scope.rep_id}
 
-                def layer(metric=metric, scope=scope):
+                fields = ANSWER_FIELDS.get(metric, ("value",))
+
+                def layer(metric=metric, scope=scope, fields=fields):
                     result = evaluate(conn, metric, period, scope, today=today, cache=NO_CACHE,
                                       fiscal_start_month=settings.fiscal_year_start_month)
-                    return [row["value"] for row in result.rows]
+                    return [value for row in result.rows for value in (row.get(f) for f in fields)]
 
-                def hand(statement=statement, values=values):
-                    return [row[-1] for row in conn.execute(statement, values)]
+                def hand(statement=statement, values=values, fields=fields):
+                    return [value for row in conn.execute(statement, values) for value in row[-len(fields):]]
 
                 layer(), hand()  # warm up
                 lt, lv = _timed(layer, n)

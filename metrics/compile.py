@@ -64,10 +64,14 @@ def _order_by(ctx: Ctx, by: tuple[str, ...]) -> list[ColumnElement]:
 @lru_cache(maxsize=1024)
 def deal_statement(ctx: Ctx, measures: tuple[str, ...], scope_kind: str, by: tuple[str, ...]) -> Select:
     """SELECT dims, measures FROM deals WHERE close_date in window AND owner in scope GROUP BY dims."""
-    from_ = o.join(s, o.c.stage == s.c.name).outerjoin(owner, o.c.owner_id == owner.c.id)
-    from_ = from_.outerjoin(acct, o.c.account_id == acct.c.id)
-    if any(DIMENSIONS[d].needs_manager for d in by):
+    joins = frozenset().union(*(DIMENSIONS[d].joins for d in by))
+    from_ = o.join(s, o.c.stage == s.c.name)
+    if joins & {"owner", "mgr"}:
+        from_ = from_.outerjoin(owner, o.c.owner_id == owner.c.id)
+    if "mgr" in joins:
         from_ = from_.outerjoin(mgr, owner.c.manager_id == mgr.c.id)
+    if "acct" in joins:
+        from_ = from_.outerjoin(acct, o.c.account_id == acct.c.id)
     # Rows no measure counts are filtered out in WHERE (fewer rows scanned, no empty groups); when every
     # measure shares one filter it lives only there.
     filters = {DEAL_MEASURES[m].filter for m in measures}

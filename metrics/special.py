@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
-from sqlalchemy import and_, case, func, not_, select
+from sqlalchemy import and_, case, func, select, union_all
 
-from db.schema import opportunities, opportunity_history, stages
+from db.schema import bot_stage_entries, opportunities, opportunity_history, stages
 from metrics.compile import DIM_PREFIX, Window, deal_query
 from metrics.model import REP_DIMENSIONS
+from metrics.stage_entries import changed_since, first_entries, usable_watermark
 
 VELOCITY_LOOKBACK_DAYS = 365
 
@@ -73,55 +74,56 @@ def _velocity(conn, ctx, period, scope, dims, today, cache, run_query):
     return [open_q, hist_q], rows
 
 
-def conversion_query(period_start: date, period_end: date, owner_ids):
+def conversion_query(period_start: date, period_end: date, owner_ids, watermark: int | None = None):
     """Per open stage k: deals whose first entry into k falls in the period, and how many of them later reached a
-    further stage that is not a lost one. Window functions over the history of only those deals with a history
-    row in the period (found through the changed_at index), so the cost follows the period, not the database."""
-    h = opportunity_history
+    further stage that is not a lost one.
+
+    With a stage-entry snapshot (`watermark`: the history id it covers, metrics.stage_entries), deals without
+    newer history are read from it and only the others are computed from history; without one, every deal with
+    a history row in the period is (found through the changed_at index, so the cost follows the period)."""
     start = datetime.combine(period_start, time.min, tzinfo=UTC)
     end = datetime.combine(period_end + timedelta(days=1), time.min, tzinfo=UTC)
-    active = select(h.c.opportunity_id).where(h.c.changed_at >= start, h.c.changed_at < end)
-    if owner_ids is not None:
-        active = active.where(h.c.opportunity_id.in_(
-            select(opportunities.c.id).where(opportunities.c.owner_id.in_(owner_ids))))
-    st = stages.alias("st")
-    not_lost_position = case((not_(and_(st.c.is_closed, not_(st.c.is_won))), st.c.position))
-    timeline = (
-        select(
-            h.c.opportunity_id, h.c.stage, h.c.changed_at, st.c.position, st.c.is_closed,
-            # furthest non-lost stage reached from this row on (this row included): one sort per deal's history
-            func.max(not_lost_position).over(partition_by=h.c.opportunity_id,
-                                             order_by=(h.c.changed_at.desc(), h.c.id.desc()),
-                                             rows=(None, 0)).label("furthest_after"),
+    h = opportunity_history
+    in_period = and_(h.c.changed_at >= start, h.c.changed_at < end)
+    if watermark is None:
+        live_deals = select(h.c.opportunity_id).where(in_period).distinct()
+    else:
+        recent = h.alias("recent")
+        live_deals = (
+            select(recent.c.opportunity_id).where(recent.c.id > watermark)
+            .where(select(h.c.id).where(h.c.opportunity_id == recent.c.opportunity_id, in_period).exists())
+            .distinct()
         )
-        .select_from(h.join(st, st.c.name == h.c.stage))
-        .where(h.c.opportunity_id.in_(active.distinct()))
-        .subquery("timeline")
-    )
-    # The suffix maximum only falls over time, so its value at a stage's first entry is the largest over all of
-    # that stage's rows: a plain GROUP BY finds both the first entry and how far the deal got after it.
-    entries = (
-        select(timeline.c.stage, timeline.c.position, func.min(timeline.c.changed_at).label("entered_at"),
-               func.max(timeline.c.furthest_after).label("furthest"))
-        .where(not_(timeline.c.is_closed))
-        .group_by(timeline.c.opportunity_id, timeline.c.stage, timeline.c.position)
-        .subquery("entries")
+    scoped = None if owner_ids is None else select(opportunities.c.id).where(opportunities.c.owner_id.in_(owner_ids))
+    if scoped is not None:
+        live_deals = live_deals.where(live_deals.selected_columns[0].in_(scoped))
+    live = first_entries(live_deals).subquery("live")
+    parts = [select(live.c.stage, case((live.c.advanced, 1), else_=0).label("advanced"))
+             .where(live.c.entered_at >= start, live.c.entered_at < end)]
+    if watermark is not None:
+        se = bot_stage_entries
+        snap = (select(se.c.stage, case((se.c.advanced, 1), else_=0).label("advanced"))
+                .where(se.c.entered_at >= start, se.c.entered_at < end,
+                       se.c.opportunity_id.not_in(changed_since(watermark))))
+        if scoped is not None:
+            snap = snap.where(se.c.opportunity_id.in_(scoped))
+        parts.append(snap)
+    entries = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("entries")
+    counts = (
+        select(entries.c.stage, func.count().label("entered"), func.sum(entries.c.advanced).label("advanced"))
+        .group_by(entries.c.stage)
+        .subquery("counts")
     )
     return (
-        select(
-            entries.c.stage.label(DIM_PREFIX + "stage"),
-            func.count().label("entered"),
-            func.sum(case((entries.c.furthest > entries.c.position, 1), else_=0)).label("advanced"),
-        )
-        .where(entries.c.entered_at >= start, entries.c.entered_at < end)
-        .group_by(entries.c.stage, entries.c.position)
-        .order_by(entries.c.position)
+        select(counts.c.stage.label(DIM_PREFIX + "stage"), counts.c.entered, counts.c.advanced)
+        .join_from(counts, stages, stages.c.name == counts.c.stage)
+        .order_by(stages.c.position)
     )
 
 
 def _conversion(conn, ctx, period, scope, dims, today, cache, run_query):
     """Share of deals that entered stage k in the period and later reached a further stage (not lost)."""
-    query = (conversion_query(period.start, period.end, scope.member_ids(conn)), {})
+    query = (conversion_query(period.start, period.end, scope.member_ids(conn), usable_watermark(conn)), {})
     rows = []
     for r in run_query(conn, query, cache):
         entered, advanced = int(r["entered"]), int(r["advanced"] or 0)

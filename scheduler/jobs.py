@@ -63,6 +63,8 @@ JOBS: tuple[JobSpec, ...] = (
     JobSpec("integrity", "scheduler.integrity_run:run_integrity",
             "data-integrity findings and delivery failures to OPS_CHANNEL (INTEGRITY_CRON)", _integrity_cron,
             misfire_grace_seconds=6 * 3600),
+    JobSpec("snapshots", "scheduler.snapshots:refresh_snapshots",
+            "stage-entry snapshot for stage conversion: new history added, rebuilt whole once a day", _every(15)),
 )
 
 

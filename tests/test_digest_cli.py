@@ -101,7 +101,7 @@ def test_jobs_lists_the_schedule_without_slack(db, env, capsys):
     lines = out.splitlines()
     assert lines[0].split()[:3] == ["JOB", "SCHEDULE", "NEXT"]
     for job, schedule in (("digests", "every 5 min"), ("alerts", "every 15 min"), ("nudges", "every 10 min"),
-                          ("integrity", "cron")):
+                          ("integrity", "cron"), ("snapshots", "every 15 min")):
         row = next(line for line in lines if line.startswith(job + " "))
         assert schedule in row and "UTC" in row and "ready" in row
     assert "no replica is running the scheduler" in out

@@ -1,0 +1,180 @@
+"""The stage-entry snapshot behind stage conversion (DESIGN §6, "pipeline snapshot").
+
+Stage conversion needs, for every deal and open stage it entered, when it first entered it and whether it later
+reached a further stage that is not a lost one. From history alone that is a window over every deal's rows
+(1.7 s org-wide at 1,000,000 deals on PostgreSQL). `bot_stage_entries` keeps those answers for the history up to
+a watermark, the largest `opportunity_history.id` it has seen; `conversion` reads the snapshot for deals whose
+history has not grown since and computes the others live, so an answer is never staler than the history.
+
+The snapshot holds only while the stage list it was built with (names, order, closed and won flags) is the
+current one: a changed stage list makes conversion ignore it until the next refresh rebuilds it. History is
+treated as append-only (the result cache's data version assumes the same); a history row edited in place is
+picked up by the next full rebuild: nightly (the `snapshots` job), after every import and demo build, and by
+`python bot.py db snapshot`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Connection, Engine, Select, and_, case, delete, exists, func, insert, not_, select, text
+
+from db.schema import bot_settings, bot_stage_entries, opportunity_history, stages
+
+SNAPSHOT_KEY = "stage_entries"
+FULL_REBUILD_AFTER = timedelta(hours=24)
+_LOCK_KEY = 0x5A1E5_0004  # pg_advisory_xact_lock: one refresh at a time
+
+h = opportunity_history
+se = bot_stage_entries
+
+
+@dataclass(frozen=True)
+class SnapshotState:
+    through: int  # the largest history id the snapshot covers
+    anchor: tuple[int, str] | None  # that history row's (opportunity_id, changed_at ISO): it must still be there
+    stages: str  # signature of the stage list it was built with
+    entries: int  # rows in the snapshot after the refresh
+    full_at: datetime  # when it was last rebuilt whole
+
+    def to_json(self) -> str:
+        return json.dumps({"through": self.through, "anchor": self.anchor, "stages": self.stages,
+                           "entries": self.entries, "full_at": self.full_at.isoformat()})
+
+
+def stages_signature(conn: Connection) -> str:
+    rows = conn.execute(
+        select(stages.c.name, stages.c.position, stages.c.is_closed, stages.c.is_won).order_by(stages.c.name)
+    ).all()
+    flat = [[r.name, r.position, bool(r.is_closed), bool(r.is_won)] for r in rows]
+    return hashlib.sha256(json.dumps(flat).encode()).hexdigest()[:16]
+
+
+def read_state(conn: Connection) -> SnapshotState | None:
+    raw = conn.execute(select(bot_settings.c.value).where(bot_settings.c.key == SNAPSHOT_KEY)).scalar()
+    if raw is None:
+        return None
+    try:
+        data = json.loads(raw)
+        anchor = data["anchor"]
+        return SnapshotState(int(data["through"]), None if anchor is None else (int(anchor[0]), str(anchor[1])),
+                             str(data["stages"]), int(data["entries"]), datetime.fromisoformat(data["full_at"]))
+    except (ValueError, KeyError, TypeError, IndexError):
+        return None  # unreadable: treated as no snapshot, and the next refresh rebuilds it
+
+
+def _anchor_row(through: int):
+    """The watermark's history row and whether the snapshot has any rows, in one round trip."""
+    return select(
+        select(h.c.opportunity_id).where(h.c.id == through).scalar_subquery(),
+        select(h.c.changed_at).where(h.c.id == through).scalar_subquery(),
+        exists(select(se.c.opportunity_id)),
+    )
+
+
+def _anchor(opportunity_id: int | None, changed_at: datetime | None) -> tuple[int, str] | None:
+    return None if opportunity_id is None else (opportunity_id, changed_at.astimezone(UTC).isoformat())
+
+
+def usable_watermark(conn: Connection) -> int | None:
+    """The history id the snapshot covers, or None when conversion must not read it.
+
+    Not read when there is none, when it was built for another stage list, or when it no longer matches the
+    data: its watermark row is gone or different (the deal was deleted, or the history reloaded and its ids
+    reused) or its rows are (the sales tables were truncated under it). Conversion is then computed from
+    history alone, slower but right, until the next refresh.
+    """
+    state = read_state(conn)
+    if state is None or state.through == 0 or state.stages != stages_signature(conn):
+        return None
+    opportunity_id, changed_at, has_rows = conn.execute(_anchor_row(state.through)).one()
+    if _anchor(opportunity_id, changed_at) != state.anchor or bool(has_rows) != (state.entries > 0):
+        return None
+    return state.through
+
+
+def first_entries(deal_ids: Select | None = None, through: int | None = None) -> Select:
+    """SELECT opportunity_id, stage, entered_at, advanced: one row per deal and open stage in its history.
+
+    `deal_ids` limits the deals (a one-column SELECT); `through` reads only history rows with an id up to it.
+    One window sort per deal's history: the furthest non-lost stage reached from each row on.
+    """
+    st = stages.alias("st")
+    not_lost_position = case((not_(and_(st.c.is_closed, not_(st.c.is_won))), st.c.position))
+    timeline = (
+        select(
+            h.c.opportunity_id, h.c.stage, h.c.changed_at, st.c.position, st.c.is_closed,
+            func.max(not_lost_position).over(partition_by=h.c.opportunity_id,
+                                             order_by=(h.c.changed_at.desc(), h.c.id.desc()),
+                                             rows=(None, 0)).label("furthest_after"),
+        )
+        .select_from(h.join(st, st.c.name == h.c.stage))
+    )
+    if deal_ids is not None:
+        timeline = timeline.where(h.c.opportunity_id.in_(deal_ids))
+    if through is not None:
+        timeline = timeline.where(h.c.id <= through)
+    t = timeline.subquery("timeline")
+    # The suffix maximum only falls over time, so its value at a stage's first entry is the largest over all of
+    # that stage's rows: a plain GROUP BY finds both the first entry and how far the deal got after it.
+    advanced = case((func.coalesce(func.max(t.c.furthest_after), 0) > t.c.position, True), else_=False)
+    return (
+        select(t.c.opportunity_id, t.c.stage, func.min(t.c.changed_at).label("entered_at"),
+               advanced.label("advanced"))
+        .where(not_(t.c.is_closed))
+        .group_by(t.c.opportunity_id, t.c.stage, t.c.position)
+    )
+
+
+def changed_since(through: int) -> Select:
+    """The deals with a history row newer than the snapshot's watermark."""
+    return select(h.c.opportunity_id).where(h.c.id > through)
+
+
+def refresh_stage_entries(conn: Connection, *, full: bool = False, now: datetime | None = None) -> dict:
+    """Bring the snapshot up to the newest history row, inside the caller's transaction.
+
+    Rebuilt whole when `full`, when there is none, when it is older than FULL_REBUILD_AFTER, when the stage
+    list changed or when it no longer matches the data (see usable_watermark); otherwise only the deals with
+    history newer than the watermark are recomputed.
+    Returns {"mode": "full" | "incremental" | "current", "deals": deals recomputed (None when all were),
+    "entries": rows in the snapshot, "through": the new watermark}.
+    """
+    now = now or datetime.now(UTC)
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+    state = read_state(conn)
+    signature = stages_signature(conn)
+    through = conn.execute(select(func.coalesce(func.max(h.c.id), 0))).scalar_one()
+    columns = ["opportunity_id", "stage", "entered_at", "advanced"]
+    stale = (state is None or state.stages != signature or now - state.full_at >= FULL_REBUILD_AFTER
+             or state.through > 0 and usable_watermark(conn) is None)
+    if full or stale:
+        conn.execute(delete(se))
+        conn.execute(insert(se).from_select(columns, first_entries(None, through)))
+        deals, mode, full_at = None, "full", now
+    elif through > state.through:
+        changed = select(h.c.opportunity_id).where(h.c.id > state.through, h.c.id <= through).distinct()
+        deals = conn.execute(select(func.count()).select_from(changed.subquery())).scalar_one()
+        conn.execute(delete(se).where(se.c.opportunity_id.in_(changed)))
+        conn.execute(insert(se).from_select(columns, first_entries(changed, through)))
+        mode, full_at = "incremental", state.full_at
+    else:
+        return {"mode": "current", "deals": 0, "entries": state.entries, "through": state.through}
+    entries = conn.execute(select(func.count()).select_from(se)).scalar_one()
+    opportunity_id, changed_at, _ = conn.execute(_anchor_row(through)).one()
+    new_state = SnapshotState(through, _anchor(opportunity_id, changed_at), signature, entries, full_at)
+    conn.execute(delete(bot_settings).where(bot_settings.c.key == SNAPSHOT_KEY))
+    conn.execute(insert(bot_settings).values(key=SNAPSHOT_KEY, value=new_state.to_json(), updated_at=now))
+    return {"mode": mode, "deals": deals, "entries": entries, "through": through}
+
+
+def tidy_after_rebuild(engine: Engine) -> None:
+    """VACUUM ANALYZE the snapshot on PostgreSQL after a whole rebuild (outside any transaction), so org-wide
+    conversion reads it by an index-only scan at once (53 ms instead of 220 ms at 1,000,000 deals)."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text(f"VACUUM (ANALYZE) {se.name}"))

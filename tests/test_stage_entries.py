@@ -1,0 +1,226 @@
+"""The stage-entry snapshot behind stage conversion: answers with it equal answers from history alone, whatever
+happened since it was taken (new history, new deals, deleted deals, a changed stage list)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import delete, func, insert, select, update
+
+import bot
+from db.schema import (
+    bot_settings,
+    bot_stage_entries,
+    opportunities,
+    opportunity_history,
+    reps,
+    stages,
+)
+from metrics.cache import ResultCache
+from metrics.evaluate import evaluate
+from metrics.periods import Period
+from metrics.scopes import Scope
+from metrics.stage_entries import FULL_REBUILD_AFTER, SNAPSHOT_KEY, refresh_stage_entries, usable_watermark
+from tests.test_metrics_properties import STAGE, TODAY, expected_conversion
+
+BASE = datetime(2026, 7, 1, tzinfo=UTC)
+PERIOD = Period(date(2026, 8, 1), date(2026, 9, 30), "Aug–Sep", None)
+T_START, T_END = 31 * 10, 92 * 10  # the period in expected_conversion's t units (day * 10 + step)
+ORG = Scope("org", "org")
+
+
+def clear(db) -> dict[str, int]:
+    with db.engine.begin() as conn:
+        for table in (bot_stage_entries, opportunity_history, opportunities, reps):
+            conn.execute(delete(table))
+        conn.execute(delete(bot_settings).where(bot_settings.c.key == SNAPSHOT_KEY))
+        return {name: conn.execute(insert(reps).returning(reps.c.id),
+                                   {"external_id": name, "name": name, "role": "rep"}).scalar_one()
+                for name in ("Ann", "Bob")}
+
+
+def add_history(conn, opp: int, steps, first_index: int = 0) -> None:
+    """History rows at day*10+i minutes-in-order, as expected_conversion's t = day * 10 + i."""
+    for i, (stage, day) in enumerate(steps, start=first_index):
+        conn.execute(insert(opportunity_history), {"opportunity_id": opp, "stage": stage,
+                                                   "changed_at": BASE + timedelta(days=day, minutes=i)})
+
+
+def add_deal(conn, owner: int, name: str, steps) -> int:
+    opp = conn.execute(insert(opportunities).returning(opportunities.c.id),
+                       {"external_id": name, "name": name, "owner_id": owner, "stage": steps[-1][0]}).scalar_one()
+    add_history(conn, opp, steps)
+    return opp
+
+
+def conversion(conn, scope: Scope = ORG) -> dict:
+    rows = evaluate(conn, "conversion", PERIOD, scope, today=TODAY, cache=ResultCache(0)).rows
+    return {r["stage"]: (r["entered"], r["advanced"]) for r in rows}
+
+
+def expected(histories: dict) -> dict:
+    """expected_conversion over the deals' full step lists (each already in time order)."""
+    return expected_conversion(list(histories.values()), T_START, T_END)
+
+
+steps = st.lists(st.tuples(st.sampled_from(list(STAGE)), st.integers(0, 200)), min_size=1, max_size=5).map(
+    lambda xs: sorted(xs, key=lambda x: x[1]))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(before=st.lists(st.tuples(st.sampled_from(["Ann", "Bob"]), steps), max_size=10),
+       later=st.lists(st.tuples(st.integers(0, 30), steps), max_size=6),
+       new=st.lists(st.tuples(st.sampled_from(["Ann", "Bob"]), steps), max_size=4),
+       drop=st.sets(st.integers(0, 30), max_size=2))
+def test_conversion_with_a_snapshot_equals_history_alone(db, before, later, new, drop):
+    """Snapshot, then more history on old deals, new deals and deleted deals: the answer equals a pandas walk
+    over the rows as they are now, before and after the next (incremental) refresh, org-wide and for a rep."""
+    owners = clear(db)
+    histories: dict[int, list] = {}
+    owner_of: dict[int, str] = {}
+    with db.engine.begin() as conn:
+        for i, (owner, s) in enumerate(before):
+            opp = add_deal(conn, owners[owner], f"b{i}", s)
+            histories[opp], owner_of[opp] = list(s), owner
+        first = refresh_stage_entries(conn)
+    assert first["mode"] == "full"
+    ids = sorted(histories)
+    with db.engine.begin() as conn:
+        for index, extra in later:
+            if ids:
+                opp = ids[index % len(ids)]
+                last_day = histories[opp][-1][1]
+                shifted = [(stage, last_day + day) for stage, day in extra]
+                add_history(conn, opp, shifted, first_index=len(histories[opp]))
+                histories[opp] += shifted
+        for i, (owner, s) in enumerate(new):
+            opp = add_deal(conn, owners[owner], f"n{i}", s)
+            histories[opp], owner_of[opp] = list(s), owner
+        for index in drop:
+            if ids:
+                gone = ids[index % len(ids)]
+                conn.execute(delete(opportunities).where(opportunities.c.id == gone))
+                histories.pop(gone, None)
+    ann = Scope("rep", "Ann", rep_id=owners["Ann"])
+    want_org = expected(histories)
+    want_ann = expected({k: v for k, v in histories.items() if owner_of[k] == "Ann"})
+    for _ in ("before the next refresh", "after it"):
+        with db.engine.connect() as conn:
+            assert conversion(conn) == want_org
+            assert conversion(conn, ann) == want_ann
+        with db.engine.begin() as conn:
+            refresh_stage_entries(conn)
+
+
+def test_refresh_modes_and_what_they_write(db):
+    owners = clear(db)
+    now = datetime(2026, 9, 1, 12, tzinfo=UTC)
+    with db.engine.begin() as conn:
+        a = add_deal(conn, owners["Ann"], "a", [("Prospecting", 40), ("Qualification", 50)])
+        add_deal(conn, owners["Bob"], "b", [("Prospecting", 45)])
+        done = refresh_stage_entries(conn, now=now)
+        assert done == {"mode": "full", "deals": None, "entries": 3,
+                        "through": conn.execute(select(func.max(opportunity_history.c.id))).scalar_one()}
+        assert refresh_stage_entries(conn, now=now)["mode"] == "current"
+        add_history(conn, a, [("Proposal", 60)], first_index=2)
+        done = refresh_stage_entries(conn, now=now + timedelta(minutes=15))
+        assert (done["mode"], done["deals"], done["entries"]) == ("incremental", 1, 4)
+        rows = conn.execute(select(bot_stage_entries.c.stage, bot_stage_entries.c.advanced)
+                            .where(bot_stage_entries.c.opportunity_id == a)).all()
+        assert sorted((r.stage, bool(r.advanced)) for r in rows) == [
+            ("Proposal", False), ("Prospecting", True), ("Qualification", True)]
+        assert refresh_stage_entries(conn, now=now + FULL_REBUILD_AFTER)["mode"] == "full"
+        assert refresh_stage_entries(conn, now=now + FULL_REBUILD_AFTER, full=True)["mode"] == "full"
+
+
+def test_a_changed_stage_list_sets_the_snapshot_aside(db):
+    """Swapping two stages' order changes who "advanced": the old snapshot must not be read."""
+    owners = clear(db)
+    with db.engine.begin() as conn:
+        add_deal(conn, owners["Ann"], "a", [("Qualification", 40), ("Proposal", 50)])
+        refresh_stage_entries(conn)
+        assert usable_watermark(conn) is not None
+        assert conversion(conn)["Qualification"] == (1, 1)
+        conn.execute(update(stages).where(stages.c.name == "Qualification").values(position=30))
+        assert usable_watermark(conn) is None
+        assert conversion(conn)["Qualification"] == (1, 0)  # now after Proposal: it did not move on
+        assert refresh_stage_entries(conn)["mode"] == "full"
+        assert usable_watermark(conn) is not None
+        assert conversion(conn)["Qualification"] == (1, 0)
+
+
+def test_a_snapshot_that_no_longer_matches_the_data_is_not_read(db):
+    """Deleting the deal holding the watermark row, or emptying the sales tables under the snapshot, sets it
+    aside until the next refresh; the answers stay right throughout."""
+    owners = clear(db)
+    with db.engine.begin() as conn:
+        add_deal(conn, owners["Ann"], "a", [("Prospecting", 40), ("Qualification", 50)])
+        b = add_deal(conn, owners["Bob"], "b", [("Prospecting", 45), ("Proposal", 70)])
+        refresh_stage_entries(conn)
+        assert usable_watermark(conn) is not None
+        conn.execute(delete(opportunities).where(opportunities.c.id == b))  # holds the newest history row
+        assert usable_watermark(conn) is None
+        assert conversion(conn) == {"Prospecting": (1, 1), "Qualification": (1, 0)}
+        assert refresh_stage_entries(conn)["mode"] == "full"
+        assert usable_watermark(conn) is not None
+        conn.execute(delete(bot_stage_entries))  # as a TRUNCATE … CASCADE of the sales tables would
+        assert usable_watermark(conn) is None
+        assert conversion(conn) == {"Prospecting": (1, 1), "Qualification": (1, 0)}
+
+
+def test_the_snapshot_job_and_the_db_snapshot_command(db, monkeypatch, capsys):
+    from scheduler.snapshots import refresh_snapshots
+
+    monkeypatch.setenv("DATABASE_URL", db.url)
+    owners = clear(db)
+    with db.engine.begin() as conn:
+        add_deal(conn, owners["Ann"], "a", [("Prospecting", 40), ("Qualification", 50)])
+
+    class Ctx:
+        engine = db.engine
+
+    assert refresh_snapshots(Ctx(), datetime.now(UTC))["mode"] == "full"
+    assert refresh_snapshots(Ctx(), datetime.now(UTC))["mode"] == "current"
+    assert bot.main(["db", "snapshot"]) == 0
+    assert "stage-entry snapshot rebuilt: 2 entries" in capsys.readouterr().out
+    with db.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(bot_stage_entries)).scalar_one() == 2
+
+
+@pytest.mark.parametrize("deals", [400])
+def test_the_demo_org_comes_with_a_current_snapshot(db, deals):
+    """build_demo takes the snapshot, and conversion read through it equals a pandas walk over the demo's own
+    history rows."""
+    from db.demo import build_demo
+
+    build_demo(db.engine, seed=7, reps=12, deals=deals, today=TODAY)
+    with db.engine.connect() as conn:
+        assert usable_watermark(conn) is not None
+        got = conversion(conn)
+        hist = pd.DataFrame(conn.execute(
+            select(opportunity_history.c.opportunity_id, opportunity_history.c.id,
+                   opportunity_history.c.changed_at, opportunity_history.c.stage)
+            .where(opportunity_history.c.stage.is_not(None))).all(),
+            columns=["deal", "id", "changed_at", "stage"])
+    hist["changed_at"] = pd.to_datetime(hist["changed_at"], utc=True)
+    hist = hist.sort_values(["deal", "changed_at", "id"])
+    start = pd.Timestamp(PERIOD.start, tz="UTC")
+    end = pd.Timestamp(PERIOD.end + timedelta(days=1), tz="UTC")
+    want: dict = {}
+    for (_deal, stage), g in hist.groupby(["deal", "stage"]):
+        info = STAGE[stage]
+        first = g.iloc[0]
+        if info["is_closed"] or not (start <= first["changed_at"] < end):
+            continue
+        later = hist[(hist["deal"] == first["deal"])
+                     & ((hist["changed_at"] > first["changed_at"])
+                        | ((hist["changed_at"] == first["changed_at"]) & (hist["id"] >= first["id"])))]
+        moved = any(STAGE[s]["position"] > info["position"] and not (STAGE[s]["is_closed"] and not STAGE[s]["is_won"])
+                    for s in later["stage"])
+        entered, advanced = want.get(stage, (0, 0))
+        want[stage] = (entered + 1, advanced + int(moved))
+    assert got == want and sum(e for e, _ in want.values()) > 0
