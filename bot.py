@@ -31,13 +31,14 @@ def cmd_db(args: argparse.Namespace) -> int:
     if args.action == "upgrade":
         upgrade(engine)
     if args.action == "snapshot":
-        from metrics.stage_entries import refresh_stage_entries, tidy_after_rebuild
+        from metrics.history_snapshot import refresh_history_snapshot, tidy_after_rebuild
 
         upgrade(engine)
         with engine.begin() as conn:
-            done = refresh_stage_entries(conn, full=True)
+            done = refresh_history_snapshot(conn, full=True)
         tidy_after_rebuild(engine)
-        print(f"stage-entry snapshot rebuilt: {done['entries']:,} entries, history through id {done['through']:,}")
+        print(f"history snapshot rebuilt: {done['entries']:,} stage entries, {done['pushes']:,} close-date pushes, "
+              f"history through id {done['through']:,}")
     print(f"database at revision {current_revision(engine)} (head {head_revision()})")
     return 0
 
@@ -176,7 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("db", help="database schema: show or upgrade the migration revision; rebuild the snapshot")
     p.add_argument("action", choices=("upgrade", "current", "snapshot"),
-                   help="snapshot: rebuild the stage-entry snapshot behind stage conversion now")
+                   help="snapshot: rebuild the history snapshot (stage conversion, pushed close dates) now")
     p.set_defaults(func=cmd_db)
     return parser
 

@@ -194,18 +194,17 @@ def resolve_default(ask: Ask) -> Scope:
 
 
 def stalled(ask: Ask) -> Answer:
-    from metrics.stalled import RULES, stalled_deals
+    from metrics.stalled import RULES, stalled_overview
 
     scope = ask.scope()
-    findings = stalled_deals(ask.conn, today=ask.today, now=ask.now, settings=ask.settings,
-                             owner_ids=scope.member_ids(ask.conn), cache=ask.cache)
-    deals_seen = {f.record for f in findings}
-    rows = [[f.record_name, f.owner, RULES.get(f.rule, f.rule), f.detail, f.amount] for f in findings]
+    found = stalled_overview(ask.conn, today=ask.today, now=ask.now, settings=ask.settings,
+                             owner_ids=scope.member_ids(ask.conn), limit=LIST_LIMIT, cache=ask.cache)
+    rows = [[f.record_name, f.owner, RULES.get(f.rule, f.rule), f.detail, f.amount] for f in found.findings]
     table = Table([Column("deal"), Column("owner"), Column("reason"), Column("detail"), Column("amount", "money")],
-                  rows[:LIST_LIMIT], total_rows=len(rows))
+                  rows, total_rows=found.total_findings)
     return Answer(kind="list", title=f"Stalled deals · {scope.label}",
-                  figures=[Figure("Stalled deals", len(deals_seen), "count"),
-                           Figure("Findings", len(findings), "count")],
+                  figures=[Figure("Stalled deals", found.total_deals, "count"),
+                           Figure("Findings", found.total_findings, "count")],
                   table=table if rows else None, lines=[] if rows else ["Nothing is stalled. Nice."],
                   context=_context(ask, None, scope), actions=_actions(ask, chart=False))
 

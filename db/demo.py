@@ -66,7 +66,7 @@ from db.schema import (
     stages,
 )
 from errors import UserError
-from metrics.stage_entries import refresh_stage_entries, tidy_after_rebuild
+from metrics.history_snapshot import refresh_history_snapshot, tidy_after_rebuild
 
 DEMO_DOMAIN = "demo.example.com"
 DEMO_LOGINS = {
@@ -345,7 +345,7 @@ def build_demo(
             conn.execute(bot_settings.insert().values(key=MARKER_KEY, value=json.dumps(marker, sort_keys=True),
                                                       updated_at=datetime.now(UTC)))
             bar.note("snapshot")
-            refresh_stage_entries(conn, full=True)
+            refresh_history_snapshot(conn, full=True)
         if engine.dialect.name == "postgresql":
             bar.note("analyzing")
             with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:

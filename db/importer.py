@@ -25,7 +25,7 @@ from db.importer_model import ENTITY_ORDER, Problem, problems_message
 from db.importer_values import BadValue, SourceError, SourceTable, parse_value, read_csv, translate
 from db.mapping import FileSpec, Mapping, MappingError, load_mapping
 from errors import UserError
-from metrics.stage_entries import refresh_stage_entries, tidy_after_rebuild
+from metrics.history_snapshot import refresh_history_snapshot, tidy_after_rebuild
 
 MESSAGE_CAP = 20
 
@@ -116,7 +116,7 @@ def import_mapping(engine: Engine, mapping_path: Path | str, skip_bad: bool = Fa
             raise UserError(problems_message(
                 "The import was refused (nothing was written)", run.problems,
                 "Fix the rows, or run again with --skip-bad to import the good ones.", MESSAGE_CAP, tail))
-        refresh_stage_entries(conn, full=True)
+        refresh_history_snapshot(conn, full=True)
     tidy_after_rebuild(engine)
     report = ImportReport(run.counts, list(run.problems), notes=run.notes)
     if run.problems:

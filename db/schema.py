@@ -263,9 +263,11 @@ bot_integrity_findings = Table(
     Column("resolved_at", UTCDateTime),
 )
 
-# The stage-entry snapshot behind stage conversion (metrics/stage_entries.py): per deal and open stage it
-# entered, the first entry and whether the deal later reached a further stage that is not a lost one, for the
-# history up to a watermark kept in bot_settings. Derived data: rebuilt from opportunity_history at any time.
+# The history snapshot (metrics/history_snapshot.py): facts about each deal's history that would otherwise take a
+# window over the whole history table, for the history up to a watermark kept in bot_settings. Derived data,
+# rebuilt from opportunity_history at any time.
+# Per deal and open stage it entered: the first entry, and whether it later reached a further stage that is not
+# a lost one (stage conversion).
 bot_stage_entries = Table(
     "bot_stage_entries",
     metadata,
@@ -277,6 +279,20 @@ bot_stage_entries = Table(
     Index("ix_bot_stage_entries_entered", "entered_at", "stage", "advanced", "opportunity_id"),
 )
 
+# Every history row that moved a deal's close date later than its previous dated row (the close_date_pushed
+# stalled rule).
+bot_close_date_pushes = Table(
+    "bot_close_date_pushes",
+    metadata,
+    Column("history_id", Integer, primary_key=True, autoincrement=False),
+    Column("opportunity_id", Integer, ForeignKey("opportunities.id", ondelete="CASCADE"), nullable=False),
+    Column("changed_at", UTCDateTime, nullable=False),
+    Column("from_date", Date, nullable=False),
+    Column("to_date", Date, nullable=False),
+    Index("ix_bot_close_date_pushes_changed", "changed_at", "opportunity_id", "from_date", "to_date"),
+    Index("ix_bot_close_date_pushes_opportunity", "opportunity_id", "changed_at"),
+)
+
 BOT_TABLES = (
     bot_settings,
     bot_slack_identities,
@@ -286,6 +302,7 @@ BOT_TABLES = (
     bot_nudge_items,
     bot_integrity_findings,
     bot_stage_entries,
+    bot_close_date_pushes,
 )
 
 # APScheduler's job store (scheduler/service.py), in APScheduler's own layout so its SQLAlchemyJobStore uses it

@@ -27,6 +27,7 @@ from metrics.cli import local_today
 from metrics.evaluate import evaluate
 from metrics.periods import parse_period
 from metrics.scopes import Scope
+from metrics.special import VELOCITY_LOOKBACK_DAYS
 
 NO_CACHE = ResultCache(0)
 
@@ -104,7 +105,39 @@ _CONVERSION = (
     "WHERE NOT sk.is_closed AND fe.entered_at >= :ts_start AND fe.entered_at < :ts_end{scope} "
     "GROUP BY fe.stage, sk.position ORDER BY sk.position"
 )
-METRICS = (*HAND_SQL, "quota", "conversion")
+
+
+def _quota_vs_won_sql(metric: str, dialect: str, scope: str) -> str:
+    """Attainment, gap and coverage: closed won and open pipeline against the quota (in cents, as shown)."""
+    quota = f"ROUND(({_quota_sql(dialect, scope)}), 2)"
+    won = f"(SELECT COALESCE(SUM(o.amount), 0) {_FROM} AND {_WON}{SCOPE_SQL[scope]})"
+    pipeline = f"(SELECT COALESCE(SUM(o.amount), 0) {_FROM} AND {_OPEN}{SCOPE_SQL[scope]})"
+    if metric == "attainment":
+        return f"SELECT w, q, w * 1.0 / NULLIF(q, 0) FROM (SELECT {won} AS w, {quota} AS q) x"
+    if metric == "gap":
+        return f"SELECT q, w, q - w FROM (SELECT {won} AS w, {quota} AS q) x"
+    return (f"SELECT p, q, w, CASE WHEN q - w > 0 THEN p * 1.0 / (q - w) END "
+            f"FROM (SELECT {pipeline} AS p, {won} AS w, {quota} AS q) x")
+
+
+def _velocity_sql(dialect: str, scope: str) -> str:
+    """Open deals in the period × average won size × win rate ÷ mean cycle, the last three over the 365 days
+    to the period's end or today (:h_start .. :h_end)."""
+    closed = ("FROM opportunities o JOIN stages s ON s.name = o.stage "
+              f"WHERE o.close_date BETWEEN :h_start AND :h_end{SCOPE_SQL[scope]}")
+    return (
+        "SELECT n, won_n, lost_n, CASE WHEN won_n > 0 AND cyc > 0 THEN "
+        "n * (won_amt * 1.0 / won_n) * (won_n * 1.0 / (won_n + lost_n)) / cyc END "
+        f"FROM (SELECT COUNT(*) AS n {_FROM} AND {_OPEN}{SCOPE_SQL[scope]}) oc, "
+        f"(SELECT SUM(CASE WHEN {_WON} THEN 1 ELSE 0 END) AS won_n, "
+        f"SUM(CASE WHEN {_LOST} THEN 1 ELSE 0 END) AS lost_n, "
+        f"SUM(CASE WHEN {_WON} THEN o.amount END) AS won_amt, AVG(CASE WHEN {_WON} THEN {_DAYS[dialect]} END) AS cyc "
+        f"{closed}) hw"
+    )
+
+
+DERIVED = ("attainment", "gap", "coverage")
+METRICS = (*HAND_SQL, "quota", *DERIVED, "velocity", "conversion")
 # The layer's figures the hand-written columns stand for, in their order: the whole answer is compared.
 ANSWER_FIELDS = {
     "pipeline": ("open_count", "value"),
@@ -117,6 +150,10 @@ ANSWER_FIELDS = {
     "avg_deal_size": ("won_count", "value"),
     "cycle_days": ("won_count", "value"),
     "cycle_days_mean": ("won_count", "value"),
+    "attainment": ("won_amount", "quota", "value"),
+    "gap": ("quota", "won_amount", "value"),
+    "coverage": ("open_amount", "quota", "won_amount", "value"),
+    "velocity": ("open_count", "won_count", "lost_count", "value"),
 }
 
 
@@ -126,6 +163,10 @@ def hand_sql(metric: str, dialect: str, scope: str) -> str:
         return _quota_sql(dialect, scope)
     if metric == "conversion":
         return _CONVERSION.replace("{scope}", SCOPE_SQL[scope])
+    if metric in DERIVED:
+        return _quota_vs_won_sql(metric, dialect, scope)
+    if metric == "velocity":
+        return _velocity_sql(dialect, scope)
     sql = HAND_SQL[metric]
     sql = (sql[dialect] if isinstance(sql, dict) else sql) + SCOPE_SQL[scope]
     if metric == "forecast":  # the roll-up is shown against the quota
@@ -202,15 +243,19 @@ def run_bench(engine, settings: Settings, runs: int = 20, period_text: str = "th
     rows = []
     start_ts = datetime.combine(period.start, time.min, tzinfo=UTC)
     end_ts = datetime.combine(period.end + timedelta(days=1), time.min, tzinfo=UTC)
+    h_end = min(period.end, today)  # velocity's closed-deal history, as metrics.special has it
+    h_start = h_end - timedelta(days=VELOCITY_LOOKBACK_DAYS - 1)
     with engine.connect() as conn:
         scopes = _pick_scopes(conn)
         dialect = conn.dialect.name
         if dialect == "sqlite":  # SQLite compares dates and naive UTC timestamps as text
             naive = "%Y-%m-%d %H:%M:%S"
             params = {"start": period.start.isoformat(), "end": period.end.isoformat(),
-                      "ts_start": start_ts.strftime(naive), "ts_end": end_ts.strftime(naive)}
+                      "ts_start": start_ts.strftime(naive), "ts_end": end_ts.strftime(naive),
+                      "h_start": h_start.isoformat(), "h_end": h_end.isoformat()}
         else:
-            params = {"start": period.start, "end": period.end, "ts_start": start_ts, "ts_end": end_ts}
+            params = {"start": period.start, "end": period.end, "ts_start": start_ts, "ts_end": end_ts,
+                      "h_start": h_start, "h_end": h_end}
         for metric in METRICS:
             n = min(runs, 5) if metric == "conversion" else runs  # the hand-written conversion is slow by design
             for scope_name, scope in scopes.items():

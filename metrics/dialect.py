@@ -343,3 +343,9 @@ def least(dialect: str, *exprs: ColumnElement) -> ColumnElement:
 
 def greatest(dialect: str, *exprs: ColumnElement) -> ColumnElement:
     return func.max(*exprs) if dialect == "sqlite" else func.greatest(*exprs)
+
+
+def codepoint_order(dialect: str, expr: ColumnElement) -> ColumnElement:
+    """`expr` compared by code point, as Python sorts strings: SQLite's default BINARY collation already does;
+    PostgreSQL's "C" collation does for UTF-8, whatever the database's own collation."""
+    return expr.collate("C") if dialect == "postgresql" else expr

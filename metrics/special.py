@@ -15,8 +15,8 @@ from sqlalchemy import and_, case, func, select, union_all
 
 from db.schema import bot_stage_entries, opportunities, opportunity_history, stages
 from metrics.compile import DIM_PREFIX, Window, deal_query
+from metrics.history_snapshot import changed_since, first_entries, usable_watermark
 from metrics.model import REP_DIMENSIONS
-from metrics.stage_entries import changed_since, first_entries, usable_watermark
 
 VELOCITY_LOOKBACK_DAYS = 365
 
@@ -78,7 +78,7 @@ def conversion_query(period_start: date, period_end: date, owner_ids, watermark:
     """Per open stage k: deals whose first entry into k falls in the period, and how many of them later reached a
     further stage that is not a lost one.
 
-    With a stage-entry snapshot (`watermark`: the history id it covers, metrics.stage_entries), deals without
+    With a history snapshot (`watermark`: the history id it covers, metrics.history_snapshot), deals without
     newer history are read from it and only the others are computed from history; without one, every deal with
     a history row in the period is (found through the changed_at index, so the cost follows the period)."""
     start = datetime.combine(period_start, time.min, tzinfo=UTC)

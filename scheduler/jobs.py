@@ -64,7 +64,7 @@ JOBS: tuple[JobSpec, ...] = (
             "data-integrity findings and delivery failures to OPS_CHANNEL (INTEGRITY_CRON)", _integrity_cron,
             misfire_grace_seconds=6 * 3600),
     JobSpec("snapshots", "scheduler.snapshots:refresh_snapshots",
-            "stage-entry snapshot for stage conversion: new history added, rebuilt whole once a day", _every(15)),
+            "history snapshot (stage conversion, pushed close dates): new history in, rebuilt daily", _every(15)),
 )
 
 

@@ -306,7 +306,7 @@ def test_refresh_replaces_the_demo(db):
         assert count(activities) == summary.activities
         assert count(quotas) == summary.quotas
         keys = conn.execute(select(bot_settings.c.key)).scalars().all()
-        assert sorted(keys) == ["demo", "stage_entries"]  # the old bot state is gone; the new snapshot's is there
+        assert sorted(keys) == ["demo", "history_snapshot"]  # the old bot state is gone; the new snapshot's is there
         # new rows get fresh ids after the bulk load
         new_id = conn.execute(
             insert(reps).values(external_id="x-1", name="New Person", role="rep").returning(reps.c.id)

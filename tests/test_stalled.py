@@ -482,3 +482,23 @@ def _pandas_expectation(deals: list[dict], default_days: int) -> tuple[set[str],
     close = frame["close_offset"].astype("Float64")
     past = frame.loc[is_open & (close < 0).fillna(False), "record"]
     return set(idle), set(past)
+
+
+@pytest.mark.parametrize("limit", [1, 7, 15, 10_000])
+def test_the_overview_is_the_head_of_the_full_list_with_its_totals(db, limit):
+    """stalled_overview (what /sales stalled shows) equals the first `limit` of stalled_deals, with the same
+    totals, for the whole org and for one team, on a demo org that trips every rule."""
+    from db.demo import build_demo
+    from metrics.scopes import Scope
+    from metrics.stalled import stalled_overview
+
+    build_demo(db.engine, seed=5, reps=25, deals=1200, today=TODAY)
+    with db.engine.connect() as conn:
+        manager = conn.execute(select(reps.c.manager_id).where(reps.c.role == "rep").limit(1)).scalar_one()
+        for owner_ids in (None, Scope("tree", "team", rep_id=manager).member_ids(conn)):
+            full = stalled_deals(conn, today=TODAY, settings=SETTINGS, owner_ids=owner_ids)
+            got = stalled_overview(conn, today=TODAY, settings=SETTINGS, owner_ids=owner_ids, limit=limit,
+                                   cache=ResultCache(60))
+            assert {f.rule for f in full} == set(RULES) or owner_ids is not None
+            assert got.findings == full[:limit]
+            assert (got.total_findings, got.total_deals) == (len(full), len({f.record_id for f in full}))

@@ -1,5 +1,6 @@
-"""The stage-entry snapshot behind stage conversion: answers with it equal answers from history alone, whatever
-happened since it was taken (new history, new deals, deleted deals, a changed stage list)."""
+"""The history snapshot behind stage conversion and the close_date_pushed rule: answers with it equal answers
+from history alone, whatever happened since it was taken (new history, new deals, deleted deals, a changed stage
+list)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 from sqlalchemy import delete, func, insert, select, update
 
 import bot
+from config import Settings
 from db.schema import (
     bot_settings,
     bot_stage_entries,
@@ -22,9 +24,9 @@ from db.schema import (
 )
 from metrics.cache import ResultCache
 from metrics.evaluate import evaluate
+from metrics.history_snapshot import FULL_REBUILD_AFTER, SNAPSHOT_KEY, refresh_history_snapshot, usable_watermark
 from metrics.periods import Period
 from metrics.scopes import Scope
-from metrics.stage_entries import FULL_REBUILD_AFTER, SNAPSHOT_KEY, refresh_stage_entries, usable_watermark
 from tests.test_metrics_properties import STAGE, TODAY, expected_conversion
 
 BASE = datetime(2026, 7, 1, tzinfo=UTC)
@@ -86,7 +88,7 @@ def test_conversion_with_a_snapshot_equals_history_alone(db, before, later, new,
         for i, (owner, s) in enumerate(before):
             opp = add_deal(conn, owners[owner], f"b{i}", s)
             histories[opp], owner_of[opp] = list(s), owner
-        first = refresh_stage_entries(conn)
+        first = refresh_history_snapshot(conn)
     assert first["mode"] == "full"
     ids = sorted(histories)
     with db.engine.begin() as conn:
@@ -113,7 +115,7 @@ def test_conversion_with_a_snapshot_equals_history_alone(db, before, later, new,
             assert conversion(conn) == want_org
             assert conversion(conn, ann) == want_ann
         with db.engine.begin() as conn:
-            refresh_stage_entries(conn)
+            refresh_history_snapshot(conn)
 
 
 def test_refresh_modes_and_what_they_write(db):
@@ -122,19 +124,19 @@ def test_refresh_modes_and_what_they_write(db):
     with db.engine.begin() as conn:
         a = add_deal(conn, owners["Ann"], "a", [("Prospecting", 40), ("Qualification", 50)])
         add_deal(conn, owners["Bob"], "b", [("Prospecting", 45)])
-        done = refresh_stage_entries(conn, now=now)
-        assert done == {"mode": "full", "deals": None, "entries": 3,
+        done = refresh_history_snapshot(conn, now=now)
+        assert done == {"mode": "full", "deals": None, "entries": 3, "pushes": 0,
                         "through": conn.execute(select(func.max(opportunity_history.c.id))).scalar_one()}
-        assert refresh_stage_entries(conn, now=now)["mode"] == "current"
+        assert refresh_history_snapshot(conn, now=now)["mode"] == "current"
         add_history(conn, a, [("Proposal", 60)], first_index=2)
-        done = refresh_stage_entries(conn, now=now + timedelta(minutes=15))
+        done = refresh_history_snapshot(conn, now=now + timedelta(minutes=15))
         assert (done["mode"], done["deals"], done["entries"]) == ("incremental", 1, 4)
         rows = conn.execute(select(bot_stage_entries.c.stage, bot_stage_entries.c.advanced)
                             .where(bot_stage_entries.c.opportunity_id == a)).all()
         assert sorted((r.stage, bool(r.advanced)) for r in rows) == [
             ("Proposal", False), ("Prospecting", True), ("Qualification", True)]
-        assert refresh_stage_entries(conn, now=now + FULL_REBUILD_AFTER)["mode"] == "full"
-        assert refresh_stage_entries(conn, now=now + FULL_REBUILD_AFTER, full=True)["mode"] == "full"
+        assert refresh_history_snapshot(conn, now=now + FULL_REBUILD_AFTER)["mode"] == "full"
+        assert refresh_history_snapshot(conn, now=now + FULL_REBUILD_AFTER, full=True)["mode"] == "full"
 
 
 def test_a_changed_stage_list_sets_the_snapshot_aside(db):
@@ -142,13 +144,13 @@ def test_a_changed_stage_list_sets_the_snapshot_aside(db):
     owners = clear(db)
     with db.engine.begin() as conn:
         add_deal(conn, owners["Ann"], "a", [("Qualification", 40), ("Proposal", 50)])
-        refresh_stage_entries(conn)
+        refresh_history_snapshot(conn)
         assert usable_watermark(conn) is not None
         assert conversion(conn)["Qualification"] == (1, 1)
         conn.execute(update(stages).where(stages.c.name == "Qualification").values(position=30))
         assert usable_watermark(conn) is None
         assert conversion(conn)["Qualification"] == (1, 0)  # now after Proposal: it did not move on
-        assert refresh_stage_entries(conn)["mode"] == "full"
+        assert refresh_history_snapshot(conn)["mode"] == "full"
         assert usable_watermark(conn) is not None
         assert conversion(conn)["Qualification"] == (1, 0)
 
@@ -160,12 +162,12 @@ def test_a_snapshot_that_no_longer_matches_the_data_is_not_read(db):
     with db.engine.begin() as conn:
         add_deal(conn, owners["Ann"], "a", [("Prospecting", 40), ("Qualification", 50)])
         b = add_deal(conn, owners["Bob"], "b", [("Prospecting", 45), ("Proposal", 70)])
-        refresh_stage_entries(conn)
+        refresh_history_snapshot(conn)
         assert usable_watermark(conn) is not None
         conn.execute(delete(opportunities).where(opportunities.c.id == b))  # holds the newest history row
         assert usable_watermark(conn) is None
         assert conversion(conn) == {"Prospecting": (1, 1), "Qualification": (1, 0)}
-        assert refresh_stage_entries(conn)["mode"] == "full"
+        assert refresh_history_snapshot(conn)["mode"] == "full"
         assert usable_watermark(conn) is not None
         conn.execute(delete(bot_stage_entries))  # as a TRUNCATE … CASCADE of the sales tables would
         assert usable_watermark(conn) is None
@@ -186,7 +188,7 @@ def test_the_snapshot_job_and_the_db_snapshot_command(db, monkeypatch, capsys):
     assert refresh_snapshots(Ctx(), datetime.now(UTC))["mode"] == "full"
     assert refresh_snapshots(Ctx(), datetime.now(UTC))["mode"] == "current"
     assert bot.main(["db", "snapshot"]) == 0
-    assert "stage-entry snapshot rebuilt: 2 entries" in capsys.readouterr().out
+    assert "history snapshot rebuilt: 2 stage entries, 0 close-date pushes" in capsys.readouterr().out
     with db.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(bot_stage_entries)).scalar_one() == 2
 
@@ -224,3 +226,72 @@ def test_the_demo_org_comes_with_a_current_snapshot(db, deals):
         entered, advanced = want.get(stage, (0, 0))
         want[stage] = (entered + 1, advanced + int(moved))
     assert got == want and sum(e for e, _ in want.values()) > 0
+
+
+NOW = datetime(2026, 10, 1, tzinfo=UTC)  # the 90-day push window starts 2026-07-03 00:00 UTC
+dated_steps = st.lists(st.tuples(st.integers(0, 120), st.integers(-20, 40)), min_size=1, max_size=6).map(
+    lambda xs: sorted(xs, key=lambda x: x[0]))  # (day after BASE, close-date offset in days)
+
+
+def add_dated(conn, opp: int, steps, first_index: int = 0) -> None:
+    for i, (day, offset) in enumerate(steps, start=first_index):
+        conn.execute(insert(opportunity_history), {
+            "opportunity_id": opp, "stage": "Prospecting", "changed_at": BASE + timedelta(days=day, minutes=i),
+            "close_date": date(2026, 12, 1) + timedelta(days=offset)})
+
+
+def expected_pushes(histories: dict[int, list]) -> dict[int, tuple[int, date, date]]:
+    """{deal: (pushes, first from, last to)} for deals with 2+ pushes whose row is in the window, by pandas."""
+    rows = [{"deal": k, "t": BASE + timedelta(days=day, minutes=i), "close": date(2026, 12, 1) + timedelta(days=off)}
+            for k, steps in histories.items() for i, (day, off) in enumerate(steps)]
+    df = pd.DataFrame(rows, columns=["deal", "t", "close"]).sort_values(["deal", "t"])
+    df["prev"] = df.groupby("deal")["close"].shift()
+    pushed = df[df["prev"].notna() & (df["close"] > df["prev"]) & (df["t"] >= NOW - timedelta(days=90))]
+    out = {}
+    for deal_id, g in pushed.groupby("deal"):
+        if len(g) >= 2:
+            out[int(deal_id)] = (len(g), g["prev"].min(), g["close"].max())
+    return out
+
+
+def pushed_now(conn, **kw) -> dict[int, tuple[int, date, date]]:
+    from metrics.stalled import _close_date_pushed_query
+
+    rows = conn.execute(_close_date_pushed_query(conn.dialect.name, today=NOW.date(), now=NOW,
+                                                 settings=Settings(), **kw)).all()
+    return {r.id: (r.pushes, r.first_from, r.last_to) for r in rows}
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(before=st.lists(dated_steps, max_size=8), later=st.lists(st.tuples(st.integers(0, 20), dated_steps),
+                                                                 max_size=5))
+def test_pushed_close_dates_with_a_snapshot_equal_history_alone(db, before, later):
+    """The close_date_pushed rule read through the snapshot, with more dated history added after it, equals a
+    pandas walk over all the rows, before and after the next refresh; so does the rule without a snapshot."""
+    owners = clear(db)
+    histories: dict[int, list] = {}
+    with db.engine.begin() as conn:
+        for i, steps in enumerate(before):
+            opp = conn.execute(insert(opportunities).returning(opportunities.c.id),
+                               {"external_id": f"p{i}", "name": f"p{i}", "owner_id": owners["Ann"],
+                                "stage": "Prospecting"}).scalar_one()
+            add_dated(conn, opp, steps)
+            histories[opp] = list(steps)
+        refresh_history_snapshot(conn)
+        ids = sorted(histories)
+        for index, steps in later:
+            if ids:
+                opp = ids[index % len(ids)]
+                shifted = [(histories[opp][-1][0] + day, off) for day, off in steps]
+                add_dated(conn, opp, shifted, first_index=len(histories[opp]))
+                histories[opp] += shifted
+    want = expected_pushes(histories)
+    for _ in ("before the next refresh", "after it"):
+        with db.engine.connect() as conn:
+            watermark = usable_watermark(conn)
+            assert (watermark is not None) == bool(before)  # nothing to snapshot without history
+            assert pushed_now(conn, watermark=watermark) == want
+            assert pushed_now(conn, watermark=None) == want
+            assert pushed_now(conn, watermark=watermark, owner_ids=[owners["Bob"]]) == {}
+        with db.engine.begin() as conn:
+            refresh_history_snapshot(conn)

@@ -1,15 +1,19 @@
-"""The stage-entry snapshot behind stage conversion (DESIGN §6, "pipeline snapshot").
+"""The history snapshot (DESIGN §6, "pipeline snapshot"): facts about each deal's history that would otherwise
+need a window over the whole history table on every question.
 
-Stage conversion needs, for every deal and open stage it entered, when it first entered it and whether it later
-reached a further stage that is not a lost one. From history alone that is a window over every deal's rows
-(1.7 s org-wide at 1,000,000 deals on PostgreSQL). `bot_stage_entries` keeps those answers for the history up to
-a watermark, the largest `opportunity_history.id` it has seen; `conversion` reads the snapshot for deals whose
-history has not grown since and computes the others live, so an answer is never staler than the history.
+- `bot_stage_entries`: per deal and open stage it entered, the first entry and whether the deal later reached a
+  further stage that is not a lost one (stage conversion; 1.7 s org-wide at 1,000,000 deals from history).
+- `bot_close_date_pushes`: every history row that moved a deal's close date later than its previous dated row
+  (the close_date_pushed stalled rule; 1.2 s org-wide at 1,000,000 deals from history).
+
+Both hold the answers for the history up to a watermark, the largest `opportunity_history.id` seen. Readers take
+the snapshot for deals whose history has not grown since and compute the others live, so an answer is never
+staler than the history.
 
 The snapshot holds only while the stage list it was built with (names, order, closed and won flags) is the
-current one: a changed stage list makes conversion ignore it until the next refresh rebuilds it. History is
+current one: a changed stage list makes readers ignore it until the next refresh rebuilds it. History is
 treated as append-only (the result cache's data version assumes the same); a history row edited in place is
-picked up by the next full rebuild: nightly (the `snapshots` job), after every import and demo build, and by
+picked up by the next full rebuild: daily (the `snapshots` job), after every import and demo build, and by
 `python bot.py db snapshot`.
 """
 
@@ -20,16 +24,17 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Connection, Engine, Select, and_, case, delete, exists, func, insert, not_, select, text
+from sqlalchemy import Connection, Date, Engine, Select, and_, case, delete, exists, func, insert, not_, select, text
 
-from db.schema import bot_settings, bot_stage_entries, opportunity_history, stages
+from db.schema import bot_close_date_pushes, bot_settings, bot_stage_entries, opportunity_history, stages
 
-SNAPSHOT_KEY = "stage_entries"
+SNAPSHOT_KEY = "history_snapshot"
 FULL_REBUILD_AFTER = timedelta(hours=24)
 _LOCK_KEY = 0x5A1E5_0004  # pg_advisory_xact_lock: one refresh at a time
 
 h = opportunity_history
 se = bot_stage_entries
+cp = bot_close_date_pushes
 
 
 @dataclass(frozen=True)
@@ -37,7 +42,7 @@ class SnapshotState:
     through: int  # the largest history id the snapshot covers
     anchor: tuple[int, str] | None  # that history row's (opportunity_id, changed_at ISO): it must still be there
     stages: str  # signature of the stage list it was built with
-    entries: int  # rows in the snapshot after the refresh
+    entries: int  # stage entries after the refresh
     full_at: datetime  # when it was last rebuilt whole
 
     def to_json(self) -> str:
@@ -129,19 +134,43 @@ def first_entries(deal_ids: Select | None = None, through: int | None = None) ->
     )
 
 
+def close_date_pushes(deal_ids: Select | None = None, through: int | None = None) -> Select:
+    """SELECT opportunity_id, history_id, changed_at, from_date, to_date: every history row whose close date is
+    later than the deal's previous history row with a close date (ordered by changed_at, then id).
+
+    `deal_ids` limits the deals (a one-column SELECT); `through` reads only history rows with an id up to it.
+    """
+    dated = (
+        select(h.c.opportunity_id, h.c.id, h.c.changed_at, h.c.close_date,
+               func.lag(h.c.close_date, type_=Date)
+               .over(partition_by=h.c.opportunity_id, order_by=(h.c.changed_at, h.c.id)).label("prev_close"))
+        .where(h.c.close_date.is_not(None))
+    )
+    if deal_ids is not None:
+        dated = dated.where(h.c.opportunity_id.in_(deal_ids))
+    if through is not None:
+        dated = dated.where(h.c.id <= through)
+    d = dated.subquery("dated")
+    return (
+        select(d.c.opportunity_id, d.c.id.label("history_id"), d.c.changed_at, d.c.prev_close.label("from_date"),
+               d.c.close_date.label("to_date"))
+        .where(d.c.close_date > d.c.prev_close)
+    )
+
+
 def changed_since(through: int) -> Select:
     """The deals with a history row newer than the snapshot's watermark."""
     return select(h.c.opportunity_id).where(h.c.id > through)
 
 
-def refresh_stage_entries(conn: Connection, *, full: bool = False, now: datetime | None = None) -> dict:
+def refresh_history_snapshot(conn: Connection, *, full: bool = False, now: datetime | None = None) -> dict:
     """Bring the snapshot up to the newest history row, inside the caller's transaction.
 
     Rebuilt whole when `full`, when there is none, when it is older than FULL_REBUILD_AFTER, when the stage
     list changed or when it no longer matches the data (see usable_watermark); otherwise only the deals with
     history newer than the watermark are recomputed.
     Returns {"mode": "full" | "incremental" | "current", "deals": deals recomputed (None when all were),
-    "entries": rows in the snapshot, "through": the new watermark}.
+    "entries": stage entries, "pushes": close-date pushes (None when unchanged), "through": the new watermark}.
     """
     now = now or datetime.now(UTC)
     if conn.dialect.name == "postgresql":
@@ -149,32 +178,42 @@ def refresh_stage_entries(conn: Connection, *, full: bool = False, now: datetime
     state = read_state(conn)
     signature = stages_signature(conn)
     through = conn.execute(select(func.coalesce(func.max(h.c.id), 0))).scalar_one()
-    columns = ["opportunity_id", "stage", "entered_at", "advanced"]
     stale = (state is None or state.stages != signature or now - state.full_at >= FULL_REBUILD_AFTER
              or state.through > 0 and usable_watermark(conn) is None)
     if full or stale:
-        conn.execute(delete(se))
-        conn.execute(insert(se).from_select(columns, first_entries(None, through)))
+        for table in (se, cp):
+            conn.execute(delete(table))
+        _write(conn, None, through)
         deals, mode, full_at = None, "full", now
     elif through > state.through:
         changed = select(h.c.opportunity_id).where(h.c.id > state.through, h.c.id <= through).distinct()
         deals = conn.execute(select(func.count()).select_from(changed.subquery())).scalar_one()
-        conn.execute(delete(se).where(se.c.opportunity_id.in_(changed)))
-        conn.execute(insert(se).from_select(columns, first_entries(changed, through)))
+        for table in (se, cp):
+            conn.execute(delete(table).where(table.c.opportunity_id.in_(changed)))
+        _write(conn, changed, through)
         mode, full_at = "incremental", state.full_at
     else:
-        return {"mode": "current", "deals": 0, "entries": state.entries, "through": state.through}
+        return {"mode": "current", "deals": 0, "entries": state.entries, "pushes": None, "through": state.through}
     entries = conn.execute(select(func.count()).select_from(se)).scalar_one()
+    pushes = conn.execute(select(func.count()).select_from(cp)).scalar_one()
     opportunity_id, changed_at, _ = conn.execute(_anchor_row(through)).one()
     new_state = SnapshotState(through, _anchor(opportunity_id, changed_at), signature, entries, full_at)
     conn.execute(delete(bot_settings).where(bot_settings.c.key == SNAPSHOT_KEY))
     conn.execute(insert(bot_settings).values(key=SNAPSHOT_KEY, value=new_state.to_json(), updated_at=now))
-    return {"mode": mode, "deals": deals, "entries": entries, "through": through}
+    return {"mode": mode, "deals": deals, "entries": entries, "pushes": pushes, "through": through}
+
+
+def _write(conn: Connection, deal_ids: Select | None, through: int) -> None:
+    conn.execute(insert(se).from_select(["opportunity_id", "stage", "entered_at", "advanced"],
+                                        first_entries(deal_ids, through)))
+    conn.execute(insert(cp).from_select(["opportunity_id", "history_id", "changed_at", "from_date", "to_date"],
+                                        close_date_pushes(deal_ids, through)))
 
 
 def tidy_after_rebuild(engine: Engine) -> None:
     """VACUUM ANALYZE the snapshot on PostgreSQL after a whole rebuild (outside any transaction), so org-wide
-    conversion reads it by an index-only scan at once (53 ms instead of 220 ms at 1,000,000 deals)."""
+    readers use index-only scans at once (conversion: 53 ms instead of 220 ms at 1,000,000 deals)."""
     if engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text(f"VACUUM (ANALYZE) {se.name}"))
+            for table in (se, cp):
+                conn.execute(text(f"VACUUM (ANALYZE) {table.name}"))
