@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Connection, and_, case, func, not_, or_, select
+from sqlalchemy import Connection, Subquery, and_, case, func, not_, or_, select
 
 from db.schema import opportunities, opportunity_history, reps, stages
 from metrics.periods import Period
@@ -42,12 +42,10 @@ class Change:
     close_after: date | None
 
 
-def _flags(since: datetime, period: Period, owner_ids):
-    """The per-kind flag expressions, the FROM clause and the WHERE conditions; owner_ids: None (org) or rep ids."""
+def _window_state_at(since: datetime, moved) -> Subquery:
+    """Each moved deal's last history row at or before D (opportunity_id, stage, amount, close_date): one window
+    over those deals' earlier history. PostgreSQL hashes the join to it."""
     h = opportunity_history
-    # Only a deal with a history row after D can have changed: the index on changed_at finds those few, and the
-    # state at D is then looked up for them alone, not for every deal in the database.
-    moved = select(h.c.opportunity_id).where(h.c.changed_at > since).distinct().subquery("moved")
     ranked = (
         select(
             h.c.opportunity_id, h.c.stage, h.c.amount, h.c.close_date,
@@ -57,7 +55,42 @@ def _flags(since: datetime, period: Period, owner_ids):
         .where(h.c.changed_at <= since, h.c.opportunity_id.in_(select(moved.c.opportunity_id)))
         .subquery("ranked")
     )
-    before = select(ranked).where(ranked.c.rn == 1).subquery("before")
+    return select(ranked).where(ranked.c.rn == 1).subquery("before")
+
+
+def _probed_state_at(since: datetime, moved) -> Subquery:
+    """The same as probes of the (deal, changed_at) index, one per moved deal: SQLite neither hashes nor indexes
+    a window subquery on the right of a LEFT JOIN, and scanned it once per deal (8.5 s for a week at 100,000
+    deals)."""
+    h = opportunity_history
+    last = (
+        select(h.c.id).where(h.c.opportunity_id == moved.c.opportunity_id, h.c.changed_at <= since)
+        .order_by(h.c.changed_at.desc(), h.c.id.desc()).limit(1).scalar_subquery()
+    )
+    ids = select(moved.c.opportunity_id, last.label("row_id")).subquery("last_rows")
+    return (
+        select(h.c.opportunity_id, h.c.stage, h.c.amount, h.c.close_date)
+        .select_from(ids.join(h, h.c.id == ids.c.row_id))
+        .subquery("before")
+    )
+
+
+# How each database finds the state at D fastest (each is ~30x slower on the other: 8.5 s vs 0.25 s on SQLite
+# for a week at 100,000 deals; 5.2 s vs 0.13 s on PostgreSQL for a team at 1,000,000).
+_STATE_AT = {"sqlite": _probed_state_at, "postgresql": _window_state_at}
+
+
+def _flags(since: datetime, period: Period, owner_ids, dialect: str):
+    """The per-kind flag expressions, the FROM clause and the WHERE conditions; owner_ids: None (org) or rep ids."""
+    h = opportunity_history
+    # Only a deal with a history row after D can have changed: the index on changed_at finds those few, and the
+    # state at D is then looked up for them alone, not for every deal in the database.
+    moved = select(h.c.opportunity_id).where(h.c.changed_at > since)
+    if owner_ids is not None:  # a rep's or a team's deals first: far fewer than the org's changed ones
+        moved = moved.where(h.c.opportunity_id.in_(
+            select(opportunities.c.id).where(opportunities.c.owner_id.in_(owner_ids))))
+    moved = moved.distinct().subquery("moved")
+    before = _STATE_AT[dialect](since, moved)
     o, now_s, then_s = opportunities, stages.alias("now_s"), stages.alias("then_s")
     was_open = and_(before.c.opportunity_id.is_not(None), not_(func.coalesce(then_s.c.is_closed, False)))
     is_open = not_(now_s.c.is_closed)
@@ -88,7 +121,7 @@ def _flags(since: datetime, period: Period, owner_ids):
 
 def changes_since(conn: Connection, since: datetime, *, period: Period, scope: Scope, limit: int = 500
                   ) -> list[Change]:
-    flags, from_, conds, before = _flags(since, period, scope.member_ids(conn))
+    flags, from_, conds, before = _flags(since, period, scope.member_ids(conn), conn.dialect.name)
     o = opportunities
     cols = [case((f, 1), else_=0).label(k) for k, f in flags.items()]
     query = (
@@ -122,14 +155,14 @@ def _totals_row(row) -> dict[str, dict]:
 
 def changes_summary(conn: Connection, since: datetime, *, period: Period, scope: Scope) -> dict[str, dict]:
     """{kind: {"count": n, "amount": Σ current amount}} for every kind, zeros included."""
-    flags, from_, conds, _ = _flags(since, period, scope.member_ids(conn))
+    flags, from_, conds, _ = _flags(since, period, scope.member_ids(conn), conn.dialect.name)
     return _totals_row(conn.execute(select(*_totals(flags)).select_from(from_).where(*conds)).mappings().one())
 
 
 def changes_by_owner(conn: Connection, since: datetime, *, period: Period) -> dict[int | None, dict[str, dict]]:
     """changes_summary for the whole org in one query, per deal owner: summing a tree's owners gives that tree's
     summary (the digests use it to build hundreds of summaries at once)."""
-    flags, from_, conds, _ = _flags(since, period, None)
+    flags, from_, conds, _ = _flags(since, period, None, conn.dialect.name)
     query = select(opportunities.c.owner_id, *_totals(flags)).select_from(from_).where(*conds)
     return {row["owner_id"]: _totals_row(row)
             for row in conn.execute(query.group_by(opportunities.c.owner_id)).mappings()}

@@ -85,12 +85,12 @@ def _anchor(opportunity_id: int | None, changed_at: datetime | None) -> tuple[in
 
 
 def usable_watermark(conn: Connection) -> int | None:
-    """The history id the snapshot covers, or None when conversion must not read it.
+    """The history id the snapshot covers, or None when readers must not use it.
 
-    Not read when there is none, when it was built for another stage list, or when it no longer matches the
+    Not used when there is none, when it was built for another stage list, or when it no longer matches the
     data: its watermark row is gone or different (the deal was deleted, or the history reloaded and its ids
-    reused) or its rows are (the sales tables were truncated under it). Conversion is then computed from
-    history alone, slower but right, until the next refresh.
+    reused) or its rows are (the sales tables were truncated under it). Readers then work from history alone,
+    slower but right, until the next refresh.
     """
     state = read_state(conn)
     if state is None or state.through == 0 or state.stages != stages_signature(conn):
