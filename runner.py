@@ -77,12 +77,16 @@ def serve(settings: Settings, engine) -> int:
 
 
 def _warm_caches(deps) -> None:
-    """Compute the org-wide won-deal stage benchmarks once at start-up, so no user waits for them."""
+    """Compute the org-wide won-deal stage benchmarks once at start-up, so no user waits for them (unless the
+    history snapshot holds them already)."""
+    from metrics.history_snapshot import usable_state
     from metrics.stalled import won_stage_percentiles
 
     try:
         with deps.engine.connect() as conn:
-            won_stage_percentiles(conn, cache=deps.cache)
+            state = usable_state(conn)
+            if state is None or state.benchmarks is None:
+                won_stage_percentiles(conn, cache=deps.cache)
     except Exception:  # noqa: BLE001 - a warm-up only; the first request computes it instead
         log.warning("could not warm the stalled-deal benchmarks", exc_info=True)
 

@@ -5,6 +5,9 @@ need a window over the whole history table on every question.
   further stage that is not a lost one (stage conversion; 1.7 s org-wide at 1,000,000 deals from history).
 - `bot_close_date_pushes`: every history row that moved a deal's close date later than its previous dated row
   (the close_date_pushed stalled rule; 1.2 s org-wide at 1,000,000 deals from history).
+- in its state (bot_settings): the stuck_in_stage rule's won-deal benchmarks, the 75th percentile of days won
+  deals spent in each stage (1.4 s at 1,000,000 deals), as of the last refresh: a statistic over thousands of
+  won deals that moves slowly, so up to one refresh interval (15 minutes) old.
 
 Both hold the answers for the history up to a watermark, the largest `opportunity_history.id` seen. Readers take
 the snapshot for deals whose history has not grown since and compute the others live, so an answer is never
@@ -44,10 +47,13 @@ class SnapshotState:
     stages: str  # signature of the stage list it was built with
     entries: int  # stage entries after the refresh
     full_at: datetime  # when it was last rebuilt whole
+    # the stuck_in_stage rule's won-deal benchmarks at the refresh: {stage: (75th percentile of days, samples)}
+    benchmarks: dict[str, tuple[float, int]] | None = None
 
     def to_json(self) -> str:
         return json.dumps({"through": self.through, "anchor": self.anchor, "stages": self.stages,
-                           "entries": self.entries, "full_at": self.full_at.isoformat()})
+                           "entries": self.entries, "full_at": self.full_at.isoformat(),
+                           "benchmarks": self.benchmarks})
 
 
 def stages_signature(conn: Connection) -> str:
@@ -65,9 +71,11 @@ def read_state(conn: Connection) -> SnapshotState | None:
     try:
         data = json.loads(raw)
         anchor = data["anchor"]
+        marks = data.get("benchmarks")
         return SnapshotState(int(data["through"]), None if anchor is None else (int(anchor[0]), str(anchor[1])),
-                             str(data["stages"]), int(data["entries"]), datetime.fromisoformat(data["full_at"]))
-    except (ValueError, KeyError, TypeError, IndexError):
+                             str(data["stages"]), int(data["entries"]), datetime.fromisoformat(data["full_at"]),
+                             None if marks is None else {k: (float(v), int(n)) for k, (v, n) in marks.items()})
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError):
         return None  # unreadable: treated as no snapshot, and the next refresh rebuilds it
 
 
@@ -85,7 +93,13 @@ def _anchor(opportunity_id: int | None, changed_at: datetime | None) -> tuple[in
 
 
 def usable_watermark(conn: Connection) -> int | None:
-    """The history id the snapshot covers, or None when readers must not use it.
+    """The history id the snapshot covers, or None when readers must not use it (see usable_state)."""
+    state = usable_state(conn)
+    return None if state is None else state.through
+
+
+def usable_state(conn: Connection) -> SnapshotState | None:
+    """The snapshot's state, or None when readers must not use it.
 
     Not used when there is none, when it was built for another stage list, or when it no longer matches the
     data: its watermark row is gone or different (the deal was deleted, or the history reloaded and its ids
@@ -98,7 +112,7 @@ def usable_watermark(conn: Connection) -> int | None:
     opportunity_id, changed_at, has_rows = conn.execute(_anchor_row(state.through)).one()
     if _anchor(opportunity_id, changed_at) != state.anchor or bool(has_rows) != (state.entries > 0):
         return None
-    return state.through
+    return state
 
 
 def first_entries(deal_ids: Select | None = None, through: int | None = None) -> Select:
@@ -197,7 +211,10 @@ def refresh_history_snapshot(conn: Connection, *, full: bool = False, now: datet
     entries = conn.execute(select(func.count()).select_from(se)).scalar_one()
     pushes = conn.execute(select(func.count()).select_from(cp)).scalar_one()
     opportunity_id, changed_at, _ = conn.execute(_anchor_row(through)).one()
-    new_state = SnapshotState(through, _anchor(opportunity_id, changed_at), signature, entries, full_at)
+    from metrics.stalled import won_stage_percentiles  # the rule module reads this one: import when needed
+
+    new_state = SnapshotState(through, _anchor(opportunity_id, changed_at), signature, entries, full_at,
+                              won_stage_percentiles(conn))
     conn.execute(delete(bot_settings).where(bot_settings.c.key == SNAPSHOT_KEY))
     conn.execute(insert(bot_settings).values(key=SNAPSHOT_KEY, value=new_state.to_json(), updated_at=now))
     return {"mode": mode, "deals": deals, "entries": entries, "pushes": pushes, "through": through}

@@ -4,8 +4,10 @@
 runs every rule below (or those named in ``rules``) as SQL on the database (SQLite and PostgreSQL alike, dialect
 differences in metrics.dialect) and returns the findings sorted by rule (in ``RULES`` order), owner name and
 record. A deal may trip several rules, one finding each. Only open deals (stage not closed) are considered;
-``owner_ids`` limits the findings to deals owned by the scope's reps (benchmarks stay org-wide). ``cache`` (a
-``metrics.cache.ResultCache``) keeps the org-wide won-deal benchmarks of ``stuck_in_stage`` between calls.
+``owner_ids`` limits the findings to deals owned by the scope's reps (benchmarks stay org-wide). The org-wide
+won-deal benchmarks of ``stuck_in_stage`` come from the history snapshot (metrics.history_snapshot, refreshed
+every 15 minutes), else from ``cache`` (a ``metrics.cache.ResultCache``), else from a subquery.
+``stalled_overview`` gives what an answer shows: the first findings and the totals.
 Each rule is also a function of its own name with the same keyword arguments.
 
 Rules (ids are stable; ``RULES`` maps them to titles):
@@ -63,7 +65,7 @@ from sqlalchemy import (
 from config import Settings
 from db.schema import accounts, activities, bot_close_date_pushes, opportunities, opportunity_history, reps, stages
 from metrics import dialect as dl
-from metrics.history_snapshot import changed_since, close_date_pushes, usable_watermark
+from metrics.history_snapshot import changed_since, close_date_pushes, usable_state, usable_watermark
 from metrics.rules_common import (
     Finding,
     deal_rows,
@@ -86,7 +88,7 @@ RULES: dict[str, str] = {
 
 STUCK_PERCENTILE = 0.75
 # The won-deal stage benchmarks are org-wide history (about 1.5 s at 1,000,000 deals on PostgreSQL) and move
-# slowly, so a cache keeps them for an hour even while deals change.
+# slowly: without a history snapshot to hold them, a cache keeps them for an hour even while deals change.
 BENCHMARK_TTL_SECONDS = 3600
 STUCK_MIN_SAMPLES = 20
 STUCK_DEFAULT_DAYS = 30
@@ -348,6 +350,19 @@ past_close_date = RULE_FUNCTIONS["past_close_date"]
 close_date_pushed = RULE_FUNCTIONS["close_date_pushed"]
 
 
+def _snapshot_kw(conn: Connection, cache: Any, benchmarks_wanted: bool) -> dict[str, Any]:
+    """The history snapshot's watermark, and the won-deal benchmarks: the snapshot's, else the cache's, else none
+    (stuck_in_stage then computes them in its own query)."""
+    state = usable_state(conn)
+    out: dict[str, Any] = {"watermark": None if state is None else state.through}
+    if benchmarks_wanted:
+        if state is not None and state.benchmarks is not None:
+            out["benchmarks"] = state.benchmarks
+        elif cache is not None:
+            out["benchmarks"] = won_stage_percentiles(conn, cache=cache)
+    return out
+
+
 def stalled_deals(
     conn: Connection,
     *,
@@ -362,9 +377,7 @@ def stalled_deals(
 
     `cache` (a metrics.cache.ResultCache) keeps the org-wide won-deal stage benchmarks between calls.
     """
-    extra: dict[str, Any] = {"watermark": usable_watermark(conn)}
-    if cache is not None and (rules is None or "stuck_in_stage" in set(rules)):
-        extra["benchmarks"] = won_stage_percentiles(conn, cache=cache)
+    extra = _snapshot_kw(conn, cache, rules is None or "stuck_in_stage" in set(rules))
     return run_rules(RULES, RULE_FUNCTIONS, rules, conn, today=today, now=now, settings=settings,
                      owner_ids=owner_ids, **extra)
 
@@ -387,9 +400,7 @@ def stalled_overview(conn: Connection, *, today: date, now: datetime | None = No
     1,000,000 deals that is ~90,000 findings the database counts instead of sentences Python builds.
     """
     kw: dict[str, Any] = {"today": today, "now": now, "settings": settings, "owner_ids": owner_ids,
-                          "watermark": usable_watermark(conn)}
-    if cache is not None:
-        kw["benchmarks"] = won_stage_percentiles(conn, cache=cache)
+                          **_snapshot_kw(conn, cache, True)}
     d = conn.dialect.name
     names = list(RULE_FUNCTIONS)
     parts = []

@@ -24,7 +24,13 @@ from db.schema import (
 )
 from metrics.cache import ResultCache
 from metrics.evaluate import evaluate
-from metrics.history_snapshot import FULL_REBUILD_AFTER, SNAPSHOT_KEY, refresh_history_snapshot, usable_watermark
+from metrics.history_snapshot import (
+    FULL_REBUILD_AFTER,
+    SNAPSHOT_KEY,
+    read_state,
+    refresh_history_snapshot,
+    usable_watermark,
+)
 from metrics.periods import Period
 from metrics.scopes import Scope
 from tests.test_metrics_properties import STAGE, TODAY, expected_conversion
@@ -295,3 +301,38 @@ def test_pushed_close_dates_with_a_snapshot_equal_history_alone(db, before, late
             assert pushed_now(conn, watermark=watermark, owner_ids=[owners["Bob"]]) == {}
         with db.engine.begin() as conn:
             refresh_history_snapshot(conn)
+
+
+def test_the_snapshot_holds_the_won_deal_benchmarks(db):
+    """The refresh stores the stuck_in_stage benchmarks; the rules read them from there (a stale value planted
+    in the state shows through, which proves it is read), and a state from before benchmarks still works."""
+    import json
+
+    from metrics.stalled import stalled_deals, won_stage_percentiles
+    from tests.factories import Factory, at
+
+    clear(db)
+    f = Factory(db.engine)
+    rep = f.rep("Cy Rep")
+    for _ in range(20):  # 20 won deals that spent 10 days in Proposal: the 75th percentile is 10
+        won = f.deal(rep, "Closed Won", 100, date(2026, 8, 1), history=False)
+        f.history(won, at(date(2026, 6, 1)), stage="Proposal")
+        f.history(won, at(date(2026, 6, 11)), stage="Closed Won")
+    stuck = f.deal(rep, "Proposal", 100, date(2026, 12, 1), created=date(2026, 8, 1), history=False,
+                   stage_entered_at=at(date(2026, 9, 20)), last_activity_at=at(TODAY))
+    settings_ = Settings()
+    with db.engine.begin() as conn:
+        refresh_history_snapshot(conn)
+        state = read_state(conn)
+        assert state.benchmarks == won_stage_percentiles(conn) and state.benchmarks["Proposal"] == (10.0, 20)
+        found = stalled_deals(conn, today=TODAY, settings=settings_, rules=["stuck_in_stage"])
+        assert [x.record_id for x in found] == [stuck]  # 66 days in Proposal > 10
+        raw = json.loads(state.to_json())
+        raw["benchmarks"]["Proposal"] = [100.0, 20]
+        conn.execute(update(bot_settings).where(bot_settings.c.key == SNAPSHOT_KEY).values(value=json.dumps(raw)))
+        assert stalled_deals(conn, today=TODAY, settings=settings_, rules=["stuck_in_stage"]) == []
+        del raw["benchmarks"]
+        conn.execute(update(bot_settings).where(bot_settings.c.key == SNAPSHOT_KEY).values(value=json.dumps(raw)))
+        assert read_state(conn).benchmarks is None
+        assert [x.record_id for x in stalled_deals(conn, today=TODAY, settings=settings_,
+                                                   rules=["stuck_in_stage"])] == [stuck]
