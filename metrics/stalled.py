@@ -102,15 +102,24 @@ a = accounts
 h = opportunity_history
 
 
-def _open_deals(*cols, owner_ids: Any, deal_ids: Any = None):
+def _open_deals(*cols, owner_ids: Any, deal_ids: Any = None, open_stages: Any = None):
     """SELECT deal identity + cols FROM open deals (with stage, owner and account joined) in scope (and among
-    `deal_ids`, when given)."""
+    `deal_ids`, when given). Org-wide, `open_stages` (the open stages' names) repeats the open-stage condition as
+    values the planner can estimate: through the join alone PostgreSQL takes two thirds of all deals for open
+    and scans them all (past_close_date at 1,000,000 deals: 0.2 s instead of 10 ms). In a scope the owner index
+    is the one to use, and the names would lead the planner away from it (a rep's no_activity: 1.6 -> 8 ms)."""
     query = deal_rows(*cols, owner_ids=owner_ids).where(not_(s.c.is_closed))
+    if open_stages is not None and owner_ids is None and deal_ids is None:
+        query = query.where(o.c.stage.in_(list(open_stages)))
     return query if deal_ids is None else query.where(o.c.id.in_(list(deal_ids)))
 
 
+def open_stage_names(conn: Connection) -> list[str]:
+    return list(conn.execute(select(s.c.name).where(not_(s.c.is_closed)).order_by(s.c.name)).scalars())
+
+
 def _no_activity_query(d: str, *, today: date, settings: Settings, owner_ids: Any = None, deal_ids: Any = None,
-                       **_: Any) -> Select:
+                       open_stages: Any = None, **_: Any) -> Select:
     latest_activity = (
         select(func.max(activities.c.occurred_at)).where(activities.c.opportunity_id == o.c.id).scalar_subquery()
     )
@@ -126,6 +135,7 @@ def _no_activity_query(d: str, *, today: date, settings: Settings, owner_ids: An
     sub = _open_deals(
         dl.to_date(d, last).label("last_date"), days.label("days"), threshold.label("threshold"),
         segment.label("segment"), source.label("source"), owner_ids=owner_ids, deal_ids=deal_ids,
+        open_stages=open_stages,
     ).subquery()
     return select(sub).where(sub.c.days >= sub.c.threshold)
 
@@ -211,7 +221,8 @@ def _entered_stage_at():
 
 
 def _stuck_in_stage_query(d: str, *, today: date, owner_ids: Any = None, deal_ids: Any = None,
-                          benchmarks: dict[str, tuple[float, int]] | None = None, **_: Any) -> Select:
+                          open_stages: Any = None, benchmarks: dict[str, tuple[float, int]] | None = None,
+                          **_: Any) -> Select:
     """`benchmarks` (from won_stage_percentiles) saves recomputing them; by default they are a subquery."""
     pct = None
     if benchmarks is None:
@@ -235,6 +246,7 @@ def _stuck_in_stage_query(d: str, *, today: date, owner_ids: Any = None, deal_id
     base = _open_deals(
         o.c.stage, entered.label("entered"), days.label("days"), threshold.label("threshold"),
         basis.label("basis"), pct_n.label("samples"), owner_ids=owner_ids, deal_ids=deal_ids,
+        open_stages=open_stages,
     )
     if pct is not None:
         base = base.join_from(s, pct, pct.c.stage == s.c.name, isouter=True)
@@ -256,9 +268,10 @@ def _stuck_in_stage_finding(row: Any, _settings: Settings) -> Finding:
 # --- past_close_date -------------------------------------------------------------------------------------------
 
 def _past_close_date_query(d: str, *, today: date, owner_ids: Any = None, deal_ids: Any = None,
-                           **_: Any) -> Select:
+                           open_stages: Any = None, **_: Any) -> Select:
     days = dl.days_between(d, literal(today, Date), o.c.close_date)
-    return (_open_deals(o.c.close_date, days.label("days"), owner_ids=owner_ids, deal_ids=deal_ids)
+    return (_open_deals(o.c.close_date, days.label("days"), owner_ids=owner_ids, deal_ids=deal_ids,
+                        open_stages=open_stages)
             .where(o.c.close_date < today))
 
 
@@ -272,7 +285,7 @@ def _past_close_date_finding(row: Any, _settings: Settings) -> Finding:
 
 def _close_date_pushed_query(d: str, *, today: date, now: datetime | None = None, settings: Settings,
                              owner_ids: Any = None, deal_ids: Any = None, watermark: int | None = None,
-                             **_: Any) -> Select:
+                             open_stages: Any = None, **_: Any) -> Select:
     """With a history snapshot (`watermark`, metrics.history_snapshot) the pushes of deals without newer history
     are read from it and only the others come from a window over history; without one, every open deal in scope
     with a dated history row in the window is walked."""
@@ -307,7 +320,8 @@ def _close_date_pushed_query(d: str, *, today: date, now: datetime | None = None
         .subquery("pushes")
     )
     return (
-        _open_deals(pushes.c.pushes, pushes.c.first_from, pushes.c.last_to, owner_ids=owner_ids)
+        _open_deals(pushes.c.pushes, pushes.c.first_from, pushes.c.last_to, owner_ids=owner_ids,
+                    open_stages=open_stages)
         .join_from(o, pushes, pushes.c.opportunity_id == o.c.id)
     )
 
@@ -327,7 +341,7 @@ def _close_date_pushed_finding(row: Any, _settings: Settings) -> Finding:
 class Rule:
     """A rule as a query (deal identity columns, then its own) and a function turning a result row into a
     Finding. Query builders take the dialect name and the rule keywords (today, now, settings, owner_ids,
-    deal_ids, benchmarks) and ignore those they do not use."""
+    deal_ids, open_stages, watermark, benchmarks) and ignore those they do not use."""
 
     query: Callable[..., Select]
     finding: Callable[[Any, Settings], Finding]
@@ -335,6 +349,8 @@ class Rule:
     def __call__(self, conn: Connection, **kw: Any) -> list[Finding]:
         if "watermark" not in kw:
             kw["watermark"] = usable_watermark(conn)
+        if "open_stages" not in kw:
+            kw["open_stages"] = open_stage_names(conn)
         return [self.finding(row, kw["settings"]) for row in conn.execute(self.query(conn.dialect.name, **kw))]
 
 
@@ -350,11 +366,13 @@ past_close_date = RULE_FUNCTIONS["past_close_date"]
 close_date_pushed = RULE_FUNCTIONS["close_date_pushed"]
 
 
-def _snapshot_kw(conn: Connection, cache: Any, benchmarks_wanted: bool) -> dict[str, Any]:
-    """The history snapshot's watermark, and the won-deal benchmarks: the snapshot's, else the cache's, else none
-    (stuck_in_stage then computes them in its own query)."""
+def _rule_kw(conn: Connection, cache: Any, benchmarks_wanted: bool) -> dict[str, Any]:
+    """What the rules read from the database before they run: the open stages, the history snapshot's watermark,
+    and the won-deal benchmarks (the snapshot's, else the cache's, else none: stuck_in_stage then computes them
+    in its own query)."""
     state = usable_state(conn)
-    out: dict[str, Any] = {"watermark": None if state is None else state.through}
+    out: dict[str, Any] = {"watermark": None if state is None else state.through,
+                           "open_stages": open_stage_names(conn)}
     if benchmarks_wanted:
         if state is not None and state.benchmarks is not None:
             out["benchmarks"] = state.benchmarks
@@ -377,7 +395,7 @@ def stalled_deals(
 
     `cache` (a metrics.cache.ResultCache) keeps the org-wide won-deal stage benchmarks between calls.
     """
-    extra = _snapshot_kw(conn, cache, rules is None or "stuck_in_stage" in set(rules))
+    extra = _rule_kw(conn, cache, rules is None or "stuck_in_stage" in set(rules))
     return run_rules(RULES, RULE_FUNCTIONS, rules, conn, today=today, now=now, settings=settings,
                      owner_ids=owner_ids, **extra)
 
@@ -400,7 +418,7 @@ def stalled_overview(conn: Connection, *, today: date, now: datetime | None = No
     1,000,000 deals that is ~90,000 findings the database counts instead of sentences Python builds.
     """
     kw: dict[str, Any] = {"today": today, "now": now, "settings": settings, "owner_ids": owner_ids,
-                          **_snapshot_kw(conn, cache, True)}
+                          **_rule_kw(conn, cache, True)}
     d = conn.dialect.name
     names = list(RULE_FUNCTIONS)
     parts = []
