@@ -24,6 +24,8 @@ from metrics.scopes import Scope, tree_ids
 DIM_PREFIX = "dim_"
 START, END = bindparam("window_start", type_=Date), bindparam("window_end", type_=Date)
 SCOPE_REP, SCOPE_TEAM = bindparam("scope_rep", type_=Integer), bindparam("scope_team", type_=String)
+# One CTE object for every statement, so a statement that nests two scoped queries declares it once.
+SCOPE_TREE = tree_ids(SCOPE_REP)
 
 
 @dataclass(frozen=True)
@@ -46,7 +48,7 @@ def scope_condition(column: ColumnElement, kind: str) -> ColumnElement | None:
         return column == SCOPE_REP
     if kind == "team":
         return column.in_(select(reps.c.id).where(func.lower(reps.c.team) == func.lower(SCOPE_TEAM)))
-    return column.in_(tree_ids(SCOPE_REP))
+    return column.in_(SCOPE_TREE)
 
 
 def _dim_columns(ctx: Ctx, by: tuple[str, ...]) -> list[ColumnElement]:
@@ -102,16 +104,17 @@ def quota_statement(ctx: Ctx, scope_kind: str, by: tuple[str, ...]) -> Select:
     overlap_days = hooks.days_between(d, overlap_end, overlap_start) + 1
     quota_days = hooks.days_between(d, quotas.c.period_end, quotas.c.period_start) + 1
     prorated = quotas.c.amount * overlap_days / cast(quota_days, quotas.c.amount.type)
+    total = hooks.money_total(d, func.sum(prorated))
     from_ = quotas.join(owner, quotas.c.rep_id == owner.c.id)
     if any(DIMENSIONS[x].needs_manager for x in by):
         from_ = from_.outerjoin(mgr, owner.c.manager_id == mgr.c.id)
-    cols = _dim_columns(ctx, by) + [func.sum(prorated).label("quota")]
+    cols = _dim_columns(ctx, by) + [total.label("quota")]
     overlaps = and_(quotas.c.period_start <= END, quotas.c.period_end >= START)
     query = select(*cols).select_from(from_).where(overlaps)
     if scope_kind == "tree" and not by:
         # two plain sums the planner handles well: the manager's own row, else the team's reps
-        own = select(func.sum(prorated)).select_from(from_).where(overlaps, quotas.c.rep_id == SCOPE_REP)
-        team = select(func.sum(prorated)).select_from(from_).where(
+        own = select(total).select_from(from_).where(overlaps, quotas.c.rep_id == SCOPE_REP)
+        team = select(total).select_from(from_).where(
             overlaps, owner.c.role == "rep", scope_condition(owner.c.id, "tree"))
         return select(func.coalesce(own.scalar_subquery(), team.scalar_subquery()).label("quota"))
     if scope_kind == "rep":
@@ -124,6 +127,19 @@ def quota_statement(ctx: Ctx, scope_kind: str, by: tuple[str, ...]) -> Select:
     if by:
         query = query.group_by(*[DIMENSIONS[n].expr(ctx) for n in by]).order_by(*_order_by(ctx, by))
     return query
+
+
+@lru_cache(maxsize=256)
+def deal_and_quota_statement(ctx: Ctx, measures: tuple[str, ...], scope_kind: str) -> Select:
+    """The deal measures with the quota beside them as a scalar subquery: one round trip instead of two for the
+    metrics that need both without a breakdown (attainment, gap, coverage, forecast)."""
+    quota = quota_statement(ctx, scope_kind, ()).scalar_subquery().label("quota")
+    return deal_statement(ctx, measures, scope_kind, ()).add_columns(quota)
+
+
+def deal_and_quota_query(ctx: Ctx, measures: tuple[str, ...], window: Window, scope: Scope
+                         ) -> tuple[Select, dict]:
+    return deal_and_quota_statement(ctx, tuple(measures), scope.kind), params(window, scope)
 
 
 def deal_query(ctx: Ctx, measures: tuple[str, ...], window: Window, scope: Scope, by: tuple[str, ...]

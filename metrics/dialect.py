@@ -349,3 +349,11 @@ def codepoint_order(dialect: str, expr: ColumnElement) -> ColumnElement:
     """`expr` compared by code point, as Python sorts strings: SQLite's default BINARY collation already does;
     PostgreSQL's "C" collation does for UTF-8, whatever the database's own collation."""
     return expr.collate("C") if dialect == "postgresql" else expr
+
+
+def money_total(dialect: str, total: ColumnElement) -> ColumnElement:
+    """A SUM of money terms, exact to the cent. PostgreSQL's NUMERIC is exact already. SQLite sums binary floats,
+    so a prorated quota of exactly 16.555 arrives as 16.554999999999996 and would round to 16.55 instead of
+    16.56: the total is rounded to 6 places in SQL, far below a cent and far above the float noise, and comes
+    back as that float (not through the Numeric type, which would cut it to 2 places the float way)."""
+    return func.round(total, 6, type_=Float) if dialect == "sqlite" else total

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Select
 from errors import UserError
 from metrics import special
 from metrics.cache import ResultCache, default_cache
-from metrics.compile import DIM_PREFIX, Window, deal_query, quota_query, render_sql
+from metrics.compile import DIM_PREFIX, Window, deal_and_quota_query, deal_query, quota_query, render_sql
 from metrics.model import DEAL_MEASURES, DIMENSIONS, METRICS, Ctx, Metric
 from metrics.periods import Period
 from metrics.scopes import Scope
@@ -162,10 +162,13 @@ def evaluate(
     metric: Metric = definition
     window = Window(period.start, period.end)
     queries: list[tuple[Select, dict]] = []
-    if metric.deal_measures:
-        queries.append(deal_query(ctx, metric.deal_measures, window, scope, dims))
-    if metric.needs_quota:
-        queries.append(quota_query(ctx, window, scope, dims))
+    if metric.deal_measures and metric.needs_quota and not dims:
+        queries.append(deal_and_quota_query(ctx, metric.deal_measures, window, scope))
+    else:
+        if metric.deal_measures:
+            queries.append(deal_query(ctx, metric.deal_measures, window, scope, dims))
+        if metric.needs_quota:
+            queries.append(quota_query(ctx, window, scope, dims))
     parts = [run_query(conn, q, cache) for q in queries]
     rows = []
     pace = period.elapsed_fraction(today)

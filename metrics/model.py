@@ -92,7 +92,8 @@ class Measure:
         if cond is not None:
             expr = case((cond, expr))
         if self.agg == "sum":
-            return func.coalesce(func.sum(expr), 0)
+            total = func.sum(expr)
+            return func.coalesce(hooks.money_total(ctx.dialect, total) if self.money else total, 0)
         if self.agg == "avg":
             return func.avg(expr)
         if self.agg == "median":

@@ -184,3 +184,19 @@ def test_cache_reuses_until_data_changes(db, org):
     with db.engine.connect() as conn:
         fresh = evaluate(conn, "closed_won", Q4, ORG, today=TODAY, cache=cache).value
     assert fresh == Decimal("11001.00")
+
+
+def test_money_on_a_half_cent_rounds_as_exact_arithmetic_does(db):
+    """Figures that land exactly on a half cent round half-even on both databases, as Decimal arithmetic does.
+    SQLite computes in binary floats (16.555 arrives as 16.554999…), so without care it said 16.55."""
+    f = Factory(db.engine)
+    ann = f.rep("Ann Rep")
+    f.quota(ann, date(2026, 10, 5), date(2026, 2, 9).replace(year=2027), "24.08")  # 128 days, 88 of them in Q4
+    f.deal(ann, "Prospecting", "100.30", date(2026, 11, 30), probability=5)  # weighted: 5.015
+    scope = Scope("rep", "Ann", rep_id=ann)
+    exact_quota = (Decimal("24.08") * 88 / 128).quantize(Decimal("0.01"))
+    assert exact_quota == Decimal("16.56")
+    assert value(db, "quota", scope).value == exact_quota
+    assert value(db, "attainment", scope).rows[0]["quota"] == exact_quota  # the quota beside the deals, one query
+    assert value(db, "weighted_pipeline", scope).value == (Decimal("100.30") * 5 / 100).quantize(Decimal("0.01"))
+    assert value(db, "weighted_pipeline", scope).value == Decimal("5.02")
