@@ -109,10 +109,13 @@ def usable_state(conn: Connection) -> SnapshotState | None:
     state = read_state(conn)
     if state is None or state.through == 0 or state.stages != stages_signature(conn):
         return None
+    return state if _matches_data(conn, state) else None
+
+
+def _matches_data(conn: Connection, state: SnapshotState) -> bool:
+    """The watermark's history row is still the one the snapshot saw, and the snapshot still has its rows."""
     opportunity_id, changed_at, has_rows = conn.execute(_anchor_row(state.through)).one()
-    if _anchor(opportunity_id, changed_at) != state.anchor or bool(has_rows) != (state.entries > 0):
-        return None
-    return state
+    return _anchor(opportunity_id, changed_at) == state.anchor and bool(has_rows) == (state.entries > 0)
 
 
 def first_entries(deal_ids: Select | None = None, through: int | None = None) -> Select:
@@ -193,7 +196,7 @@ def refresh_history_snapshot(conn: Connection, *, full: bool = False, now: datet
     signature = stages_signature(conn)
     through = conn.execute(select(func.coalesce(func.max(h.c.id), 0))).scalar_one()
     stale = (state is None or state.stages != signature or now - state.full_at >= FULL_REBUILD_AFTER
-             or state.through > 0 and usable_watermark(conn) is None)
+             or state.through > 0 and not _matches_data(conn, state))
     if full or stale:
         for table in (se, cp):
             conn.execute(delete(table))
