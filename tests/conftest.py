@@ -4,6 +4,11 @@ Which backends run comes from TEST_DATABASES ("sqlite,postgresql" by default). P
 TEST_POSTGRES_DB if set (CI creates and drops it), else a database this session creates and drops on the server
 at TEST_POSTGRES_URL (default postgres@127.0.0.1:5432). When no server answers, they skip, unless
 REQUIRE_POSTGRES=1, which turns the skip into a failure (CI sets it so a silent skip cannot pass).
+
+The clock: TEST_CLOCK_SHIFT_DAYS=N runs the whole session with the clock N days ahead (CI runs the suite once
+a year ahead), so a test that reads the real clock against fixed dates fails here, not on January 1st. Tests on
+the hand-built org of tests/orgs.py (fixed dates in Q4 2026) take `small_org_clock`, which holds the clock at
+SMALL_ORG_NOW, ticking.
 """
 
 from __future__ import annotations
@@ -12,9 +17,11 @@ import os
 import shutil
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import time_machine
 from sqlalchemy import Engine, create_engine, insert, text
 from sqlalchemy.engine import make_url
 
@@ -24,6 +31,26 @@ from db.schema import BOT_TABLES, DEFAULT_STAGES, SALES_TABLES, bot_scheduler_jo
 ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 BACKENDS = [b.strip() for b in os.environ.get("TEST_DATABASES", "sqlite,postgresql").split(",") if b.strip()]
 REQUIRE_POSTGRES = os.environ.get("REQUIRE_POSTGRES") == "1"
+CLOCK_SHIFT_DAYS = int(os.environ.get("TEST_CLOCK_SHIFT_DAYS", "0") or 0)
+# The moment the small org's figures (tests/orgs.py, tests/test_metrics_kpis.py) are worked out for.
+SMALL_ORG_NOW = datetime(2026, 12, 1, 15, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shifted_clock():
+    """With TEST_CLOCK_SHIFT_DAYS set, the session runs that many days ahead of the real clock (ticking)."""
+    if not CLOCK_SHIFT_DAYS:
+        yield None
+        return
+    with time_machine.travel(datetime.now(UTC) + timedelta(days=CLOCK_SHIFT_DAYS), tick=True) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def small_org_clock():
+    """The clock at SMALL_ORG_NOW, ticking: for tests whose expectations follow tests/orgs.py's fixed dates."""
+    with time_machine.travel(SMALL_ORG_NOW, tick=True) as traveller:
+        yield traveller
 
 
 @dataclass

@@ -36,7 +36,7 @@ class RunningBot:
 
 
 @pytest.fixture
-def running_bot(db, fake_slack):
+def running_bot(db, fake_slack, small_org_clock):
     org = build_small_org(db.engine)
     for user_id, (email, name, tz) in USERS.items():
         fake_slack.add_user(user_id, email, name, tz=tz)

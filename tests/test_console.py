@@ -14,7 +14,7 @@ class Tty(io.StringIO):
         return False
 
 
-def test_ask_prints_text_and_json(db, monkeypatch, capsys):
+def test_ask_prints_text_and_json(db, monkeypatch, capsys, small_org_clock):
     build_small_org(db.engine)
     monkeypatch.setenv("DATABASE_URL", db.url)
     assert bot.main(["ask", "--as", "ann.rep@example.com", "/sales pipeline"]) == 0
