@@ -68,6 +68,8 @@ def run_console(engine: Engine, settings: Settings, email: str, stdin=None, out=
             print(file=out)
             return 0
         text = line.strip()
+        if not stdin.isatty():
+            print(f"{PROMPT}{text}", file=out)  # piped input: echo it, so the transcript shows what was asked
         if text in ("quit", "exit", ":q"):
             return 0
         if text:

@@ -57,3 +57,16 @@ def test_run_without_tokens_builds_the_demo_and_opens_the_console(tmp_path, monk
     captured = capsys.readouterr()
     assert "No SLACK_BOT_TOKEN" in captured.err
     assert "Open pipeline" in captured.out
+
+
+def test_piped_console_input_is_echoed(db, small_org_clock):
+    from assistant import console
+    from config import load_settings
+
+    build_small_org(db.engine)
+    out = io.StringIO()
+    console.run_console(db.engine, load_settings({}), "ann.rep@example.com", stdin=Tty("/sales pipeline\nquit\n"),
+                        out=out)
+    lines = out.getvalue().splitlines()
+    assert lines[2] == f"{console.PROMPT}/sales pipeline"
+    assert lines[3].startswith("Open pipeline") and lines[-1] == f"{console.PROMPT}quit"
