@@ -75,10 +75,11 @@ class DealCard:
     stage_path: list[tuple[str, datetime]]  # (stage, entered at) from history
     amount: Decimal | None
     close_date: date | None
-    changes: list[str]  # human lines: "close date 2026-10-31 → 2026-11-30 on 12 Nov"
+    changes: list[str]  # human lines: "Close date 31 Oct 2026 → 30 Nov 2026 (12 Nov 2026)"
     last_activity: datetime | None
     next_step: str | None
-    crm_url: str | None
+    crm_url: str | None  # a link of its own; else renderers build one from CRM_URL_TEMPLATE and the record
+    probability: int | None = None  # percent
 
 
 @dataclass

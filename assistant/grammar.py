@@ -136,6 +136,8 @@ def parse_request(text: str, today: date, fiscal_start_month: int = 1) -> Reques
     text = _strip_bot_mention(text or "").strip()
     if text.lower().startswith("/sales"):
         text = text[len("/sales"):].strip()
+    if (deal_request := _deal_request(text, raw)) is not None:
+        return deal_request
     lowered = text.lower()
     intent = None
     for phrase, target in PHRASES:
@@ -176,9 +178,24 @@ def parse_request(text: str, today: date, fiscal_start_month: int = 1) -> Reques
     return _finish(req, rest)
 
 
+def _deal_request(text: str, raw: str) -> Request | None:
+    """`deal NAME`: everything after the command word is the name, verbatim. A deal name is not read for a period,
+    an option or a command word ("deal Q4 expansion", "deal Deal 12", "deal Acme share plan")."""
+    command, *name = text.split(maxsplit=1) or [""]
+    if ALL_WORDS.get(_norm(command)) != "deal":
+        return None
+    return Request(intent="deal", args=_name_text(name[0] if name else ""), raw=raw)
+
+
+def _name_text(text: str) -> str:
+    """A name as typed, without the question mark or full stop a sentence ends with."""
+    return re.sub(r"[\s?!.,]+$", "", text.strip())
+
+
 def _finish(req: Request, rest: list[str]) -> Request:
     if req.intent in ("deal", "digest", "settings"):
-        req.args = " ".join(rest).strip()
+        joined = " ".join(rest).strip()
+        req.args = _name_text(joined) if req.intent == "deal" else joined
         return req
     words = [w for w in rest]
     lowered = [w.lower().rstrip("?!.,") for w in words]

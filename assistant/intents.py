@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
 from assistant.answers import Action, Answer, ChartSpec, Column, DealCard, Figure, Table
 from assistant.grammar import INTENTS
-from assistant.service import Ask, freshness_line, since_default
+from assistant.service import Ask, freshness_line, since_default, viewer_zone
 from errors import UserError
 from metrics.changes import KIND_TITLES, KINDS, changes_since, changes_summary
-from metrics.deals import deal_history, find_deal, open_deals_closing
+from metrics.deals import CHOICES, DealRow, deal_history, find_deal, open_deals_closing
 from metrics.evaluate import MetricResult
 from metrics.periods import Period, parse_period
-from metrics.scopes import Scope
+from metrics.scopes import Scope, default_scope
+from render.format import date_text, money_exact
 
 LIST_LIMIT = 15
 HELP_EXAMPLES = {
@@ -163,34 +164,47 @@ def deals(ask: Ask) -> Answer:
 
 
 def deal(ask: Ask) -> Answer:
-    if not ask.request.args:
+    """One deal the asker may see: a card with its stage path, amount and close-date changes and last activity.
+    A deal outside their scope is answered like one that does not exist, so the answer gives nothing away."""
+    name = ask.request.args
+    if not name:
         raise UserError("Which deal? Try `/sales deal Acme renewal` or a deal id.")
-    scope = Scope("org", "the whole org") if ask.viewer.sees_everything else resolve_default(ask)
-    found, suggestions = find_deal(ask.conn, scope, ask.request.args)
-    if found is None:
-        hint = f" Did you mean {' or '.join(suggestions[:3])}?" if suggestions else ""
-        raise UserError(f"I can't find a deal called {ask.request.args!r} among the deals you can see.{hint}")
+    match = find_deal(ask.conn, default_scope(ask.viewer), name)
+    if match.choices:
+        return _deal_choices(ask, name, match.choices)
+    if match.deal is None:
+        raise UserError(f"I can't find a deal called “{name}” among the deals you can see. "
+                        "Try part of its name or its CRM id.")
+    found, zone = match.deal, viewer_zone(ask.viewer, ask.settings)
     history = deal_history(ask.conn, found.id)
-    changes = [f"{field.replace('_', ' ')} {before} → {after} on {when:%b %-d}"
-               for when, field, before, after in history.changes[-10:]]
-    template = ask.settings.crm_url_template
-    url = template.replace("{id}", found.record) if template else None
-    card = DealCard(found.record, found.name, found.owner, found.account, found.stage, history.stage_path,
-                    found.amount, found.close_date, changes, history.last_activity, found.next_step, url)
-    acts = [Action("share", "Share in channel", value=ask.request.raw[:1900])]
-    if url:
-        acts.append(Action("open_crm", "Open in CRM", url=url))
-    return Answer(kind="deal", title=found.name, deal=card,
-                  figures=[Figure("Amount", found.amount), Figure("Stage", found.stage, "text"),
-                           Figure("Close date", found.close_date, "date"),
-                           Figure("Probability", Decimal(found.probability) / 100, "ratio")],
-                  context=_context(ask, None, None), actions=acts)
+    changes = [f"{CHANGE_LABELS[field]} {_change_value(before)} → {_change_value(after)} on "
+               f"{date_text(when.astimezone(zone))}" for when, field, before, after in history.changes[-10:]]
+    path = [(stage, at and at.astimezone(zone)) for stage, at in history.stage_path]
+    last_activity = history.last_activity and history.last_activity.astimezone(zone)
+    card = DealCard(found.record, found.name, found.owner, found.account, found.stage, path, found.amount,
+                    found.close_date, changes, last_activity, found.next_step, None, found.probability)
+    return Answer(kind="deal", title=found.name, deal=card, context=_context(ask, None, None),
+                  understood=f"I read “{name}” as {found.name}." if match.read_as else None,
+                  actions=[Action("share", "Share in channel", value=ask.request.raw[:1900])])
 
 
-def resolve_default(ask: Ask) -> Scope:
-    from metrics.scopes import default_scope
+CHANGE_LABELS = {"amount": "Amount", "close_date": "Close date"}
 
-    return default_scope(ask.viewer)
+
+def _change_value(value) -> str:
+    return date_text(value) if isinstance(value, date) else money_exact(value)
+
+
+def _deal_choices(ask: Ask, name: str, choices: list[DealRow]) -> Answer:
+    shown = choices[:CHOICES]
+    table = Table([Column("deal"), Column("id"), Column("owner"), Column("stage"), Column("amount", "money"),
+                   Column("close", "date")],
+                  [[d.name, d.record, d.owner, d.stage, d.amount, d.close_date] for d in shown])
+    lines = [f"More than one deal you can see matches “{name}”. Ask again with its full name or its id, "
+             f"e.g. `/sales deal {shown[0].record}`."]
+    if len(choices) > len(shown):
+        lines.append(f"Only the first {len(shown)} are listed: add more of the name to narrow it down.")
+    return Answer(kind="list", title="Which deal?", table=table, lines=lines, context=_context(ask, None, None))
 
 
 def stalled(ask: Ask) -> Answer:

@@ -62,9 +62,12 @@ class Ask:
                         cache=self.cache)
 
 
+def viewer_zone(viewer: Viewer, settings: Settings) -> ZoneInfo:
+    return ZoneInfo(viewer.timezone) if viewer.timezone else settings.tz
+
+
 def viewer_today(viewer: Viewer, settings: Settings, now: datetime) -> date:
-    tz = ZoneInfo(viewer.timezone) if viewer.timezone else settings.tz
-    return now.astimezone(tz).date()
+    return now.astimezone(viewer_zone(viewer, settings)).date()
 
 
 def error_answer(message: str, *, error_id: str | None = None, suggestion: str | None = None) -> Answer:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Connection, func, not_, or_, select
+from sqlalchemy import Connection, func, not_, select
 
 from db.schema import accounts, activities, opportunities, opportunity_history, reps, stages
 from metrics.periods import Period
@@ -30,6 +30,11 @@ class DealRow:
     next_step: str | None
 
 
+def _in_scope(query, scope: Scope):
+    ids = scope.owner_ids()
+    return query.where(o.c.owner_id.in_(ids)) if ids is not None else query
+
+
 def _base(scope: Scope):
     query = (
         select(o.c.id, o.c.external_id, o.c.name, reps.c.name.label("owner"), accounts.c.name.label("account"),
@@ -38,8 +43,7 @@ def _base(scope: Scope):
         .select_from(o.join(s, s.c.name == o.c.stage).outerjoin(reps, reps.c.id == o.c.owner_id)
                      .outerjoin(accounts, accounts.c.id == o.c.account_id))
     )
-    ids = scope.owner_ids()
-    return query.where(o.c.owner_id.in_(ids)) if ids is not None else query
+    return _in_scope(query, scope)
 
 
 def _rows(conn: Connection, query) -> list[DealRow]:
@@ -55,53 +59,94 @@ def open_deals_closing(conn: Connection, scope: Scope, period: Period, limit: in
     return _rows(conn, query.limit(limit)), total
 
 
-def find_deal(conn: Connection, scope: Scope, text: str) -> tuple[DealRow | None, list[str]]:
-    """A deal in scope by external id or name (exact, then contains, then close spelling); else suggestions."""
+CHOICES = 5  # deals offered when a name could mean several
+FUZZY_NAMES = 20000  # names compared for a close spelling
+FUZZY_CUTOFF = 0.8  # a typo or two; "globex platform" is not "acme platform" (0.71)
+FUZZY_MARGIN = 0.1  # the best close spelling wins only this far ahead of the next
+
+
+@dataclass(frozen=True)
+class DealMatch:
+    """What a typed deal name found: one deal (`read_as` says how the text was read when it was not the deal's
+    exact name or id), or the deals it could mean (`choices`), or nothing."""
+
+    deal: DealRow | None = None
+    read_as: str | None = None
+    choices: list[DealRow] = field(default_factory=list)
+
+
+def _candidates(conn: Connection, scope: Scope, *cond) -> list[DealRow]:
+    """Deals in scope meeting `cond`: open ones first, then the largest, at most one more than CHOICES."""
+    query = _base(scope).where(*cond).order_by(s.c.is_closed, o.c.amount.desc().nulls_last(), o.c.id)
+    return _rows(conn, query.limit(CHOICES + 1))
+
+
+def _one_or_choices(found: list[DealRow], *, inexact: bool) -> DealMatch:
+    """One deal (read as its name when the text was not its exact name), or the deals to choose from."""
+    if len(found) == 1:
+        return DealMatch(found[0], found[0].name if inexact else None)
+    return DealMatch(choices=found)
+
+
+def find_deal(conn: Connection, scope: Scope, text: str) -> DealMatch:
+    """A deal in scope by external id or name: the id, then the exact name, then a part of the name, then a close
+    spelling (difflib over up to FUZZY_NAMES names). Case is ignored throughout."""
     key = text.strip().lower()
     if not key:
-        return None, []
-    exact = _rows(conn, _base(scope).where(or_(func.lower(o.c.external_id) == key, func.lower(o.c.name) == key))
-                  .order_by(o.c.id).limit(2))
-    if len(exact) == 1:
-        return exact[0], []
-    contains = _rows(conn, _base(scope).where(func.lower(o.c.name).contains(key, autoescape=True))
-                     .order_by(not_(s.c.is_closed).desc(), o.c.amount.desc().nulls_last()).limit(6))
-    if len(contains) == 1:
-        return contains[0], []
-    if contains:
-        return None, [f"{d.name} ({d.record})" for d in contains[:5]]
-    names = [n for (n,) in conn.execute(select(_base(scope).subquery().c.name).limit(20000))]
-    close = difflib.get_close_matches(text.strip(), names, n=3, cutoff=0.6)
-    if len(close) == 1:
-        return find_deal(conn, scope, close[0])[0], []
-    return None, close
+        return DealMatch()
+    by_id = _candidates(conn, scope, func.lower(o.c.external_id) == key)
+    if len(by_id) == 1:
+        return DealMatch(by_id[0])
+    named = _candidates(conn, scope, func.lower(o.c.name) == key)
+    if named:
+        return _one_or_choices(named, inexact=False)
+    within = _candidates(conn, scope, func.lower(o.c.name).contains(key, autoescape=True))
+    if within:
+        return _one_or_choices(within, inexact=True)
+    names = {n.lower() for (n,) in conn.execute(_in_scope(select(o.c.name).distinct(), scope).limit(FUZZY_NAMES))}
+    close = difflib.get_close_matches(key, list(names), n=CHOICES, cutoff=FUZZY_CUTOFF)
+    if not close:
+        return DealMatch()
+    ratios = [difflib.SequenceMatcher(None, key, name).ratio() for name in close]
+    if len(close) > 1 and ratios[0] - max(ratios[1:]) < FUZZY_MARGIN:
+        return DealMatch(choices=_candidates(conn, scope, func.lower(o.c.name).in_(close)))
+    return _one_or_choices(_candidates(conn, scope, func.lower(o.c.name) == close[0]), inexact=True)
 
 
 @dataclass(frozen=True)
 class DealHistory:
-    stage_path: list[tuple[str, datetime]]
-    changes: list[tuple[datetime, str, object, object]]  # (when, field, before, after)
+    stage_path: list[tuple[str, datetime | None]]  # (stage, entered at), ending at the current stage
+    changes: list[tuple[datetime, str, object, object]]  # (when, field, before, after): amount and close_date
     last_activity: datetime | None
-    stage_entered_at: datetime | None
+
+
+TRACKED_CHANGES = ("amount", "close_date")
 
 
 def deal_history(conn: Connection, opp_id: int) -> DealHistory:
+    """The deal's path through stages and its amount and close-date changes, from its history rows in order.
+
+    A history row may leave a field empty (a source that records only what changed): an empty field is "no news",
+    so each row is compared with the last value known for that field, not with the row before it."""
     h = opportunity_history
     rows = conn.execute(select(h.c.changed_at, h.c.stage, h.c.amount, h.c.close_date)
                         .where(h.c.opportunity_id == opp_id).order_by(h.c.changed_at, h.c.id)).all()
-    path: list[tuple[str, datetime]] = []
+    path: list[tuple[str, datetime | None]] = []
     changes: list[tuple[datetime, str, object, object]] = []
-    prev = None
+    known: dict[str, object] = {}
     for r in rows:
         if r.stage and (not path or path[-1][0] != r.stage):
             path.append((r.stage, r.changed_at))
-        if prev is not None:
-            for field in ("amount", "close_date"):
-                before, after = getattr(prev, field), getattr(r, field)
-                if before != after and after is not None:
-                    changes.append((r.changed_at, field, before, after))
-        prev = r
-    last = conn.execute(select(func.max(activities.c.occurred_at)).where(activities.c.opportunity_id == opp_id))
-    current = conn.execute(select(o.c.last_activity_at, o.c.stage_entered_at).where(o.c.id == opp_id)).one()
-    last_activity = max(filter(None, (last.scalar(), current.last_activity_at)), default=None)
-    return DealHistory(path, changes, last_activity, current.stage_entered_at)
+        for name in TRACKED_CHANGES:
+            value = getattr(r, name)
+            if value is None:
+                continue
+            if name in known and known[name] != value:
+                changes.append((r.changed_at, name, known[name], value))
+            known[name] = value
+    deal = conn.execute(select(o.c.stage, o.c.last_activity_at, o.c.stage_entered_at).where(o.c.id == opp_id)).one()
+    if not path or path[-1][0] != deal.stage:  # history that has not caught up with the deal
+        path.append((deal.stage, deal.stage_entered_at))
+    logged = conn.execute(select(func.max(activities.c.occurred_at)).where(activities.c.opportunity_id == opp_id))
+    last_activity = max(filter(None, (logged.scalar(), deal.last_activity_at)), default=None)
+    return DealHistory(path, changes, last_activity)

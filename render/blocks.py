@@ -20,7 +20,7 @@ from render.format import (
     fit_width,
     fmt,
     format_table,
-    money,
+    money_exact,
     one_line,
     truncate,
     truncate_escaped,
@@ -195,20 +195,36 @@ def crm_url(deal: DealCard | None, crm_url_template: str | None = None) -> str |
     return None
 
 
-def _deal_pieces(deal: DealCard, url: str | None) -> list[_Piece]:
-    name = escape_mrkdwn(truncate(one_line(deal.name).strip() or deal.record, 500))
-    title = f"*<{url}|{name}>*" if url else f"*{name}*"
-    sub = " · ".join(escape_mrkdwn(truncate(one_line(x), 300)) for x in (deal.account, deal.owner) if x)
-    pieces = [_Piece(section(title + (f"\n{sub}" if sub else "")))]
+def deal_name(deal: DealCard) -> str:
+    return one_line(deal.name).strip() or one_line(deal.record)
 
-    fields = [
-        f"*Stage*\n{_esc_line(deal.stage, 500) or DASH}",
-        f"*Amount*\n{escape_mrkdwn(money(deal.amount))}",
-        f"*Close date*\n{escape_mrkdwn(date_text(deal.close_date))}",
-        f"*Last activity*\n{escape_mrkdwn(date_text(deal.last_activity))}",
-    ]
+
+def shows_deal_name(answer: Answer) -> bool:
+    """Whether the deal card states the deal's name: not when the answer's title already is that name."""
+    return answer.deal is not None and one_line(answer.title).strip() != deal_name(answer.deal)
+
+
+def deal_facts(deal: DealCard) -> list[tuple[str, str]]:
+    """The deal card's fields as (label, plain text), in the order every renderer shows them. The amount is to
+    the cent: this is one deal, and its changes are listed to the cent too."""
+    facts = [("Stage", one_line(deal.stage) or DASH), ("Amount", money_exact(deal.amount)),
+             ("Close date", date_text(deal.close_date))]
+    if deal.probability is not None:
+        facts.append(("Probability", f"{deal.probability}%"))
+    facts.append(("Last activity", date_text(deal.last_activity)))
     if deal.next_step:
-        fields.append(f"*Next step*\n{_esc_line(deal.next_step, MAX_FIELD_TEXT - 20)}")
+        facts.append(("Next step", one_line(deal.next_step)))
+    return facts
+
+
+def _deal_pieces(deal: DealCard, url: str | None, show_name: bool = True) -> list[_Piece]:
+    name = escape_mrkdwn(truncate(deal_name(deal), 500))
+    lines = [f"*<{url}|{name}>*" if url else f"*{name}*"] if show_name else []
+    sub = " · ".join(escape_mrkdwn(truncate(one_line(x), 300)) for x in (deal.account, deal.owner) if x)
+    lines += [sub] if sub else []
+    pieces = [_Piece(section("\n".join(lines)))] if lines else []
+
+    fields = [f"*{label}*\n{_esc_line(value, MAX_FIELD_TEXT - 20)}" for label, value in deal_facts(deal)]
     pieces += [_Piece(b) for b in fields_sections(fields)]
 
     if deal.stage_path:
@@ -314,7 +330,8 @@ def fallback_text(answer: Answer) -> str:
         else:
             text = f"{title} — {label}: {value}"
     elif answer.deal is not None:
-        text = f"{title}: {one_line(answer.deal.name)}"
+        about = [deal_name(answer.deal)] if shows_deal_name(answer) else []
+        text = f"{title}: " + " · ".join([*about, one_line(answer.deal.stage), money_exact(answer.deal.amount)])
     elif answer.kind in ("error", "refusal") and answer.lines:
         text = f"{title}: {one_line(answer.lines[0])}"  # the notification says what went wrong
     if answer.error_id:
@@ -364,7 +381,8 @@ def answer_blocks(
         body.append(_Piece(section("Something went wrong on my side. I've logged it; please try again shortly.")))
     body += [_Piece(b, items=len(b["fields"])) for b in fields_sections(_figure_fields(answer))]
     if answer.deal is not None:
-        body += _deal_pieces(answer.deal, crm_url(answer.deal, crm_url_template))
+        body += _deal_pieces(answer.deal, crm_url(answer.deal, crm_url_template),
+                             show_name=not with_header or shows_deal_name(answer))
     if answer.table is not None:
         text, shown = table_text(answer.table)
         if text:

@@ -129,6 +129,18 @@ def money(value: Any, currency: str | None = "USD") -> str:
     return f"{sign}{symbol}{sep}{body}"
 
 
+def money_exact(value: Any, currency: str | None = "USD") -> str:
+    """Money to the cent, for one deal: $12,500, $12,345.67, −$1,200.50; cents only when there are some."""
+    d = _number(value)
+    if d is None:
+        return DASH
+    symbol, sep = _prefix(currency)
+    cents = _round(abs(d), 2)
+    sign = MINUS if d < 0 and cents else ""
+    body = f"{cents:,.0f}" if cents == cents.to_integral_value() else f"{cents:,.2f}"
+    return f"{sign}{symbol}{sep}{body}"
+
+
 def money_short(value: Any, currency: str | None = "USD") -> str:
     """Always-compact money for chart axes and tight spaces: $0, $500, $5K, $20K, $1.2M."""
     d = _number(value)

@@ -7,23 +7,18 @@ terminal. The caller adds "chart written to PATH" when it renders the chart.
 from __future__ import annotations
 
 from assistant.answers import Answer, DealCard
-from render.blocks import DEFAULT_LABELS, crm_url
-from render.format import DASH, clean_text, date_text, fmt, format_table, money, one_line
+from render.blocks import DEFAULT_LABELS, crm_url, deal_facts, deal_name, shows_deal_name
+from render.format import clean_text, date_text, fmt, format_table, one_line
 
 CONSOLE_MAX_ROWS = 200  # table rows printed before "… and N more"
 
 
-def _deal_lines(deal: DealCard, url: str | None) -> list[str]:
-    out = [one_line(deal.name).strip() or one_line(deal.record)]
+def _deal_lines(deal: DealCard, url: str | None, show_name: bool) -> list[str]:
+    out = [deal_name(deal)] if show_name else []
     sub = " · ".join(one_line(x) for x in (deal.account, deal.owner) if x)
     if sub:
         out.append(sub)
-    out.append(f"Stage: {one_line(deal.stage) or DASH}")
-    out.append(f"Amount: {money(deal.amount)}")
-    out.append(f"Close date: {date_text(deal.close_date)}")
-    out.append(f"Last activity: {date_text(deal.last_activity)}")
-    if deal.next_step:
-        out.append(f"Next step: {one_line(deal.next_step)}")
+    out += [f"{label}: {value}" for label, value in deal_facts(deal)]
     if deal.stage_path:
         path = " → ".join(f"{one_line(stage)} ({date_text(at)})" for stage, at in deal.stage_path)
         out.append(f"Stage path: {path}")
@@ -56,7 +51,7 @@ def answer_to_text(answer: Answer, *, crm_url_template: str | None = None, max_r
         blocks.append(figures)
 
     if answer.deal is not None:
-        blocks.append(_deal_lines(answer.deal, crm_url(answer.deal, crm_url_template)))
+        blocks.append(_deal_lines(answer.deal, crm_url(answer.deal, crm_url_template), shows_deal_name(answer)))
 
     table = answer.table
     if table is not None and table.columns and (table.rows or table.more):

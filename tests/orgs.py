@@ -19,7 +19,8 @@ def build_small_org(engine) -> dict[str, int]:
     acc = f.account("Acme", segment="Enterprise")
     # Ann: open Proposal 1000 (p50, best case), open Negotiation 2000 (p80, commit), won 3000 (cycle 30),
     # lost 500, open 4000 outside Q4, open 700 forecast as omitted (excluded from pipeline).
-    f.deal(a, "Proposal", 1000, date(2026, 11, 30), account_id=acc, product="Core")
+    f.deal(a, "Proposal", 1000, date(2026, 11, 30), account_id=acc, product="Core", name="Acme platform",
+           external_id="opp-acme-platform")
     f.deal(a, "Negotiation", 2000, date(2026, 12, 15), product="Core")
     f.deal(a, "Closed Won", 3000, date(2026, 10, 10), created=date(2026, 9, 10), product="Addon")
     f.deal(a, "Closed Lost", 500, date(2026, 10, 20))

@@ -79,7 +79,7 @@ def test_deal_card_as_text():
         "Acme renewal",
         "Acme Corp · Dana Scully",
         "Stage: Proposal",
-        "Amount: $50K",
+        "Amount: $50,000",
         "Close date: 30 Nov 2026",
         "Last activity: 1 Nov 2026",
         "Next step: Send pricing",

@@ -28,8 +28,8 @@ from tests.fakeslack import (
 )
 from tests.slackbot import SECRET
 
-SUBCOMMANDS = ["help", "pipeline", "quota", "forecast", "deals", "deal Deal", "stalled", "winrate", "cycle", "funnel",
-               "leaderboard", "changes", "integrity", "digest", "settings"]
+SUBCOMMANDS = ["help", "pipeline", "quota", "forecast", "deals", "deal Acme platform", "stalled", "winrate", "cycle",
+               "funnel", "leaderboard", "changes", "integrity", "digest", "settings"]
 
 
 def ask(bot, user, text, name="r"):
@@ -78,6 +78,9 @@ def test_every_subcommand_replies_within_limits(running_bot, user):
         bot.fake.reset()
         msg = ask(bot, user, sub, name=f"{user}-{i}")
         check_limits(msg)
+        if sub.startswith("deal "):  # the card, with the CRM link built from the deal's id
+            assert msg.blocks[0]["text"]["text"] == "Acme platform"
+            assert "https://crm.example.com/opp-acme-platform" in all_text(msg)
         assert "error id" not in all_text(msg), (sub, all_text(msg))
 
 
