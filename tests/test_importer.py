@@ -409,10 +409,21 @@ def test_the_northwind_example_mapping_reads_the_northwind_columns(db, export):
     """The fixtures have the Northwind export's columns, so the shipped mapping placed beside them must load them."""
     mapping = export.parent / "northwind.yml"
     shutil.copy(EXAMPLES / "northwind" / "mapping.yml", mapping)
+    with open(export.parent / "opportunities.csv", newline="") as f:
+        owners = {r["owner_id"]: (r["owner_name"], r["segment"]) for r in csv.DictReader(f)}
+    with open(EXAMPLES / "northwind" / "owners.csv", newline="") as f:
+        header = next(line for line in f if not line.startswith("#")).strip()
+    with open(export.parent / "owners.csv", "w", newline="") as f:
+        f.write(header + "\n")
+        for owner_id, (name, segment) in owners.items():
+            f.write(f"{owner_id},{name},{owner_id}@example.com,rep,,{segment},{segment},UTC\n")
+    with open(export.parent / "activities.csv", newline="") as f:
+        activity_owners = {r["owner"] for r in csv.DictReader(line for line in f if not line.startswith("#"))}
+    assert activity_owners <= {name for name, _ in owners.values()}
 
     report = import_mapping(db.engine, mapping, now=NOW)
 
-    assert counts(report) == {"stages": (2, 4, 1, 0), "reps": (4, 0, 0, 0), "accounts": (10, 0, 0, 0),
+    assert counts(report) == {"stages": (2, 4, 1, 0), "reps": (len(owners), 0, 0, 0), "accounts": (10, 0, 0, 0),
                               "opportunities": (12, 0, 0, 0), "opportunity_history": (12, 0, 0, 0),
                               "activities": (8, 0, 0, 0)}
     assert opp(db.engine, "opp_0005")["stage"] == "Verbal" and opp(db.engine, "opp_0003")["stage"] == "Discovery"
