@@ -145,8 +145,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("metric")
     p.add_argument("--period", default="this quarter")
     p.add_argument("--by", default="")
-    p.add_argument("--scope", default="org")
-    p.add_argument("--as", dest="as_email", default=None, metavar="EMAIL")
+    p.add_argument("--scope", default=None,
+                   help="me, team, a name, an email, a team, org (default: the --as person's own numbers, "
+                        "a manager's team; without --as, the whole org)")
+    p.add_argument("--as", dest="as_email", default=None, metavar="EMAIL",
+                   help="answer as this person: only what they may see, their today")
     p.add_argument("--format", choices=("table", "json", "csv"), default="table")
     p.add_argument("--explain", action="store_true")
     p.set_defaults(func=cmd_metrics)

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 
 from db.importer_model import ENTITY_ORDER, Problem, problems_message
 from db.importer_values import BadValue, SourceError, SourceTable, parse_value, read_csv, translate
@@ -107,7 +108,12 @@ def import_mapping(engine: Engine, mapping_path: Path | str, skip_bad: bool = Fa
 
     target = Path(rejects_path) if rejects_path else _default_rejects_path(mapping_path)
     with engine.begin() as conn:
-        run.apply(conn)
+        try:
+            run.apply(conn)
+        except DBAPIError as exc:  # raised inside the transaction: it rolls back
+            reason = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else type(exc.orig).__name__
+            raise UserError("The import stopped on a database error and was rolled back (nothing was written): "
+                            f"{reason}") from exc
         if run.problems and not skip_bad:
             written = None
             if len(run.problems) > MESSAGE_CAP:

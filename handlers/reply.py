@@ -66,20 +66,57 @@ def send_chart(client: WebClient, answer: Answer, *, user_id: str, channel_id: s
     return target
 
 
+def _retry_after(result) -> float | None:
+    """The Retry-After of a response_url answer in seconds, or None (WebhookResponse headers map names to lists)."""
+    headers = getattr(result, "headers", None) or {}
+    value = next((v for k, v in headers.items() if str(k).lower() == "retry-after"), None)
+    if isinstance(value, list | tuple):
+        value = value[0] if value else None
+    try:
+        return max(float(value), 0.0)
+    except (TypeError, ValueError):
+        return None
+
+
 def respond_reliably(respond, attempts: int = 4, **message) -> bool:
     """`respond()` (a response_url post) neither raises nor retries on 429/5xx; this retries it with backoff,
-    honouring Retry-After. Returns whether Slack took it."""
+    honouring Retry-After (a 5xx usually has none: 0.5, 1, 2 s). Returns whether Slack took it; a refusal
+    (4xx: the URL expired or was used up) or a connection that failed after the client's own retries is not
+    retried here (the caller falls back, see `reply_privately`)."""
     for attempt in range(attempts):
-        result = respond(**message)
+        try:
+            result = respond(**message)
+        except Exception as exc:  # noqa: BLE001 - the webhook client gave up on the connection
+            log.warning("response_url post failed: %s", exc)
+            return False
         status = getattr(result, "status_code", 200)
         if status < 400:
             return True
         if status != 429 and status < 500:
             log.warning("response_url post refused with HTTP %s: %s", status, getattr(result, "body", ""))
             return False
-        retry_after = (getattr(result, "headers", None) or {}).get("retry-after") or [None]
-        wait = float(retry_after[0] if isinstance(retry_after, list) else retry_after or 0) or 0.5 * 2**attempt
-        time.sleep(min(wait, 30))
+        if attempt + 1 < attempts:
+            wait = _retry_after(result)
+            time.sleep(min(0.5 * 2**attempt if wait is None else wait, 30))
     log.warning("response_url post failed after %s attempts", attempts)
     return False
 
+
+def reply_privately(client: WebClient, respond, message: dict, *, user_id: str, channel_id: str | None) -> str:
+    """The answer for the asker's eyes only, once: through the response_url (retried), else as an ephemeral
+    message in the conversation they asked in, else in their DM. Returns the way it went ("response_url",
+    "ephemeral", "dm") or "lost" (logged)."""
+    if respond_reliably(respond, response_type="ephemeral", **message):
+        return "response_url"
+    if channel_id:
+        try:
+            client.chat_postEphemeral(channel=channel_id, user=user_id, **message)
+            return "ephemeral"
+        except SlackApiError as exc:  # the bot is not in that channel, or it is gone
+            log.warning("ephemeral fallback to %s failed: %s", channel_id, exc.response.get("error"))
+    try:
+        client.chat_postMessage(channel=private_channel_for(client, None, user_id), **message)
+        return "dm"
+    except SlackApiError as exc:
+        log.warning("could not reach %s at all: %s", user_id, exc.response.get("error"))
+        return "lost"

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import sys
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from config import Settings
 from db.engine import get_engine
@@ -18,8 +20,13 @@ from metrics.scopes import Viewer, resolve_scope, viewer_by_email
 OPERATOR = Viewer(rep_id=0, name="operator", email=None, role="ops", active=True, timezone=None)
 
 
-def local_today(settings: Settings):
-    return datetime.now(settings.tz).date()
+def local_today(settings: Settings, viewer: Viewer | None = None) -> date:
+    """Today where the asker is: their own zone (`reps.timezone`), else the org's (DEFAULT_TIMEZONE)."""
+    tz = settings.tz
+    if viewer is not None and viewer.timezone:
+        with contextlib.suppress(ZoneInfoNotFoundError, ValueError):  # an unknown zone: the org's
+            tz = ZoneInfo(viewer.timezone)
+    return datetime.now(tz).date()
 
 
 def to_json_value(value):
@@ -46,7 +53,8 @@ def _cell(value) -> str:
     return str(value)
 
 
-def print_table(result: MetricResult, out=sys.stdout) -> None:
+def print_table(result: MetricResult, out=None) -> None:
+    out = out or sys.stdout  # looked up at call time: stdout may have been replaced since import
     rows = result.rows
     print(f"{result.label} · {result.period.label} ({result.period.start} .. {result.period.end}) · "
           f"{result.scope.label}", file=out)
@@ -65,7 +73,8 @@ def print_table(result: MetricResult, out=sys.stdout) -> None:
         print("  ".join(f(c) for f, c in zip(fmt_cell, line, strict=True)), file=out)
 
 
-def print_explain(result: MetricResult, out=sys.stdout) -> None:
+def print_explain(result: MetricResult, out=None) -> None:
+    out = out or sys.stdout
     definition = metric_definition(result.metric)
     print(f"metric: {result.metric} — {result.label}", file=out)
     print(f"definition: {definition.description}", file=out)
@@ -78,11 +87,11 @@ def print_explain(result: MetricResult, out=sys.stdout) -> None:
 
 def run_metrics_command(args, settings: Settings) -> int:
     engine = get_engine(settings.database_url)
-    today = local_today(settings)
-    period = parse_period(args.period, today, settings.fiscal_year_start_month)
     with engine.connect() as conn:
         viewer = viewer_by_email(conn, args.as_email) if args.as_email else OPERATOR
-        scope = resolve_scope(conn, viewer, args.scope)
+        today = local_today(settings, viewer)
+        period = parse_period(args.period, today, settings.fiscal_year_start_month)
+        scope = resolve_scope(conn, viewer, args.scope)  # no --scope: what the viewer's "my numbers" means
         result = evaluate(conn, args.metric, period, scope, by=args.by, today=today,
                           fiscal_start_month=settings.fiscal_year_start_month)
     if args.explain:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from handlers.deps import BotDeps
-from handlers.reply import answer_for, message_for, respond_reliably, send_chart
+from handlers.reply import answer_for, message_for, reply_privately, send_chart
 
 
 def register(app, deps: BotDeps) -> None:
@@ -12,7 +12,8 @@ def register(app, deps: BotDeps) -> None:
         ack()
         user_id = command["user_id"]
         answer = answer_for(deps, client, user_id, "/sales " + command.get("text", ""))
-        respond_reliably(respond, response_type="ephemeral", **message_for(deps, answer))
+        reply_privately(client, respond, message_for(deps, answer), user_id=user_id,
+                        channel_id=command.get("channel_id"))
         if answer.chart is not None:
             where = send_chart(client, answer, user_id=user_id, channel_id=command.get("channel_id"))
             if where and where != command.get("channel_id"):
