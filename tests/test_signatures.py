@@ -17,19 +17,9 @@ from sqlalchemy import func, select
 
 import bot as bot_cli
 from db.schema import bot_alerts, opportunities
-from render.nudges import SNOOZE_CALLBACK_ID, SNOOZE_DATE_ACTION, SNOOZE_DATE_BLOCK, SNOOZE_REASON_ACTION
-from render.nudges import SNOOZE_REASON_BLOCK as REASON_BLOCK
-from tests.fakeslack import (
-    Reply,
-    date_value,
-    dm_message,
-    input_value,
-    post_block_action,
-    post_event,
-    post_slash_command,
-    post_view_submission,
-)
-from tests.slackbot import SECRET
+from render.nudges import SNOOZE_CALLBACK_ID
+from tests.fakeslack import Reply, dm_message, post_block_action, post_event, post_slash_command, post_view_submission
+from tests.slackbot import SECRET, snooze_form
 
 REPLAY_WINDOW = 5 * 60  # seconds; Slack's rule: refuse a request whose timestamp is further than this from now
 QUIET_WAIT = 2.0  # seconds to wait for a call that must not come
@@ -77,11 +67,9 @@ def block_action(bot, secret: str, **forge) -> Reply:
 
 
 def view_submission(bot, secret: str, **forge) -> Reply:
-    until = (date(2026, 12, 1) + timedelta(days=10)).isoformat()
-    values = {SNOOZE_DATE_BLOCK: {SNOOZE_DATE_ACTION: date_value(until)},
-              REASON_BLOCK: {SNOOZE_REASON_ACTION: input_value("waiting for the budget")}}
     meta = json.dumps({"o": ann_stalled_deal(bot), "p": None})
-    return post_view_submission(bot.url, secret, "UANN", SNOOZE_CALLBACK_ID, values, meta, **forge)
+    return post_view_submission(bot.url, secret, "UANN", SNOOZE_CALLBACK_ID,
+                                snooze_form(date(2026, 12, 1) + timedelta(days=10)), meta, **forge)
 
 
 ENDPOINTS: dict[str, Callable[..., Reply]] = {
