@@ -10,6 +10,7 @@ changes nothing in the database.
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -41,8 +42,10 @@ OUT_OF_SCOPE = [
     ("UANN", "pipeline bob", {"B"}),  # a rep asks about another rep
     ("UANN", "quota Cat Rep", {"C"}),
     ("UANN", "pipeline org", {"B", "C"}),
+    ("UANN", "stalled bob", {"B"}),
     ("UMIA", "pipeline cat", {"C"}),  # a manager asks outside their tree (Cat reports to Erin)
     ("UMIA", "quota Ann Rep", {"A"}),  # ... and about a peer's report (Ann reports to Max, Mia's manager)
+    ("UMIA", "leaderboard org", {"A", "C"}),
 ]
 
 
@@ -137,6 +140,18 @@ def test_the_same_questions_are_answered_for_someone_allowed(running_bot, surfac
         text = ask(running_bot, user, question)
         assert SCOPE_REFUSAL not in text
         assert expected in text, (user, question, text)
+
+
+def test_another_reps_deal_card_is_not_found(running_bot):
+    """`/sales deal` looks only among the deals the asker may see: Bob's deal, by name or by CRM id, is not there
+    for Ann, and is for Mia, his manager."""
+    bot = running_bot
+    deal = bob_deal(bot)
+    for key in (deal.name, deal.external_id):
+        text = by_slash_command(bot, "UANN", f"deal {key}")
+        assert_refused(text, "among the deals you can see", bot, {"B"})
+        assert "Bob" not in text
+        assert "$300" in by_slash_command(bot, "UMIA", f"deal {key}")
 
 
 # --- App Home --------------------------------------------------------------------------------------------------
@@ -308,7 +323,13 @@ def test_the_modal_snoozes_a_deal_of_someone_in_your_tree(running_bot):
     record_alerts(bot)
     deal = bob_deal(bot)
     assert submit_snooze(bot, "UMIA", deal.id) is None  # a plain ack closes the modal
-    with bot.deps.engine.connect() as conn:
-        rows = conn.execute(select(bot_alerts.c.status, bot_alerts.c.acted_by)
-                            .where(bot_alerts.c.opportunity_id == deal.id)).all()
-    assert rows and {(r.status, r.acted_by) for r in rows} == {("snoozed", bot.org["M2"])}
+
+    def actions_on_the_deal() -> set[tuple]:
+        with bot.deps.engine.connect() as conn:
+            return {tuple(r) for r in conn.execute(select(bot_alerts.c.status, bot_alerts.c.acted_by)
+                                                   .where(bot_alerts.c.opportunity_id == deal.id))}
+
+    deadline = time.monotonic() + 10  # the ack goes back first; the snooze is written right after it
+    while actions_on_the_deal() != {("snoozed", bot.org["M2"])} and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert actions_on_the_deal() == {("snoozed", bot.org["M2"])}
