@@ -31,6 +31,10 @@ def ensure_demo_data(engine, settings: Settings) -> None:
 
 
 def run(settings: Settings, console_as: str | None = None) -> int:
+    if settings.slack_bot_token and not settings.slack_app_token and not settings.slack_signing_secret:
+        # checked before the database is opened (and migrated): a setting is missing, nothing else should happen
+        raise UserError("HTTP mode needs SLACK_SIGNING_SECRET to verify that requests come from Slack "
+                        "(or set SLACK_APP_TOKEN for Socket Mode).")
     engine = get_engine(settings.database_url)
     if not settings.slack_bot_token:
         from assistant.console import run_console
@@ -41,8 +45,6 @@ def run(settings: Settings, console_as: str | None = None) -> int:
               "mode; see the README.)", file=sys.stderr)
         ensure_demo_data(engine, settings)
         return run_console(engine, settings, console_as or DEMO_LOGINS["manager"])
-    if not settings.slack_app_token and not settings.slack_signing_secret:
-        raise UserError("HTTP mode needs SLACK_SIGNING_SECRET (or set SLACK_APP_TOKEN for Socket Mode).")
     return serve(settings, engine)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 from socketserver import ThreadingMixIn
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
@@ -65,6 +66,16 @@ class _QuietHandler(WSGIRequestHandler):
         log.debug("http: " + format, *args)
 
 
+_SLACK_TIMESTAMP = re.compile(r"[0-9]+")
+
+
+def _malformed_timestamp(environ: dict) -> bool:
+    """An X-Slack-Request-Timestamp that is not a whole number: slack-sdk's verifier raises on it, which bolt turns
+    into an HTTP 500 and a stack trace in the log. Slack never sends one, so it is refused as unsigned."""
+    raw = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP")
+    return raw is not None and _SLACK_TIMESTAMP.fullmatch(raw) is None
+
+
 def wsgi_app(app: App, deps: BotDeps):
     slack = SlackRequestHandler(app, path="/slack/events")
 
@@ -78,6 +89,9 @@ def wsgi_app(app: App, deps: BotDeps):
                 status, body = "503 Service Unavailable", {"ok": False, "database": "down"}
             start_response(status, [("Content-Type", "application/json")])
             return [json.dumps(body).encode()]
+        if _malformed_timestamp(environ):
+            start_response("401 Unauthorized", [("Content-Type", "application/json")])
+            return [json.dumps({"error": "invalid request"}).encode()]
         return slack(environ, start_response)
 
     return application

@@ -340,12 +340,17 @@ def check_action(engine: Engine, actor_rep_id: int, *, opportunity_id: int | Non
                  record: str | None = None, settings: Settings | None = None,
                  now: datetime | None = None) -> ActionResult:
     """May `actor_rep_id` snooze or acknowledge this deal's alerts? Creates its alert rows when the deal is
-    stalled but no refresh has recorded it yet (a button on `/sales deal`)."""
+    stalled but no refresh has recorded it yet (a button on `/sales deal`), and only for someone who may act on
+    them: a refused click (a forged button value, say) changes nothing."""
     with engine.connect() as conn:
         deal = _deal(conn, opportunity_id, record)
         if deal is None:
             return ActionResult("unknown_deal")
         rows = conn.execute(select(A.c.rep_id).where(A.c.opportunity_id == deal.id, A.c.status.in_(ACTIVE))).all()
+        rep_id = rows[0].rep_id if rows else deal.owner_id
+        base = dict(opportunity_id=deal.id, deal_name=deal.name, owner_id=rep_id, owner_name=deal.owner_name)
+        if not may_act(conn, actor_rep_id, rep_id):
+            return ActionResult("forbidden", **base)
     if not rows and settings is not None:
         now = now or datetime.now(UTC)
         with engine.connect() as conn:
@@ -355,11 +360,6 @@ def check_action(engine: Engine, actor_rep_id: int, *, opportunity_id: int | Non
         with engine.connect() as conn:
             rows = conn.execute(select(A.c.rep_id)
                                 .where(A.c.opportunity_id == deal.id, A.c.status.in_(ACTIVE))).all()
-    rep_id = rows[0].rep_id if rows else deal.owner_id
-    base = dict(opportunity_id=deal.id, deal_name=deal.name, owner_id=rep_id, owner_name=deal.owner_name)
-    with engine.connect() as conn:
-        if not may_act(conn, actor_rep_id, rep_id):
-            return ActionResult("forbidden", **base)
     if not rows:
         return ActionResult("not_flagged", **base)
     return ActionResult("done", alerts=len(rows), **base)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import date
 
 import pytest
 
@@ -10,6 +11,8 @@ from config import load_settings
 from handlers.app import build_app, serve_http, web_client
 from handlers.deps import BotDeps
 from metrics.cache import ResultCache
+from render.nudges import SNOOZE_DATE_ACTION, SNOOZE_DATE_BLOCK, SNOOZE_REASON_ACTION, SNOOZE_REASON_BLOCK
+from tests.fakeslack import date_value, input_value
 from tests.orgs import build_small_org
 
 SECRET = "test-signing-secret"
@@ -51,3 +54,9 @@ def running_bot(db, fake_slack, small_org_clock):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def snooze_form(until: date, reason: str = "waiting for the budget") -> dict:
+    """The "Snooze until…" modal's state values, as Slack sends them in the view submission."""
+    return {SNOOZE_DATE_BLOCK: {SNOOZE_DATE_ACTION: date_value(until.isoformat())},
+            SNOOZE_REASON_BLOCK: {SNOOZE_REASON_ACTION: input_value(reason)}}

@@ -19,6 +19,7 @@ from sqlalchemy.exc import DBAPIError
 from errors import UserError
 from handlers.deps import BotDeps
 from handlers.identity import viewer_for_slack_user
+from metrics.scopes import Viewer
 from render.format import date_text
 from render.nudges import parse_button_value, snooze_modal
 from scheduler.alerts import ActionResult, acknowledge, check_action, snooze
@@ -70,10 +71,15 @@ def viewer_today(deps: BotDeps, viewer, now: datetime) -> date:
     return now.astimezone(zone(viewer.timezone, deps.settings.default_timezone)).date()
 
 
-def refusal(result: ActionResult) -> str | None:
+def refusal(result: ActionResult, viewer: Viewer) -> str | None:
+    """Why the click did nothing. A refused deal is named (with its owner) only to someone who may see every
+    deal (ops, execs): a rep clicking a forged button learns nothing about another rep's deal."""
     deal = f"“{result.deal_name}”" if result.deal_name else "that deal"
     if result.outcome == "unknown_deal":
         return "I can't find that deal any more: it may have been deleted or merged in the CRM."
+    if result.outcome == "forbidden" and not viewer.sees_everything:
+        return ("Sorry, that deal isn't yours or your team's: only its owner or their manager can snooze its alerts "
+                "or mark it still active.")
     if result.outcome == "forbidden":
         owner = result.owner_name or "its owner"
         return (f"Sorry, the alerts on {deal} belong to {owner}: only they or their manager can snooze them "
@@ -111,7 +117,7 @@ def register(app, deps: BotDeps) -> None:
         result = check_action(deps.engine, viewer.rep_id, opportunity_id=opp_id, record=record,
                               settings=deps.settings, now=now)
         if result.outcome != "done":
-            tell(body, client, respond, refusal(result))
+            tell(body, client, respond, refusal(result, viewer))
             if refresh_if_settled and result.outcome == "not_flagged":
                 refresh_messages(deps, client, result, period)
             return None

@@ -61,7 +61,8 @@ def register(app, deps: BotDeps) -> None:
             return
         result = check_action(deps.engine, viewer.rep_id, opportunity_id=opp_id, settings=deps.settings, now=now)
         if result.outcome != "done":
-            ack(response_action="errors", errors={SNOOZE_DATE_BLOCK: (refusal(result) or "Not possible.")[:150]})
+            why = refusal(result, viewer) or "Not possible."
+            ack(response_action="errors", errors={SNOOZE_DATE_BLOCK: why[:150]})
             return
         ack()
         snooze(deps.engine, result.opportunity_id, until, actor_rep_id=viewer.rep_id, now=now, reason=reason)

@@ -6,6 +6,8 @@ forging options:
 - ``timestamp``: the X-Slack-Request-Timestamp to sign with (default now); ``stale_timestamp()`` is 6 minutes ago.
 - ``signed=False``: send no X-Slack-Signature / X-Slack-Request-Timestamp headers at all.
 - ``headers``: extra or overriding headers (e.g. a tampered signature).
+- ``tamper``: a function of the body's bytes; the body is signed as built, then ``tamper(body)`` is sent (a body
+  changed in transit).
 A wrong secret is just another ``secret`` argument.
 """
 
@@ -17,6 +19,7 @@ import http.client
 import itertools
 import json
 import time
+from collections.abc import Callable
 from typing import Any, NamedTuple
 from urllib.parse import urlencode, urlsplit
 
@@ -58,6 +61,7 @@ def post_signed(
     timestamp: int | None = None,
     signed: bool = True,
     headers: dict[str, str] | None = None,
+    tamper: Callable[[bytes], bytes] | None = None,
     timeout: float = 10.0,
 ) -> Reply:
     """POST ``body`` to the bot's endpoint (full URL, e.g. ``http://127.0.0.1:PORT/slack/events``)."""
@@ -67,6 +71,8 @@ def post_signed(
     if signed:
         send.update(sign(secret, body, timestamp))
     send.update(headers or {})
+    if tamper is not None:
+        body = tamper(body)
     parts = urlsplit(bot_url)
     conn = http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=timeout)
     try:
