@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -88,6 +89,10 @@ def _one_or_choices(found: list[DealRow], *, inexact: bool) -> DealMatch:
     return DealMatch(choices=found)
 
 
+def _numbers(text: str) -> list[str]:
+    return re.findall(r"\d+", text)
+
+
 def find_deal(conn: Connection, scope: Scope, text: str) -> DealMatch:
     """A deal in scope by external id or name: the id, then the exact name, then a part of the name, then a close
     spelling (difflib over up to FUZZY_NAMES names). Case is ignored throughout."""
@@ -104,6 +109,8 @@ def find_deal(conn: Connection, scope: Scope, text: str) -> DealMatch:
     if within:
         return _one_or_choices(within, inexact=True)
     names = {n.lower() for (n,) in conn.execute(_in_scope(select(o.c.name).distinct(), scope).limit(FUZZY_NAMES))}
+    # A typo is forgiven in letters, not in numbers: "Deal 19" is not a misspelt "Deal 11".
+    names = {n for n in names if _numbers(n) == _numbers(key)}
     close = difflib.get_close_matches(key, list(names), n=CHOICES, cutoff=FUZZY_CUTOFF)
     if not close:
         return DealMatch()

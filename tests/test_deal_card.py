@@ -141,8 +141,10 @@ def test_a_name_several_deals_fit_offers_the_choice(ask, db):
         ["Acme renewal", "006-ACME-42"], ["Acme expansion", "006-ACME-43"], ["Acme platform", "opp-acme-platform"]]
     assert a.lines == ["More than one deal you can see matches “acme”. Ask again with its full name or its id, "
                        "e.g. `/sales deal 006-ACME-42`."]
-    close = ask(ANN, "/sales deal Q3 expansion")  # as close to "Q4 expansion" as to "Q1 expansion"
-    assert close.kind == "list" and [row[1] for row in close.table.rows] == ["006-Q4", "006-Q1"]
+    close = ask(ANN, "/sales deal Q4 expansoin")  # a typo in letters: as close to "Q4 expansion" as can be
+    assert close.kind == "deal" and close.deal.record == "006-Q4"
+    other = ask(ANN, "/sales deal Q3 expansion")  # numbers are not typos: Q3 is neither Q4 nor Q1
+    assert (other.kind, other.lines) == ("error", [CANT_FIND.format("Q3 expansion")])
     with db.engine.connect() as conn:
         ann = viewer_by_email(conn, ANN).rep_id
     Factory(db.engine).deal(ann, "Proposal", "700.00", date(2026, 12, 30), name="Acme Renewal", external_id="006-X")
