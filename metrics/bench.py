@@ -55,10 +55,11 @@ HAND_SQL = {
                 "COALESCE(SUM(CASE WHEN s.is_won THEN o.amount WHEN NOT s.is_closed AND "
                 "COALESCE(o.forecast_category, s.forecast_category) = 'commit' THEN o.amount END), 0) "
                 f"{_FROM} AND (s.is_won OR NOT s.is_closed)",
-    "win_rate": "SELECT SUM(CASE WHEN s.is_won THEN 1 ELSE 0 END), SUM(CASE WHEN s.is_won THEN 0 ELSE 1 END), "
+    "win_rate": "SELECT COALESCE(SUM(CASE WHEN s.is_won THEN 1 ELSE 0 END), 0), "
+                "COALESCE(SUM(CASE WHEN s.is_won THEN 0 ELSE 1 END), 0), "
                 f"SUM(CASE WHEN s.is_won THEN 1 ELSE 0 END) * 1.0 / NULLIF(COUNT(*), 0) {_FROM} AND s.is_closed",
-    "win_rate_value": "SELECT SUM(CASE WHEN s.is_won THEN o.amount ELSE 0 END), "
-                      "SUM(CASE WHEN s.is_won THEN 0 ELSE o.amount END), "
+    "win_rate_value": "SELECT COALESCE(SUM(CASE WHEN s.is_won THEN o.amount ELSE 0 END), 0), "
+                      "COALESCE(SUM(CASE WHEN s.is_won THEN 0 ELSE o.amount END), 0), "
                       "SUM(CASE WHEN s.is_won THEN o.amount ELSE 0 END) * 1.0 / NULLIF(SUM(o.amount), 0) "
                       f"{_FROM} AND s.is_closed",
     "avg_deal_size": f"SELECT COUNT(*), SUM(o.amount) * 1.0 / NULLIF(COUNT(*), 0) {_FROM} AND {_WON}",
@@ -129,8 +130,8 @@ def _velocity_sql(dialect: str, scope: str) -> str:
         "SELECT n, won_n, lost_n, CASE WHEN won_n > 0 AND cyc > 0 THEN "
         "n * (won_amt * 1.0 / won_n) * (won_n * 1.0 / (won_n + lost_n)) / cyc END "
         f"FROM (SELECT COUNT(*) AS n {_FROM} AND {_OPEN}{SCOPE_SQL[scope]}) oc, "
-        f"(SELECT SUM(CASE WHEN {_WON} THEN 1 ELSE 0 END) AS won_n, "
-        f"SUM(CASE WHEN {_LOST} THEN 1 ELSE 0 END) AS lost_n, "
+        f"(SELECT COALESCE(SUM(CASE WHEN {_WON} THEN 1 ELSE 0 END), 0) AS won_n, "
+        f"COALESCE(SUM(CASE WHEN {_LOST} THEN 1 ELSE 0 END), 0) AS lost_n, "
         f"SUM(CASE WHEN {_WON} THEN o.amount END) AS won_amt, AVG(CASE WHEN {_WON} THEN {_DAYS[dialect]} END) AS cyc "
         f"{closed}) hw"
     )
@@ -155,6 +156,22 @@ ANSWER_FIELDS = {
     "coverage": ("open_amount", "quota", "won_amount", "value"),
     "velocity": ("open_count", "won_count", "lost_count", "value"),
 }
+# What each figure is, which says how the hand-written value is brought to what the layer shows.
+FIGURE_KINDS = {
+    "open_count": "count", "won_count": "count", "lost_count": "count",
+    "open_amount": "money", "won_amount": "money", "lost_amount": "money", "quota": "money",
+    "closed": "money", "best_case": "money", "pipeline": "money",
+}
+VALUE_KINDS = {
+    "pipeline": "money", "weighted_pipeline": "money", "closed_won": "money", "closed_lost": "money",
+    "forecast": "money", "win_rate": "ratio", "win_rate_value": "ratio", "avg_deal_size": "money",
+    "cycle_days": "days", "cycle_days_mean": "days", "quota": "money", "attainment": "ratio", "gap": "money",
+    "coverage": "ratio", "velocity": "money", "conversion": "ratio",
+}
+SHOWN_STEP = {"money": Decimal("0.01"), "days": Decimal("0.1"), "ratio": Decimal("0.0001")}
+# SQLite hands back sums and quotients as binary floats (16.555 arrives as 16.554999999999996): a float is first
+# rounded to 9 places, far below any shown step and far above the float noise (as metrics.dialect.money_total).
+FLOAT_PLACES = Decimal("1e-9")
 
 
 def hand_sql(metric: str, dialect: str, scope: str) -> str:
@@ -185,6 +202,7 @@ class BenchRow:
     ratio_p50: float
     ratio_p95: float
     answers_match: bool
+    difference: str | None = None  # the first figure that differs, when the answers do not match
 
 
 def _timed(fn, runs: int) -> tuple[list[float], object]:
@@ -214,13 +232,43 @@ def _pick_scopes(conn: Connection) -> dict[str, Scope]:
             "org": Scope("org", "org")}
 
 
-def _close(a, b) -> bool:
-    """Equal up to the layer's own rounding: its value's last decimal place (cents, 0.1 day, 0.0001 ratio)."""
-    if a is None or b is None:
-        return a is None and (b is None or Decimal(str(b)) == 0) or b is None and Decimal(str(a)) == 0
-    a, b = Decimal(str(a)), Decimal(str(b))
-    step = Decimal(1).scaleb(a.as_tuple().exponent) if a.as_tuple().exponent < 0 else Decimal("0.01")
-    return abs(a - b) <= step + abs(b) * Decimal("1e-12")
+def same_figure(layer, hand, kind: str) -> bool:
+    """Whether the layer's figure is exactly the hand-written query's, as the layer shows it.
+
+    Unknown is not zero: None matches only None. A count must be equal. Money and days are the hand value
+    rounded half-even to the shown step (cents, 0.1 day), as the layer rounds (metrics.evaluate._quantize), and
+    must then be equal: a cent off is a mismatch. A ratio is the only figure allowed a margin: the layer divides
+    in Decimal and shows 4 places, the hand query divides in the database (binary float on SQLite, NUMERIC with
+    its own scale on PostgreSQL), so when the exact quotient lies on a half step the two roundings may land on
+    either neighbour; the layer's ratio must be within half a step (0.00005) of the hand one.
+    """
+    if layer is None or hand is None:
+        return layer is None and hand is None
+    exact = Decimal(str(hand))
+    if isinstance(hand, float):
+        exact = exact.quantize(FLOAT_PLACES)
+    shown = Decimal(str(layer))
+    if kind == "count":
+        return shown == exact
+    if kind == "ratio":
+        return abs(shown - exact) <= SHOWN_STEP["ratio"] / 2
+    return shown == exact.quantize(SHOWN_STEP[kind])
+
+
+def answer_difference(metric: str, layer: list[tuple], hand: list[tuple]) -> str | None:
+    """The first figure where the layer's rows differ from the hand-written query's, or None when all agree.
+    An empty answer matches only an empty answer."""
+    fields = ANSWER_FIELDS.get(metric, ("value",))
+    if len(layer) != len(hand):
+        return f"{len(layer)} rows from the layer, {len(hand)} from the hand-written SQL"
+    for i, (layer_row, hand_row) in enumerate(zip(layer, hand, strict=True)):
+        if len(layer_row) != len(fields) or len(hand_row) != len(fields):
+            return f"row {i}: {len(layer_row)} figures from the layer, {len(hand_row)} from the hand-written SQL"
+        for name, a, b in zip(fields, layer_row, hand_row, strict=True):
+            kind = VALUE_KINDS[metric] if name == "value" else FIGURE_KINDS[name]
+            if not same_figure(a, b, kind):
+                return f"row {i} {name}: layer {a!r}, hand-written SQL {b!r}"
+    return None
 
 
 def ensure_demo(engine, deals: int, reps_n: int, settings: Settings) -> str:
@@ -267,28 +315,23 @@ def run_bench(engine, settings: Settings, runs: int = 20, period_text: str = "th
                 def layer(metric=metric, scope=scope, fields=fields):
                     result = evaluate(conn, metric, period, scope, today=today, cache=NO_CACHE,
                                       fiscal_start_month=settings.fiscal_year_start_month)
-                    return [value for row in result.rows for value in (row.get(f) for f in fields)]
+                    return [tuple(row.get(f) for f in fields) for row in result.rows]
 
                 def hand(statement=statement, values=values, fields=fields):
-                    return [value for row in conn.execute(statement, values) for value in row[-len(fields):]]
+                    return [tuple(row[-len(fields):]) for row in conn.execute(statement, values)]
 
                 layer(), hand()  # warm up
                 lt, lv = _timed(layer, n)
                 ht, hv = _timed(hand, n)
+                difference = answer_difference(metric, lv, hv)
                 rows.append(BenchRow(metric, scope_name, statistics.median(lt), p95(lt), statistics.median(ht),
                                      p95(ht), statistics.median(lt) / max(statistics.median(ht), 1e-6),
-                                     p95(lt) / max(p95(ht), 1e-6), _same(lv, hv)))
+                                     p95(lt) / max(p95(ht), 1e-6), difference is None, difference))
     return rows
 
 
-def _same(layer: list, hand: list) -> bool:
-    """The layer's values equal the hand-written query's, row by row (cents / 4 decimals of rounding allowed)."""
-    if not hand:
-        return all(v in (None, 0) for v in layer)
-    return len(layer) == len(hand) and all(_close(a, b) for a, b in zip(layer, hand, strict=True))
-
-
-def print_rows(rows: list[BenchRow], out=sys.stdout) -> None:
+def print_rows(rows: list[BenchRow], out=None) -> None:
+    out = out or sys.stdout  # read at call time: the stdout of the moment, not the one at import
     print(f"{'metric':<18} {'scope':<5} {'layer p50':>10} {'layer p95':>10} {'hand p50':>9} {'hand p95':>9} "
           f"{'ratio p50':>9} {'ratio p95':>9}  same", file=out)
     for r in rows:
@@ -323,5 +366,7 @@ def run_bench_command(args, settings: Settings) -> int:
     mismatches = [r for r in rows if not r.answers_match]
     if mismatches:
         print(f"error: {len(mismatches)} answers differ from the hand-written SQL", file=sys.stderr)
+        for r in mismatches:
+            print(f"  {r.metric} ({r.scope}): {r.difference}", file=sys.stderr)
         return 1
     return 0

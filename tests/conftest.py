@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -43,6 +44,7 @@ def shifted_clock():
         yield None
         return
     with time_machine.travel(datetime.now(UTC) + timedelta(days=CLOCK_SHIFT_DAYS), tick=True) as traveller:
+        time.time()  # time-machine starts ticking at the first reading: now, not whenever a test first reads it
         yield traveller
 
 

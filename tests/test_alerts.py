@@ -9,7 +9,6 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
-import time_machine
 from slack_sdk import WebClient
 from sqlalchemy import select, update
 
@@ -32,9 +31,10 @@ def on(day: date, hour: int = 14, minute: int = 30) -> datetime:
 
 
 @pytest.fixture
-def clock():
-    with time_machine.travel(MONDAY, tick=True) as traveller:
-        yield traveller
+def clock(small_org_clock):
+    """The small org's clock moved on to MONDAY: one traveller, so `move_to` moves the clock the bot reads."""
+    small_org_clock.move_to(MONDAY)
+    return small_org_clock
 
 
 @pytest.fixture

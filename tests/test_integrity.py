@@ -398,11 +398,12 @@ def test_amount_and_date_rules_match_pandas(db, deals, scoped):
 # --- the CLI -----------------------------------------------------------------------------------------------------
 
 def _cli_data(db):
-    """Rules that do not depend on the date: the CLI runs with the real today."""
+    """Rules that do not depend on the date: the CLI runs with the real today, so the deals close a year after it."""
     f = Factory(db.engine)
     ann = f.rep("Ann Lee")
-    f.deal(ann, "Proposal", "-250.50", FAR, external_id="neg", name="Negative deal", next_step="x")
-    f.deal(ann, "Proposal", 0, FAR, external_id="zero", name="Zero deal", next_step="x")
+    ahead = date.today() + timedelta(days=365)
+    f.deal(ann, "Proposal", "-250.50", ahead, external_id="neg", name="Negative deal", next_step="x")
+    f.deal(ann, "Proposal", 0, ahead, external_id="zero", name="Zero deal", next_step="x")
     f.account("Initech", external_id="acc1")
     f.account("INITECH", external_id="acc2")
     # no quota row at all: Ann is a rep without quota whatever today is
