@@ -212,7 +212,7 @@ def test_quota_and_attainment_by_owner_match_pandas(db, deals, quota_list):
             assert got[owner]["value"] is None
             continue
         expected_att = won.get(owner, Decimal(0)) / quota
-        assert abs(got[owner]["value"] - expected_att) <= Decimal("0.0001"), owner
+        assert got[owner]["value"] == reported(expected_att, "0.0001"), owner
 
 
 def expected_won_by_owner(deals) -> dict:
