@@ -29,7 +29,7 @@ Planted problems (one per integrity rule of DESIGN §4, at most one per record; 
 | duplicate_account | 1% | accounts (a second account whose name differs only in case or a trailing space) |
 | amount_outlier | 0.5% | all deals (15–40× the segment median; un-planted amounts stay within 6×) |
 | late_stage_no_next_step | 3% | open Proposal/Negotiation deals (next_step NULL) |
-| change_after_close | 1% | closed deals (a history row after closed_at, an amount change) |
+| change_after_close | 1% | closed deals (an amount change in history on a later UTC day than closed_at) |
 | rep_without_quota | 2% (at least 1) | active reps with role rep (no quota for the current quarter) |
 | negative_amount | 0.5% | all deals |
 
@@ -244,6 +244,8 @@ class DemoSummary:
     logins: dict[str, str]
     planted: dict[str, int] = field(default_factory=dict)
     populations: dict[str, int] = field(default_factory=dict)
+    # rule -> the ids of the records planted with that problem (deal, account or rep ids, as the rule's records)
+    planted_ids: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 # --- the command ---------------------------------------------------------------------------------------------
@@ -360,6 +362,9 @@ def build_demo(
     populations["duplicate_account"] = accts.n
     planted["rep_without_quota"] = int(org.no_quota.sum())
     populations["rep_without_quota"] = int((org.is_seller & org.active).sum())
+    planted_ids = {rule: np.concatenate([np.zeros(0, np.int64), *parts]) for rule, parts in sim.planted_ids.items()}
+    planted_ids["duplicate_account"] = np.flatnonzero(accts.is_dup) + 1
+    planted_ids["rep_without_quota"] = np.flatnonzero(org.no_quota) + 1
     logins = {role: org.emails[i] for role, i in org.logins.items()}
     return DemoSummary(
         seed=seed, today=today, people=org.n, sellers=int(org.is_seller.sum()), accounts=accts.n, deals=n_deals,
@@ -367,6 +372,7 @@ def build_demo(
         open_deals=sim.population["past_close_date"], closed_deals=sim.population["close_before_created"],
         elapsed_s=time.perf_counter() - started, logins=logins,
         planted={k: planted[k] for k in PLANTED_RATES}, populations={k: populations[k] for k in PLANTED_RATES},
+        planted_ids={k: planted_ids[k] for k in PLANTED_RATES},
     )
 
 
@@ -703,6 +709,8 @@ class _DealSim:
         self.next_act_id = 1
         self.planted = dict.fromkeys(PLANTED_RATES, 0)
         self.population = dict.fromkeys(PLANTED_RATES, 0)
+        self.planted_ids: dict[str, list[np.ndarray]] = {rule: [] for rule in PLANTED_RATES}
+        self.chunk_lo = 0  # the index of the chunk's first deal (its id is chunk_lo + 1)
         self.inactive = np.flatnonzero(org.is_seller & ~org.active)
         self.chunk_no = 0
         digits = max(7, len(str(int(accts.deal_start[-1]))))
@@ -722,6 +730,7 @@ class _DealSim:
         if k:
             picked[rng.choice(pool, size=k, replace=False)] = True
         self.planted[rule] += k
+        self.planted_ids[rule].append(np.flatnonzero(picked) + self.chunk_lo + 1)
         taken |= picked
         return picked
 
@@ -730,6 +739,7 @@ class _DealSim:
     def chunk(self, lo: int, hi: int):
         rng = np.random.default_rng([self.seed, 2, self.chunk_no])
         self.chunk_no += 1
+        self.chunk_lo = lo
         org, ac = self.org, self.accts
         n = hi - lo
         idx = np.arange(lo, hi)
@@ -902,9 +912,10 @@ class _DealSim:
         edit_past = p_cdpast & ~lapsed
         t_edit = last_t + 60 + (rng.random(n) * np.maximum(self.horizon - last_t - 120, 0)).astype(np.int64)
         past_cd = np.maximum(t0 // _DAY + 2, self.today_day - rng.integers(1, 46, n))
-        # planted: an amount change after the close
-        after_t = t_end + np.minimum(3600 + (rng.random(n) * 20 * _DAY).astype(np.int64),
-                                     self.horizon - t_end - 60)
+        # planted: an amount change after the close, on a later UTC day than the close (the rule compares days)
+        next_day = (t_end // _DAY + 1) * _DAY
+        after_t = next_day + np.minimum(3600 + (rng.random(n) * 20 * _DAY).astype(np.int64),
+                                        self.horizon - next_day - 60)
         final_amt_guess = np.where(has_amount_change, a1c, a0c)
         after_amt = final_amt_guess + np.maximum(_cents(np.abs(final_amt_guess) / 100 * 0.1), 1000)
         ev_t[:, S_EDIT] = np.where(edit_past, t_edit, np.where(p_after, after_t, big))
@@ -1007,7 +1018,9 @@ class _DealSim:
         next_choice = rng.integers(0, 3, n)
         steps = np.array([[s.encode() for s in row] for row in NEXT_STEPS])
         next_step = steps[np.minimum(cur_slot, 3), next_choice]
-        no_next = closed | p_nonext | ((cur <= 1) & (rng.random(n) < 0.3))
+        # early deals often have no next step yet, but not one planted with a probability far above its stage's:
+        # at 50% or more it counts as late stage, and the deal would carry a second problem
+        no_next = closed | p_nonext | ((cur <= 1) & ~p_prob & (rng.random(n) < 0.3))
         loss = np.array(LOSS_REASONS, dtype="S")[rng.integers(0, len(LOSS_REASONS), n)]
         amt = fin["amount"]
         prob = fin["prob"]

@@ -281,8 +281,9 @@ _DRAW = {
 }
 
 
-def render_chart(spec: ChartSpec) -> bytes:
-    """One chart as PNG bytes. Kinds: CHART_KINDS; an empty series draws a "no data" chart.
+def chart_figure(spec: ChartSpec) -> MplFigure:
+    """One chart as a matplotlib Figure (one Axes), what `render_chart` saves: tests read its bars and labels.
+    Kinds: CHART_KINDS; an empty series draws a "no data" chart.
 
     `spec.extra` may carry "currency" (default USD); attainment_pace reads "start"/"end" (dates), leaderboard "top".
     Raises ValueError for an unknown kind.
@@ -297,7 +298,12 @@ def render_chart(spec: ChartSpec) -> bytes:
     else:
         draw(fig, ax, spec, currency)
     _margins(fig, ax)
-    return _png(fig)
+    return fig
+
+
+def render_chart(spec: ChartSpec) -> bytes:
+    """One chart as PNG bytes (see `chart_figure`)."""
+    return _png(chart_figure(spec))
 
 
 def chart_alt_text(spec: ChartSpec, limit: int = 1000) -> str:

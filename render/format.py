@@ -273,6 +273,13 @@ def truncate_escaped(text: str, n: int) -> str:
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+# Whole terminal escape sequences: CSI (ESC [ ... final byte: colours, clear screen), OSC (ESC ] ... BEL or ESC \:
+# window title) and the two-character ones. Dropping only the ESC left "[2J" or "]0;title" in the text.
+_ESCAPE_SEQUENCE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[0-~]")
+
+
+def _drop_controls(s: str) -> str:
+    return _CONTROL.sub("", _ESCAPE_SEQUENCE.sub("", s))
 
 
 def one_line(text: Any) -> str:
@@ -280,13 +287,14 @@ def one_line(text: Any) -> str:
     escape sequences, and bidi overrides) are dropped."""
     s = "" if text is None else str(text)
     s = s.replace("\r\n", " ").replace("\n", " ").replace("\r", " ").replace("\t", " ")
-    return _CONTROL.sub("", s)
+    return _drop_controls(s)
 
 
 def clean_text(text: Any) -> str:
-    """Multi-line text from data without control characters (newlines and tabs kept)."""
+    """Multi-line text from data without control characters or terminal escape sequences (newlines and tabs
+    kept)."""
     s = "" if text is None else str(text)
-    return _CONTROL.sub("", s.replace("\r\n", "\n").replace("\r", "\n"))
+    return _drop_controls(s.replace("\r\n", "\n").replace("\r", "\n"))
 
 
 def display_width(text: str) -> int:

@@ -35,7 +35,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, false, func, insert, or_, select, text, update
 
 from config import Settings
 from db.schema import accounts, activities, bot_alerts, opportunities, reps
@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 ACTIVE = ("open", "acknowledged", "snoozed")
 A = bot_alerts
 _CHUNK = 500
+_SYNC_LOCK_KEY = 0x5A1E5_0005  # pg_advisory_xact_lock: one alert sync at a time
 
 
 @dataclass(frozen=True)
@@ -163,6 +164,7 @@ def sync_alerts(engine: Engine, findings: list, now: datetime, settings: Setting
               if only_opportunities is None or f.record_id in only_opportunities}
     result.firing = len(firing)
     with engine.begin() as conn:
+        _one_sync_at_a_time(conn)
         query = select(A.c.id, A.c.rule, A.c.opportunity_id, A.c.rep_id, A.c.status, A.c.snoozed_until,
                        A.c.snooze_reason, A.c.acknowledged_at, A.c.acknowledged_state, A.c.acted_by)
         if only_opportunities is not None:
@@ -209,6 +211,16 @@ def sync_alerts(engine: Engine, findings: list, now: datetime, settings: Setting
     result.reopened += _reopen_changed(engine, now, only_opportunities)
     result.escalated = _escalate(engine, now, settings)
     return result
+
+
+def _one_sync_at_a_time(conn: Connection) -> None:
+    """Serialise syncs (the scheduled refresh, the nudge job's, a button's, another replica's) until the end of
+    the transaction: two that read the same rows and then both insert the new ones would break the unique
+    (rule, deal) key."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SYNC_LOCK_KEY})
+    else:  # SQLite: take the write lock before reading, with a write that changes nothing
+        conn.execute(update(A).where(false()).values(id=A.c.id))
 
 
 _OPEN = {"status": "open", "snoozed_until": None, "snooze_reason": None, "acknowledged_at": None,

@@ -199,7 +199,13 @@ def test_a_resolved_deal_updates_the_dm(bot):
                      .values(stage="Closed Won", closed_at=MONDAY))
     bot.clock.move_to(on(date(2026, 12, 7), 16))
     summary = refresh_alerts(bot.ctx, on(date(2026, 12, 7), 16))
-    assert summary["resolved"] >= 1 and summary["messages_updated"] == 1
+    # the deal (created 5 Jan, in Negotiation since, no activity, closing 15 Dec) had tripped two rules:
+    # no activity for 14+ days and stuck in stage for more than 30 days (no expected_days, too few won samples)
+    assert (summary["resolved"], summary["messages_updated"]) == (2, 1)
+    with bot.deps.engine.connect() as conn:
+        resolved = {(r.rule, r.opportunity_id) for r in conn.execute(
+            select(bot_alerts.c.rule, bot_alerts.c.opportunity_id).where(bot_alerts.c.status == "resolved"))}
+    assert resolved == {("no_activity", deal), ("stuck_in_stage", deal)}
     [upd] = updates_of(bot, dm)  # chat.update on the original ts
     assert upd.ts == dm.ts
     text = deal_text(bot.fake.posted(dm.channel, dm.ts), deal)

@@ -163,7 +163,8 @@ def test_truncate_escaped_never_splits_an_entity():
 
 def test_one_line_drops_controls_and_newlines():
     assert one_line("a\nb\tc\r\nd") == "a b c d"
-    assert one_line("\x1b[31mred\x1b[0m") == "[31mred[0m"
+    assert one_line("\x1b[31mred\x1b[0m") == "red"  # the whole escape sequence, not only its ESC
+    assert one_line("x\x1bcy\x1b[?25l") == "xy"  # a terminal reset; hide the cursor
     assert one_line("ab\u202ecd") == "abcd"
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 
 import pandas as pd
 from hypothesis import HealthCheck, given, settings
@@ -88,10 +88,10 @@ def expected(deals) -> dict:
     }
 
 
-def close_enough(got, want, places: str) -> bool:
-    if want is None:
-        return got is None
-    return got is not None and abs(Decimal(got) - Decimal(want).quantize(Decimal(places))) <= Decimal(places)
+def reported(want: Decimal | None, places: str) -> Decimal | None:
+    """The exact figure as the metrics layer reports it: rounded half-even to `places` (cents for money, 0.0001
+    for ratios, 0.1 for days). Exact: the comparison allows no error."""
+    return None if want is None else Decimal(want).quantize(Decimal(places), rounding=ROUND_HALF_EVEN)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -105,10 +105,10 @@ def test_kpis_match_pandas(db, deals):
             return evaluate(conn, name, PERIOD, org, today=TODAY, cache=ResultCache(0), **kw)
 
         for name in ("pipeline", "weighted_pipeline", "closed_won", "closed_lost", "avg_deal_size"):
-            assert close_enough(got(name).value, want[name], "0.01"), name
-        assert close_enough(got("win_rate").value, want["win_rate"], "0.0001")
-        assert close_enough(got("cycle_days").value, want["cycle_days"], "0.1")
-        assert close_enough(got("cycle_days_mean").value, want["cycle_days_mean"], "0.1")
+            assert got(name).value == reported(want[name], "0.01"), name
+        assert got("win_rate").value == reported(want["win_rate"], "0.0001")
+        assert got("cycle_days").value == reported(want["cycle_days"], "0.1")
+        assert got("cycle_days_mean").value == reported(want["cycle_days_mean"], "0.1")
         by_owner = {r["owner"]: r["value"] for r in got("pipeline", by="owner").rows}
         for owner, amount in want["by_owner"].items():
             if owner in by_owner:
@@ -212,7 +212,7 @@ def test_quota_and_attainment_by_owner_match_pandas(db, deals, quota_list):
             assert got[owner]["value"] is None
             continue
         expected_att = won.get(owner, Decimal(0)) / quota
-        assert abs(got[owner]["value"] - expected_att) <= Decimal("0.0001"), owner
+        assert got[owner]["value"] == reported(expected_att, "0.0001"), owner
 
 
 def expected_won_by_owner(deals) -> dict:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import threading
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -13,6 +16,7 @@ from slack_sdk.models.blocks import Block
 from sqlalchemy import func, insert, select, update
 
 from config import load_settings
+from db.engine import create_raw_engine
 from db.schema import bot_alerts, bot_delivery_ledger, bot_nudge_items, bot_subscriptions, reps
 from render.nudges import Nudge, NudgeDeal, NudgeReason, nudge_message, parse_button_value
 from scheduler.context import JobContext
@@ -131,7 +135,7 @@ def test_one_nudge_a_day_even_when_the_job_runs_again(db, fake_slack, org):
     later = run_nudges(ctx, utc(MONDAY, 18, 0))
     assert first["sent"] == 2 and again["sent"] == 0 and later["sent"] == 0
     assert len(dms(fake_slack, "UANN")) == 1 and len(dms(fake_slack, "UBOB")) == 1
-    # a second replica racing on the same key: the ledger lets one through
+    # the same key again (a replica that missed the run above): the ledger does not send it
     assert ctx.ledger.deliver(Delivery("nudge", str(org["ann"]), "2026-12-07"),
                               lambda k: pytest.fail("sent twice")) == "already_sent"
     tuesday = run_nudges(ctx, utc(date(2026, 12, 8), 14, 5))
@@ -200,12 +204,59 @@ def test_oversized_data_still_fits_slack(db, fake_slack, org):
     assert "<!channel>" not in json.dumps(msg.blocks)  # data cannot ping anyone
 
 
-def test_nothing_stalled_means_no_message():
-    msg = nudge_message(Nudge("Ann", "2026-12-07", ()))
+def test_nothing_stalled_means_no_message(db, fake_slack):
+    f = Factory(db.engine)
+    cat = f.rep("Cat Calm", timezone="Europe/London", slack_user_id="UCAT")
+    dan = f.rep("Dan Done", timezone="Europe/London", slack_user_id="UDAN")
+    fake_slack.add_user("UCAT", "cat.calm@example.com", "Cat Calm", tz="Europe/London")
+    fake_slack.add_user("UDAN", "dan.done@example.com", "Dan Done", tz="Europe/London")
+    # Cat's deal moved yesterday and entered its stage a week ago; Dan's only deal is won
+    f.deal(cat, "Proposal", 5000, date(2027, 1, 29), created=date(2026, 12, 1), name="Cat fresh",
+           last_activity_at=at(date(2026, 12, 6)), next_step="Demo")
+    f.deal(dan, "Closed Won", 3000, date(2026, 11, 20), created=date(2026, 10, 1), closed_at=at(date(2026, 11, 20)))
+    ctx = make_ctx(db.engine, fake_slack)
+    result = run_nudges(ctx, utc(MONDAY, 14, 5))  # 14:05 in London: both are due
+    assert (result["due"], result["sent"], result["no_alerts"]) == (0, 0, 2)
+    assert fake_slack.calls() == []  # not even a Slack user lookup
+    with db.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(bot_delivery_ledger)).scalar_one() == 0
+        assert conn.execute(select(func.count()).select_from(bot_nudge_items)).scalar_one() == 0
+        assert conn.execute(select(func.count()).select_from(bot_alerts)).scalar_one() == 0
+
+
+def test_a_settled_list_reads_all_caught_up_and_a_long_one_is_capped():
+    """What an updated DM shows once every deal it listed is settled; and the cap at ten deals."""
+    settled = NudgeDeal(1, "opp-1", "Deal", None, "Proposal", Decimal(1000), None, (), "resolved")
+    msg = nudge_message(Nudge("Ann", "2026-12-07", (settled,)))
     assert msg["blocks"][0]["text"]["text"] == "All caught up on stalled deals"
+    assert not [b for b in msg["blocks"] if b["type"] == "actions"]
     deal = NudgeDeal(1, "opp-1", "Deal", None, "Proposal", Decimal(1000), None,
                      (NudgeReason("no_activity", "No recent activity", "no activity for 20 days"),))
     full = nudge_message(Nudge("Ann", "2026-12-07", tuple(replace(deal, opportunity_id=i) for i in range(12))))
     assert sum(1 for b in full["blocks"] if b["type"] == "actions") == 10
     assert "and 2 more" in json.dumps(full["blocks"])
     check_limits(full["blocks"])
+
+
+@pytest.mark.parametrize("day", [MONDAY, date(2026, 12, 8), date(2026, 12, 9)])
+def test_two_replicas_racing_send_one_nudge_per_rep(db, fake_slack, org, day):
+    """Two replicas (each its own engine and Slack client) run the job on one database at the same moment: each
+    rep gets exactly one DM. Slack answers the posts late, so a claim is still held while the other replica looks."""
+    fake_slack.fail("chat.postMessage", status=None, delay=0.3, times=4)
+    engines = [create_raw_engine(db.url) for _ in range(2)]
+    replicas = [make_ctx(engine, fake_slack) for engine in engines]
+    start = threading.Barrier(len(replicas))
+
+    def run(ctx):
+        start.wait()
+        return run_nudges(ctx, utc(day, 14, 5))
+
+    try:
+        with ThreadPoolExecutor(len(replicas)) as pool:
+            results = list(pool.map(run, replicas))
+    finally:
+        for engine in engines:
+            engine.dispose()
+    assert Counter(m.channel for m in fake_slack.messages(kind="message")) == {"DUANN": 1, "DUBOB": 1}
+    assert sum(r["sent"] for r in results) == 2
+    assert sum(r["failed"] for r in results) == 0

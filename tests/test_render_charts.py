@@ -7,9 +7,19 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
+from matplotlib.colors import to_rgba
 
 from assistant.answers import ChartSpec
-from render.charts import CHART_KINDS, chart_alt_text, chart_timings, render_chart, sample_specs
+from render.charts import (
+    BLUE,
+    CHART_KINDS,
+    GREEN,
+    chart_alt_text,
+    chart_figure,
+    chart_timings,
+    render_chart,
+    sample_specs,
+)
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 MAX_BYTES = 200 * 1024
@@ -27,9 +37,91 @@ def test_each_kind_renders(kind):
     check_png(render_chart(sample_specs()[kind]))
 
 
+def drawn(spec: ChartSpec):
+    """The chart's Axes after a draw (tick labels from formatters exist only once drawn)."""
+    fig = chart_figure(spec)
+    fig.canvas.draw()
+    [ax] = fig.axes
+    return ax
+
+
+def texts(items) -> list[str]:
+    return [t.get_text() for t in items]
+
+
+def test_pipeline_by_stage_shows_each_stage_and_its_amount():
+    ax = drawn(ChartSpec("pipeline_by_stage", "Open pipeline — West",
+                         [("Prospecting", Decimal(120_000)), ("Proposal", Decimal(45_000)), ("Negotiation", None)]))
+    assert ax.get_title(loc="left") == "Open pipeline — West"
+    assert [p.get_height() for p in ax.patches] == [120_000, 45_000, 0]
+    assert texts(ax.get_xticklabels()) == ["Prospecting", "Proposal", "Negotiation"]
+    assert texts(ax.texts) == ["$120K", "$45K", "$0"]  # the value on each bar
+    assert texts(ax.get_yticklabels())[0] == "$0"
+
+
+def test_a_long_stage_list_folds_its_tail_into_one_bar():
+    ax = drawn(ChartSpec("pipeline_by_stage", "Many stages", [(f"Stage {i}", i * 1000) for i in range(100)]))
+    assert len(ax.patches) == 30
+    assert texts(ax.get_xticklabels()) == [f"Stage {i}" for i in range(29)] + ["+71 more"]
+    # stages 29..99: 1,000 x (29 + ... + 99) = 1,000 x 71 x 64
+    assert [p.get_height() for p in ax.patches] == [i * 1000 for i in range(29)] + [4_544_000]
+    assert len(ax.texts) == 0  # too many bars to print their values
+
+
+def test_forecast_bars_and_the_quota_line():
+    ax = drawn(ChartSpec("forecast", "Forecast vs quota — Q3",
+                         [("Closed", Decimal(300_000)), ("Commit", Decimal(450_000)), ("Best case", Decimal(600_000))],
+                         target=Decimal(1_000_000)))
+    assert ax.get_title(loc="left") == "Forecast vs quota — Q3"
+    assert [p.get_height() for p in ax.patches] == [300_000, 450_000, 600_000]
+    assert texts(ax.get_xticklabels()) == ["Closed", "Commit", "Best case"]
+    assert texts(ax.texts) == ["$300K", "$450K", "$600K", "Quota $1M"]
+    [quota] = ax.lines
+    assert list(quota.get_ydata()) == [1_000_000, 1_000_000]
+
+
+def test_leaderboard_ranks_the_top_reps_leader_on_top():
+    ax = drawn(ChartSpec("leaderboard", "Attainment",
+                         [("Ann", Decimal("1.25")), ("Bob", Decimal("0.5")), ("Cat", Decimal("0.9")),
+                          ("Dan", Decimal("0.1"))], target=Decimal(1), extra={"top": 3}))
+    # bottom to top: Bob, Cat, Ann (Dan is fourth: off the board)
+    assert texts(ax.get_yticklabels()) == ["Bob", "Cat", "Ann"]
+    assert [p.get_width() for p in ax.patches] == [0.5, 0.9, 1.25]
+    assert [p.get_facecolor() for p in ax.patches] == [to_rgba(BLUE), to_rgba(BLUE), to_rgba(GREEN)]  # 100%+ green
+    assert texts(ax.texts) == ["50%", "90%", "125%"]
+    [target] = ax.lines
+    assert list(target.get_xdata()) == [1, 1]
+
+
+def test_attainment_pace_steps_to_the_closed_won_against_the_pace_line():
+    start, end = date(2026, 7, 1), date(2026, 9, 30)
+    ax = drawn(ChartSpec("attainment_pace", "Closed won vs pace",
+                         [(date(2026, 7, 15), Decimal(200_000)), (date(2026, 8, 1), Decimal(500_000))],
+                         target=Decimal(1_000_000), extra={"start": start, "end": end}))
+    won, pace, quota = ax.lines
+    assert list(won.get_xdata()) == [start, date(2026, 7, 15), date(2026, 8, 1)]  # from 0 on the first day
+    assert list(won.get_ydata()) == [0, 200_000, 500_000]
+    assert (list(pace.get_xdata()), list(pace.get_ydata())) == ([start, end], [0, 1_000_000])
+    assert list(quota.get_ydata()) == [1_000_000, 1_000_000]
+    assert texts(ax.get_legend().get_texts()) == ["Closed won", "Pace to quota", "Quota $1M"]
+    assert texts(ax.texts) == ["$500K · 50%"]
+    # 92 days, a tick every 16 days
+    assert texts(ax.get_xticklabels()) == ["1 Jul", "17 Jul", "2 Aug", "18 Aug", "3 Sep", "19 Sep"]
+
+
 @pytest.mark.parametrize("kind", CHART_KINDS)
 def test_empty_series_draws_no_data(kind):
     check_png(render_chart(ChartSpec(kind, f"Nothing yet: {kind}", [])))
+    ax = drawn(ChartSpec(kind, f"Nothing yet: {kind}", []))
+    assert (len(ax.patches), len(ax.lines)) == (0, 0)
+    assert texts(ax.texts) == ["No data for this period"]
+    assert (list(ax.get_xticks()), list(ax.get_yticks())) == ([], [])
+
+
+def test_dollar_signs_in_data_are_shown_literally():
+    ax = drawn(ChartSpec("forecast", "From $1M to $2M", [("$\\frac{$", 1), ("a$b$c", 2)], target=Decimal(3)))
+    assert ax.get_title(loc="left") == r"From \$1M to \$2M"  # an escaped $ draws a plain dollar sign
+    assert texts(ax.get_xticklabels()) == [r"\$\frac{\$", r"a\$b\$c"]
 
 
 def test_awkward_data():
@@ -69,24 +161,25 @@ def test_unknown_kind_is_an_error():
 
 def test_charts_render_from_threads():
     """The OO API (no pyplot) keeps no global figure state: concurrent renders all succeed."""
-    specs = list(sample_specs().values())
-    results: list[bytes] = []
+    specs = sample_specs()
+    results: dict[str, bytes] = {}
     errors: list[BaseException] = []
 
-    def work(spec):
+    def work(kind, spec):
         try:
-            results.append(render_chart(spec))
+            results[kind] = render_chart(spec)
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
-    threads = [threading.Thread(target=work, args=(s,)) for s in specs]
+    threads = [threading.Thread(target=work, args=item) for item in specs.items()]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     assert not errors
-    assert len(results) == len(specs)
-    for png in results:
+    # the same pictures as one at a time: no figure drew into another's
+    assert results == {kind: render_chart(spec) for kind, spec in specs.items()}
+    for png in results.values():
         check_png(png)
 
 
