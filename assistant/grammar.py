@@ -24,7 +24,7 @@ INTENTS = {name: (name,) for name in v.SUBCOMMANDS}
 PRIORITY = ("integrity", "changes", "stalled", "funnel", "winrate", "cycle", "leaderboard", "metric", "forecast",
             "quota", "pipeline", "deals", "deal", "digest", "settings", "help")
 ARG_INTENTS = ("deal", "digest", "settings")
-_TOKEN = re.compile(r"<[@#!][^>]+>|\$?[\w.@'’+/%$-]*[\w%$]|[%$]")
+_TOKEN = re.compile(r"<[@#!][^>]+>|[$#]?[\w.@'’+/%$-]*[\w%$]|[%$]")
 _AMOUNT = r"\$?\s?(?P<{n}>\d{{1,3}}(?:,\d{{3}})+|\d+(?:\.\d+)?)\s?(?P<{u}>k|m|mm|mn|bn|b|million|thousand|grand)?"
 _MIN_WORDS = r"over|above|more than|greater than|bigger than|larger than|at least|north of|exceeding|upwards of|>=|>"
 _MAX_WORDS = r"under|below|less than|smaller than|at most|south of|up to|<=|<"
@@ -215,10 +215,14 @@ class _Reader:
                 i += 1
                 continue
             if (by := _match_by(toks, i, req)) is not None:
-                if by[0] not in req.by:
-                    req.by += (by[0],)
-                self._use(i, by[1])
-                i += by[1]
+                dims, n = [by[0]], by[1]
+                while i + n + 1 < len(toks) and toks[i + n].low in ("and", "&", "then", "+") and (
+                        more := _match_dimension(toks, i + n + 1, req)) is not None:
+                    dims.append(more[0])
+                    n += 1 + more[1]
+                req.by += tuple(d for d in dims if d not in req.by)
+                self._use(i, n)
+                i += n
                 continue
             if tok.low in _LIMIT_LEADERS and i + 1 < len(toks) and (n := _number(toks[i + 1].low)) is not None:
                 req.limit = n
@@ -244,6 +248,8 @@ class _Reader:
                 self._use(i, 1)
             elif tok.low in v.STOP_WORDS or tok.low.removesuffix("'s") in v.STOP_WORDS:
                 tok.used = True
+            elif tok.low.isdecimal() and prev_candidate:
+                self.groups[-1].append(tok)  # "EMEA Enterprise 1"
             elif tok.low.isdecimal() or re.fullmatch(r"[\W\d_]+", tok.low):
                 pass  # a number or a sign nothing used: unknown
             elif prev_candidate:
@@ -316,6 +322,19 @@ def _choose(req: Request, concepts: list[v.Concept], first: v.Concept | None, sl
             req.unknown.append("by value")
 
 
+def _settle(req: Request, concepts: list[v.Concept]) -> None:
+    """A ranked list of deals is a deal list ("biggest deals in the pipeline", "biggest deal ever"); a leaderboard
+    is already people ranked by attainment ("top 3 reps" adds nothing to it but the count)."""
+    intents = {c.intent for c in concepts if c.intent}
+    ranked = req.limit is not None or "sort" in req.filters
+    if ranked and req.intent in ("pipeline", "deal") and intents & {"deals", "deal"} and not req.by:
+        req.intent, req.metric = "deals", None
+    if req.intent == "leaderboard":
+        req.by = tuple(d for d in req.by if d != "owner")
+        if req.filters.get("sort") == "largest":
+            del req.filters["sort"]
+
+
 def _name_of(group: list[_Tok], text: str) -> tuple[str, bool]:
     words = " ".join(t.text for t in group)
     return re.sub(r"'s$", "", words), any(t.capital for t in group)
@@ -327,17 +346,18 @@ def _read_side(text: str, req: Request) -> _Reader:
     return reader
 
 
-def _compare_side(text: str, today: date, fiscal: int, req: Request) -> tuple[Compare | None, str]:
-    """The words after "vs": a period, or a person or team; anything else goes back to the question."""
+def _compare_side(text: str, today: date, fiscal: int, req: Request, main_has_period: bool
+                  ) -> tuple[Compare | None, str, Period | None]:
+    """The words after "vs": a period ("vs last quarter"), or a person or team ("dana vs mei reed this year":
+    the period then belongs to the whole question); what is left goes back to the question."""
     period, rest = _take_period(text, today, fiscal, req)
-    probe = Request(intent="")
-    reader = _read_side(rest, probe)
-    if period is not None:
-        return Compare("period", period=period), rest
-    if reader.groups:
+    reader = _read_side(rest, Request(intent=""))
+    if reader.groups and not (period is not None and main_has_period):
         leftover = " ".join(t.text for t in reader.toks if not any(t in g for g in reader.groups))
-        return Compare("scope", names=[_name_of(g, rest) for g in reader.groups]), leftover
-    return None, text
+        return Compare("scope", names=[_name_of(g, rest) for g in reader.groups]), leftover, period
+    if period is not None:
+        return Compare("period", period=period), rest, None
+    return None, text, None
 
 
 def _shifted_compare(text: str, req: Request) -> tuple[str, str | None]:
@@ -347,12 +367,30 @@ def _shifted_compare(text: str, req: Request) -> tuple[str, str | None]:
     return text, None
 
 
+_REPHRASE = (
+    # "what did the team close", "how much has dana booked": closed won, whoever the subject is
+    (re.compile(r"\b(?:what|how much)\s+(?:did|have|has)\s+(.{1,40}?)\s+(?:close|closed|book|booked|win|won|sign|"
+                r"signed|land|landed)\b", re.I), r"\1 closed won"),
+    # "compare dana and mei", "compare dana with mei reed": a comparison of two people
+    (re.compile(r"\bcompare\s+(.{1,40}?)\s+(?:and|with|to)\s+", re.I), r"\1 vs "),
+    # "the quarter", "the month": the current one
+    (re.compile(r"(?<!\bof )(?<!\bin )\bthe (week|month|quarter|year)\b(?!\s+(?:before|after|to date))", re.I),
+     r"this \1"),
+)
+
+
+def _rephrase(text: str) -> str:
+    for regex, replacement in _REPHRASE:
+        text = regex.sub(replacement, text)
+    return text
+
+
 def parse_request(text: str, today: date, fiscal_start_month: int = 1) -> Request:
     """Read one question. Never raises: an impossible period is kept as `problem`, a sentence."""
     raw = text
     body, slash = _strip_prefix(text)
     req = Request(intent="", raw=raw)
-    body = _take_amounts(body, req)
+    body = _take_amounts(_rephrase(body), req)
     body, shift = _shifted_compare(body, req)
     main, other = body, ""
     parts = _COMPARE_SPLIT.split(body, maxsplit=1)
@@ -360,8 +398,8 @@ def parse_request(text: str, today: date, fiscal_start_month: int = 1) -> Reques
         main, other = parts
     period, main_rest = _take_period(main, today, fiscal_start_month, req)
     if other:
-        compare, leftover = _compare_side(other, today, fiscal_start_month, req)
-        req.compare = compare
+        compare, leftover, moved = _compare_side(other, today, fiscal_start_month, req, period is not None)
+        req.compare, period = compare, period or moved
         main_rest = f"{main_rest} {leftover}"
     reader = _read_side(main_rest, req)
     if not any(c.intent for c in reader.concepts):
@@ -370,6 +408,7 @@ def parse_request(text: str, today: date, fiscal_start_month: int = 1) -> Reques
     typed = first is not None and reader.toks[0].low.removesuffix("s") == first[0].intent.removesuffix("s") \
         if first and first[0].intent else False
     _choose(req, reader.concepts, first[0] if typed else None, slash)
+    _settle(req, reader.concepts)
     if any(c.all_time for c in reader.concepts) or (period is None and _bare_all(reader.toks)):
         period = period or all_time(fiscal_start_month)
     req.period = period
@@ -379,8 +418,8 @@ def parse_request(text: str, today: date, fiscal_start_month: int = 1) -> Reques
         return req
     req.names = [_name_of(g, main_rest) for g in reader.groups]
     req.unknown += [t.text for t in reader.toks if not t.used and not any(t in g for g in reader.groups)]
-    if req.intent == "quota" and req.compare and req.compare.kind == "scope" and not req.compare.names:
-        req.compare = None
+    if req.problem:
+        req.unknown = []  # the words of an impossible period: the problem sentence says what is wrong with them
     if not req.intent:
         req.understood_anything = bool(req.period or req.by or req.filters or req.options or req.scope_word
                                        or req.limit)

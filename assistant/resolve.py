@@ -217,7 +217,7 @@ def resolve(conn: Connection, viewer: Viewer, request: Request, today: date, fis
         period = None
     if request.intent in NO_SCOPE:
         if request.intent == "help":
-            unknown += [text for text, _ in request.names]
+            unknown += [word for text, _ in request.names for word in text.split()]
         scope = _word_scope(conn, viewer, None) if request.intent != "help" else None
         return Reading(request, scope, period, None, unknown)
     scope = _names(conn, viewer, request.names, unknown) if request.names else None
@@ -226,6 +226,8 @@ def resolve(conn: Connection, viewer: Viewer, request: Request, today: date, fis
     compare_scope = None
     if request.compare is not None and request.compare.kind == "scope":
         compare_scope = _names(conn, viewer, request.compare.names, unknown)
+    if request.problem:
+        unknown = []  # the words of an impossible period: the problem sentence says what is wrong with them
     return Reading(request, scope, period, compare_scope, unknown)
 
 

@@ -56,7 +56,7 @@ _METRIC_PHRASES: dict[tuple[str, str | None], str] = {
                              "make my number|make quota|hit quota|hit my quota|going to hit|gonna hit|on track|"
                              "on pace|pace|plan|to plan|vs plan|how am i doing|how are we doing|how is my quarter|"
                              "how's my quarter|how's my number|am i on track|are we on track|percent to plan|"
-                             "% to plan|attain|attainment %|quota %|how close am i",
+                             "#s|#'s|nums|% to plan|attain|attainment %|quota %|how close am i",
     ("metric", "gap"): "gap|gap to quota|gap to target|gap to plan|quota gap|how far|how far off|how far away|"
                        "how much more|how much left|left to close|left to go|remaining|still need|shortfall|"
                        "short of quota|short|how much do i need|how much do we need|distance to quota",
@@ -128,7 +128,8 @@ _RULE_PHRASES: dict[str, str] = {
     "negative_amount": "negative amount|negative amounts|negative deals",
     "past_close_date": "past close date|close date in the past|close dates in the past|overdue|overdue deals|"
                        "past due|past-due",
-    "close_before_created": "close before created|closed before created|close date before created",
+    "close_before_created": "close before created|closed before created|close date before created|"
+                            "deals closed before created|closed before they were created",
     "probability_off_stage": "probability off|wrong probability|probability mismatch|bad probability",
     "forecast_category_mismatch": "forecast category mismatch|wrong forecast category|category mismatch",
     "amount_outlier": "outliers|outlier|amount outliers|huge deals|suspicious amounts",
@@ -143,7 +144,7 @@ _SCOPE_PHRASES: dict[str, str] = {
     "team": "team|my team|our team|the team|my reps|my people|my guys|my folks|my org|direct reports|reports|"
             "my directs|my group|squad|my squad|teams|my teams|team's|my team's|the team's|our team's",
     "org": "org|company|everyone|whole org|the whole org|the company|whole company|company-wide|companywide|"
-           "org-wide|orgwide|overall|global|globally|entire org|all reps|everybody|all of sales|"
+           "org-wide|orgwide|org wide|company wide|overall|global|globally|entire org|all reps|everybody|all of sales|"
            "the org|entire company|across the company|across the org|whole sales org|total company",
     "default": "we|us|our|ours|we're|were|we've",
 }
@@ -151,7 +152,7 @@ _SCOPE_PHRASES: dict[str, str] = {
 _OPTION_PHRASES: dict[str, str] = {
     "chart": "chart|graph|plot|visual|visualize|visualise|picture|as a chart|show as a chart|charts|graphs",
     "explain": "explain|sql|definition|formula|how is it calculated|how is that calculated|how do you calculate|"
-               "show the sql|show sql|how calculated|explained|methodology",
+               "show the sql|show sql|how calculated|explained|methodology|calculated|calculate|computed",
     "share": "share|share in channel",
     "csv": "csv|export|download|spreadsheet|excel|as csv|as a csv",
 }
@@ -193,6 +194,8 @@ _SORT_PHRASES: dict[str, str] = {
 
 # Words that carry no meaning for the reading: question words, chat filler, glue.
 STOP_WORDS = frozenset({
+    'take', 'takes', 'position', 'make', 'makes', 'wide', 'reps', 'rep', 'sellers', 'people', 'members',
+    'compare', 'comparison',
     'a', 'an', 'the', 'is', 'are', 'am', 'was', 'were', 'be', 'been', 'being', 'do', 'does', 'did', 'done',
     'doing', 'have', 'has', 'had', 'having', 'will', 'would', 'shall', 'should', 'can', 'could', 'may', 'might',
     'must', 'going', 'gonna', 'wanna', 'want', 'wants', 'need', 'needs', 'to', 'of', 'in', 'on', 'at', 'for',
@@ -252,6 +255,8 @@ def _build() -> dict[tuple[str, ...], Concept]:
     for p in _phrases("number of|how many|count of|amount of|the number of|total number of|close date|"
                       "close dates|what about|how about|right now|so far|as of now|at the moment|in total"):
         out[p] = Concept()
+    for p in _phrases("doing|looking|going|shaping up|trending|tracking overall"):
+        out[p] = Concept(intent="quota", metric="attainment", weak=True)
     out[("top",)] = Concept(intent="leaderboard", metric="attainment", sort="largest", weak=True)
     # "who's behind on quota": attainment per person
     for p in _phrases("who's behind|who is behind|whos behind|behind on quota|behind quota|behind plan|"
