@@ -101,6 +101,14 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return run_ask(get_engine(settings.database_url), settings, args.as_email, args.text, args.json)
 
 
+def cmd_parse(args: argparse.Namespace) -> int:
+    from assistant.console import run_parse
+    from db.engine import get_engine
+
+    settings = load_settings()
+    return run_parse(get_engine(settings.database_url), settings, args.as_email, args.text, args.json)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from runner import run
 
@@ -128,6 +136,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("text", help='what to ask, e.g. "/sales quota team"')
     p.add_argument("--json", action="store_true", help="print the Slack payload")
     p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("parse", help="how the bot reads a question (no metric is computed)")
+    p.add_argument("--as", dest="as_email", required=True, metavar="EMAIL", help="whose eyes (and today) to read with")
+    p.add_argument("text", help='the question, e.g. "top 5 deals closing this month"')
+    p.add_argument("--json", action="store_true", help="print the reading as JSON")
+    p.set_defaults(func=cmd_parse)
 
     p = sub.add_parser("demo", help="create or refresh the demo org")
     p.add_argument("--seed", type=int, default=DEMO_SEED, help=f"random seed (default {DEMO_SEED})")

@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from assistant.answers import Answer
-from assistant.service import answer_text
+from assistant.service import answer_text, read_for
 from config import Settings
 from metrics.scopes import Viewer, viewer_by_email
 from render.blocks import answer_to_message
@@ -54,6 +54,14 @@ def run_ask(engine: Engine, settings: Settings, email: str, text: str, as_json: 
     answer = answer_text(engine, viewer, text, settings=settings)
     show(answer, settings, out, as_json)
     return 1 if answer.error_id else 0
+
+
+def run_parse(engine: Engine, settings: Settings, email: str, text: str, as_json: bool = False, out=None) -> int:
+    """How `text` is read for this person, before any metric query runs: JSON, or one readable line."""
+    out = out or sys.stdout
+    reading = read_for(engine, viewer_for(engine, email), text, settings=settings)
+    print(json.dumps(reading.to_dict(), indent=2, ensure_ascii=False) if as_json else reading.line(), file=out)
+    return 0
 
 
 def run_console(engine: Engine, settings: Settings, email: str, stdin=None, out=None) -> int:

@@ -1,7 +1,10 @@
 """Understand a request: `/sales <what> [who] [when] [options]` in any word order, or a plain-English question.
 
-Deterministic: a vocabulary of intents with synonyms, difflib for typos, `metrics.periods.extract_period` for
-the when. What was understood is stated back when anything had to be guessed.
+Pure and deterministic: no database. The words come from `assistant.vocabulary` (phrases matched longest first),
+the when from `metrics.periods.extract_period`, typos from difflib. The output is a `Request`: what was asked
+(intent and metric), for whom (a scope word, or name candidates that `assistant.resolve` matches against the
+people and teams), when, broken down how, with which filters, compared with what — and every word that was not
+used, so the answer can say what it ignored instead of dropping it.
 """
 
 from __future__ import annotations
@@ -10,201 +13,477 @@ import difflib
 import re
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 
-from metrics.model import DIMENSIONS
-from metrics.periods import Period, extract_period
+from assistant import vocabulary as v
+from metrics.periods import Period, PeriodError, all_time, extract_period, parse_period
 
-# Subcommands, in the order `help` lists them, with the words that call them.
-INTENTS: dict[str, tuple[str, ...]] = {
-    "help": ("help", "commands", "usage", "?"),
-    "pipeline": ("pipeline", "pipe"),
-    "quota": ("quota", "attainment", "tracking", "target", "gap", "coverage"),
-    "forecast": ("forecast", "commit", "rollup", "roll-up"),
-    "deals": ("deals", "closing", "opportunities", "opps"),
-    "deal": ("deal", "opportunity", "opp"),
-    "stalled": ("stalled", "stuck", "stale", "stalling", "cold", "slipping"),
-    "winrate": ("winrate", "win-rate", "wins", "winning"),
-    "cycle": ("cycle", "velocity"),
-    "funnel": ("funnel", "conversion", "conversions", "convert"),
-    "leaderboard": ("leaderboard", "leaders", "ranking", "rankings", "top"),
-    "changes": ("changes", "changed", "change", "moved"),
-    "integrity": ("integrity", "hygiene", "quality", "findings"),
-    "digest": ("digest",),
-    "settings": ("settings", "preferences", "setting"),
-}
-# Phrases checked before single words (plain English).
-PHRASES: tuple[tuple[str, str], ...] = (
-    ("win rate", "winrate"),
-    ("sales cycle", "cycle"),
-    ("how long", "cycle"),
-    ("going cold", "stalled"),
-    ("what changed", "changes"),
-    ("what's new", "changes"),
-    ("data quality", "integrity"),
-    ("who is winning", "leaderboard"),
-    ("who's winning", "leaderboard"),
-    ("top reps", "leaderboard"),
-)
-OPTION_WORDS = {"chart": "chart", "graph": "chart", "plot": "chart", "explain": "explain", "sql": "explain",
-                "why": "explain", "share": "share"}
-STOP_WORDS = {
-    "how", "am", "is", "are", "was", "were", "do", "does", "did", "to", "what", "whats", "what's", "which", "of",
-    "the", "a", "an", "for", "in", "on", "at", "show", "give", "tell", "please", "pls", "our", "with", "and",
-    "about", "me?", "us", "can", "you", "get", "list", "see", "there", "any", "by", "this", "that", "all", "/sales",
-    "sales", "doing", "look", "looking", "like", "against", "vs", "numbers", "number", "hey", "hi", "bot",
-    "since", "from", "during", "between", "until", "so", "far", "far?", "now", "currently", "right",
-}
-ME_WORDS = {"i", "me", "my", "mine", "myself", "i'm", "im"}
-DIMENSION_WORDS = {name: name for name in DIMENSIONS} | {"rep": "owner", "reps": "owner", "person": "owner",
-                                                          "stages": "stage", "teams": "team", "regions": "region",
-                                                          "products": "product", "months": "month"}
-ALL_WORDS = {w: intent for intent, words in INTENTS.items() for w in words}
+# Kept for callers that list the subcommands (help).
+INTENTS = {name: (name,) for name in v.SUBCOMMANDS}
 # When a question names several intents ("which of Dana's deals are stuck?"), the most specific wins.
-PRIORITY = ("stalled", "winrate", "cycle", "funnel", "leaderboard", "forecast", "quota", "integrity", "changes",
-            "digest", "settings", "pipeline", "deal", "deals", "help")
-_TOKEN = re.compile(r"<[@#!][^>]+>|[\w.@'’+-]+|\?")
+PRIORITY = ("integrity", "changes", "stalled", "funnel", "winrate", "cycle", "leaderboard", "metric", "forecast",
+            "quota", "pipeline", "deals", "deal", "digest", "settings", "help")
+ARG_INTENTS = ("deal", "digest", "settings")
+_TOKEN = re.compile(r"<[@#!][^>]+>|[$#]?[\w.@'’+/%$-]*[\w%$]|[%$]")
+_AMOUNT = r"\$?\s?(?P<{n}>\d{{1,3}}(?:,\d{{3}})+|\d+(?:\.\d+)?)\s?(?P<{u}>k|m|mm|mn|bn|b|million|thousand|grand)?"
+_MIN_WORDS = r"over|above|more than|greater than|bigger than|larger than|at least|north of|exceeding|upwards of|>=|>"
+_MAX_WORDS = r"under|below|less than|smaller than|at most|south of|up to|<=|<"
+_AMOUNT_RE = re.compile(
+    rf"(?:(?P<op>{_MIN_WORDS}|{_MAX_WORDS})\s*{_AMOUNT.format(n='a', u='ua')}\b"
+    rf"|between\s+{_AMOUNT.format(n='lo', u='ulo')}\s+and\s+{_AMOUNT.format(n='hi', u='uhi')}\b"
+    rf"|{_AMOUNT.format(n='plus', u='uplus')}\s?\+)", re.IGNORECASE)
+_UNITS = {"k": 1000, "thousand": 1000, "grand": 1000, "m": 10**6, "mm": 10**6, "mn": 10**6, "million": 10**6,
+          "b": 10**9, "bn": 10**9}
+_COMPARE_SPLIT = re.compile(r"\s+(?:vs\.?|versus|v\.?|compared\s+(?:to|with)|against|relative\s+to)\s+",
+                            re.IGNORECASE)
+_COMPARE_SHIFTS = (
+    (re.compile(r"\b(?:yoy|y/y|year[- ]over[- ]year|(?:vs\.?\s+|versus\s+|compared\s+to\s+)?(?:the\s+)?same\s+"
+                r"(?:time|period|quarter|month|week)\s+last\s+year)\b", re.I), "year"),
+    (re.compile(r"\b(?:qoq|q/q|quarter[- ]over[- ]quarter)\b", re.I), "quarter"),
+    (re.compile(r"\b(?:mom|m/m|month[- ]over[- ]month)\b", re.I), "month"),
+    (re.compile(r"\b(?:wow|w/w|week[- ]over[- ]week)\b", re.I), "week"),
+    (re.compile(r"\b(?:vs\.?|versus|compared\s+(?:to|with))\s+(?:the\s+)?(?:prior|previous|preceding|last)\s+"
+                r"period\b", re.I), "previous"),
+)
+
+
+@dataclass
+class Compare:
+    """The second side of a comparison: another period, or another person or team."""
+
+    kind: str  # period | scope
+    period: Period | None = None
+    names: list[tuple[str, bool]] = field(default_factory=list)  # (name text, explicit) for a scope
 
 
 @dataclass
 class Request:
+    """How a question was read, before any name is looked up (assistant.resolve does that)."""
+
     intent: str
-    scope_text: str = ""
+    scope_text: str = ""  # me | team | org | the name words, as typed (the handlers' and resolve's input)
     period: Period | None = None
     options: set[str] = field(default_factory=set)
     by: tuple[str, ...] = ()
     args: str = ""  # the rest, for `deal NAME`, `digest …`, `settings …`
     notes: list[str] = field(default_factory=list)  # what had to be guessed
     raw: str = ""
+    metric: str | None = None
+    scope_word: str | None = None  # me | team | org | default
+    names: list[tuple[str, bool]] = field(default_factory=list)  # candidate names, (text, explicit)
+    limit: int | None = None
+    filters: dict = field(default_factory=dict)  # amount_min, amount_max, stage, rule, sort
+    compare: Compare | None = None
+    unknown: list[str] = field(default_factory=list)  # words not used
+    problem: str | None = None  # an impossible period, said as a sentence
+    understood_anything: bool = True
 
     @property
     def guessed(self) -> bool:
         return bool(self.notes)
 
 
-def _strip_bot_mention(text: str) -> str:
-    return re.sub(r"^\s*<@[A-Z0-9]+>\s*", "", text)
+@dataclass
+class _Tok:
+    text: str
+    low: str
+    start: int
+    capital: bool
+    used: bool = False
 
 
-def _fuzzy_intent(word: str) -> str | None:
-    if len(word) < 4:
-        return None
-    close = difflib.get_close_matches(word, list(ALL_WORDS), n=1, cutoff=0.78)
-    return ALL_WORDS[close[0]] if close else None
+def _strip_prefix(text: str) -> tuple[str, bool]:
+    text = re.sub(r"^\s*<@[A-Z0-9]+>\s*", "", text or "").replace("’", "'").strip()
+    slash = text.lower().startswith("/sales")
+    if slash:
+        text = text[len("/sales"):].strip()
+    return text, slash
 
 
-def _norm(tok: str) -> str:
-    low = tok.lower().rstrip("?!.,").replace("’", "'")
-    if low.endswith("'s") and low[:-2] in ALL_WORDS:
-        low = low[:-2]
-    return low
+def _norm(word: str) -> str:
+    return word.lower().strip("?!.,;:\"()[]{}")
 
 
-def _dimension(word: str, req: Request) -> str | None:
-    dim = DIMENSION_WORDS.get(word.lower())
-    if dim is None:
-        close = difflib.get_close_matches(word.lower(), list(DIMENSION_WORDS), n=1, cutoff=0.75)
+def _tokens(text: str) -> list[_Tok]:
+    out = []
+    for i, m in enumerate(_TOKEN.finditer(text)):
+        raw = m.group(0)
+        low = _norm(raw)
+        if not low:
+            continue
+        sentence_start = i == 0 or text[:m.start()].rstrip().endswith((".", "?", "!"))
+        capital = raw[:1].isupper() and not sentence_start or raw.startswith("<@") or "@" in raw
+        out.append(_Tok(raw.strip("?!.,;:\"()[]{}"), low, m.start(), capital))
+    return out
+
+
+def _money(digits: str, unit: str | None) -> Decimal:
+    return Decimal(digits.replace(",", "")) * _UNITS.get((unit or "").lower(), 1)
+
+
+def _is_amount(digits: str, unit: str | None, text: str) -> bool:
+    return bool(unit) or "$" in text or Decimal(digits.replace(",", "")) >= 1000
+
+
+def _take_amounts(text: str, req: Request) -> str:
+    """Amount filters ("over 100k", "under $5,000", "between 50k and 100k", "250k+") out of the text."""
+    def repl(m: re.Match) -> str:
+        if m["a"] is not None and _is_amount(m["a"], m["ua"], m[0]):
+            key = "amount_min" if re.fullmatch(_MIN_WORDS, m["op"].lower()) else "amount_max"
+            req.filters[key] = _money(m["a"], m["ua"])
+            return " "
+        if m["lo"] is not None and _is_amount(m["hi"], m["uhi"], m[0]):
+            req.filters["amount_min"] = _money(m["lo"], m["ulo"] or m["uhi"])
+            req.filters["amount_max"] = _money(m["hi"], m["uhi"])
+            return " "
+        if m["plus"] is not None and _is_amount(m["plus"], m["uplus"], m[0]):
+            req.filters["amount_min"] = _money(m["plus"], m["uplus"])
+            return " "
+        return m[0]
+    return _AMOUNT_RE.sub(repl, text)
+
+
+def _take_period(text: str, today: date, fiscal: int, req: Request) -> tuple[Period | None, str]:
+    try:
+        return extract_period(text, today, fiscal)
+    except PeriodError as exc:
+        req.problem = req.problem or str(exc)
+        return None, text
+
+
+def _match_concept(toks: list[_Tok], i: int) -> tuple[v.Concept, int] | None:
+    for n in range(min(v.MAX_PHRASE, len(toks) - i), 0, -1):
+        words = tuple(t.low for t in toks[i: i + n])
+        if words in v.CONCEPTS:
+            return v.CONCEPTS[words], n
+        if words[-1].endswith("'s") and (*words[:-1], words[-1][:-2]) in v.CONCEPTS:
+            return v.CONCEPTS[(*words[:-1], words[-1][:-2])], n
+    return None
+
+
+def _match_dimension(toks: list[_Tok], i: int, req: Request) -> tuple[str, int] | None:
+    for n in range(min(v.MAX_DIMENSION, len(toks) - i), 0, -1):
+        words = tuple(t.low.removesuffix("'s") for t in toks[i: i + n])
+        if words in v.DIMENSIONS_BY_WORD:
+            return v.DIMENSIONS_BY_WORD[words], n
+    if i < len(toks) and len(toks[i].low) >= 4:
+        singles = [p[0] for p in v.DIMENSIONS_BY_WORD if len(p) == 1 and len(p[0]) >= 4]
+        close = difflib.get_close_matches(toks[i].low, singles, n=1, cutoff=0.75)
         if close:
-            dim = DIMENSION_WORDS[close[0]]
-            req.notes.append(f"by {dim} (for {word!r})")
-    return dim
+            dim = v.DIMENSIONS_BY_WORD[(close[0],)]
+            req.notes.append(f"by {dim} (for {toks[i].text!r})")
+            return dim, 1
+    return None
 
 
-def _was_guessed(tok: str, req: Request) -> bool:
-    return any(f"(for {tok!r})" in note for note in req.notes)
+def _match_by(toks: list[_Tok], i: int, req: Request) -> tuple[str, int] | None:
+    for phrase in v.BY_PHRASES:
+        n = len(phrase)
+        if tuple(t.low for t in toks[i: i + n]) == phrase:
+            dim = _match_dimension(toks, i + n, req)
+            if dim is not None:
+                return dim[0], n + dim[1]
+    return None
 
 
-def _choose_intent(words: list[str], req: Request) -> str:
-    """The first word if it is a subcommand; else the most specific intent named; else a close spelling."""
-    if words and _norm(words[0]) in INTENTS:
-        return _norm(words[0])
-    named = {ALL_WORDS[_norm(w)] for w in words if _norm(w) in ALL_WORDS}
-    for intent in PRIORITY:
-        if intent in named:
-            return intent
-    for w in words:
-        low = _norm(w)
-        if low not in STOP_WORDS and (guess := _fuzzy_intent(low)):
-            req.notes.append(f"{guess} (for {w!r})")
-            return guess
-    if words:
-        req.notes.append("help (I did not recognise what you asked for)")
-    return "help"
+def _number(word: str) -> int | None:
+    if word.isascii() and word.isdigit() and len(word) <= 6:
+        return int(word)
+    return v.NUMBER_WORDS.get(word)
+
+
+_LIMIT_LEADERS = frozenset({"top", "bottom", "biggest", "largest", "highest", "lowest", "smallest", "best",
+                            "worst", "first"})
+
+
+class _Reader:
+    """One pass over the tokens of one side of a question: concepts, breakdowns, limits and name candidates."""
+
+    def __init__(self, toks: list[_Tok], req: Request):
+        self.toks, self.req = toks, req
+        self.concepts: list[v.Concept] = []
+        self.groups: list[list[_Tok]] = []
+
+    def read(self) -> None:
+        toks, req, i = self.toks, self.req, 0
+        while i < len(toks):
+            tok = toks[i]
+            prev_candidate = self.groups and self.groups[-1][-1] is (toks[i - 1] if i else None)
+            if prev_candidate and tok.low.removesuffix("'s") in v.NAME_SUFFIXES and not toks[i - 1].low.endswith("'s"):
+                tok.used = True
+                self.groups[-1].append(tok)
+                i += 1
+                continue
+            if (by := _match_by(toks, i, req)) is not None:
+                dims, n = [by[0]], by[1]
+                while i + n + 1 < len(toks) and toks[i + n].low in ("and", "&", "then", "+") and (
+                        more := _match_dimension(toks, i + n + 1, req)) is not None:
+                    dims.append(more[0])
+                    n += 1 + more[1]
+                req.by += tuple(d for d in dims if d not in req.by)
+                self._use(i, n)
+                i += n
+                continue
+            if tok.low in _LIMIT_LEADERS and i + 1 < len(toks) and (n := _number(toks[i + 1].low)) is not None:
+                req.limit = n
+                toks[i + 1].used = True
+                self._after_limit(i + 2)
+            if (n := _number(tok.low)) is not None and i + 1 < len(toks) and toks[i + 1].low in _LIMIT_LEADERS:
+                req.limit = n
+                self._use(i, 1)
+                self._after_limit(i + 2)
+                i += 1
+                continue
+            if tok.used:
+                i += 1
+                continue
+            found = _match_concept(toks, i)
+            if found is not None:
+                self.concepts.append(found[0])
+                self._use(i, found[1])
+                i += found[1]
+                continue
+            if tok.low in v.BARE_DIMENSIONS:
+                req.by += (v.BARE_DIMENSIONS[tok.low],)
+                self._use(i, 1)
+            elif tok.low in v.STOP_WORDS or tok.low.removesuffix("'s") in v.STOP_WORDS:
+                tok.used = True
+            elif tok.low.isdecimal() and prev_candidate:
+                self.groups[-1].append(tok)  # "EMEA Enterprise 1"
+            elif tok.low.isdecimal() or re.fullmatch(r"[\W\d_]+", tok.low):
+                pass  # a number or a sign nothing used: unknown
+            elif prev_candidate:
+                self.groups[-1].append(tok)
+            else:
+                self.groups.append([tok])
+            i += 1
+
+    def _use(self, i: int, n: int) -> None:
+        for t in self.toks[i: i + n]:
+            t.used = True
+
+    def _after_limit(self, i: int) -> None:
+        """"top 3 products": a plural dimension right after the count is the breakdown to rank."""
+        if i < len(self.toks) and _match_concept(self.toks, i) is None:
+            dim = v.DIMENSIONS_BY_WORD.get((self.toks[i].low,))
+            if dim is not None and dim not in self.req.by:
+                self.req.by += (dim,)
+                self.toks[i].used = True
+
+
+def _fuzzy(req: Request, reader: _Reader) -> None:
+    """No concept found: read a close spelling of one ("pipline", "forcast") and say so."""
+    for group in list(reader.groups):
+        for tok in group:
+            if len(tok.low) < 4 or tok.capital:
+                continue
+            close = difflib.get_close_matches(tok.low, v.TYPO_TARGETS, n=1, cutoff=0.78)
+            if close:
+                concept = v.CONCEPTS[(close[0],)]
+                reader.concepts.append(concept)
+                req.notes.append(f"{concept.intent or concept.option} (for {tok.text!r})")
+                group.remove(tok)
+                tok.used = True
+                if not group:
+                    reader.groups.remove(group)
+                return
+
+
+def _choose(req: Request, concepts: list[v.Concept], first: v.Concept | None, slash: bool) -> None:
+    strong = [c for c in concepts if c.intent and not c.weak]
+    named = strong or [c for c in concepts if c.intent]
+    if first is not None and first.intent in v.SUBCOMMANDS and first.metric in (None, v.DEFAULT_METRIC.get(
+            first.intent)) and (slash or first.intent in ARG_INTENTS + ("help",)):
+        req.intent = first.intent
+    else:
+        intents = {c.intent for c in named}
+        req.intent = next((i for i in PRIORITY if i in intents), "")
+    metrics = [c.metric for c in named if c.intent == req.intent and c.metric]
+    req.metric = metrics[0] if metrics else v.DEFAULT_METRIC.get(req.intent)
+    for c in concepts:
+        if c.by and c.intent == req.intent and c.by not in req.by:
+            req.by += (c.by,)
+        if c.rule:
+            req.filters["rule"] = c.rule
+        if c.stage:
+            req.filters["stage"] = c.stage
+        if c.sort:
+            req.filters["sort"] = c.sort
+        if c.option:
+            req.options.add(c.option)
+        if c.scope and not req.scope_word:
+            req.scope_word = c.scope
+    if any(c.by_value for c in concepts):
+        if req.intent == "winrate":
+            req.metric = "win_rate_value"
+        elif req.intent == "deals":
+            req.filters.setdefault("sort", "largest")
+        else:
+            req.unknown.append("by value")
+
+
+def _settle(req: Request, concepts: list[v.Concept]) -> None:
+    """A ranked list of deals is a deal list ("biggest deals in the pipeline", "biggest deal ever"); a leaderboard
+    is already people ranked by attainment ("top 3 reps" adds nothing to it but the count)."""
+    intents = {c.intent for c in concepts if c.intent}
+    ranked = req.limit is not None or "sort" in req.filters
+    if ranked and req.intent in ("pipeline", "deal") and intents & {"deals", "deal"} and not req.by:
+        req.intent, req.metric = "deals", None
+    if req.intent == "leaderboard":
+        req.by = tuple(d for d in req.by if d != "owner")
+        if req.filters.get("sort") == "largest":
+            del req.filters["sort"]
+
+
+def _name_of(group: list[_Tok], text: str) -> tuple[str, bool]:
+    words = " ".join(t.text for t in group)
+    return re.sub(r"'s$", "", words), any(t.capital for t in group)
+
+
+def _read_side(text: str, req: Request) -> _Reader:
+    reader = _Reader(_tokens(text), req)
+    reader.read()
+    return reader
+
+
+def _compare_side(text: str, today: date, fiscal: int, req: Request, main_has_period: bool
+                  ) -> tuple[Compare | None, str, Period | None]:
+    """The words after "vs": a period ("vs last quarter"), or a person or team ("dana vs mei reed this year":
+    the period then belongs to the whole question); what is left goes back to the question."""
+    period, rest = _take_period(text, today, fiscal, req)
+    reader = _read_side(rest, Request(intent=""))
+    if reader.groups and not (period is not None and main_has_period):
+        leftover = " ".join(t.text for t in reader.toks if not any(t in g for g in reader.groups))
+        return Compare("scope", names=[_name_of(g, rest) for g in reader.groups]), leftover, period
+    if period is not None:
+        return Compare("period", period=period), rest, None
+    return None, text, None
+
+
+def _shifted_compare(text: str, req: Request) -> tuple[str, str | None]:
+    for regex, how in _COMPARE_SHIFTS:
+        if regex.search(text):
+            return regex.sub(" ", text), how
+    return text, None
+
+
+_REPHRASE = (
+    # "what did the team close", "how much has dana booked": closed won, whoever the subject is
+    (re.compile(r"\b(?:what|how much)\s+(?:did|have|has)\s+(.{1,40}?)\s+(?:close|closed|book|booked|win|won|sign|"
+                r"signed|land|landed)\b", re.I), r"\1 closed won"),
+    # "compare dana and mei", "compare dana with mei reed": a comparison of two people
+    (re.compile(r"\bcompare\s+(.{1,40}?)\s+(?:and|with|to)\s+", re.I), r"\1 vs "),
+    # "the quarter", "the month": the current one
+    (re.compile(r"(?<!\bof )(?<!\bin )\bthe (week|month|quarter|year)\b(?!\s+(?:before|after|to date))", re.I),
+     r"this \1"),
+)
+
+
+def _rephrase(text: str) -> str:
+    for regex, replacement in _REPHRASE:
+        text = regex.sub(replacement, text)
+    return text
 
 
 def parse_request(text: str, today: date, fiscal_start_month: int = 1) -> Request:
+    """Read one question. Never raises: an impossible period is kept as `problem`, a sentence."""
     raw = text
-    text = _strip_bot_mention(text or "").strip()
-    if text.lower().startswith("/sales"):
-        text = text[len("/sales"):].strip()
-    if (deal_request := _deal_request(text, raw)) is not None:
+    body, slash = _strip_prefix(text)
+    if (deal_request := _deal_request(body, raw)) is not None:
         return deal_request
-    lowered = text.lower()
-    intent = None
-    for phrase, target in PHRASES:
-        if phrase in lowered:
-            intent = target
-            text = re.sub(re.escape(phrase), " ", text, flags=re.IGNORECASE)
-            break
-    period, text = extract_period(text, today, fiscal_start_month)
-    tokens = _TOKEN.findall(text)
-    req = Request(intent=intent or "", period=period, raw=raw)
-    words: list[str] = []
-    i = 0
-    while i < len(tokens):
-        tok = tokens[i]
-        low = _norm(tok)
-        if low == "by" and i + 1 < len(tokens):
-            dim = _dimension(tokens[i + 1], req)
-            if dim:
-                req.by += (dim,)
-                i += 2
-                continue
-        if low in OPTION_WORDS:
-            req.options.add(OPTION_WORDS[low])
-        else:
-            words.append(tok)
-        i += 1
+    req = Request(intent="", raw=raw)
+    body = _take_amounts(_rephrase(body), req)
+    body, shift = _shifted_compare(body, req)
+    main, other = body, ""
+    parts = _COMPARE_SPLIT.split(body, maxsplit=1)
+    if len(parts) == 2:
+        main, other = parts
+    period, main_rest = _take_period(main, today, fiscal_start_month, req)
+    if other:
+        compare, leftover, moved = _compare_side(other, today, fiscal_start_month, req, period is not None)
+        req.compare, period = compare, period or moved
+        main_rest = f"{main_rest} {leftover}"
+    reader = _read_side(main_rest, req)
+    if not any(c.intent for c in reader.concepts):
+        _fuzzy(req, reader)
+    first = _match_concept(reader.toks, 0)
+    typed = first is not None and reader.toks[0].low.removesuffix("s") == first[0].intent.removesuffix("s") \
+        if first and first[0].intent else False
+    _choose(req, reader.concepts, first[0] if typed else None, slash)
+    _settle(req, reader.concepts)
+    if any(c.all_time for c in reader.concepts) or (period is None and _bare_all(reader.toks)):
+        period = period or all_time(fiscal_start_month)
+    req.period = period
+    _finish_compare(req, shift, today, fiscal_start_month)
+    if req.intent in ARG_INTENTS:
+        req.args = _args(main_rest if req.intent == "deal" else body, reader, req.intent)
+        return req
+    req.names = [_name_of(g, main_rest) for g in reader.groups]
+    req.unknown += [t.text for t in reader.toks if not t.used and not any(t in g for g in reader.groups)]
+    if req.problem:
+        req.unknown = []  # the words of an impossible period: the problem sentence says what is wrong with them
     if not req.intent:
-        req.intent = _choose_intent(words, req)
-    rest = []
-    for tok in words:
-        low = _norm(tok)
-        if req.intent in ("deal", "digest", "settings"):
-            if not rest and low in ALL_WORDS and ALL_WORDS[low] == req.intent:
-                continue
-            rest.append(tok)
-        elif not (low in ALL_WORDS or low in STOP_WORDS or not low or _was_guessed(tok, req)):
-            rest.append(tok)
-    return _finish(req, rest)
+        req.understood_anything = bool(req.period or req.by or req.filters or req.options or req.scope_word
+                                       or req.limit)
+        req.intent = "help"
+        if raw.strip() and _strip_prefix(raw)[0]:
+            req.notes.append("help (I did not recognise what you asked for)")
+    req.scope_text = _scope_text(req)
+    return req
 
 
-def _deal_request(text: str, raw: str) -> Request | None:
+def _deal_request(body: str, raw: str) -> Request | None:
     """`deal NAME`: everything after the command word is the name, verbatim. A deal name is not read for a period,
     an option or a command word ("deal Q4 expansion", "deal Deal 12", "deal Acme share plan")."""
-    command, *name = text.split(maxsplit=1) or [""]
-    if ALL_WORDS.get(_norm(command)) != "deal":
+    toks = _tokens(body)
+    hit = _match_concept(toks, 0) if toks else None
+    if hit is None or hit[0].intent != "deal" or hit[0].metric is not None:
         return None
-    return Request(intent="deal", args=_name_text(name[0] if name else ""), raw=raw)
+    name = body[toks[hit[1]].start:] if hit[1] < len(toks) else ""
+    return Request(intent="deal", args=re.sub(r"[\s?!.,]+$", "", name.strip()), raw=raw, scope_word="default")
 
 
-def _name_text(text: str) -> str:
-    """A name as typed, without the question mark or full stop a sentence ends with."""
-    return re.sub(r"[\s?!.,]+$", "", text.strip())
+def _bare_all(toks: list[_Tok]) -> bool:
+    """`/sales pipeline all`: "all" on its own (not "all deals", "all reps") is the whole of time."""
+    for i, t in enumerate(toks):
+        if t.low == "all":
+            nxt = toks[i + 1].low if i + 1 < len(toks) else None
+            if nxt is None or nxt in v.STOP_WORDS and nxt not in ("of", "the", "my", "our"):
+                return True
+    return False
 
 
-def _finish(req: Request, rest: list[str]) -> Request:
-    if req.intent in ("deal", "digest", "settings"):
-        joined = " ".join(rest).strip()
-        req.args = _name_text(joined) if req.intent == "deal" else joined
-        return req
-    words = [w for w in rest]
-    lowered = [w.lower().rstrip("?!.,") for w in words]
-    if "team" in lowered or "org" in lowered or "company" in lowered:
-        others = [w for w, low in zip(words, lowered, strict=True) if low not in ME_WORDS]
-        req.scope_text = " ".join(others)
-    elif any(low in ME_WORDS for low in lowered) and all(low in ME_WORDS for low in lowered):
-        req.scope_text = "me"
-    else:
-        names = [w.rstrip("?!.,") for w, low in zip(words, lowered, strict=True) if low not in ME_WORDS]
-        req.scope_text = " ".join(re.sub(r"['’]s$", "", n) for n in names)
-    return req
+def _finish_compare(req: Request, shift: str | None, today: date, fiscal: int) -> None:
+    """The periods of a comparison: "vs last year" compares this year with last; "yoy" the same stretch a year
+    earlier; "qoq" this quarter (or the quarter asked for) with the one before."""
+    try:
+        if shift is not None:
+            base = req.period
+            if shift in ("year", "previous"):
+                base = base or parse_period("this year" if shift == "year" else "this quarter", today, fiscal)
+            elif base is None or base.grain != shift:
+                base = parse_period(f"this {shift}", today, fiscal)
+            req.period = base
+            req.compare = Compare("period", period=base.year_earlier() if shift == "year" else base.previous())
+        elif req.compare is not None and req.compare.kind == "period" and req.period is None:
+            grain = req.compare.period.grain
+            if grain in ("week", "month", "quarter", "year"):
+                req.period = parse_period(f"this {grain}", today, fiscal)
+    except PeriodError as exc:
+        req.problem = req.problem or str(exc)
+        req.compare = None
+
+
+def _args(text: str, reader: _Reader, intent: str) -> str:
+    """`deal Acme Corp - Upsell`: the words after the subcommand, as typed."""
+    m = re.match(rf"\s*(?:the\s+)?{intent}s?\b", text, re.IGNORECASE)
+    if m:
+        return text[m.end():].strip(" ?")
+    words = [t.text for t in reader.toks if not t.used or any(t in g for g in reader.groups)]
+    return " ".join(words).strip()
+
+
+def _scope_text(req: Request) -> str:
+    if req.names:
+        return req.names[0][0]
+    return {"me": "me", "team": "team", "org": "org"}.get(req.scope_word or "", "")

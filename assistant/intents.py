@@ -6,18 +6,18 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
+from assistant.answer_parts import LIST_LIMIT, _actions, _breakdown_table, _context, _explain, ranked
 from assistant.answers import Action, Answer, ChartSpec, Column, DealCard, Figure, Table
+from assistant.ask import Ask, freshness_line, since_default, viewer_zone
 from assistant.grammar import INTENTS
-from assistant.service import Ask, freshness_line, since_default, viewer_zone
+from assistant.metric_answers import NOT_COMPARABLE, compare_answer, metric_answer
 from errors import UserError
 from metrics.changes import KIND_TITLES, KINDS, changes_since, changes_summary
-from metrics.deals import CHOICES, DealRow, deal_history, find_deal, open_deals_closing
-from metrics.evaluate import MetricResult
-from metrics.periods import Period, parse_period
+from metrics.deals import CHOICES, DealRow, deal_history, find_deal
+from metrics.periods import parse_period
 from metrics.scopes import Scope, default_scope
 from render.format import date_text, money_exact
 
-LIST_LIMIT = 15
 HELP_EXAMPLES = {
     "help": "this list",
     "pipeline": "`/sales pipeline` · `/sales pipeline west team next quarter by stage chart`",
@@ -37,41 +37,6 @@ HELP_EXAMPLES = {
 }
 
 
-def _context(ask: Ask, period: Period | None, scope: Scope | None) -> list[str]:
-    out = []
-    if period is not None:
-        out.append(f"{period.label} ({period.start:%b %-d} – {period.end:%b %-d, %Y})")
-    if scope is not None:
-        out.append(scope.label)
-    out.append(freshness_line(ask.now))
-    return out
-
-
-def _actions(ask: Ask, chart: bool = True) -> list[Action]:
-    acts = [Action("share", "Share in channel", value=ask.request.raw[:1900])]
-    if chart and "chart" not in ask.request.options:
-        acts.append(Action("chart", "Chart", value=(ask.request.raw + " chart")[:1900]))
-    return acts
-
-
-def _explain(ask: Ask, answer: Answer, *results: MetricResult) -> Answer:
-    if "explain" in ask.request.options:
-        for r in results:
-            answer.lines.append(f"{r.label}: {r.description}")
-            answer.lines.extend(f"SQL: {sql}" for sql in r.sql)
-    return answer
-
-
-def _breakdown_table(result: MetricResult, label: str, extra: tuple[tuple[str, str, str], ...] = ()
-                     ) -> Table | None:
-    """The result's rows as a table: its dimensions, the value, then (key, heading, fmt) extras."""
-    if not result.by or not result.rows:
-        return None
-    cols = [Column(d) for d in result.by] + [Column(label, result.fmt)] + [Column(h, f) for _, h, f in extra]
-    rows = [[r.get(d) for d in result.by] + [r["value"]] + [r.get(k) for k, _, _ in extra] for r in result.rows]
-    return Table(cols, rows[:LIST_LIMIT * 2], total_rows=len(rows))
-
-
 def help_(ask: Ask) -> Answer:
     lines = [f"*{name}* — {HELP_EXAMPLES[name]}" for name in INTENTS]
     return Answer(kind="help", title="What I can answer",
@@ -85,7 +50,8 @@ def pipeline(ask: Ask) -> Answer:
     period, scope = ask.period(), ask.scope()
     by = ask.request.by or ("stage",)
     total = ask.metric("weighted_pipeline", period, scope)
-    split = ask.metric("pipeline", period, scope, by)
+    split = ranked(ask.metric("pipeline", period, scope, by), ask.request.limit,
+                   ask.request.filters.get("sort") == "smallest")
     row = total.rows[0]
     answer = Answer(kind="metric", title=f"Open pipeline · {scope.label}",
                     figures=[Figure("Pipeline", row["open_amount"]), Figure("Weighted", row["value"]),
@@ -152,15 +118,33 @@ def _pct(ratio: Decimal) -> str:
 
 
 def deals(ask: Ask) -> Answer:
-    period, scope = ask.period(), ask.scope()
-    rows, total = open_deals_closing(ask.conn, scope, period, LIST_LIMIT)
+    from metrics.deal_lists import ranked_open_deals
+
+    period, scope, f = ask.period(), ask.scope(), ask.request.filters
+    limit = min(ask.request.limit or LIST_LIMIT, LIST_LIMIT * 2)
+    rows, total = ranked_open_deals(ask.conn, scope, period, limit=limit, amount_min=f.get("amount_min"),
+                                    amount_max=f.get("amount_max"), stage=f.get("stage"),
+                                    smallest=f.get("sort") == "smallest")
     table = Table([Column("deal"), Column("owner"), Column("stage"), Column("amount", "money"),
                    Column("close", "date")],
-                  [[d.name, d.owner, d.stage, d.amount, d.close_date] for d in rows], total_rows=total)
-    return Answer(kind="list", title=f"Open deals closing · {scope.label}",
+                  [[d.name, d.owner, d.stage, d.amount, d.close_date] for d in rows],
+                  total_rows=total if ask.request.limit is None else len(rows))
+    title = f"Top {len(rows)} open deals" if ask.request.limit else "Open deals closing"
+    return Answer(kind="list", title=f"{title} · {scope.label}",
                   figures=[Figure("Deals", total, "count")], table=table,
-                  lines=[] if total else ["No open deals close in this period."],
+                  lines=[] if total else ["No open deals close in this period" + _filter_words(f) + "."],
                   context=_context(ask, period, scope), actions=_actions(ask, chart=False))
+
+
+def _filter_words(filters: dict) -> str:
+    words = []
+    if "amount_min" in filters:
+        words.append(f"of at least {filters['amount_min']:,}")
+    if "amount_max" in filters:
+        words.append(f"of at most {filters['amount_max']:,}")
+    if "stage" in filters:
+        words.append(f"in {filters['stage']}")
+    return (" " + " ".join(words)) if words else ""
 
 
 def deal(ask: Ask) -> Answer:
@@ -276,8 +260,8 @@ def leaderboard(ask: Ask) -> Answer:
     table = Table([Column("#", "count"), Column("rep"), Column("attainment", "ratio"), Column("closed won", "money"),
                    Column("quota", "money")],
                   [[i, r["owner"], r["value"], r["won_amount"], r["quota"]]
-                   for i, r in enumerate(rows[:LIST_LIMIT], 1)],
-                  total_rows=len(rows))
+                   for i, r in enumerate(rows[:min(ask.request.limit or LIST_LIMIT, LIST_LIMIT * 2)], 1)],
+                  total_rows=len(rows) if ask.request.limit is None else None)
     answer = Answer(kind="metric", title=f"Leaderboard · {scope.label}", table=table,
                     context=_context(ask, period, scope), actions=_actions(ask))
     if "chart" in ask.request.options:
@@ -319,6 +303,9 @@ def integrity(ask: Ask) -> Answer:
     if not ask.viewer.sees_everything:
         raise UserError("Data-integrity findings are for sales ops and execs. Ask them, or see `/sales stalled`.")
     findings = integrity_findings(ask.conn, today=ask.today, now=ask.now, settings=ask.settings)
+    rule = ask.request.filters.get("rule")
+    if rule:
+        return _integrity_rule(ask, rule, [f for f in findings if f.rule == rule], RULES.get(rule, rule))
     totals: dict[str, int] = {}
     for f in findings:
         totals[f.rule] = totals.get(f.rule, 0) + 1
@@ -326,6 +313,18 @@ def integrity(ask: Ask) -> Answer:
                   [[RULES.get(rule, rule), n] for rule, n in sorted(totals.items(), key=lambda kv: -kv[1])])
     return Answer(kind="list", title="Data-integrity findings", figures=[Figure("Findings", len(findings), "count")],
                   table=table if findings else None, lines=[] if findings else ["No findings. The data is clean."],
+                  context=_context(ask, None, Scope("org", "the whole org")),
+                  actions=[Action("share", "Share in channel", value=ask.request.raw[:1900])])
+
+
+def _integrity_rule(ask: Ask, rule: str, findings: list, title: str) -> Answer:
+    """One rule's findings, record by record ("deals with no owner", "duplicate accounts")."""
+    rows = [[f.record_name, f.owner, f.detail, f.amount] for f in findings[:LIST_LIMIT * 2]]
+    table = Table([Column("record"), Column("owner"), Column("detail"), Column("amount", "money")], rows,
+                  total_rows=len(findings))
+    return Answer(kind="list", title=f"Data integrity · {title}",
+                  figures=[Figure("Findings", len(findings), "count")], table=table if rows else None,
+                  lines=[] if rows else [f"No findings for “{title}”. The data is clean on that rule."],
                   context=_context(ask, None, Scope("org", "the whole org")),
                   actions=[Action("share", "Share in channel", value=ask.request.raw[:1900])])
 
@@ -400,5 +399,51 @@ def digest(ask: Ask) -> Answer:
 HANDLERS: dict[str, Callable[[Ask], Answer]] = {
     "help": help_, "pipeline": pipeline, "quota": quota, "forecast": forecast, "deals": deals, "deal": deal,
     "stalled": stalled, "winrate": winrate, "cycle": cycle, "funnel": funnel, "leaderboard": leaderboard,
-    "changes": changes, "integrity": integrity, "digest": digest, "settings": settings_,
+    "changes": changes, "integrity": integrity, "digest": digest, "settings": settings_, "metric": metric_answer,
 }
+# What each answer uses of a reading beyond intent, scope and period; the rest is said back as ignored.
+HONOURS: dict[str, frozenset[str]] = {
+    "pipeline": frozenset({"by", "chart", "explain", "compare", "limit", "sort"}),
+    "quota": frozenset({"by", "chart", "explain", "compare"}),
+    "forecast": frozenset({"chart", "explain", "compare"}),
+    "deals": frozenset({"limit", "amount_min", "amount_max", "stage", "sort"}),
+    "winrate": frozenset({"by", "explain", "compare"}),
+    "cycle": frozenset({"by", "explain", "compare"}),
+    "funnel": frozenset({"explain"}),
+    "leaderboard": frozenset({"chart", "explain", "limit", "sort"}),
+    "integrity": frozenset({"rule"}),
+    "metric": frozenset({"by", "limit", "sort", "explain", "compare"}),
+}
+
+
+def answer_for(ask: Ask) -> Answer:
+    """The answer for a reading: a comparison when one was asked of a metric, else the intent's own answer."""
+    request = ask.request
+    if request.compare is not None and "compare" in HONOURS.get(request.intent, ()) and request.metric \
+            and request.metric not in NOT_COMPARABLE:
+        return compare_answer(ask)
+    return HANDLERS[request.intent](ask)
+
+
+def ignored_parts(ask: Ask) -> list[str]:
+    """The parts of the reading the answer did not use, in words ("by owner", "chart", "amount over 100,000")."""
+    request = ask.request
+    honoured = HONOURS.get(request.intent, frozenset())
+    out = []
+    if request.by and "by" not in honoured:
+        out.append("by " + ", ".join(request.by))
+    if request.intent == "pipeline" and "chart" in request.options and request.by not in ((), ("stage",)):
+        out.append("chart (drawn only by stage)")
+    for option in sorted(request.options - {"share"}):
+        if option not in honoured:
+            out.append(option)
+    if request.limit is not None and "limit" not in honoured:
+        out.append(f"top {request.limit}")
+    words = {"amount_min": "amount over {}", "amount_max": "amount under {}", "stage": "stage {}",
+             "rule": "rule {}", "sort": "{} first"}
+    for key, value in request.filters.items():
+        if key not in honoured:
+            out.append(words[key].format(f"{value:,}" if key.startswith("amount") else value))
+    if request.compare is not None and ("compare" not in honoured or request.metric in NOT_COMPARABLE):
+        out.append("the comparison")
+    return out

@@ -1,73 +1,33 @@
-"""Answer a request: parse it, check who may see what, ask the metrics layer, return an Answer.
+"""Answer a request: read it (grammar, then names), check who may see what, ask the metrics layer, return an Answer.
 
 Slack handlers, the console, `ask` and the scheduler all call `answer_text`; nothing here knows Slack.
 """
 
 from __future__ import annotations
 
+import difflib
 import logging
 import uuid
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from assistant import intents
 from assistant.answers import Answer
-from assistant.grammar import Request, parse_request
+from assistant.ask import Ask, freshness_line, since_default, viewer_today, viewer_zone
+from assistant.resolve import Reading, read_question
+from assistant.vocabulary import EXAMPLES
 from config import Settings
 from errors import UserError
 from metrics.cache import ResultCache
-from metrics.evaluate import MetricResult, evaluate
-from metrics.periods import Period, parse_period
-from metrics.scopes import Scope, Viewer, default_scope, resolve_scope
+from metrics.periods import PeriodError
+from metrics.scopes import Viewer
 
 log = logging.getLogger(__name__)
 
-DEFAULT_PERIODS = {"deals": "this week", "changes": "this quarter"}
 UNAVAILABLE = "The sales data source is unavailable right now. Please try again in a minute."
-
-
-@dataclass
-class Ask:
-    """Everything one answer needs: the connection, who asks, their calendar, the parsed request."""
-
-    conn: Connection
-    viewer: Viewer
-    settings: Settings
-    today: date
-    now: datetime
-    request: Request
-    cache: ResultCache | None = None
-
-    @property
-    def fiscal(self) -> int:
-        return self.settings.fiscal_year_start_month
-
-    def period(self, default: str = "this quarter") -> Period:
-        if self.request.period is not None:
-            return self.request.period
-        return parse_period(DEFAULT_PERIODS.get(self.request.intent, default), self.today, self.fiscal)
-
-    def scope(self) -> Scope:
-        """What the request names. "me" from a manager, exec or ops person means what they look after (their
-        team, or the org): they rarely own deals, and "how am I tracking?" is a question about their number."""
-        if self.request.scope_text == "me" and self.viewer.role != "rep":
-            return default_scope(self.viewer)
-        return resolve_scope(self.conn, self.viewer, self.request.scope_text)
-
-    def metric(self, name: str, period: Period, scope: Scope, by=()) -> MetricResult:
-        return evaluate(self.conn, name, period, scope, by=by, today=self.today, fiscal_start_month=self.fiscal,
-                        cache=self.cache)
-
-
-def viewer_zone(viewer: Viewer, settings: Settings) -> ZoneInfo:
-    return ZoneInfo(viewer.timezone) if viewer.timezone else settings.tz
-
-
-def viewer_today(viewer: Viewer, settings: Settings, now: datetime) -> date:
-    return now.astimezone(viewer_zone(viewer, settings)).date()
+__all__ = ["Ask", "answer_text", "freshness_line", "read_for", "since_default", "viewer_today", "viewer_zone"]
 
 
 def error_answer(message: str, *, error_id: str | None = None, suggestion: str | None = None) -> Answer:
@@ -75,20 +35,61 @@ def error_answer(message: str, *, error_id: str | None = None, suggestion: str |
                   suggestion=suggestion)
 
 
+def read_for(engine: Engine, viewer: Viewer, text: str, *, settings: Settings, now: datetime | None = None
+             ) -> Reading:
+    """How `text` is read for this person, on their own today: what `bot.py parse` prints."""
+    today = viewer_today(viewer, settings, now or datetime.now(UTC))
+    with engine.connect() as conn:
+        return read_question(conn, viewer, text, today, settings.fiscal_year_start_month)
+
+
+def closest_examples(text: str, n: int = 3) -> list[str]:
+    """The n example questions nearest to `text`: shared words first, then spelling."""
+    words = set(text.lower().split())
+
+    def score(example: str) -> tuple[int, float]:
+        return (len(words & set(example.lower().split())),
+                difflib.SequenceMatcher(None, text.lower(), example.lower()).ratio())
+
+    return sorted(EXAMPLES, key=score, reverse=True)[:n]
+
+
+def cannot_answer(reading: Reading, text: str) -> Answer:
+    unknown = ", ".join(f"“{w}”" for w in reading.unknown)
+    lines = [f"I didn't understand {unknown}." if unknown else "I didn't understand that.",
+             "The closest things I can answer:", *(f"• {e}" for e in closest_examples(text)),
+             "`/sales help` lists everything."]
+    return Answer(kind="help", title="I can't answer that yet", lines=lines)
+
+
+def _said_back(answer: Answer, reading: Reading, ignored: list[str]) -> None:
+    notes = []
+    if reading.request.notes and not answer.understood:
+        notes.append("I read this as: " + "; ".join(reading.request.notes) + ".")
+    elif answer.understood:
+        notes.append(answer.understood)
+    words = [*(f"“{w}”" for w in reading.unknown), *ignored]
+    if words:
+        notes.append("I ignored: " + ", ".join(words) + ".")
+    answer.understood = " ".join(notes) or None
+
+
 def answer_text(engine: Engine, viewer: Viewer, text: str, *, settings: Settings, now: datetime | None = None,
                 cache: ResultCache | None = None) -> Answer:
     """The whole pipeline for one request; never raises: failures become an error Answer with an id."""
-    from assistant import intents
-
     now = now or datetime.now(UTC)
     today = viewer_today(viewer, settings, now)
     try:
-        request = parse_request(text, today, settings.fiscal_year_start_month)
         with engine.connect() as conn:
-            ask = Ask(conn, viewer, settings, today, now, request, cache)
-            answer = intents.HANDLERS[request.intent](ask)
-        if request.notes and not answer.understood:
-            answer.understood = "I read this as: " + "; ".join(request.notes)
+            reading = read_question(conn, viewer, text, today, settings.fiscal_year_start_month)
+            if reading.request.problem:
+                raise PeriodError(reading.request.problem)
+            if not reading.understood:
+                answer = cannot_answer(reading, text)
+            else:
+                ask = Ask(conn, viewer, settings, today, now, reading, cache)
+                answer = intents.answer_for(ask)
+                _said_back(answer, reading, intents.ignored_parts(ask))
         answer.request_text = text
         return answer
     except UserError as exc:
@@ -111,11 +112,3 @@ def _unexpected(text: str) -> Answer:
     log.exception("failed to answer %r (error id %s)", text, error_id)
     return error_answer(f"Something went wrong on my side (error id {error_id}). The team has the details.",
                         error_id=error_id)
-
-
-def freshness_line(now: datetime) -> str:
-    return f"as of {now.astimezone(UTC):%b %-d, %H:%M} UTC"
-
-
-def since_default(now: datetime) -> datetime:
-    return now - timedelta(days=1)

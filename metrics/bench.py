@@ -25,7 +25,7 @@ from db.schema import bot_settings, opportunities, reps
 from metrics.cache import ResultCache
 from metrics.cli import local_today
 from metrics.evaluate import evaluate
-from metrics.periods import parse_period
+from metrics.periods import day_after_start, parse_period
 from metrics.scopes import Scope
 from metrics.special import VELOCITY_LOOKBACK_DAYS
 
@@ -290,7 +290,7 @@ def run_bench(engine, settings: Settings, runs: int = 20, period_text: str = "th
     period = parse_period(period_text, today, settings.fiscal_year_start_month)
     rows = []
     start_ts = datetime.combine(period.start, time.min, tzinfo=UTC)
-    end_ts = datetime.combine(period.end + timedelta(days=1), time.min, tzinfo=UTC)
+    end_ts = day_after_start(period.end)
     h_end = min(period.end, today)  # velocity's closed-deal history, as metrics.special has it
     h_start = h_end - timedelta(days=VELOCITY_LOOKBACK_DAYS - 1)
     with engine.connect() as conn:

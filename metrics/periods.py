@@ -17,7 +17,7 @@ import difflib
 import functools
 import re
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from errors import UserError
@@ -217,6 +217,46 @@ class Period:
 
     def to_dict(self) -> dict[str, str]:
         return {"start": self.start.isoformat(), "end": self.end.isoformat(), "label": self.label}
+
+    @property
+    def is_all_time(self) -> bool:
+        return self.start <= ALL_TIME_START and self.end >= ALL_TIME_END
+
+    @property
+    def described(self) -> str:
+        """The label with its dates, once: "this week (Nov 30 – Dec 6, 2026)", "Q3 FY2026 (Jul 1 – Sep 30, 2026)",
+        "all time". A label that already shows its dates, or is a range itself, is not repeated."""
+        if self.is_all_time or "(" in self.label:
+            return self.label
+        dates = format_range(self.start, self.end)
+        return self.label if self.label == dates or self.label == format_day(self.start) else f"{self.label} ({dates})"
+
+    def year_earlier(self) -> Period:
+        """The same stretch one year back (Q4 FY2026 -> Q4 FY2025), for year-over-year comparisons."""
+        sm = self.fiscal_year_start_month
+        try:
+            start, end = _add_months(self.start, -12), _add_months(self.end, -12)
+            if self.grain in ("month", "quarter", "year"):
+                end = _month_end(end)
+        except OverflowError:
+            raise PeriodError(f"There is no period a year before {self.label} to compare with.") from None
+        if self.grain == "quarter":
+            label = quarter_label(*fiscal_quarter_of(start, sm))
+        elif self.grain == "year":
+            label = year_label(fiscal_year_of(start, sm))
+        elif self.grain == "month":
+            label = month_label(start.year, start.month)
+        else:
+            label = format_range(start, end)
+        return Period(start, end, label, self.grain, sm)
+
+
+def day_after_start(d: date, tz=UTC) -> datetime:
+    """The first instant after day `d` (exclusive end of a window of days). The last day of the calendar has no day
+    after it: its end is the latest instant there is, so "all time" never overflows."""
+    if d >= date.max:
+        return datetime.max.replace(tzinfo=tz)
+    return datetime.combine(d + timedelta(days=1), time.min, tzinfo=tz)
 
 
 def day_period(d: date, *, fiscal_year_start_month: int = 1) -> Period:
@@ -628,6 +668,80 @@ def _match(items: list[tuple[str, _Tok]], today: date, sm: int, *, in_text: bool
 
 
 # ---------------------------------------------------------------------------------------------------------------
+# Phrases read as a whole: weekdays, "since …", "end of the month"
+# ---------------------------------------------------------------------------------------------------------------
+
+_WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_WEEKDAY_WORDS = {name.lower(): i for i, name in enumerate(_WEEKDAY_NAMES)} | {
+    "tues": 1, "weds": 2, "thurs": 3, "thur": 3}
+_WEEKDAY_RE = re.compile(
+    r"\b(?:(?P<since>since|from|after)\s+)?(?:(?P<rel>last|this|next|past)\s+)?(?P<day>"
+    + "|".join(sorted(_WEEKDAY_WORDS, key=len, reverse=True)) + r")(?:'s|’s)?\b", re.IGNORECASE)
+_UNIT_WORDS = r"week|month|quarter|qtr|year|yr|fiscal year|fy"
+_TO_END_RE = re.compile(
+    r"\b(?:(?:by|until|till|through|thru|before|to)\s+)?(?:the\s+)?(?:"
+    rf"(?:end|close)\s+of\s+(?:the\s+)?(?:(?P<rel>this|next)\s+)?(?P<unit>{_UNIT_WORDS})"
+    rf"|(?:rest|remainder|balance)\s+of\s+(?:the\s+|this\s+)?(?P<unit2>{_UNIT_WORDS})"
+    r"|eo(?P<abbr>[wmqy])"
+    rf"|(?:(?P<rel3>this|next)\s+)?(?P<unit3>{_UNIT_WORDS})[- ]end)\b",
+    re.IGNORECASE)
+_ABBR_UNITS = {"w": "week", "m": "month", "q": "quarter", "y": "year"}
+_SINCE_BEFORE = re.compile(r"\b(since|after)\s*$", re.IGNORECASE)
+
+
+def _weekday(m: re.Match, today: date) -> Period:
+    target = _WEEKDAY_WORDS[m["day"].lower()]
+    rel = (m["rel"] or "").lower()
+    back = (today.weekday() - target) % 7
+    if rel in ("last", "past"):
+        d = today - timedelta(days=back or 7)  # the most recent one before today
+    elif rel == "this":
+        d = week_bounds(today)[0] + timedelta(days=target)
+    elif rel == "next":
+        d = today + timedelta(days=(target - today.weekday()) % 7 or 7)
+    else:
+        d = today - timedelta(days=back)  # the most recent one, today included
+    name = _WEEKDAY_NAMES[target]
+    if m["since"]:
+        if d > today:
+            raise PeriodError(f"{name}, {format_day(d)} is still to come, so there is nothing since then yet.")
+        return Period(d, today, f"since {name} ({format_range(d, today)})")
+    return Period(d, d, f"{name} ({format_day(d)})", "day")
+
+
+def _to_end(m: re.Match, today: date, sm: int) -> Period:
+    unit = (m["unit"] or m["unit2"] or m["unit3"] or _ABBR_UNITS.get((m["abbr"] or "").lower(), "")).lower()
+    unit = {"qtr": "quarter", "yr": "year", "fiscal year": "year", "fy": "year"}.get(unit, unit)
+    rel = (m["rel"] or m["rel3"] or "this").lower()
+    end = _relative(rel, unit, today, sm).end
+    what = "the end of next " + unit if rel == "next" else "the end of the " + unit
+    return Period(today, end, f"from today to {what} ({format_range(today, end)})", None, sm)
+
+
+def _whole_phrase(text: str, today: date, sm: int) -> tuple[Period, int, int] | None:
+    """A weekday or "end of the month" phrase in `text`: (period, start char, end char), or None."""
+    for regex, read in ((_TO_END_RE, lambda m: _to_end(m, today, sm)), (_WEEKDAY_RE, lambda m: _weekday(m, today))):
+        m = regex.search(text)
+        if m is not None:
+            try:
+                period = read(m)
+            except (OverflowError, ValueError):
+                raise PeriodError(f'"{m[0]}" falls outside the calendar this bot knows '
+                                  f"(years {MIN_YEAR} to {MAX_YEAR}).") from None
+            return replace(period, fiscal_year_start_month=sm), m.start(), m.end()
+    return None
+
+
+def since(period: Period, today: date) -> Period:
+    """From the start of `period` through today: "since last week"."""
+    if period.start > today:
+        raise PeriodError(f"{period.label} has not started yet, so there is nothing since then.")
+    core = re.sub(r"\s*\(.*\)$", "", period.label)
+    return Period(period.start, today, f"since {core} ({format_range(period.start, today)})", None,
+                  period.fiscal_year_start_month)
+
+
+# ---------------------------------------------------------------------------------------------------------------
 # Public entry points
 # ---------------------------------------------------------------------------------------------------------------
 
@@ -638,6 +752,11 @@ def parse_period(text: str, today: date, fiscal_year_start_month: int = 1) -> Pe
     raw = " ".join((text or "").split())
     if not raw:
         raise PeriodError("No period given. " + accepted_forms_text(), text=text)
+    if m := re.fullmatch(r"(since|after)\s+(.+)", raw, re.IGNORECASE):
+        return since(parse_period(m[2], today, fiscal_year_start_month), today)
+    whole = _whole_phrase(raw, today, fiscal_year_start_month)
+    if whole is not None and whole[1] == 0 and whole[2] == len(raw):
+        return whole[0]
     toks = _tokenize(raw)
     items = _items(toks)
     if toks and items is not None:
@@ -752,7 +871,8 @@ def _find(text: str, today: date, sm: int) -> tuple[Period, int, int, int] | Non
             except PeriodError as exc:
                 result = exc
             except (OverflowError, ValueError):
-                continue
+                result = PeriodError(f'"{text[toks[i].start: last.end]}" falls outside the calendar this bot '
+                                     f"knows (years {MIN_YEAR} to {MAX_YEAR}).")
             if result is None:
                 continue
             key = (j - i + 1, -i)
@@ -783,10 +903,16 @@ def extract_period(text: str, today: date, fiscal_year_start_month: int = 1) -> 
     raises PeriodError.
     """
     _check_start_month(fiscal_year_start_month)
-    found = _find(text, today, fiscal_year_start_month)
-    if found is None:
-        return None, text
-    period, _, end, begin = found
+    whole = _whole_phrase(text, today, fiscal_year_start_month)
+    if whole is not None:
+        period, begin, end = whole
+    else:
+        found = _find(text, today, fiscal_year_start_month)
+        if found is None:
+            return None, text
+        period, _, end, begin = found
+        if m := _SINCE_BEFORE.search(text[:begin]):
+            period, begin = since(period, today), m.start()
     rest = text[:begin] + " " + text[end:]
     rest = re.sub(r"\s+", " ", rest).strip()
     rest = re.sub(r"\s+([?!.,;:])", r"\1", rest)

@@ -26,6 +26,10 @@ class ScopeError(UserError):
     """The scope cannot be used (unknown person or team)."""
 
 
+class AmbiguousScope(ScopeError):
+    """Several people match what was typed; the message names them."""
+
+
 class ScopeRefused(UserError):
     """The viewer may not see that scope; the message says what they may ask instead."""
 
@@ -147,6 +151,19 @@ def default_scope(viewer: Viewer) -> Scope:
 
 def resolve_scope(conn: Connection, viewer: Viewer, text: str | None) -> Scope:
     """Turn what the user typed into a Scope they may see, or raise ScopeError / ScopeRefused."""
+    scope = identify_scope(conn, viewer, text)
+    check_scope(conn, viewer, scope)
+    return scope
+
+
+def check_scope(conn: Connection, viewer: Viewer, scope: Scope) -> None:
+    """ScopeRefused, saying what they may ask instead, when the viewer may not see `scope`."""
+    if not _may_see(conn, viewer, scope):
+        raise _refusal(viewer, scope)
+
+
+def identify_scope(conn: Connection, viewer: Viewer, text: str | None) -> Scope:
+    """The scope what the user typed names, before any permission check; ScopeError when it names nothing."""
     words = (text or "").strip()
     key = words.lower()
     if not key:
@@ -161,8 +178,6 @@ def resolve_scope(conn: Connection, viewer: Viewer, text: str | None) -> Scope:
         scope = Scope("org", "the whole org")
     else:
         scope = _named_scope(conn, words)
-    if not _may_see(conn, viewer, scope):
-        raise _refusal(viewer, scope)
     return scope
 
 
@@ -182,13 +197,30 @@ def _named_scope(conn: Connection, words: str) -> Scope:
         return Scope("rep", row.name, rep_id=row.id)
     if len(rows) > 1:
         names = ", ".join(f"{r.name} (#{r.id})" for r in rows[:5])
-        raise ScopeError(f"More than one person matches {words!r}: {names}. Use their email.")
-    team = conn.execute(
-        select(reps.c.team).where(func.lower(reps.c.team) == key).limit(1)
-    ).scalar_one_or_none()
-    if team is not None:
+        raise AmbiguousScope(f"More than one person matches {words!r}: {names}. Use their email.")
+    team = _team_scope(conn, key)
+    return team if team is not None else _fuzzy_scope(conn, words, key)
+
+
+def _team_scope(conn: Connection, key: str) -> Scope | None:
+    """A team label at any level, or a region. A label that reps carry is those reps ("West"); a label only
+    managers carry ("EMEA Sales", a VP's) is the tree of its most senior holder; a region ("EMEA") is the tree of
+    the one manager at its top."""
+    people = conn.execute(select(reps.c.id, reps.c.role, reps.c.team, reps.c.region, reps.c.manager_id)
+                          .where(or_(func.lower(reps.c.team) == key, func.lower(reps.c.region) == key))).all()
+    holders = [p for p in people if (p.team or "").lower() == key]
+    if any(p.role == "rep" for p in holders):
+        team = holders[0].team
         return Scope("team", f"the {team} team", team=team)
-    return _fuzzy_scope(conn, words, key)
+    regional = [p for p in people if p.role == "manager" and (p.region or "").lower() == key]
+    for group, field in ((holders, "team"), (regional, "region")):
+        ids = {p.id for p in group}
+        tops = [p for p in group if p.manager_id not in ids]
+        if len(tops) == 1:
+            top = tops[0]
+            label = top.team if field == "team" or top.team else f"{top.region} region"
+            return Scope("tree", label, rep_id=top.id)
+    return None
 
 
 def _fuzzy_scope(conn: Connection, words: str, key: str) -> Scope:
@@ -215,5 +247,6 @@ def _fuzzy_scope(conn: Connection, words: str, key: str) -> Scope:
         return Scope("team", f"the {team} team", team=team)
     hint = f" Did you mean {' or '.join(repr(c.title()) for c in close)}?" if close else ""
     if len(first) > 1:
-        hint = " Several people have that first name: " + ", ".join(p.name for p in first[:5]) + "."
+        raise AmbiguousScope(f"Several people are called {words!r}: " + ", ".join(p.name for p in first[:5])
+                             + ". Which one? Use the full name or the email.")
     raise ScopeError(f"I don't know anyone or any team called {words!r}.{hint}")

@@ -17,6 +17,7 @@ from db.schema import bot_stage_entries, opportunities, opportunity_history, sta
 from metrics.compile import DIM_PREFIX, Window, deal_query
 from metrics.history_snapshot import changed_since, first_entries, usable_watermark
 from metrics.model import REP_DIMENSIONS
+from metrics.periods import day_after_start
 
 VELOCITY_LOOKBACK_DAYS = 365
 
@@ -82,7 +83,7 @@ def conversion_query(period_start: date, period_end: date, owner_ids, watermark:
     newer history are read from it and only the others are computed from history; without one, every deal with
     a history row in the period is (found through the changed_at index, so the cost follows the period)."""
     start = datetime.combine(period_start, time.min, tzinfo=UTC)
-    end = datetime.combine(period_end + timedelta(days=1), time.min, tzinfo=UTC)
+    end = day_after_start(period_end)
     h = opportunity_history
     in_period = and_(h.c.changed_at >= start, h.c.changed_at < end)
     if watermark is None:

@@ -204,7 +204,7 @@ def _attainment_pace(fig, ax, spec: ChartSpec, currency: str) -> None:
         ax.annotate(note, (xs[-1], last), xytext=(4, 4), textcoords="offset points", fontsize=8, color=INK)
     if start and end and end >= start:
         span = (end - start).days + 1
-        ax.set_xlim(start, end + timedelta(days=1))
+        ax.set_xlim(start, end + timedelta(days=1) if end < date.max else end)
         step = max(1, -(-span // 6))  # at most ~6 ticks, on whole days
         ax.set_xticks([start + timedelta(days=k) for k in range(0, span + 1, step)])
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: _date_tick(v)))

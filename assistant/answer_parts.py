@@ -1,0 +1,55 @@
+"""Pieces every answer is built from: the context line, the buttons, the explanation, a breakdown table."""
+
+from __future__ import annotations
+
+from assistant.answers import Action, Answer, Column, Table
+from assistant.ask import Ask, freshness_line
+from metrics.evaluate import MetricResult
+from metrics.periods import Period
+from metrics.scopes import Scope
+
+LIST_LIMIT = 15
+
+
+def _context(ask: Ask, period: Period | None, scope: Scope | None) -> list[str]:
+    out = []
+    if period is not None:
+        out.append(period.described)
+    if scope is not None:
+        out.append(scope.label)
+    out.append(freshness_line(ask.now))
+    return out
+
+
+def _actions(ask: Ask, chart: bool = True) -> list[Action]:
+    acts = [Action("share", "Share in channel", value=ask.request.raw[:1900])]
+    if chart and "chart" not in ask.request.options:
+        acts.append(Action("chart", "Chart", value=(ask.request.raw + " chart")[:1900]))
+    return acts
+
+
+def _explain(ask: Ask, answer: Answer, *results: MetricResult) -> Answer:
+    if "explain" in ask.request.options:
+        for r in results:
+            answer.lines.append(f"{r.label}: {r.description}")
+            answer.lines.extend(f"SQL: {sql}" for sql in r.sql)
+    return answer
+
+
+def _breakdown_table(result: MetricResult, label: str, extra: tuple[tuple[str, str, str], ...] = ()
+                     ) -> Table | None:
+    """The result's rows as a table: its dimensions, the value, then (key, heading, fmt) extras."""
+    if not result.by or not result.rows:
+        return None
+    cols = [Column(d) for d in result.by] + [Column(label, result.fmt)] + [Column(h, f) for _, h, f in extra]
+    rows = [[r.get(d) for d in result.by] + [r["value"]] + [r.get(k) for k, _, _ in extra] for r in result.rows]
+    return Table(cols, rows[:LIST_LIMIT * 2], total_rows=len(rows))
+
+
+def ranked(result: MetricResult, limit: int | None, smallest: bool) -> MetricResult:
+    """Rows ranked by value when a count or an order was asked for ("top 3 products by pipeline")."""
+    if limit is None and not smallest:
+        return result
+    rows = sorted(result.rows, key=lambda r: (r["value"] is None, r["value"] if smallest else -(r["value"] or 0)))
+    result.rows = rows[:limit] if limit else rows
+    return result

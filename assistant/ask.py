@@ -1,0 +1,71 @@
+"""What one answer needs (the connection, who asks, their calendar, the reading), shared by the intents and the
+service that runs them: a floor below both, so neither imports the other's module."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection
+
+from assistant.grammar import Request
+from assistant.resolve import Reading
+from config import Settings
+from metrics.cache import ResultCache
+from metrics.evaluate import MetricResult, evaluate
+from metrics.periods import Period, parse_period
+from metrics.scopes import Scope, Viewer
+
+
+@dataclass
+class Ask:
+    conn: Connection
+    viewer: Viewer
+    settings: Settings
+    today: date
+    now: datetime
+    reading: Reading
+    cache: ResultCache | None = None
+
+    @property
+    def request(self) -> Request:
+        return self.reading.request
+
+    @property
+    def fiscal(self) -> int:
+        return self.settings.fiscal_year_start_month
+
+    def period(self, default: str = "this quarter") -> Period:
+        return self.reading.period or parse_period(default, self.today, self.fiscal)
+
+    def scope(self) -> Scope:
+        """The scope the reading resolved; raises the sentence saying why when it could not be used."""
+        if self.reading.scope is None:
+            from metrics.scopes import default_scope
+
+            return default_scope(self.viewer)
+        return self.reading.scope.require()
+
+    def compare_scope(self) -> Scope | None:
+        return None if self.reading.compare_scope is None else self.reading.compare_scope.require()
+
+    def metric(self, name: str, period: Period, scope: Scope, by=()) -> MetricResult:
+        return evaluate(self.conn, name, period, scope, by=by, today=self.today, fiscal_start_month=self.fiscal,
+                        cache=self.cache)
+
+
+def viewer_zone(viewer: Viewer, settings: Settings) -> ZoneInfo:
+    return ZoneInfo(viewer.timezone) if viewer.timezone else settings.tz
+
+
+def viewer_today(viewer: Viewer, settings: Settings, now: datetime) -> date:
+    return now.astimezone(viewer_zone(viewer, settings)).date()
+
+
+def freshness_line(now: datetime) -> str:
+    return f"as of {now.astimezone(UTC):%b %-d, %H:%M} UTC"
+
+
+def since_default(now: datetime) -> datetime:
+    return now - timedelta(days=1)

@@ -1,0 +1,129 @@
+"""Answers for any metric of the metrics layer: one figure with its parts, a breakdown by any dimension the
+metric allows, and a side-by-side comparison of two periods or two people with the change."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+from assistant.answer_parts import LIST_LIMIT, _actions, _breakdown_table, _context, _explain, ranked
+from assistant.answers import Answer, Figure
+from assistant.ask import Ask
+from errors import UserError
+from metrics.evaluate import MetricResult, metric_definition
+from metrics.model import METRICS
+from metrics.periods import Period
+from metrics.scopes import Scope
+
+# The parts a metric returns beside its value, as figures.
+EXTRA_FIGURES = {
+    "open_count": ("Open deals", "count"), "won_count": ("Won deals", "count"),
+    "lost_count": ("Lost deals", "count"), "open_amount": ("Pipeline", "money"),
+    "won_amount": ("Closed won", "money"), "lost_amount": ("Closed lost", "money"),
+    "quota": ("Quota", "money"), "cycle_days_mean": ("Mean cycle", "days"), "pace": ("Pace", "ratio"),
+}
+# Metrics that have no single figure to compare (stage conversion is a row per stage).
+NOT_COMPARABLE = ("conversion",)
+NOT_YET = {
+    "pipeline_created": "pipeline created (the amount of deals created in a period)",
+    "deals_created": "deals created (how many deals were created in a period)",
+}
+
+
+def _definition_or_sentence(name: str):
+    if name in NOT_YET and name not in METRICS:
+        raise UserError(f"I can't answer {NOT_YET[name]} yet: the metrics layer has no such figure. "
+                        "Try `pipeline`, `closed won` or `win rate`.")
+    return metric_definition(name)
+
+
+def _figures(result: MetricResult) -> list[Figure]:
+    row = result.rows[0] if result.rows else {}
+    out = [Figure(result.label, row.get("value"), result.fmt)]
+    for key, value in row.items():
+        if key in EXTRA_FIGURES and key != "pace":
+            label, fmt = EXTRA_FIGURES[key]
+            out.append(Figure(label, value, fmt))
+    return out
+
+
+def metric_answer(ask: Ask) -> Answer:
+    """Any metric by name: "what's my weighted pipeline", "average deal size this year by segment"."""
+    name = ask.request.metric or "pipeline"
+    definition = _definition_or_sentence(name)
+    period, scope = ask.period(), ask.scope()
+    total = ask.metric(definition.name, period, scope)
+    answer = Answer(kind="metric", title=f"{definition.label} · {scope.label}", figures=_figures(total),
+                    context=_context(ask, period, scope), actions=_actions(ask, chart=False))
+    results = [total]
+    if ask.request.by:
+        split = ask.metric(definition.name, period, scope, ask.request.by)
+        split = ranked(split, ask.request.limit, ask.request.filters.get("sort") == "smallest")
+        answer.table = _breakdown_table(split, definition.label.lower(), ())
+        results.append(split)
+    if total.rows and total.rows[0].get("value") is None:
+        answer.lines.append(_why_empty(definition.name))
+    return _explain(ask, answer, *results)
+
+
+def _why_empty(name: str) -> str:
+    if name == "velocity":
+        return ("No deal was won in the 365 days to the end of this period, so velocity (which needs a deal size, "
+                "a win rate and a cycle) cannot be worked out.")
+    if name in ("attainment", "gap", "coverage", "quota"):
+        return "No quota is set for this period, so this cannot be worked out."
+    return "There is nothing to measure in this period."
+
+
+def _value(ask: Ask, name: str, period: Period, scope: Scope) -> MetricResult:
+    return ask.metric(name, period, scope)
+
+
+def change_text(before: Decimal | int | None, after: Decimal | int | None, fmt: str) -> tuple[Figure, str | None]:
+    """The change from `before` to `after`: points for ratios (−4 pts), else the difference and its percentage."""
+    if before is None or after is None:
+        return Figure("Change", None, fmt), None
+    delta = Decimal(after) - Decimal(before)
+    if fmt == "ratio":
+        pts = (delta * 100).quantize(Decimal("0.1"), ROUND_HALF_UP)
+        sign = "+" if pts > 0 else "\u2212" if pts < 0 else "±"
+        shown = abs(pts).quantize(Decimal("1")) if pts == pts.to_integral_value() else abs(pts)
+        return Figure("Change", f"{sign}{shown} pts", "text"), None
+    pct = None
+    if before:
+        share = (delta / Decimal(before) * 100).quantize(Decimal("1"))
+        pct = f"{'+' if share > 0 else chr(0x2212) if share < 0 else '±'}{abs(share)}%"
+    return Figure("Change", delta, fmt), pct
+
+
+def compare_answer(ask: Ask) -> Answer:
+    """A metric for two periods ("win rate vs last year") or two people ("dana vs mei reed"), with the change."""
+    name = ask.request.metric or "pipeline"
+    definition = _definition_or_sentence(name)
+    period, scope = ask.period(), ask.scope()
+    compare = ask.request.compare
+    if compare.kind == "period":
+        other_period, other_scope = compare.period, scope
+        labels = (period.label, other_period.label)
+        title = f"{definition.label} · {scope.label}: {period.label} vs {other_period.label}"
+    else:
+        other_period, other_scope = period, ask.compare_scope()
+        if other_scope is None:
+            raise UserError("Compare with whom? I could not find the second person or team.")
+        labels = (scope.label, other_scope.label)
+        title = f"{definition.label}: {scope.label} vs {other_scope.label}"
+    first = _value(ask, definition.name, period, scope)
+    second = _value(ask, definition.name, other_period, other_scope)
+    now_value, then_value = first.value, second.value
+    change, pct = change_text(then_value, now_value, definition.fmt)
+    answer = Answer(kind="metric", title=title,
+                    figures=[Figure(labels[0], now_value, definition.fmt),
+                             Figure(labels[1], then_value, definition.fmt), change],
+                    context=_context(ask, period, scope), actions=_actions(ask, chart=False))
+    if pct:
+        answer.lines.append(f"{pct} against {labels[1]}.")
+    if compare.kind == "period":
+        answer.context.insert(1, f"compared with {other_period.described}")
+    return _explain(ask, answer, first, second)
+
+
+__all__ = ["LIST_LIMIT", "NOT_COMPARABLE", "change_text", "compare_answer", "metric_answer"]
