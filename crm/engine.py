@@ -20,7 +20,7 @@ from sqlalchemy import Engine, delete, select
 
 from crm.http import CrmUnavailable
 from crm.records import Page
-from crm.state import DELETIONS, read_state, replace_rejects, save_state
+from crm.state import DELETIONS, read_state, rejected_ids, replace_rejects, save_state
 from db.importer import dedupe, parse_rows
 from db.importer_model import ENTITIES
 from db.importer_phases import ImportRun
@@ -40,6 +40,7 @@ class Connector(Protocol):
     def fields(self, obj: str) -> set[str] | None: ...
     def read(self, obj: str, fields: list[str], since: datetime | None): ...
     def deleted(self, obj: str, since: datetime | None): ...
+    def read_ids(self, obj: str, fields: list[str], ids: list[str]): ...
 
 
 class SyncFailed(Exception):
@@ -117,8 +118,10 @@ def _sync_object(engine: Engine, connector: Connector, obj: str, specs: list[Fil
     specs, wanted = _usable(connector, obj, specs, available, report)
     with engine.connect() as conn:
         state = read_state(conn, connector.name, obj)
+        earlier_rejects = set(rejected_ids(conn, connector.name, obj))
     since = None if full or obj in connector.full_objects else state.watermark
     for page in connector.read(obj, wanted, since):
+        earlier_rejects.difference_update(r.get("Id", "") for r in page.records)
         with engine.begin() as conn:
             _write_page(conn, connector.name, obj, specs, page, now, report)
             state.rows_seen += len(page.records)
@@ -126,11 +129,29 @@ def _sync_object(engine: Engine, connector: Connector, obj: str, specs: list[Fil
                 state.watermark = page.watermark
             state.last_attempt_at = now
             save_state(conn, state)
+    _retry_rejects(engine, connector, obj, specs, wanted, sorted(earlier_rejects), now, report)
     if obj in connector.deletable:
         _sync_deletions(engine, connector, obj, specs, full, now, report)
     with engine.begin() as conn:
         save_state(conn, replace(state, last_attempt_at=now, last_success_at=now, last_error=None,
                                  consecutive_failures=0))
+
+
+def _retry_rejects(engine: Engine, connector: Connector, obj: str, specs: list[FileSpec], wanted: list[str],
+                   ids: list[str], now: datetime, report: SyncReport) -> None:
+    """Records rejected by earlier runs and not read again by this one are read by id: a fixed record (or one
+    whose owner or deal has arrived since) lands; a record gone from the CRM leaves the rejects."""
+    if not ids:
+        return
+    seen: set[str] = set()
+    for page in connector.read_ids(obj, wanted, ids):
+        seen.update(r.get("Id", "") for r in page.records)
+        with engine.begin() as conn:
+            _write_page(conn, connector.name, obj, specs, page, now, report)
+    gone = [i for i in ids if i not in seen]
+    if gone:
+        with engine.begin() as conn:
+            replace_rejects(conn, connector.name, obj, gone, [], now)
 
 
 def _note_once(report: SyncReport, note: str) -> None:

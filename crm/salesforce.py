@@ -117,6 +117,13 @@ class SalesforceConnector:
         soql = f"SELECT {select} FROM {obj}{where} ORDER BY {MODSTAMP}, Id"
         yield from self._pages("query", soql, obj)
 
+    def read_ids(self, obj: str, fields: list[str], ids: list[str]) -> Iterator[Page]:
+        """The given records again (those a sync rejected), 200 to a query."""
+        select = ", ".join(dict.fromkeys(["Id", MODSTAMP, *fields]))
+        for i in range(0, len(ids), 200):
+            quoted = ", ".join("'" + record_id.replace("'", "") + "'" for record_id in ids[i:i + 200])
+            yield from self._pages("query", f"SELECT {select} FROM {obj} WHERE Id IN ({quoted})", obj)
+
     def deleted(self, obj: str, since: datetime | None) -> Iterator[Page]:
         after = "" if since is None else f" AND {MODSTAMP} > {_soql_time(since - OVERLAP)}"
         soql = f"SELECT Id, {MODSTAMP} FROM {obj} WHERE IsDeleted = true{after} ORDER BY {MODSTAMP}, Id"

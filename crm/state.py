@@ -65,6 +65,12 @@ def replace_rejects(conn: Connection, connector: str, obj: str, record_ids: list
         conn.execute(insert(t), rows)
 
 
+def rejected_ids(conn: Connection, connector: str, obj: str) -> list[str]:
+    t = bot_sync_rejects
+    return sorted(set(conn.execute(select(t.c.record_id).where(t.c.connector == connector, t.c.object == obj))
+                      .scalars()))
+
+
 def reject_counts(conn: Connection, connector: str) -> dict[str, int]:
     t = bot_sync_rejects
     return dict(conn.execute(select(t.c.object, func.count()).where(t.c.connector == connector)

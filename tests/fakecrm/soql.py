@@ -1,6 +1,6 @@
 """A small SOQL evaluator for exactly the forms the connector sends:
 SELECT f, … FROM Obj [WHERE cond [AND cond]…] [ORDER BY f, …] [LIMIT n], where cond is `F > 2026-…Z`,
-`F = true|false` or `F = 'text'`."""
+`F = true|false`, `F = 'text'` or `Id IN ('a', 'b')`."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from datetime import datetime
 
 _QUERY = re.compile(r"^SELECT (?P<fields>.+?) FROM (?P<obj>\w+)(?: WHERE (?P<where>.+?))?"
                     r"(?: ORDER BY (?P<order>.+?))?(?: LIMIT (?P<limit>\d+))?$", re.IGNORECASE)
-_COND = re.compile(r"^(?P<field>[\w.]+) (?P<op>>|=|<|>=|<=|!=) (?P<value>.+)$")
+_COND = re.compile(r"^(?P<field>[\w.]+) (?P<op>>|=|<|>=|<=|!=|IN) (?P<value>.+)$", re.IGNORECASE)
 
 
 class SoqlError(ValueError):
@@ -35,7 +35,13 @@ def parse(soql: str) -> Query:
         c = _COND.match(part.strip())
         if not c:
             raise SoqlError(f"unexpected condition: {part}")
-        conditions.append((c["field"], c["op"], _literal(c["value"])))
+        if c["op"].upper() == "IN":
+            items = c["value"].strip()
+            if not (items.startswith("(") and items.endswith(")")):
+                raise SoqlError(f"unexpected IN list: {items}")
+            conditions.append((c["field"], "IN", {_literal(i.strip()) for i in items[1:-1].split(",")}))
+        else:
+            conditions.append((c["field"], c["op"], _literal(c["value"])))
     order = [f.strip() for f in (m["order"] or "").split(",") if f.strip()]
     return Query([f.strip() for f in m["fields"].split(",")], m["obj"], conditions, order,
                  int(m["limit"]) if m["limit"] else None)
@@ -60,6 +66,10 @@ def matches(record: dict, conditions: list[tuple[str, str, object]]) -> bool:
             have = datetime.fromisoformat(have.replace("+0000", "+00:00")) if have else None
         if have is None:
             return False
+        if op == "IN":
+            if have not in value:
+                return False
+            continue
         ok = {">": have > value, "<": have < value, ">=": have >= value, "<=": have <= value, "=": have == value,
               "!=": have != value}[op]
         if not ok:
