@@ -178,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--skip-slack", action="store_true", help="no Slack round trips or chart timings")
     p.set_defaults(func=cmd_bench)
 
-    p = sub.add_parser("sync", help="sync the sales database from the CRM (Salesforce), or show its health")
+    p = sub.add_parser("sync", help="sync the sales database from the CRM (Salesforce or HubSpot), or show its health")
     p.add_argument("connector", nargs="?", choices=("salesforce", "hubspot"), default=None,
                    help="which CRM (default: the one whose credentials are set)")
     p.add_argument("--full", action="store_true", help="read every record again, not only what changed")

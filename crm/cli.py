@@ -24,13 +24,11 @@ def make_connector(crm: CrmSettings, asked: str | None = None) -> Connector:
                         "README, \"Connecting your CRM\".")
     if asked and asked != configured:
         raise UserError(f"You asked for a {asked} sync, but the credentials set are {configured}'s.")
-    if configured == "hubspot":
-        raise UserError("The HubSpot connector is not built yet; this version syncs from Salesforce (HubSpot data "
-                        "can be loaded with `python bot.py import`, see examples/hubspot).")
+    from crm.hubspot import HubSpotConnector
     from crm.salesforce import SalesforceConnector
 
     try:
-        return SalesforceConnector(crm)
+        return HubSpotConnector(crm) if configured == "hubspot" else SalesforceConnector(crm)
     except CrmUnavailable as exc:
         raise UserError(str(exc)) from None
 

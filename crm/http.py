@@ -18,11 +18,15 @@ class CrmUnavailable(Exception):
 
 
 class CrmHttp:
+    """`wait_hint`, when a connector sets it, says how long to wait before retrying an answer that has no
+    Retry-After (HubSpot's 429s name their rate-limit window in the body instead)."""
+
     def __init__(self, timeout: float = 30.0, retries: int = 6, backoff: float = 0.5, max_wait: float = 30.0,
                  sleep: Callable[[float], None] = time.sleep):
         self.session = requests.Session()
         self.timeout, self.retries, self.backoff, self.max_wait, self.sleep = timeout, retries, backoff, max_wait, sleep
         self.retried = 0
+        self.wait_hint: Callable[[requests.Response], float | None] | None = None
 
     def request(self, method: str, url: str, **kwargs) -> requests.Response:
         for attempt in range(self.retries + 1):
@@ -39,7 +43,9 @@ class CrmHttp:
             if last:
                 raise CrmUnavailable(f"the CRM kept refusing ({resp.status_code} on {_where(url)}) after "
                                      f"{self.retries} retries.")
-            self._wait(attempt, resp.headers.get("Retry-After"), str(resp.status_code))
+            hint = self.wait_hint(resp) if self.wait_hint else None
+            self._wait(attempt, resp.headers.get("Retry-After") or (None if hint is None else str(hint)),
+                       str(resp.status_code))
         raise AssertionError("unreachable")
 
     def _wait(self, attempt: int, retry_after: str | None, why: str) -> None:
