@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import itertools
 import json
-import threading
 import time
 import urllib.parse
 from collections import deque
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from datetime import UTC, date, datetime
+
+from tests.fakecrm.server import FakeCrmServer
 
 OBJECTS = ("companies", "deals", "calls", "emails", "meetings", "notes", "tasks")
 PROPERTIES = {
@@ -45,49 +44,20 @@ def _ms(text: str) -> int:
     return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000)
 
 
-@dataclass
-class Fault:
-    kind: str  # "search", "batch", "associations", "owners", "pipelines", "properties", "list", "any"
-    status: int
-    times: int
-    retry_after: str | None = None
-
-
-class FakeHubSpot:
+class FakeHubSpot(FakeCrmServer):
     def __init__(self, token: str = "pat-na1-fake", ceiling: int = 10_000):
+        super().__init__()
         self.token, self.ceiling = token, ceiling
         self.records: dict[str, dict[str, dict]] = {name: {} for name in OBJECTS}
         self.owners: dict[str, dict] = {}
         self.pipelines: list[dict] = []
-        self.faults: list[Fault] = []
         self.requests: list[tuple[str, str]] = []
         self.search_totals: list[int] = []  # the total of every search answered
         self.refused: list[tuple[int, str]] = []  # (status, path) of every refusal served
-        self.errors: list[str] = []
         self.window: tuple[int, float] | None = None  # (requests, seconds): the ten-second limit, when set
         self._window_calls: deque[float] = deque()
         self._slept = 0.0
         self._ids = itertools.count(1001)
-        self._clock = datetime(2026, 1, 1, tzinfo=UTC)
-        self._lock = threading.RLock()
-        self._server: ThreadingHTTPServer | None = None
-
-    # --- lifecycle -------------------------------------------------------------------------------------
-
-    def __enter__(self) -> FakeHubSpot:
-        handler = type("Handler", (_Handler,), {"fake": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def env(self, **extra: str) -> dict[str, str]:
         return {"HUBSPOT_ACCESS_TOKEN": self.token, "HUBSPOT_API_URL": self.url, **extra}
@@ -100,10 +70,7 @@ class FakeHubSpot:
     # --- data ------------------------------------------------------------------------------------------
 
     def now(self) -> str:
-        """The fake's clock: real time, but strictly increasing by at least a second per change."""
-        with self._lock:
-            self._clock = max(self._clock + timedelta(seconds=1), datetime.now(UTC).replace(microsecond=0))
-            return hs_time(self._clock)
+        return hs_time(self.tick())
 
     def add_owner(self, first: str, last: str, email: str, team: str | None = None, archived: bool = False) -> str:
         oid = str(next(self._ids))
@@ -166,17 +133,6 @@ class FakeHubSpot:
 
     # --- faults ----------------------------------------------------------------------------------------
 
-    def fail(self, kind: str, status: int, times: int = 1, retry_after: str | None = None) -> None:
-        self.faults.append(Fault(kind, status, times, retry_after))
-
-    def _fault(self, kind: str) -> Fault | None:
-        with self._lock:
-            for f in self.faults:
-                if f.times > 0 and f.kind in (kind, "any"):
-                    f.times -= 1
-                    return f
-        return None
-
     def _over_window(self) -> tuple[bool, dict]:
         """The ten-second window on the fake's clock (real time plus what the client slept)."""
         if self.window is None:
@@ -195,6 +151,10 @@ class FakeHubSpot:
 
     # --- serving ---------------------------------------------------------------------------------------
 
+    @staticmethod
+    def read_body(raw: bytes) -> dict:
+        return json.loads(raw or b"{}")
+
     def handle(self, method: str, path: str, body: dict, headers) -> tuple[int, object, dict]:
         self.requests.append((method, path))
         status, answer, extra = self._answer(method, path, body, headers)
@@ -206,17 +166,16 @@ class FakeHubSpot:
         if headers.get("Authorization", "") != f"Bearer {self.token}":
             return 401, {"status": "error", "message": "Authentication credentials not found.",
                          "category": "INVALID_AUTHENTICATION"}, {}
+        url = urllib.parse.urlsplit(path)
+        query = {k: v[0] for k, v in urllib.parse.parse_qs(url.query).items()}
+        parts = url.path.strip("/").split("/")
+        if f := self._fault(_kind(parts)):  # an injected fault does not count in the window
+            extra = {"Retry-After": f.retry_after} if f.retry_after else {}
+            return f.status, f.body or {"status": "error", "message": "injected", "category": "INJECTED"}, extra
         over, window = self._over_window()
         if over:
             return 429, {"status": "error", "message": "You have reached your ten_secondly_rolling limit.",
                          "errorType": "RATE_LIMIT", "policyName": "TEN_SECONDLY_ROLLING"}, {}
-        url = urllib.parse.urlsplit(path)
-        query = {k: v[0] for k, v in urllib.parse.parse_qs(url.query).items()}
-        parts = url.path.strip("/").split("/")
-        kind = _kind(parts)
-        if f := self._fault(kind):
-            extra = {"Retry-After": f.retry_after} if f.retry_after else {}
-            return f.status, {"status": "error", "message": "injected", "category": "INJECTED"}, extra
         with self._lock:
             status, answer = self._route(method, parts, query, body)
         return status, answer, window
@@ -362,34 +321,3 @@ def _paged(rows: list, query: dict, most: int) -> dict:
         answer["paging"] = {"next": {"after": str(offset + limit)}}
     return answer
 
-
-class _Handler(BaseHTTPRequestHandler):
-    fake: FakeHubSpot
-
-    def _serve(self, method: str) -> None:
-        body = {}
-        if method == "POST":
-            length = int(self.headers.get("Content-Length") or 0)
-            body = json.loads(self.rfile.read(length) or b"{}")
-        try:
-            status, answer, headers = self.fake.handle(method, self.path, body, self.headers)
-        except Exception as exc:  # noqa: BLE001 - a bug in the fake shows in the test, not as a hang
-            self.fake.errors.append(repr(exc))
-            status, answer, headers = 500, {"status": "error", "message": repr(exc)}, {}
-        data = json.dumps(answer).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        for k, v in headers.items():
-            self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(data)
-
-    def do_GET(self) -> None:  # noqa: N802
-        self._serve("GET")
-
-    def do_POST(self) -> None:  # noqa: N802
-        self._serve("POST")
-
-    def log_message(self, format, *args) -> None:  # noqa: A002
-        pass

@@ -4,18 +4,14 @@ nextRecordsUrl paging, sobject describe; records the tests add, change and delet
 from __future__ import annotations
 
 import itertools
-import json
-import threading
 import time
 import urllib.parse
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from datetime import UTC, datetime
 
 import jwt
 
 from tests.fakecrm import soql
+from tests.fakecrm.server import FakeCrmServer
 
 VERSION = "v62.0"
 TRACKED = ("StageName", "Amount", "CloseDate", "Probability", "ForecastCategoryName")
@@ -42,51 +38,21 @@ def sf_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
 
 
-@dataclass
-class Fault:
-    kind: str  # "query", "token", "describe", "any"
-    status: int
-    times: int
-    body: object
-    retry_after: str | None = None
-
-
-class FakeSalesforce:
+class FakeSalesforce(FakeCrmServer):
     def __init__(self, page_size: int = 2000, client_id: str = "cid", client_secret: str = "secret",
                  public_key: bytes | None = None, username: str = "sync@example.com"):
+        super().__init__()
         self.page_size = page_size
         self.client_id, self.client_secret, self.public_key, self.username = (client_id, client_secret, public_key,
                                                                               username)
         self.objects: dict[str, dict[str, dict]] = {name: {} for name in FIELDS}
         self.fields = {name: list(f) for name, f in FIELDS.items()}
         self.valid_tokens: set[str] = set()
-        self.faults: list[Fault] = []
         self.delay = 0.0
         self.requests: list[tuple[str, str]] = []  # (method, path with query)
         self.tokens_issued = 0
-        self.errors: list[str] = []
         self._cursors: dict[str, list[dict]] = {}
         self._ids = itertools.count(1)
-        self._clock = datetime(2026, 1, 1, tzinfo=UTC)
-        self._lock = threading.RLock()
-        self._server: ThreadingHTTPServer | None = None
-
-    # --- lifecycle -------------------------------------------------------------------------------------
-
-    def __enter__(self) -> FakeSalesforce:
-        handler = type("Handler", (_Handler,), {"fake": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def env(self, **extra: str) -> dict[str, str]:
         return {"SALESFORCE_INSTANCE_URL": self.url, "SALESFORCE_CLIENT_ID": self.client_id,
@@ -95,10 +61,7 @@ class FakeSalesforce:
     # --- data ------------------------------------------------------------------------------------------
 
     def now(self) -> datetime:
-        """The fake's clock: real time, but strictly increasing by at least a second per change."""
-        with self._lock:
-            self._clock = max(self._clock + timedelta(seconds=1), datetime.now(UTC).replace(microsecond=0))
-            return self._clock
+        return self.tick()
 
     def new_id(self, obj: str) -> str:
         return f"{PREFIX[obj]}{next(self._ids):015d}"
@@ -163,21 +126,14 @@ class FakeSalesforce:
 
     # --- faults ----------------------------------------------------------------------------------------
 
-    def fail(self, kind: str, status: int, times: int = 1, body: object = None, retry_after: str | None = None):
-        self.faults.append(Fault(kind, status, times, body, retry_after))
-
     def expire_tokens(self) -> None:
         self.valid_tokens.clear()
 
     # --- serving ---------------------------------------------------------------------------------------
 
-    def _fault(self, kind: str) -> Fault | None:
-        with self._lock:
-            for f in self.faults:
-                if f.times > 0 and f.kind in (kind, "any"):
-                    f.times -= 1
-                    return f
-        return None
+    @staticmethod
+    def read_body(raw: bytes) -> dict:
+        return {k: v[0] for k, v in urllib.parse.parse_qs(raw.decode()).items()}
 
     def handle(self, method: str, path: str, form: dict, headers) -> tuple[int, object, dict]:
         self.requests.append((method, path))
@@ -268,40 +224,3 @@ class FakeSalesforce:
             body["nextRecordsUrl"] = f"/services/data/{VERSION}/query/{cursor}-{start + self.page_size}"
         return 200, body, {}
 
-
-class _Handler(BaseHTTPRequestHandler):
-    fake: FakeSalesforce
-
-    def _serve(self, method: str) -> None:
-        form = {}
-        if method == "POST":
-            length = int(self.headers.get("Content-Length") or 0)
-            form = {k: v[0] for k, v in urllib.parse.parse_qs(self.rfile.read(length).decode()).items()}
-        try:
-            status, body, headers = self.fake.handle(method, self.path, form, self.headers)
-        except Exception as exc:  # noqa: BLE001 - a bug in the fake shows in the test, not as a hang
-            self.fake.errors.append(repr(exc))
-            status, body, headers = 500, [{"errorCode": "FAKE_BUG", "message": repr(exc)}], {}
-        data = json.dumps(body, default=_json_default).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        for k, v in headers.items():
-            self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(data)
-
-    def do_GET(self) -> None:  # noqa: N802
-        self._serve("GET")
-
-    def do_POST(self) -> None:  # noqa: N802
-        self._serve("POST")
-
-    def log_message(self, format, *args) -> None:  # noqa: A002
-        pass
-
-
-def _json_default(value):
-    if isinstance(value, Decimal):
-        return float(value)  # the shortest repr round-trips: 1234.56 stays 1234.56 on the wire
-    raise TypeError(type(value))
