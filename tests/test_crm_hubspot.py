@@ -266,3 +266,15 @@ def test_the_sync_command_with_hubspot_credentials(db, fake, monkeypatch, capsys
     err = capsys.readouterr().err
     assert err.startswith("error: The hubspot sync stopped at pipelines: HubSpot refused the access token")
     assert "Traceback" not in err
+
+
+def test_a_missing_scope_is_named(db, fake):
+    seed_portal(fake, seed=2, owners=2, deals=5, engagements=2)
+    fake.fail("properties", 403, body={
+        "status": "error", "message": "This app hasn't been granted all required scopes to make this call.",
+        "category": "MISSING_SCOPES",
+        "errors": [{"message": "One or more of the following scopes are required.",
+                    "context": {"requiredGranularScopes": ["crm.objects.companies.read"]}}]})
+    with pytest.raises(SyncFailed, match="stopped at companies: HubSpot's private app may not read the companies "
+                                         "properties: give it the scope crm.objects.companies.read"):
+        run_sync(db.engine, fake)
