@@ -109,6 +109,12 @@ def cmd_parse(args: argparse.Namespace) -> int:
     return run_parse(get_engine(settings.database_url), settings, args.as_email, args.text, args.json)
 
 
+def cmd_sync(args: argparse.Namespace) -> int:
+    from crm.cli import run_sync_command
+
+    return run_sync_command(args, load_settings())
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from runner import run
 
@@ -188,6 +194,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", default=None, help="folder for the JSON results (default bench-results/)")
     p.add_argument("--skip-slack", action="store_true", help="no Slack round trips or chart timings")
     p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("sync", help="sync the sales database from the CRM (Salesforce or HubSpot), or show its health")
+    p.add_argument("connector", nargs="?", choices=("salesforce", "hubspot"), default=None,
+                   help="which CRM (default: the one whose credentials are set)")
+    p.add_argument("--full", action="store_true", help="read every record again, not only what changed")
+    p.add_argument("--status", action="store_true", help="per object: last success, watermark, rows, last error")
+    p.set_defaults(func=cmd_sync)
 
     p = sub.add_parser("jobs", help="list the scheduled jobs with their next run times")
     p.set_defaults(func=cmd_jobs)

@@ -45,6 +45,60 @@ def _segment_days(raw: str) -> dict[str, int]:
 
 
 @dataclass(frozen=True)
+class CrmSettings:
+    """Which CRM to sync from, and how (README "Connecting your CRM"). Empty: no CRM, CSV imports only."""
+
+    salesforce_instance_url: str = ""
+    salesforce_login_url: str = "https://login.salesforce.com"
+    salesforce_client_id: str = ""
+    salesforce_client_secret: str = ""
+    salesforce_username: str = ""
+    salesforce_private_key_file: str = ""
+    salesforce_access_token: str = ""
+    salesforce_api_version: str = "v62.0"
+    salesforce_bulk_threshold: int = 50000
+    hubspot_access_token: str = ""
+    hubspot_api_url: str = "https://api.hubapi.com"
+    sync_minutes: int = 15
+    mapping_file: str = ""
+
+    @property
+    def connector(self) -> str | None:
+        """"salesforce" or "hubspot", from the credentials that are set; None when neither is."""
+        if self.salesforce_access_token or self.salesforce_client_id:
+            return "salesforce"
+        if self.hubspot_access_token:
+            return "hubspot"
+        return None
+
+
+_SALESFORCE_SECRETS = ("SALESFORCE_ACCESS_TOKEN", "SALESFORCE_CLIENT_ID")
+
+
+def _crm_settings(env: dict[str, str]) -> CrmSettings:
+    get = lambda name: env.get(name, "").strip()  # noqa: E731
+    if any(get(n) for n in _SALESFORCE_SECRETS) and get("HUBSPOT_ACCESS_TOKEN"):
+        raise ConfigError("Both Salesforce (SALESFORCE_*) and HubSpot (HUBSPOT_ACCESS_TOKEN) credentials are set; "
+                          "the bot syncs from one CRM, so unset the other.")
+    version = get("SALESFORCE_API_VERSION") or "v62.0"
+    return CrmSettings(
+        salesforce_instance_url=get("SALESFORCE_INSTANCE_URL").rstrip("/"),
+        salesforce_login_url=(get("SALESFORCE_LOGIN_URL") or "https://login.salesforce.com").rstrip("/"),
+        salesforce_client_id=get("SALESFORCE_CLIENT_ID"),
+        salesforce_client_secret=get("SALESFORCE_CLIENT_SECRET"),
+        salesforce_username=get("SALESFORCE_USERNAME"),
+        salesforce_private_key_file=get("SALESFORCE_PRIVATE_KEY_FILE"),
+        salesforce_access_token=get("SALESFORCE_ACCESS_TOKEN"),
+        salesforce_api_version=version if version.startswith("v") else f"v{version}",
+        salesforce_bulk_threshold=_int(env, "SALESFORCE_BULK_THRESHOLD", 50000, 1),
+        hubspot_access_token=get("HUBSPOT_ACCESS_TOKEN"),
+        hubspot_api_url=(get("HUBSPOT_API_URL") or "https://api.hubapi.com").rstrip("/"),
+        sync_minutes=_int(env, "CRM_SYNC_MINUTES", 15, 1, 1440),
+        mapping_file=get("CRM_MAPPING"),
+    )
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     fiscal_year_start_month: int = 1
@@ -65,6 +119,7 @@ class Settings:
     quiet_hours: str = "20:00-07:00"
     cache_ttl_seconds: int = 60
     log_level: str = "INFO"
+    crm: CrmSettings = field(default_factory=CrmSettings)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -103,4 +158,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         quiet_hours=env.get("QUIET_HOURS", "").strip() or "20:00-07:00",
         cache_ttl_seconds=_int(env, "CACHE_TTL_SECONDS", 60, 0, 86400),
         log_level=(env.get("LOG_LEVEL", "").strip() or "INFO").upper(),
+        crm=_crm_settings(env),
     )

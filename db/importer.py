@@ -173,6 +173,10 @@ def load_sources(mapping: Mapping) -> dict[int, SourceTable]:
     cache: dict[tuple[Path, str], SourceTable | SourceError] = {}
     tables: dict[int, SourceTable] = {}
     for spec in mapping.files:
+        if spec.crm_object is not None:
+            problems.append(Problem(spec.display, spec.line, "", "", "this entry reads a CRM object; "
+                                    "`python bot.py sync` reads those, `import` reads CSV files.", cell=False))
+            continue
         if spec.rows is not None:
             header = list(dict.fromkeys(name for _, row in spec.rows for name in row))
             rows = [(line, [row.get(h, "") for h in header]) for line, row in spec.rows]

@@ -75,6 +75,9 @@ class RunBase:
         self._stage_drops: list[tuple[str, FileSpec]] = []
         self._history_due: dict[int, datetime] = {}  # opportunity id -> when its current state began
         self._activity_opps: set[int] = set()
+        # A CSV export has no history of its own, so a changed deal gets a history row; a CRM sync reads the
+        # CRM's history rows instead and turns this off (one change, one row).
+        self.synthesise_history = True
 
     # --- bookkeeping -----------------------------------------------------------------------------------
 

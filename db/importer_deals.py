@@ -114,6 +114,9 @@ class DealPhases(RunBase):
                 if spec.maps("stage"):
                     desired["stage"] = stage
                 resolved.append((row, opp, desired))
+            if spec.key:
+                self._history_by_key(conn, counts, resolved)
+                continue
             existing: dict[tuple, dict] = {}
             for chunk in _chunks({opp for _, opp, _ in resolved}):
                 for r in conn.execute(select(h).where(h.c.opportunity_id.in_(chunk)).order_by(h.c.id)):
@@ -133,6 +136,24 @@ class DealPhases(RunBase):
                              {"opportunity_id": opp, "changed_at": ident[1]})
                 self._history_due.setdefault(opp, self.now)
             self._flush(conn, h, batch, existing)
+
+    def _history_by_key(self, conn, counts: EntityCounts, resolved: list[tuple[Row, int, dict]]) -> None:
+        """History rows with their own ids (a CRM's): appended once by id, never rewritten."""
+        h = opportunity_history
+        known: set[str] = set()
+        for chunk in _chunks([row.key for row, _, _ in resolved]):
+            known.update(conn.execute(select(h.c.external_id).where(h.c.external_id.in_(chunk))).scalars())
+        fresh = []
+        for row, opp, desired in resolved:
+            if row.key in known:
+                counts.unchanged += 1
+                continue
+            known.add(row.key)
+            fresh.append({"external_id": row.key, "opportunity_id": opp, "changed_at": row.values["changed_at"],
+                          **{c: desired.get(c) for c in TRACKED}})
+            counts.inserted += 1
+        if fresh:
+            conn.execute(insert(h), fresh)
 
     def _sync_history(self, conn) -> None:
         """Append a history row wherever a touched deal's latest history row differs from the deal itself."""

@@ -42,7 +42,8 @@ class ImportRun(DealPhases, RunBase):
             self._opportunities(conn, by_entity["opportunities"])
         if by_entity["opportunity_history"]:
             self._history(conn, by_entity["opportunity_history"])
-        self._sync_history(conn)
+        if self.synthesise_history:
+            self._sync_history(conn)
         if by_entity["activities"]:
             self._activities(conn, by_entity["activities"])
             if not any(s.maps("last_activity_at") for s in by_entity["opportunities"]):

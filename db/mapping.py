@@ -38,6 +38,7 @@ class FileSpec:
     delimiter: str = ","
     rows: list[tuple[int, dict[str, str]]] | None = None  # inline rows: (mapping line, {field: text})
     line: int | None = None
+    crm_object: str | None = None  # `object:` in place of `path:`: a CRM object, read by `bot.py sync`
 
     @property
     def spec(self) -> EntitySpec:
@@ -117,7 +118,7 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _constru
 # --- parsing and checking ---------------------------------------------------------------------------------
 
 _TOP_KEYS = {"date_format", "timezone", "files"}
-_FILE_KEYS = {"path", "rows", "entity", "key", "columns", "values", "defaults", "distinct", "date_format",
+_FILE_KEYS = {"path", "rows", "object", "entity", "key", "columns", "values", "defaults", "distinct", "date_format",
               "timezone", "delimiter"}
 _TRUE = {"true", "yes", "y", "on", "1"}
 _FALSE = {"false", "no", "n", "off", "0"}
@@ -228,13 +229,19 @@ def _file_spec(check: _Checker, mapping_path: Path, i: int, entry, formats, tz) 
         return None
     spec = ENTITIES[entity]
 
-    raw_path, rows = entry.get("path"), entry.get("rows")
+    raw_path, rows, crm_object = entry.get("path"), entry.get("rows"), entry.get("object")
     path = None
     inline: list[tuple[int, dict[str, str]]] | None = None
     display = ""
-    if (raw_path is None) == (rows is None):
-        check.bad(line, f"{where}.path", raw_path or "",
-                  "each file entry needs either `path:` (a CSV file) or `rows:` (a list of rows), not both.")
+    if sum(x is not None for x in (raw_path, rows, crm_object)) != 1:
+        check.bad(line, f"{where}.path", raw_path or "", "each file entry needs one of `path:` (a CSV file), "
+                  "`rows:` (a list of rows) or `object:` (a CRM object, for `bot.py sync`).")
+    elif crm_object is not None:
+        if not isinstance(crm_object, str) or not crm_object.strip():
+            check.bad(entry.line_of("object"), f"{where}.object", crm_object, "object names a CRM object, e.g. "
+                      "Opportunity.")
+        else:
+            crm_object = display = crm_object.strip()
     elif raw_path is not None:
         if not isinstance(raw_path, str) or not raw_path.strip():
             check.bad(entry.line_of("path"), f"{where}.path", raw_path, "path is a file name, relative to the mapping.")
@@ -326,7 +333,7 @@ def _file_spec(check: _Checker, mapping_path: Path, i: int, entry, formats, tz) 
     if len(check.problems) > before:
         return None
     return FileSpec(i, entity, display, path, key, columns, values, defaults, distinct, file_formats, file_tz,
-                    delimiter, inline, line)
+                    delimiter, inline, line, crm_object)
 
 
 def _unknown_target(spec: EntitySpec, target) -> str:

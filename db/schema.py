@@ -130,6 +130,7 @@ opportunity_history = Table(
     Column("close_date", Date),
     Column("probability", Integer),
     Column("forecast_category", String(16)),
+    Column("external_id", String(64), unique=True),  # the CRM's history row id: appended once, never rewritten
     Index("ix_opportunity_history_opp_changed", "opportunity_id", "changed_at"),
     Index("ix_opportunity_history_changed_at", "changed_at"),
 )
@@ -294,6 +295,35 @@ bot_close_date_pushes = Table(
     Index("ix_bot_close_date_pushes_opportunity", "opportunity_id", "changed_at"),
 )
 
+# CRM sync (crm/): per connector and object, how far the sync has read and how the last runs went.
+bot_sync_state = Table(
+    "bot_sync_state",
+    metadata,
+    Column("connector", String(32), primary_key=True),
+    Column("object", String(100), primary_key=True),
+    Column("watermark", UTCDateTime),
+    Column("last_success_at", UTCDateTime),
+    Column("last_attempt_at", UTCDateTime),
+    Column("last_error", Text),
+    Column("rows_seen", Integer, nullable=False, server_default="0"),
+    Column("consecutive_failures", Integer, nullable=False, server_default="0"),
+)
+
+# Records a sync could not write (owner not a user, unknown stage, unreadable amount): the rest of the batch lands.
+bot_sync_rejects = Table(
+    "bot_sync_rejects",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("connector", String(32), nullable=False),
+    Column("object", String(100), nullable=False),
+    Column("record_id", String(64), nullable=False),
+    Column("field", String(200), nullable=False),
+    Column("value", Text),
+    Column("reason", Text, nullable=False),
+    Column("seen_at", UTCDateTime, nullable=False),
+    UniqueConstraint("connector", "object", "record_id", "field", name="uq_bot_sync_rejects_record"),
+)
+
 BOT_TABLES = (
     bot_settings,
     bot_slack_identities,
@@ -304,6 +334,8 @@ BOT_TABLES = (
     bot_integrity_findings,
     bot_stage_entries,
     bot_close_date_pushes,
+    bot_sync_state,
+    bot_sync_rejects,
 )
 
 # APScheduler's job store (scheduler/service.py), in APScheduler's own layout so its SQLAlchemyJobStore uses it
