@@ -82,16 +82,15 @@ def expected(deals) -> dict:
         "win_rate": Decimal(won_n) / (won_n + lost_n) if won_n + lost_n else None,
         "avg_deal_size": won_amt / won_n if won_n else None,
         "cycle_days": Decimal(str(cycles.median())) if won_n else None,
-        "cycle_days_mean": Decimal(str(cycles.mean())) if won_n else None,
+        "cycle_days_mean": Decimal(int(cycles.sum())) / won_n if won_n else None,
         "by_owner": {o: sum(amt[open_ & pd.Series([w == o for w in df["owner"]], index=df.index, dtype=bool)],
                             Decimal(0)) for o in OWNERS},
     }
 
 
-def close_enough(got, want, places: str) -> bool:
-    if want is None:
-        return got is None
-    return got is not None and abs(Decimal(got) - Decimal(want).quantize(Decimal(places))) <= Decimal(places)
+def rounded(want, places: str):
+    """The exact figure rounded as the layer documents (half-even, to `places`); None stays None."""
+    return None if want is None else Decimal(want).quantize(Decimal(places))
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -105,10 +104,10 @@ def test_kpis_match_pandas(db, deals):
             return evaluate(conn, name, PERIOD, org, today=TODAY, cache=ResultCache(0), **kw)
 
         for name in ("pipeline", "weighted_pipeline", "closed_won", "closed_lost", "avg_deal_size"):
-            assert close_enough(got(name).value, want[name], "0.01"), name
-        assert close_enough(got("win_rate").value, want["win_rate"], "0.0001")
-        assert close_enough(got("cycle_days").value, want["cycle_days"], "0.1")
-        assert close_enough(got("cycle_days_mean").value, want["cycle_days_mean"], "0.1")
+            assert got(name).value == rounded(want[name], "0.01"), name  # money: exact to the cent
+        assert got("win_rate").value == rounded(want["win_rate"], "0.0001")
+        assert got("cycle_days").value == rounded(want["cycle_days"], "0.1")
+        assert got("cycle_days_mean").value == rounded(want["cycle_days_mean"], "0.1")
         by_owner = {r["owner"]: r["value"] for r in got("pipeline", by="owner").rows}
         for owner, amount in want["by_owner"].items():
             if owner in by_owner:
@@ -211,8 +210,7 @@ def test_quota_and_attainment_by_owner_match_pandas(db, deals, quota_list):
         if quota == 0:
             assert got[owner]["value"] is None
             continue
-        expected_att = won.get(owner, Decimal(0)) / quota
-        assert abs(got[owner]["value"] - expected_att) <= Decimal("0.0001"), owner
+        assert got[owner]["value"] == rounded(won.get(owner, Decimal(0)) / quota, "0.0001"), owner
 
 
 def expected_won_by_owner(deals) -> dict:
