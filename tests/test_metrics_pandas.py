@@ -200,3 +200,16 @@ def load_org(db, people: list[dict], quota_rows: list[tuple], deals: list[dict])
 def test_random_orgs_match_pandas_at_every_scope(db, people, quota_rows, deals):
     load_org(db, people, quota_rows, deals)
     assert_layer_matches_pandas(db, Q4)
+
+
+def test_a_figure_on_a_half_cent_rounds_as_exact_arithmetic_does(db):
+    """Won 10.00 and 10.01: the average deal size is 10.005, which rounds half-even to 10.00 on both databases.
+    SQLite sums money in binary floats, and 20.01 read as Decimal(20.01) is 20.0100000000000015…, which said
+    10.01 (hypothesis found it)."""
+    f = Factory(db.engine)
+    ann = f.rep("Ann Rep")
+    for amount in ("10.00", "10.01"):
+        f.deal(ann, "Closed Won", amount, date(2026, 11, 2), created=date(2026, 10, 2))
+    with db.engine.connect() as conn:
+        got = evaluate(conn, "avg_deal_size", Q4, Scope("org", "org"), today=TODAY, cache=ResultCache(0)).value
+    assert got == Decimal("10.00")
