@@ -17,7 +17,7 @@ from errors import UserError
 from metrics import special
 from metrics.cache import ResultCache, default_cache
 from metrics.compile import DIM_PREFIX, Window, deal_and_quota_query, deal_query, quota_query, render_sql
-from metrics.model import DEAL_MEASURES, DIMENSIONS, METRICS, Ctx, Metric
+from metrics.model import DEAL_MEASURES, DIMENSIONS, METRICS, Ctx, Metric, as_decimal
 from metrics.periods import Period
 from metrics.scopes import Scope
 
@@ -123,10 +123,10 @@ def _merge(parts: list[list[dict]], by: tuple[str, ...]) -> list[dict]:
 
 
 def _derive_forecast(row: dict) -> None:
-    closed = Decimal(row.get("won_amount") or 0)
-    commit = closed + Decimal(row.get("commit_amount") or 0)
-    best = commit + Decimal(row.get("best_case_amount") or 0)
-    pipeline = best + Decimal(row.get("pipeline_category_amount") or 0)
+    closed = as_decimal(row.get("won_amount") or 0)
+    commit = closed + as_decimal(row.get("commit_amount") or 0)
+    best = commit + as_decimal(row.get("best_case_amount") or 0)
+    pipeline = best + as_decimal(row.get("pipeline_category_amount") or 0)
     row.update(closed=closed, commit=commit, best_case=best, pipeline=pipeline)
 
 

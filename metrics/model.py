@@ -166,10 +166,17 @@ REP_DIMENSIONS = tuple(n for n, d in DIMENSIONS.items() if not d.deal_only)
 # --- metrics -------------------------------------------------------------------------------------------------
 
 
+def as_decimal(value: Decimal | float | int) -> Decimal:
+    """A database number as Decimal. SQLite returns money sums as floats (rounded to 6 places in SQL): they go
+    through their shortest repr, so 20.01 is 20.01 and not Decimal(20.01) = 20.0100000000000015…, which tipped
+    figures on a half cent (an average deal size of 10.005 said 10.01 on SQLite, 10.00 on PostgreSQL)."""
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
 def _ratio(num: Decimal | None, den: Decimal | None) -> Decimal | None:
     if num is None or den is None or den == 0:
         return None
-    return Decimal(num) / Decimal(den)
+    return as_decimal(num) / as_decimal(den)
 
 
 @dataclass(frozen=True)
@@ -192,7 +199,7 @@ def _measure(name: str) -> Callable[[dict], Decimal | None]:
 def _gap(row: dict) -> Decimal | None:
     if row.get("quota") is None:
         return None
-    return Decimal(row["quota"]) - Decimal(row.get("won_amount") or 0)
+    return as_decimal(row["quota"]) - as_decimal(row.get("won_amount") or 0)
 
 
 def _coverage(row: dict) -> Decimal | None:

@@ -1,4 +1,4 @@
-"""What the digests say: every figure equals the metrics layer's for the person's own scope; payloads fit Slack."""
+"""What the digests say: every figure as worked out by hand for the person's own scope; payloads fit Slack."""
 
 from __future__ import annotations
 
@@ -12,14 +12,7 @@ from sqlalchemy import insert, select
 
 from config import load_settings
 from db.schema import bot_alerts, bot_delivery_ledger, opportunities
-from metrics.cache import ResultCache
-from metrics.changes import changes_summary
-from metrics.deals import open_deals_closing
-from metrics.evaluate import evaluate
-from metrics.scopes import Scope
-from metrics.stalled import stalled_deals
-from render.format import money, percent
-from scheduler.digest_content import DigestBuilder, Person, floor_since, quarter_of
+from scheduler.digest_content import DigestBuilder, Person, floor_since
 from scheduler.digests import run_digests
 from scheduler.recipients import zone
 from tests.factories import Factory, at
@@ -72,34 +65,54 @@ def org(db):
     return ids
 
 
-@pytest.mark.parametrize("who", ["lars", "berta", "sia"])
-def test_manager_digest_figures_are_the_metrics_layers(db, org, who):
-    settings = load_settings({})
-    me = person(db.engine, org[who])
-    digest = DigestBuilder(db.engine, settings).build(me, "digest", MON_AFTER_US, NOW, SINCE)
-    today = MON_AFTER_US
-    quarter = quarter_of(today, 1)
-    scope = Scope("tree", f"{me.name}'s team", rep_id=me.rep_id)
-    cache = ResultCache(0)
-    with db.engine.connect() as conn:
-        att = evaluate(conn, "attainment", quarter, scope, today=today, cache=cache).rows[0]
-        coverage = evaluate(conn, "coverage", quarter, scope, today=today, cache=cache).value
-        changes = changes_summary(conn, SINCE, period=quarter, scope=scope)
-        from metrics.periods import parse_period
+def changes(**kinds: tuple[int, int]) -> dict:
+    """The digest's change counts and amounts: the kinds given, every other kind none."""
+    return {k: {"count": kinds.get(k, (0, 0))[0], "amount": Decimal(kinds.get(k, (0, 0))[1])}
+            for k in ("new", "advanced", "slipped", "pushed_out", "won", "lost")}
 
-        closing_total = open_deals_closing(conn, scope, parse_period("this week", today), 100)[1]
-        findings = stalled_deals(conn, today=today, now=NOW, settings=settings, owner_ids=scope.owner_ids())
+
+# Worked by hand from build_org and the `org` fixture. Q1 2026 is 1 Jan – 31 Mar (90 days); on Mon 9 Mar 68 days
+# have passed, so pace = 68 / 90 = 0.7556. Nobody has a quota row of their own: a manager's quota is their reps'.
+# Since Sun 8 Mar 16:00 UTC: "Sam new" was created (3000); "Bob moved" went Qualification → Proposal and its close
+# date 20 → 27 Mar (advanced and slipped, 9000); "Ann closing" was won (4000).
+# Stalled on 9 Mar (no activity recorded, so the created date counts; fewer than 20 won samples per stage, so 30
+# days in a stage is the limit): "Ann big" 58 days idle and in Negotiation, "Bob open" 36 in Proposal, "Bob moved"
+# 35 (its stage_entered_at is still 2 Feb), "Sam open" 27 days idle (14 is the limit); "Sam new" is a day old.
+# Closing this week (Mon 9 – Sun 15 Mar), open: "Ann big" (12 Mar) and "Sam open" (13 Mar).
+MANAGER_DIGESTS = {
+    # Ann: won 15000 + 4000 of 50000; open 20000 ("Ann big")
+    "lars": {"attainment": Decimal("0.3800"), "closed_won": Decimal("19000.00"), "quota": Decimal("50000.00"),
+             "gap": Decimal("31000.00"), "coverage": Decimal("0.6452"),  # 20000 / 31000
+             "changes": changes(won=(1, 4000)), "closing_this_week": 1, "stalled_per_rep": {"Ann Rep": 1},
+             "text": ("38%", "$19K")},
+    # Bob and Sam (Sia's rep): won 12000 + 7000 of 40000 + 30000; open 8000 + 9000 + 5000 + 3000
+    "berta": {"attainment": Decimal("0.2714"), "closed_won": Decimal("19000.00"), "quota": Decimal("70000.00"),
+              "gap": Decimal("51000.00"), "coverage": Decimal("0.4902"),  # 25000 / 51000
+              "changes": changes(new=(1, 3000), advanced=(1, 9000), slipped=(1, 9000)), "closing_this_week": 1,
+              "stalled_per_rep": {"Bob Rep": 2, "Sam Rep": 1}, "text": ("27%", "$19K")},
+    # Sam: won 7000 of 30000; open 5000 + 3000
+    "sia": {"attainment": Decimal("0.2333"), "closed_won": Decimal("7000.00"), "quota": Decimal("30000.00"),
+            "gap": Decimal("23000.00"), "coverage": Decimal("0.3478"),  # 8000 / 23000
+            "changes": changes(new=(1, 3000)), "closing_this_week": 1, "stalled_per_rep": {"Sam Rep": 1},
+            "text": ("23%", "$7K")},
+}
+
+
+@pytest.mark.parametrize("who", list(MANAGER_DIGESTS))
+def test_manager_digest_figures_are_worked_out_by_hand(db, org, who):
+    want = MANAGER_DIGESTS[who]
+    me = person(db.engine, org[who])
+    digest = DigestBuilder(db.engine, load_settings({})).build(me, "digest", MON_AFTER_US, NOW, SINCE)
     fig = digest.figures
-    assert fig["attainment"] == att["value"] and fig["attainment"] is not None
-    assert (fig["pace"], fig["closed_won"], fig["quota"]) == (att["pace"], att["won_amount"], att["quota"])
-    assert fig["coverage"] == coverage
-    assert fig["changes"] == {k: changes[k] for k in fig["changes"]}
-    assert fig["closing_this_week"] == closing_total
-    assert fig["stalled_deals"] == len({f.record_id for f in findings})
+    assert fig["pace"] == Decimal("0.7556")
+    for key in ("attainment", "closed_won", "quota", "gap", "coverage", "changes", "closing_this_week",
+                "stalled_per_rep"):
+        assert fig[key] == want[key], key
+    assert fig["stalled_deals"] == sum(want["stalled_per_rep"].values())
     text = message_text(digest.message)
-    assert percent(att["value"]) in text and money(att["won_amount"]) in text
+    assert all(shown in text for shown in want["text"])
     check_payload(digest.message)
-    assert digest.chart.kind == "attainment_pace" and digest.chart.target == att["quota"]
+    assert digest.chart.kind == "attainment_pace" and digest.chart.target == want["quota"]
 
 
 def test_batch_mode_gives_the_same_figures_as_scoped_calls(db, org):
@@ -173,20 +186,24 @@ def test_escalated_alerts_reach_the_managers_digest(db, org):
 
 
 def test_exec_digest_has_the_org_rollups_forecast_and_leaderboard(db, org):
+    """Worked by hand for Q1 2026: won 15000 + 4000 (Ann), 12000 (Bob), 7000 (Sam) = 38000 of 50000 + 40000 + 30000;
+    open by forecast category (the stage's): commit "Ann big" 20000; best case "Bob open" 8000 and "Bob moved"
+    9000; pipeline "Sam open" 5000 and "Sam new" 3000. The week since Mon 2 Mar 16:00 UTC: the managers' day and
+    nothing else (Bob's win on 2 Mar was recorded when the deal was created, in January)."""
     settings = load_settings({})
     erin = person(db.engine, org["erin"])
     digest = DigestBuilder(db.engine, settings).build(erin, "exec_digest", MON_AFTER_US, NOW,
                                                       NOW - timedelta(days=7))
-    quarter = quarter_of(MON_AFTER_US, 1)
-    org_scope = Scope("org", "the whole org")
-    with db.engine.connect() as conn:
-        fc = evaluate(conn, "forecast", quarter, org_scope, today=MON_AFTER_US, cache=ResultCache(0)).rows[0]
-        board = evaluate(conn, "attainment", quarter, org_scope, by=("owner",), today=MON_AFTER_US,
-                         cache=ResultCache(0)).rows
-    assert digest.figures["forecast"] == {k: fc[k] for k in ("closed", "commit", "best_case", "pipeline", "quota")}
-    ranked = sorted(board, key=lambda r: (r["value"] is None, -(r["value"] or 0), -(r["won_amount"] or 0)))
-    assert digest.figures["leaderboard"] == [r["owner"] for r in ranked[:10]]
-    assert set(digest.figures["teams"]) >= {"West", "EMEA", "APAC"}
+    fig = digest.figures
+    assert fig["forecast"] == {"closed": Decimal("38000.00"), "commit": Decimal("58000.00"),
+                               "best_case": Decimal("75000.00"), "pipeline": Decimal("83000.00"),
+                               "quota": Decimal("120000.00")}
+    assert (fig["attainment"], fig["closed_won"], fig["gap"]) == (
+        Decimal("0.3167"), Decimal("38000.00"), Decimal("82000.00"))  # 38000 / 120000
+    # Ann 19000 / 50000, Bob 12000 / 40000, Sam 7000 / 30000
+    assert fig["leaderboard"] == ["Ann Rep", "Bob Rep", "Sam Rep"]
+    assert fig["teams"] == {"West": Decimal("0.3800"), "EMEA": Decimal("0.3000"), "APAC": Decimal("0.2333")}
+    assert fig["changes"] == changes(new=(1, 3000), advanced=(1, 9000), slipped=(1, 9000), won=(1, 4000))
     text = message_text(digest.message)
     assert "Weekly digest" in text and "Leaderboard" in text and "By team" in text
     check_payload(digest.message)

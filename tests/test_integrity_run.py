@@ -12,7 +12,6 @@ import pytest
 from sqlalchemy import func, select, update
 
 from db.schema import bot_integrity_findings, opportunities
-from metrics.integrity import integrity_findings
 from render.nudges import CSV_FIELDS
 from scheduler.integrity_run import run_integrity
 from scheduler.ledger import Delivery, DeliveryLedger
@@ -57,22 +56,51 @@ def csv_rows(upload) -> list[dict]:
     return list(csv.DictReader(io.StringIO(upload.data.decode("utf-8"))))
 
 
-def expected(db, ctx, now):
+def record(db, owner: int, amount) -> str:
+    """The external id of the owner's deal with that amount (None: no amount), read with a plain SELECT."""
+    amount_is = opportunities.c.amount.is_(None) if amount is None else opportunities.c.amount == Decimal(amount)
     with db.engine.connect() as conn:
-        return integrity_findings(conn, today=now.date(), now=now, settings=ctx.settings)
+        return conn.execute(select(opportunities.c.external_id)
+                            .where(opportunities.c.owner_id == owner, amount_is)).scalar_one()
 
 
-def key(row_or_finding) -> tuple:
-    if isinstance(row_or_finding, dict):
-        return (row_or_finding["rule"], row_or_finding["record"], row_or_finding["detail"])
-    return (row_or_finding.rule, row_or_finding.record, row_or_finding.detail)
+def expected(db, org, now) -> list[tuple[str, str, str]]:
+    """The findings as (rule, record, detail), worked out by hand from tests/orgs.py and the fixture's deals.
+
+    Open deals: Ann's Proposal 1000 (closes 30 Nov, no next step), Negotiation 2000 (15 Dec, no next step),
+    Prospecting 4000 (Jan), Qualification 700 (1 Nov); Bob's Prospecting 300 (1 Dec, probability 30: 20 points off
+    the stage's 10, within 25); the fixture's Proposal with no amount (Jan, next step "Call"); on day 2 Bob's
+    Prospecting -100 (Feb, next step "Fix"). Every rep has a Q4 quota; no account, owner or duplicate problems;
+    no deal has closed_at, so nothing changed after close; no amount is 10× its segment's median."""
+    def past(owner, amount, close):
+        days = (now.date() - close).days
+        return ("past_close_date", record(db, owner, amount),
+                f"open deal with close date {close}, {days} day{'s' if days != 1 else ''} in the past")
+
+    a, b = org["A"], org["B"]
+    out = [
+        past(a, 1000, date(2026, 11, 30)),
+        past(a, 700, date(2026, 11, 1)),
+        past(b, 300, date(2026, 12, 1)),
+        ("late_stage_no_next_step", record(db, a, 1000), "no next step on a deal in Proposal (best_case, 50%)"),
+        ("late_stage_no_next_step", record(db, a, 2000), "no next step on a deal in Negotiation (commit, 80%)"),
+    ]
+    if now < DAY2:
+        out.append(("missing_amount", record(db, a, None), "no amount on a deal in Proposal"))
+    else:  # the amount was filled in, and a negative one typed
+        out.append(("negative_amount", record(db, b, -100), "amount is negative (-100)"))
+    return sorted(out)
+
+
+def key(row: dict) -> tuple[str, str, str]:
+    return (row["rule"], row["record"], row["detail"])
 
 
 def test_first_run_posts_everything_as_new_with_the_csv(db, fake_slack, setup):
     ctx, clock, org, _ = setup
     result = run(ctx, clock, DAY1)
-    findings = expected(db, ctx, DAY1)
-    assert findings and result["post"] == "sent" and result["csv"] == "sent"
+    findings = expected(db, org, DAY1)
+    assert len(findings) == 6 and result["post"] == "sent" and result["csv"] == "sent"
     assert result["new"] == len(findings) == result["open"] and result["resolved"] == 0
 
     [post] = posts(fake_slack)
@@ -86,7 +114,7 @@ def test_first_run_posts_everything_as_new_with_the_csv(db, fake_slack, setup):
     assert upload.filename.endswith(".csv")
     rows = csv_rows(upload)
     assert tuple(rows[0]) == CSV_FIELDS
-    assert sorted(key(r) for r in rows) == sorted(key(f) for f in findings)
+    assert sorted(key(r) for r in rows) == findings
     assert {r["status"] for r in rows} == {"new"}
     assert {r["owner"] for r in rows if r["rule"] == "missing_amount"} == {"Ann Rep"}
     with db.engine.connect() as conn:
@@ -114,7 +142,7 @@ def test_second_run_reports_one_new_and_one_resolved(db, fake_slack, setup):
     text = json.dumps(post.blocks)
     assert "Negative amount" in text and "Resolved since the last run" in text and "Bob Rep" in text
     rows = csv_rows(fake_slack.uploads()[-1])
-    assert sorted(key(r) for r in rows) == sorted(key(f) for f in expected(db, ctx, DAY2))
+    assert sorted(key(r) for r in rows) == expected(db, org, DAY2)
     new = [r for r in rows if r["status"] == "new"]
     with db.engine.connect() as conn:
         record = conn.execute(select(opportunities.c.external_id).where(opportunities.c.id == negative)).scalar_one()

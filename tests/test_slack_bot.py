@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import urllib.request
-from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -12,11 +11,7 @@ from slack_sdk.models.blocks import Block
 from sqlalchemy import func, select
 
 from db.schema import opportunities, reps
-from metrics.cache import ResultCache
-from metrics.evaluate import evaluate
-from metrics.periods import parse_period
-from metrics.scopes import Scope
-from render.format import money
+from render.format import money, multiple, percent
 from tests.fakeslack import (
     app_home_opened,
     app_mention,
@@ -58,16 +53,26 @@ def check_limits(message):
             assert len(raw["text"]["text"]) <= 150
 
 
-def test_rep_pipeline_figure_matches_the_metrics_layer(running_bot):
-    bot = running_bot
-    msg = ask(bot, "UANN", "pipeline")
+def fields(message) -> dict[str, str]:
+    """The figures of a reply's fields section, label → shown value."""
+    out = {}
+    for block in message.blocks or []:
+        for field in block.get("fields", []):
+            label, _, shown = field["text"].partition("\n")
+            out[label.strip("*")] = shown
+    return out
+
+
+def test_rep_pipeline_figures_are_worked_out_by_hand(running_bot):
+    """Ann's open pipeline this quarter (Q4 2026, the clock held at 1 Dec): Proposal 1000 (p50) closing 30 Nov and
+    Negotiation 2000 (p80) closing 15 Dec; her Prospecting 4000 closes in January and her 700 is forecast as
+    omitted. Weighted: 1000 × 0.5 + 2000 × 0.8 = 2100."""
+    msg = ask(running_bot, "UANN", "pipeline")
     assert msg.response_type == "ephemeral"
-    today = date.today()
-    period = parse_period("this quarter", today)
-    with bot.deps.engine.connect() as conn:
-        expected = evaluate(conn, "pipeline", period, Scope("rep", "Ann", rep_id=bot.org["A"]), today=today,
-                            cache=ResultCache(0)).value
-    assert money(expected) in all_text(msg)
+    assert fields(msg) == {"Pipeline": money(Decimal("3000")), "Weighted": money(Decimal("2100")), "Open deals": "2"}
+    text = all_text(msg)
+    assert f"Proposal          {money(Decimal('1000'))}      1" in text
+    assert f"Negotiation       {money(Decimal('2000'))}      1" in text
     check_limits(msg)
 
 
@@ -193,9 +198,36 @@ def test_healthz(running_bot):
         assert resp.status == 200 and json.loads(resp.read())["database"] == "up"
 
 
-def test_amounts_in_replies_are_exact_decimals(running_bot):
+def test_forecast_reply_is_worked_out_by_hand(running_bot):
+    """The org's Q4 forecast on 1 Dec (tests/test_metrics_kpis.py works the small org out): closed 3000 + 1000 +
+    2000 + 5000 = 11000; commit + Ann's Negotiation 2000 = 13000; best case + her Proposal 1000 = 14000; pipeline +
+    Bob's Prospecting 300 = 14300 (her 700 is omitted); quota the reps' 10000 + 5000 + 8000 (not Max's row)."""
     msg = ask(running_bot, "UERIN", "forecast")
-    assert money(Decimal("13000.00")) in all_text(msg)
+    assert fields(msg) == {"Closed": money(Decimal("11000")), "Commit": money(Decimal("13000")),
+                           "Best case": money(Decimal("14000")), "Pipeline": money(Decimal("14300")),
+                           "Quota": money(Decimal("23000"))}
+    # 13000 / 23000 = 0.565, 14000 / 23000 = 0.609
+    assert f"Commit covers {percent(Decimal('0.5652'))} of quota; best case {percent(Decimal('0.6087'))}" in \
+        all_text(msg)
+
+
+# Q4 2026 on 1 Dec: 62 of 92 days gone (pace 0.6739). Max has a quota row of his own (18000): his tree's quota is
+# that row, closed won Ann's 3000 and Bob's 1000 + 2000, open Ann's 1000 + 2000 and Bob's 300. Mia has none: her
+# quota is Bob's 5000. The org sums the reps (10000 + 5000 + 8000) and never adds Max's row.
+QUOTA_REPLIES = {
+    "UMAX": ("0.3333", "6000", "18000", "12000", "0.275"),  # coverage 3300 / 12000
+    "UMIA": ("0.6000", "3000", "5000", "2000", "0.15"),  # coverage 300 / 2000
+    "UERIN": ("0.4783", "11000", "23000", "12000", "0.275"),  # coverage 3300 / 12000
+}
+
+
+@pytest.mark.parametrize("user", list(QUOTA_REPLIES))
+def test_quota_reply_rolls_up_as_worked_out_by_hand(running_bot, user):
+    attainment, won, quota, gap, coverage = (Decimal(x) for x in QUOTA_REPLIES[user])
+    msg = ask(running_bot, user, "quota")
+    assert fields(msg) == {"Attainment": percent(attainment), "Pace": percent(Decimal("0.6739")),
+                           "Closed won": money(won), "Quota": money(quota), "Gap to quota": money(gap),
+                           "Coverage": multiple(coverage)}
 
 
 def test_deactivated_slack_user_gets_a_sentence(running_bot):
