@@ -71,7 +71,8 @@ class SeenEvents:
                  .on_conflict_do_nothing(index_elements=[bot_seen_events.c.event_id]))
         try:
             with self.engine.begin() as conn:
-                taken = conn.execute(claim).rowcount == 1
+                # an INSERT's rowcount is only kept when asked for (psycopg's result closes without rows)
+                taken = conn.execute(claim, execution_options={"preserve_rowcount": True}).rowcount == 1
         except DBAPIError as exc:
             log.warning("cannot record Slack event %s in the database (%s); de-duplicating in this process only",
                         event_id, exc)
