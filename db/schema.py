@@ -324,6 +324,16 @@ bot_sync_rejects = Table(
     UniqueConstraint("connector", "object", "record_id", "field", name="uq_bot_sync_rejects_record"),
 )
 
+# Slack event ids already taken by some replica: a redelivery (X-Slack-Retry-Num) to another replica, or after a
+# restart, finds its id here and is not answered again. Rows expire after an hour (handlers/seen_events.py).
+bot_seen_events = Table(
+    "bot_seen_events",
+    metadata,
+    Column("event_id", String(100), primary_key=True),
+    Column("seen_at", UTCDateTime, nullable=False),
+    Index("ix_bot_seen_events_seen_at", "seen_at"),
+)
+
 BOT_TABLES = (
     bot_settings,
     bot_slack_identities,
@@ -336,6 +346,7 @@ BOT_TABLES = (
     bot_close_date_pushes,
     bot_sync_state,
     bot_sync_rejects,
+    bot_seen_events,
 )
 
 # APScheduler's job store (scheduler/service.py), in APScheduler's own layout so its SQLAlchemyJobStore uses it

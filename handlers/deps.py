@@ -2,35 +2,13 @@
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 
 from config import Settings
+from handlers.seen_events import SeenEvents
 from metrics.cache import ResultCache
-
-
-class SeenEvents:
-    """Slack redelivers an event it thinks we missed (X-Slack-Retry-Num); bolt does not dedupe, so we do."""
-
-    def __init__(self, size: int = 5000):
-        self._ids: OrderedDict[str, None] = OrderedDict()
-        self._lock = threading.Lock()
-        self.size = size
-
-    def first_time(self, body: dict) -> bool:
-        event_id = body.get("event_id")
-        if not event_id:
-            return True
-        with self._lock:
-            if event_id in self._ids:
-                return False
-            self._ids[event_id] = None
-            while len(self._ids) > self.size:
-                self._ids.popitem(last=False)
-            return True
 
 
 @dataclass
@@ -38,4 +16,8 @@ class BotDeps:
     engine: Engine
     settings: Settings
     cache: ResultCache = field(default_factory=lambda: ResultCache(60))
-    seen_events: SeenEvents = field(default_factory=lambda: SeenEvents())
+    # Slack's redeliveries, recognised by every replica on this database (handlers/seen_events.py)
+    seen_events: SeenEvents = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.seen_events = SeenEvents(self.engine)

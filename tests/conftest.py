@@ -3,7 +3,9 @@
 Which backends run comes from TEST_DATABASES ("sqlite,postgresql" by default). PostgreSQL tests use
 TEST_POSTGRES_DB if set (CI creates and drops it), else a database this session creates and drops on the server
 at TEST_POSTGRES_URL (default postgres@127.0.0.1:5432). When no server answers, they skip, unless
-REQUIRE_POSTGRES=1, which turns the skip into a failure (CI sets it so a silent skip cannot pass).
+REQUIRE_POSTGRES=1, which turns the skip into a failure (CI sets it so a silent skip cannot pass). A session
+without PostgreSQL in TEST_DATABASES deselects the PostgreSQL-only tests and refuses any PostgreSQL connection
+(tests/backends.py).
 
 The clock: TEST_CLOCK_SHIFT_DAYS=N runs the whole session with the clock N days ahead (CI runs the suite once
 a year ahead), so a test that reads the real clock against fixed dates fails here, not on January 1st. Tests on
@@ -28,9 +30,9 @@ from sqlalchemy.engine import make_url
 
 from db.engine import create_raw_engine, dispose_all, upgrade
 from db.schema import BOT_TABLES, DEFAULT_STAGES, SALES_TABLES, bot_scheduler_jobs, stages
+from tests.backends import BACKENDS, backend_selected, forbid_postgres, needs_postgres
 
 ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-BACKENDS = [b.strip() for b in os.environ.get("TEST_DATABASES", "sqlite,postgresql").split(",") if b.strip()]
 REQUIRE_POSTGRES = os.environ.get("REQUIRE_POSTGRES") == "1"
 CLOCK_SHIFT_DAYS = int(os.environ.get("TEST_CLOCK_SHIFT_DAYS", "0") or 0)
 # The moment the small org's figures (tests/orgs.py, tests/test_metrics_kpis.py) are worked out for.
@@ -71,6 +73,8 @@ def _admin_engine() -> Engine:
 @pytest.fixture(scope="session")
 def postgres_url():
     """URL of a migrated PostgreSQL database for this session, or a skip."""
+    if "postgresql" not in BACKENDS:
+        pytest.fail(f"TEST_DATABASES={','.join(BACKENDS)} leaves PostgreSQL out, yet a test asked for it")
     given = os.environ.get("TEST_POSTGRES_DB")
     created = None
     try:
@@ -131,10 +135,18 @@ def db(request, tmp_path) -> TestDB:
     dispose_all()
 
 
-def pytest_collection_modifyitems(items):
+def pytest_configure(config):
+    if "postgresql" not in BACKENDS:
+        forbid_postgres()
+
+
+def pytest_collection_modifyitems(config, items):
+    deselected = [item for item in items if not backend_selected(item)]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [item for item in items if backend_selected(item)]
     for item in items:
-        callspec = getattr(item, "callspec", None)
-        if callspec and callspec.params.get("db") == "postgresql":
+        if needs_postgres(item):
             item.add_marker(pytest.mark.postgresql)
 
 

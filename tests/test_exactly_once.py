@@ -1,7 +1,6 @@
-"""Exactly once, with real processes: several `python bot.py digest --all` runs against one PostgreSQL database
-and the fake Slack; a run killed mid-send and restarted; Slack answering 429 and 5xx for a while.
-
-PostgreSQL only (a SQLite file is one writer at a time, and production replicas share PostgreSQL).
+"""Exactly once, with real processes: several `python bot.py digest --all` runs against one database (PostgreSQL,
+and a SQLite file shared by the processes) and the fake Slack; a run killed mid-send and restarted; Slack
+answering 429 and 5xx for a while.
 """
 
 from __future__ import annotations
@@ -31,8 +30,6 @@ MANAGER_USERS = ("USIA", "UBERTA", "ULARS", "UERIN", "UNORA", "UM1", "UM2", "UM3
 
 @pytest.fixture
 def org(db, fake_slack):
-    if db.backend != "postgresql":
-        pytest.skip("exactly-once across processes runs on PostgreSQL")
     ids = build_org(db.engine, fake_slack)
     f = Factory(db.engine)
     for i in (1, 2, 3):

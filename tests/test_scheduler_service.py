@@ -23,6 +23,7 @@ from scheduler.leader import FileLeaderLock, PostgresLeaderLock
 from scheduler.ledger import DeliveryLedger
 from scheduler.sender import SlackSender
 from scheduler.service import JOBS_TABLE, SchedulerService, start_scheduler
+from tests.backends import postgres_only
 
 TICKS: list[str] = []
 _TICKS_LOCK = threading.Lock()
@@ -101,9 +102,10 @@ def test_the_file_lock_admits_one_holder(tmp_path):
     b.release()
 
 
-def test_the_advisory_lock_moves_when_the_leaders_connection_dies(postgres_url):
-    a, b = PostgresLeaderLock(postgres_url), PostgresLeaderLock(postgres_url)
-    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+@postgres_only
+def test_the_advisory_lock_moves_when_the_leaders_connection_dies(db):
+    a, b = PostgresLeaderLock(db.url), PostgresLeaderLock(db.url)
+    admin = create_engine(db.url, isolation_level="AUTOCOMMIT")
     try:
         assert a.try_acquire() and a.still_held()
         assert not b.try_acquire()
@@ -140,9 +142,8 @@ def test_one_replica_fires_and_another_takes_over(db, jobs_table):
         second.shutdown(wait=False)
 
 
+@postgres_only  # an advisory lock lives on a PostgreSQL connection
 def test_a_leader_whose_database_connection_dies_steps_down(db, jobs_table):
-    if db.backend != "postgresql":
-        pytest.skip("an advisory lock lives on a PostgreSQL connection")
     TICKS.clear()
     # the old leader waits its retry interval before trying again: the healthy replica takes over first
     first, second = replica(db, "A", retry_seconds=3).start(), replica(db, "B")

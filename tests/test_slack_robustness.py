@@ -21,6 +21,7 @@ from handlers.deps import BotDeps
 from metrics.cache import ResultCache
 from metrics.scopes import viewer_by_email
 from render.blocks import answer_to_message
+from tests.backends import postgres_only
 from tests.fakeslack import post_slash_command
 from tests.orgs import build_small_org
 from tests.slackbot import SECRET, TOKEN, USERS
@@ -120,9 +121,8 @@ class TcpProxy:
             self._conns.clear()
 
 
+@postgres_only  # the outage is simulated on the PostgreSQL connection
 def test_database_outage_is_reported_and_heals(db, fake_slack):
-    if db.backend != "postgresql":
-        pytest.skip("the outage is simulated on the PostgreSQL connection")
     build_small_org(db.engine)
     url = make_url(db.url)
     proxy = TcpProxy((url.host or "127.0.0.1", url.port or 5432))

@@ -12,9 +12,9 @@ HOME_QUESTIONS = ("/sales quota", "/sales pipeline", "/sales stalled")
 def register(app, deps: BotDeps) -> None:
     @app.event("app_home_opened")
     def on_home(body, event, client):
-        if not deps.seen_events.first_time(body):
-            return
         if event.get("tab", "home") != "home":
+            return
+        if not deps.seen_events.first_time(body):
             return
         user_id = event["user"]
         answers = [answer_for(deps, client, user_id, q) for q in HOME_QUESTIONS]

@@ -9,9 +9,9 @@ from handlers.reply import answer_for, message_for, send_chart
 def register(app, deps: BotDeps) -> None:
     @app.event("message")
     def on_message(body, event, client):
-        if not deps.seen_events.first_time(body):
-            return
         if event.get("channel_type") != "im" or event.get("bot_id") or event.get("subtype"):
+            return
+        if not deps.seen_events.first_time(body):
             return
         user_id, channel = event.get("user"), event.get("channel")
         thread_ts = event.get("thread_ts") or event.get("ts")

@@ -9,10 +9,10 @@ from handlers.reply import answer_for, message_for, send_chart
 def register(app, deps: BotDeps) -> None:
     @app.event("app_mention")
     def on_mention(body, event, client):
-        if not deps.seen_events.first_time(body):
-            return
         user_id, channel = event.get("user"), event.get("channel")
         if not user_id or event.get("bot_id"):
+            return
+        if not deps.seen_events.first_time(body):
             return
         thread_ts = event.get("thread_ts") or event.get("ts")
         answer = answer_for(deps, client, user_id, event.get("text", ""))
