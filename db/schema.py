@@ -324,6 +324,17 @@ bot_sync_rejects = Table(
     UniqueConstraint("connector", "object", "record_id", "field", name="uq_bot_sync_rejects_record"),
 )
 
+# Follow-ups (assistant/followup.py): the last question of each conversation, as its encoded reading, for 15
+# minutes. In the database, so every replica of the bot answers the next message of the conversation alike.
+bot_conversations = Table(
+    "bot_conversations",
+    metadata,
+    Column("conversation", String(255), primary_key=True),  # DM channel or channel+thread, and the Slack user
+    Column("reading", Text, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_bot_conversations_updated_at", "updated_at"),
+)
+
 BOT_TABLES = (
     bot_settings,
     bot_slack_identities,
@@ -336,6 +347,7 @@ BOT_TABLES = (
     bot_close_date_pushes,
     bot_sync_state,
     bot_sync_rejects,
+    bot_conversations,
 )
 
 # APScheduler's job store (scheduler/service.py), in APScheduler's own layout so its SQLAlchemyJobStore uses it
