@@ -124,7 +124,7 @@ def summary(reading: Reading) -> str:
     what = (r.metric or "").replace("_", " ") if r.intent == "metric" else _WHAT.get(r.intent, r.intent)
     parts = [what]
     if reading.scope is not None:
-        parts.append(reading.scope.name)
+        parts.append(reading.scope.scope.label if reading.scope.scope is not None else reading.scope.name)
     if reading.period is not None:
         parts.append(reading.period.label)
     if r.compare is not None and r.compare.kind == "period" and r.compare.period is not None:
