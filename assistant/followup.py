@@ -54,6 +54,8 @@ def read_followup(text: str, previous: Request | None, today: date, fiscal: int)
         return None
     if not fragment.intent_given and not _changes_something(fragment):
         return None
+    # a name is all a fragment like "what about mei?" says: meant as a name even in lower case at its start
+    fragment.names = [(name, True) for name, _ in fragment.names]
     if lead and not _as_comparison(fragment):
         return None
     merged = merge(previous, fragment, today, fiscal)

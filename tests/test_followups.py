@@ -258,3 +258,22 @@ def test_more_than_five_people_get_a_sentence(bot):
     which = dm(bot, "UMAX", "pipeline for dana this quarter")
     assert not buttons(which)
     assert "6 people or teams match “dana”" in all_text(which).replace("\\u201c", "“").replace("\\u201d", "”")
+
+
+def test_the_buttons_of_a_follow_up_answer_re_ask_the_whole_question(bot):
+    dm(bot, "UMAX", "pipeline for Dana Lee this quarter")
+    answer = dm(bot, "UMAX", "and last quarter?")
+    share = buttons(answer, "sales_share")[0]
+    before = len(bot.fake.messages(kind="message"))
+    url = bot.fake.response_url("share")
+    assert post_block_action(bot.url, SECRET, "UMAX", "sales_share", share["value"], response_url=url,
+                             message={"ts": answer.ts}, channel_id="C5").status == 200
+    shared = bot.fake.wait_for_messages(before + 1, kind="message", timeout=15)[before]
+    assert shared.channel == "C5" and figures(shared)["Pipeline"] == "$1.5K"  # Dana Lee, Q3: not the fragment
+    # the chart button: the same question with a chart, privately
+    chart = buttons(answer, "sales_chart")[0]
+    assert post_block_action(bot.url, SECRET, "UMAX", "sales_chart", chart["value"],
+                             response_url=bot.fake.response_url("chart"), message={"ts": answer.ts},
+                             channel_id="DUMAX").status == 200
+    upload = bot.fake.wait_for("files.completeUploadExternal", count=1, timeout=15)[-1]
+    assert "Q3 FY2026" in json.dumps(upload.params)
