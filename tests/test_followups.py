@@ -277,3 +277,14 @@ def test_the_buttons_of_a_follow_up_answer_re_ask_the_whole_question(bot):
                              channel_id="DUMAX").status == 200
     upload = bot.fake.wait_for("files.completeUploadExternal", count=1, timeout=15)[-1]
     assert "Q3 FY2026" in json.dumps(upload.params)
+
+
+def test_the_person_compared_with_can_be_the_ambiguous_one(bot):
+    which = dm(bot, "UMAX", "win rate Ann vs dana this quarter")
+    picks = buttons(which)
+    assert which.blocks[0]["text"]["text"] == "Which dana?"
+    assert [b["text"]["text"] for b in picks] == ["Dana Lee", "Dana Park"]
+    answer = click(bot, "UMAX", picks[0], which, "pick-compare")
+    # Ann in Q4: won 3,000 and lost 500, 1 of 2 closed = 50%; Dana Lee closed nothing in Q4
+    text = all_text(answer)
+    assert "Ann Rep" in text and "Dana Lee" in text and "50%" in text
