@@ -77,6 +77,7 @@ class Request:
     unknown: list[str] = field(default_factory=list)  # words not used
     problem: str | None = None  # an impossible period, said as a sentence
     understood_anything: bool = True
+    intent_given: bool = True  # False when no word named what was asked ("and last quarter?", "by owner")
 
     @property
     def guessed(self) -> bool:
@@ -423,6 +424,7 @@ def parse_request(text: str, today: date, fiscal_start_month: int = 1) -> Reques
     if req.problem:
         req.unknown = []  # the words of an impossible period: the problem sentence says what is wrong with them
     if not req.intent:
+        req.intent_given = False
         req.understood_anything = bool(req.period or req.by or req.filters or req.options or req.scope_word
                                        or req.limit)
         req.intent = "help"

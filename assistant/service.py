@@ -8,7 +8,7 @@ from __future__ import annotations
 import difflib
 import logging
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -16,9 +16,14 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from assistant import intents
 from assistant.answers import Answer
 from assistant.ask import Ask, freshness_line, since_default, viewer_today, viewer_zone
-from assistant.resolve import Reading, read_question
+from assistant.clarify import clarification
+from assistant.followup import read_followup, summary
+from assistant.grammar import Request, parse_request
+from assistant.request_codec import UnreadableRequest, decode, encode, is_encoded
+from assistant.resolve import Reading, read_question, resolve
 from assistant.vocabulary import EXAMPLES
 from config import Settings
+from db.conversations import last_reading, remember_reading
 from errors import UserError
 from metrics.cache import ResultCache
 from metrics.periods import PeriodError
@@ -62,9 +67,13 @@ def cannot_answer(reading: Reading, text: str) -> Answer:
     return Answer(kind="help", title="I can't answer that yet", lines=lines)
 
 
-def _said_back(answer: Answer, reading: Reading, ignored: list[str]) -> None:
+def _said_back(answer: Answer, reading: Reading, ignored: list[str], followed: bool = False) -> None:
     notes = []
-    if reading.request.notes and not answer.understood:
+    if followed:
+        notes.append("I read this as: " + "; ".join([summary(reading), *reading.request.notes]) + ".")
+        if answer.understood:
+            notes.append(answer.understood)
+    elif reading.request.notes and not answer.understood:
         notes.append("I read this as: " + "; ".join(reading.request.notes) + ".")
     elif answer.understood:
         notes.append(answer.understood)
@@ -74,23 +83,59 @@ def _said_back(answer: Answer, reading: Reading, ignored: list[str]) -> None:
     answer.understood = " ".join(notes) or None
 
 
+def _request_for(engine: Engine, text: str, conversation: str | None, today: date, fiscal: int, now: datetime
+                 ) -> tuple[Request, bool]:
+    """What a message asks, and whether it followed up the conversation's last question: an encoded question (a
+    button's value, perhaps with words after it: " chart"), the last question changed, or the message alone."""
+    if is_encoded(text):
+        request, rest = decode(text)
+        if rest:
+            changed = read_followup(rest, request, today, fiscal)
+            if changed is None:
+                raise UnreadableRequest()
+            request = changed
+        return request, False
+    stored = last_reading(engine, conversation, now) if conversation else None
+    if stored is not None:
+        try:
+            previous = decode(stored)[0]
+        except UnreadableRequest:
+            log.warning("conversation %s kept an unreadable reading; starting afresh", conversation)
+            previous = None
+        changed = read_followup(text, previous, today, fiscal)
+        if changed is not None:
+            return changed, True
+    return parse_request(text, today, fiscal), False
+
+
 def answer_text(engine: Engine, viewer: Viewer, text: str, *, settings: Settings, now: datetime | None = None,
-                cache: ResultCache | None = None) -> Answer:
-    """The whole pipeline for one request; never raises: failures become an error Answer with an id."""
+                cache: ResultCache | None = None, conversation: str | None = None) -> Answer:
+    """The whole pipeline for one request; never raises: failures become an error Answer with an id.
+
+    `conversation` (a DM, or a channel thread, with the person) makes the message a possible follow-up of the
+    conversation's last question (kept 15 minutes), and keeps this one for the next."""
     now = now or datetime.now(UTC)
     today = viewer_today(viewer, settings, now)
+    fiscal = settings.fiscal_year_start_month
     try:
+        request, followed = _request_for(engine, text, conversation, today, fiscal, now)
+        remember = False
         with engine.connect() as conn:
-            reading = read_question(conn, viewer, text, today, settings.fiscal_year_start_month)
+            reading = resolve(conn, viewer, request, today, fiscal)
             if reading.request.problem:
                 raise PeriodError(reading.request.problem)
             if not reading.understood:
                 answer = cannot_answer(reading, text)
+            elif (question := clarification(conn, viewer, reading)) is not None:
+                answer = question
             else:
                 ask = Ask(conn, viewer, settings, today, now, reading, cache)
                 answer = intents.answer_for(ask)
-                _said_back(answer, reading, intents.ignored_parts(ask))
-        answer.request_text = text
+                _said_back(answer, reading, intents.ignored_parts(ask), followed)
+                remember = answer.kind not in ("error", "refusal", "help")
+        if remember and conversation:
+            remember_reading(engine, conversation, encode(reading.request), now)
+        answer.request_text = request.raw if is_encoded(request.raw) else text
         return answer
     except UserError as exc:
         answer = error_answer(str(exc), suggestion=getattr(exc, "suggestion", None))

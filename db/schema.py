@@ -334,6 +334,17 @@ bot_seen_events = Table(
     Index("ix_bot_seen_events_seen_at", "seen_at"),
 )
 
+# Follow-ups (assistant/followup.py): the last question of each conversation, as its encoded reading, for 15
+# minutes. In the database, so every replica of the bot answers the next message of the conversation alike.
+bot_conversations = Table(
+    "bot_conversations",
+    metadata,
+    Column("conversation", String(255), primary_key=True),  # DM channel or channel+thread, and the Slack user
+    Column("reading", Text, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_bot_conversations_updated_at", "updated_at"),
+)
+
 BOT_TABLES = (
     bot_settings,
     bot_slack_identities,
@@ -347,6 +358,7 @@ BOT_TABLES = (
     bot_sync_state,
     bot_sync_rejects,
     bot_seen_events,
+    bot_conversations,
 )
 
 # APScheduler's job store (scheduler/service.py), in APScheduler's own layout so its SQLAlchemyJobStore uses it

@@ -21,8 +21,20 @@ from render.charts import render_chart
 log = logging.getLogger(__name__)
 
 
-def answer_for(deps: BotDeps, client: WebClient, user_id: str, text: str) -> Answer:
-    """The answer for this Slack user; identity problems and outages become error answers, never exceptions."""
+def conversation_key(channel: str | None, user_id: str, thread_ts: str | None = None) -> str | None:
+    """Where follow-ups belong: a DM (the whole DM, threads or not) or one channel thread, and the person (two
+    people in one thread each follow up their own question). None where there is no conversation."""
+    if not channel or not user_id:
+        return None
+    if channel.startswith("D"):
+        return f"dm:{channel}:{user_id}"
+    return f"thread:{channel}:{thread_ts}:{user_id}" if thread_ts else None
+
+
+def answer_for(deps: BotDeps, client: WebClient, user_id: str, text: str, *, conversation: str | None = None
+               ) -> Answer:
+    """The answer for this Slack user; identity problems and outages become error answers, never exceptions.
+    `conversation` (see `conversation_key`) lets the message follow up the last question asked there."""
     try:
         viewer = viewer_for_slack_user(client, deps.engine, user_id)
     except UserError as exc:
@@ -36,7 +48,8 @@ def answer_for(deps: BotDeps, client: WebClient, user_id: str, text: str) -> Ans
         log.exception("could not identify Slack user %s (error id %s)", user_id, error_id)
         return error_answer(f"I couldn't check who you are right now (error id {error_id}). Please try again.",
                             error_id=error_id)
-    return answer_text(deps.engine, viewer, text, settings=deps.settings, cache=deps.cache)
+    return answer_text(deps.engine, viewer, text, settings=deps.settings, cache=deps.cache,
+                       conversation=conversation)
 
 
 def message_for(deps: BotDeps, answer: Answer) -> dict:

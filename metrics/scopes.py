@@ -26,8 +26,23 @@ class ScopeError(UserError):
     """The scope cannot be used (unknown person or team)."""
 
 
+@dataclass(frozen=True)
+class ScopeChoice:
+    """One of several people or teams a name could mean: what to show, and words that name only this one (the
+    email, else the full name; None when neither is unique, so it cannot be offered as a button)."""
+
+    label: str
+    reference: str | None
+    scope: Scope
+
+
 class AmbiguousScope(ScopeError):
-    """Several people match what was typed; the message names them."""
+    """Several people (or teams) match what was typed; the message names them, `choices` lists them."""
+
+    def __init__(self, message: str, *, words: str = "", choices: list[ScopeChoice] | None = None):
+        super().__init__(message)
+        self.words = words
+        self.choices = choices or []
 
 
 class ScopeRefused(UserError):
@@ -189,17 +204,33 @@ def _named_scope(conn: Connection, words: str) -> Scope:
         cond = reps.c.slack_user_id == mention.group(1)
     else:
         cond = or_(func.lower(reps.c.email) == key, func.lower(reps.c.name) == key, reps.c.slack_user_id == words)
-    rows = conn.execute(select(reps.c.id, reps.c.name, reps.c.role).where(cond)).all()
+    rows = conn.execute(select(*_PERSON).where(cond)).all()
     if len(rows) == 1:
-        row = rows[0]
-        if row.role in ("manager", "exec"):
-            return Scope("tree", f"{row.name}'s team", rep_id=row.id)
-        return Scope("rep", row.name, rep_id=row.id)
+        return _person_scope(rows[0])
     if len(rows) > 1:
         names = ", ".join(f"{r.name} (#{r.id})" for r in rows[:5])
-        raise AmbiguousScope(f"More than one person matches {words!r}: {names}. Use their email.")
+        raise AmbiguousScope(f"More than one person matches {words!r}: {names}. Use their email.", words=words,
+                             choices=_person_choices(rows))
     team = _team_scope(conn, key)
     return team if team is not None else _fuzzy_scope(conn, words, key)
+
+
+_PERSON = (reps.c.id, reps.c.name, reps.c.role, reps.c.email)
+
+
+def _person_scope(row) -> Scope:
+    """A person's numbers: a manager's or exec's are their tree's."""
+    if row.role in ("manager", "exec"):
+        return Scope("tree", f"{row.name}'s team", rep_id=row.id)
+    return Scope("rep", row.name, rep_id=row.id)
+
+
+def _person_choices(rows) -> list[ScopeChoice]:
+    """The people a name could mean, each with the words that name only them: the email, else a full name that no
+    one else among them has."""
+    names = [r.name.lower() for r in rows]
+    return [ScopeChoice(r.name, r.email or (r.name if names.count(r.name.lower()) == 1 else None), _person_scope(r))
+            for r in rows]
 
 
 def _team_scope(conn: Connection, key: str) -> Scope | None:
@@ -213,6 +244,7 @@ def _team_scope(conn: Connection, key: str) -> Scope | None:
         team = holders[0].team
         return Scope("team", f"the {team} team", team=team)
     regional = [p for p in people if p.role == "manager" and (p.region or "").lower() == key]
+    several: list = []
     for group, field in ((holders, "team"), (regional, "region")):
         ids = {p.id for p in group}
         tops = [p for p in group if p.manager_id not in ids]
@@ -220,18 +252,23 @@ def _team_scope(conn: Connection, key: str) -> Scope | None:
             top = tops[0]
             label = top.team if field == "team" or top.team else f"{top.region} region"
             return Scope("tree", label, rep_id=top.id)
+        several = several or tops
+    if several:  # two separate trees carry the label: whose?
+        tops = conn.execute(select(*_PERSON).where(reps.c.id.in_([p.id for p in several])).order_by(reps.c.name)).all()
+        choices = [ScopeChoice(f"{p.name}'s team", p.email or None, Scope("tree", f"{p.name}'s team", rep_id=p.id))
+                   for p in tops]
+        raise AmbiguousScope(f"{key!r} is the label of more than one team: "
+                             + ", ".join(c.label for c in choices[:5]) + ". Which one? Name its manager.",
+                             words=key, choices=choices)
     return None
 
 
 def _fuzzy_scope(conn: Connection, words: str, key: str) -> Scope:
     """A unique first name or a close spelling of one name or team; otherwise a ScopeError with suggestions."""
-    people = conn.execute(select(reps.c.id, reps.c.name, reps.c.role)).all()
+    people = conn.execute(select(*_PERSON)).all()
     first = [p for p in people if p.name.lower().split()[0] == key]
     if len(first) == 1:
-        p = first[0]
-        return Scope("tree", f"{p.name}'s team", rep_id=p.id) if p.role in ("manager", "exec") else Scope(
-            "rep", p.name, rep_id=p.id
-        )
+        return _person_scope(first[0])
     teams = sorted({t for (t,) in conn.execute(select(reps.c.team).distinct()) if t})
     by_name = {p.name.lower(): p for p in people}
     candidates = list(by_name) + [t.lower() for t in teams]
@@ -239,14 +276,12 @@ def _fuzzy_scope(conn: Connection, words: str, key: str) -> Scope:
     if len(close) == 1 or (close and difflib.SequenceMatcher(None, key, close[0]).ratio() >= 0.9):
         match = close[0]
         if match in by_name:
-            p = by_name[match]
-            if p.role in ("manager", "exec"):
-                return Scope("tree", f"{p.name}'s team", rep_id=p.id)
-            return Scope("rep", p.name, rep_id=p.id)
+            return _person_scope(by_name[match])
         team = next(t for t in teams if t.lower() == match)
         return Scope("team", f"the {team} team", team=team)
     hint = f" Did you mean {' or '.join(repr(c.title()) for c in close)}?" if close else ""
     if len(first) > 1:
         raise AmbiguousScope(f"Several people are called {words!r}: " + ", ".join(p.name for p in first[:5])
-                             + ". Which one? Use the full name or the email.")
+                             + ". Which one? Use the full name or the email.", words=words,
+                             choices=_person_choices(sorted(first, key=lambda p: p.name)))
     raise ScopeError(f"I don't know anyone or any team called {words!r}.{hint}")
