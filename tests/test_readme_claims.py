@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from sqlalchemy import create_engine, func, insert, inspect, select, text
+from sqlalchemy import create_engine, func, inspect, select, text
 
 import bot
 from config import load_settings
@@ -30,9 +30,9 @@ from metrics.scopes import Scope
 from tests.backends import postgres_only
 from tests.factories import Factory, at
 from tests.orgs import build_small_org
+from tests.test_console import Tty
 from tests.test_digest_schedule import MON_AFTER_US, due_names, make_ctx, utc
 from tests.test_slack_bot import ask, fields
-from tests.test_console import Tty
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
