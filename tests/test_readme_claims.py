@@ -18,6 +18,7 @@ import yaml
 from sqlalchemy import create_engine, func, inspect, select, text
 
 import bot
+from assistant.service import answer_text
 from config import load_settings
 from db.engine import dispose_all, get_engine
 from db.importer import import_mapping
@@ -26,7 +27,7 @@ from metrics.cache import ResultCache
 from metrics.evaluate import evaluate
 from metrics.history_snapshot import read_state, refresh_history_snapshot
 from metrics.periods import Period
-from metrics.scopes import Scope
+from metrics.scopes import Scope, viewer_by_email
 from tests.backends import postgres_only
 from tests.factories import Factory, at
 from tests.orgs import build_small_org
@@ -336,3 +337,29 @@ def test_env_example_documents_each_setting_with_its_default():
         assert load_settings({name: written}) == load_settings({}), name  # as written, it is the default
     with_values = dict(lines)
     assert replace(load_settings(with_values), crm=load_settings({}).crm) == load_settings({})
+
+
+# --- What you can ask: who ------------------------------------------------------------------------------------
+
+
+def test_two_people_with_the_name_typed_get_a_question_back_and_a_unique_first_name_is_enough(db):
+    """"a name (first name when it is unique) … Two people with the name you typed get a question back, not a
+    guess": with two Sam Ortiz, "pipeline sam ortiz" names both and shows no figure; "dana" is Dana Cole's."""
+    f = Factory(db.engine)
+    erin = f.rep("Erin Exec", role="exec")
+    sam_one = f.rep("Sam Ortiz", manager=erin, email="sam.ortiz@example.com", external_id="rep-sam-1")
+    sam_two = f.rep("Sam Ortiz", manager=erin, email="s.ortiz@example.com", external_id="rep-sam-2")
+    dana = f.rep("Dana Cole", manager=erin)
+    for owner, amount in ((sam_one, 1000), (sam_two, 2000), (dana, 4000)):
+        f.deal(owner, "Proposal", amount, date(2026, 12, 15), created=date(2026, 10, 5))
+    now = datetime(2026, 11, 25, 15, tzinfo=UTC)
+    with db.engine.connect() as conn:
+        viewer = viewer_by_email(conn, "erin.exec@example.com")
+    both = answer_text(db.engine, viewer, "/sales pipeline sam ortiz", settings=load_settings({}), now=now)
+    shown = " ".join([both.title or "", *both.lines, *(str(f.value) for f in both.figures)])
+    assert both.kind == "error" and not both.figures
+    assert f"#{sam_one}" in shown and f"#{sam_two}" in shown and "email" in shown
+    assert "1000" not in shown and "2000" not in shown and "3000" not in shown
+    one = answer_text(db.engine, viewer, "/sales pipeline dana", settings=load_settings({}), now=now)
+    assert {f.label: f.value for f in one.figures}["Pipeline"] == Decimal("4000.00")
+    assert "Dana Cole" in " ".join(one.context)
