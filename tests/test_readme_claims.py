@@ -363,3 +363,31 @@ def test_two_people_with_the_name_typed_get_a_question_back_and_a_unique_first_n
     one = answer_text(db.engine, viewer, "/sales pipeline dana", settings=load_settings({}), now=now)
     assert {f.label: f.value for f in one.figures}["Pipeline"] == Decimal("4000.00")
     assert "Dana Cole" in " ".join(one.context)
+
+
+# --- Scheduled work: the integrity run's schedule -------------------------------------------------------------
+
+
+def test_integrity_cron_sets_when_the_integrity_run_fires_in_default_timezone():
+    """"Integrity run on `INTEGRITY_CRON`" (default `0 7 * * 1-5`): after Friday 2026-12-04 08:00 in Berlin the
+    default fires next on Monday 07:00 Berlin (06:00 UTC); `30 18 * * 6` fires on Saturday 18:30 Berlin."""
+    from scheduler.jobs import JOBS
+
+    [integrity] = [job for job in JOBS if job.id == "integrity"]
+    after = datetime(2026, 12, 4, 7, tzinfo=UTC)  # Friday 08:00 in Berlin (CET, UTC+1)
+    default = integrity.make_trigger(load_settings({"DEFAULT_TIMEZONE": "Europe/Berlin"}))
+    assert default.get_next_fire_time(None, after) == datetime(2026, 12, 7, 6, tzinfo=UTC)
+    saturday = integrity.make_trigger(load_settings({"DEFAULT_TIMEZONE": "Europe/Berlin",
+                                                     "INTEGRITY_CRON": "30 18 * * 6"}))
+    assert saturday.get_next_fire_time(None, after) == datetime(2026, 12, 5, 17, 30, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("field, days", [
+    ("1-5", "mon,tue,wed,thu,fri"), ("0", "sun"), ("7", "sun"), ("6,0", "sun,sat"), ("*/2", "sun,tue,thu,sat"),
+    ("mon-fri", "mon,tue,wed,thu,fri"), ("5-7", "sun,fri,sat"), ("1/3", "mon,thu"), ("*", "*"),
+])
+def test_crontab_weekday_numbers_count_from_sunday(field, days):
+    """Crontab's weekdays (the README's `0 7 * * 1-5` is Monday to Friday), worked out by hand."""
+    from scheduler.jobs import crontab_weekdays
+
+    assert crontab_weekdays(field) == days
