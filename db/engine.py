@@ -18,6 +18,8 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from errors import UserError
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 _ENGINES: dict[str, Engine] = {}
 _LOCK = threading.Lock()
@@ -25,8 +27,8 @@ _LOCK = threading.Lock()
 _MIGRATION_LOCK_KEY = 0x5A1E5B07
 
 
-class DatabaseURLError(ValueError):
-    """DATABASE_URL cannot be used."""
+class DatabaseURLError(UserError, ValueError):
+    """DATABASE_URL cannot be used: a sentence for the person who set it, never a stack trace."""
 
 
 def normalise_url(url: str) -> str:

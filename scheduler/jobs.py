@@ -49,8 +49,51 @@ def _every(minutes: int) -> Callable[[Settings], BaseTrigger]:
     return lambda _settings: IntervalTrigger(minutes=minutes, start_date=EPOCH, timezone=UTC)
 
 
+_WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+
+
+def _cron_weekday(token: str) -> int:
+    """A crontab weekday, 0-7 (0 and 7 are Sunday) or a name, as 0 (Sunday) to 7."""
+    if token.isdigit() and int(token) <= 7:
+        return int(token)
+    name = token.lower()[:3]
+    if name in _WEEKDAYS:
+        return _WEEKDAYS.index(name)
+    raise ValueError(f"{token!r} is not a weekday")
+
+
+def crontab_weekdays(field: str) -> str:
+    """A crontab weekday field as APScheduler 3 day names.
+
+    APScheduler 3 numbers weekdays from Monday (0 = Monday), crontab from Sunday (0 or 7 = Sunday): handed
+    `0 7 * * 1-5` as is, it fired Tuesday to Saturday. Names mean the same to both, so the field is spelt out."""
+    if field == "*":
+        return field
+    days: set[int] = set()
+    for part in field.split(","):
+        body, _, step = part.partition("/")
+        if body == "*":
+            first, last = 0, 6
+        elif "-" in body:
+            start, _, end = body.partition("-")
+            first, last = _cron_weekday(start), _cron_weekday(end)
+        else:
+            first = _cron_weekday(body)
+            last = 6 if step else first
+        days |= {day % 7 for day in range(first, last + 1, int(step or 1))}
+    if not days:
+        raise ValueError(f"the weekday field {field!r} names no day")
+    return ",".join(_WEEKDAYS[day] for day in sorted(days))
+
+
 def _integrity_cron(settings: Settings) -> BaseTrigger:
-    return CronTrigger.from_crontab(settings.integrity_cron, timezone=settings.tz)
+    """INTEGRITY_CRON, read as crontab reads it, in DEFAULT_TIMEZONE."""
+    fields = settings.integrity_cron.split()
+    if len(fields) != 5:
+        raise ValueError(f"INTEGRITY_CRON needs 5 fields (minute hour day month weekday), not {len(fields)}")
+    minute, hour, day, month, weekday = fields
+    return CronTrigger(minute=minute, hour=hour, day=day, month=month, day_of_week=crontab_weekdays(weekday),
+                       timezone=settings.tz)
 
 
 JOBS: tuple[JobSpec, ...] = (
