@@ -17,6 +17,7 @@ from db.schema import bot_stage_entries, opportunities, opportunity_history, sta
 from metrics.compile import DIM_PREFIX, Window, deal_query
 from metrics.history_snapshot import changed_since, first_entries, usable_watermark
 from metrics.model import REP_DIMENSIONS
+from metrics.payout_metric import run_payout, run_payout_projected
 from metrics.periods import day_after_start
 
 VELOCITY_LOOKBACK_DAYS = 365
@@ -144,5 +145,11 @@ SPECIAL_METRICS = {
         SpecialMetric("conversion", "Stage conversion",
                       "share of deals entering each stage in the period that later reached a further stage "
                       "(from history)", "ratio", ("stage",), _conversion),
+        SpecialMetric("payout", "Estimated payout",
+                      "tiered payout on closed won against quota under each rep's comp plan, plus SPIFFs "
+                      "(an estimate)", "money", ("owner",), run_payout),
+        SpecialMetric("payout_projected", "Projected payout",
+                      "the payout if the rep's open commit deals closing in the period close (an estimate)",
+                      "money", ("owner",), run_payout_projected),
     )
 }
