@@ -12,6 +12,7 @@ from assistant.ask import Ask, freshness_line, since_default, viewer_zone
 from assistant.comp_answers import commission
 from assistant.grammar import INTENTS
 from assistant.metric_answers import NOT_COMPARABLE, compare_answer, metric_answer
+from assistant.scorecard_answers import scorecard
 from errors import UserError
 from metrics.changes import KIND_TITLES, KINDS, changes_since, changes_summary
 from metrics.deals import CHOICES, DealRow, deal_history, find_deal
@@ -403,7 +404,7 @@ HANDLERS: dict[str, Callable[[Ask], Answer]] = {
     "help": help_, "pipeline": pipeline, "quota": quota, "forecast": forecast, "deals": deals, "deal": deal,
     "stalled": stalled, "winrate": winrate, "cycle": cycle, "funnel": funnel, "leaderboard": leaderboard,
     "changes": changes, "integrity": integrity, "digest": digest, "settings": settings_, "metric": metric_answer,
-    "commission": commission,
+    "commission": commission, "scorecard": scorecard,
 }
 # What each answer uses of a reading beyond intent, scope and period; the rest is said back as ignored.
 HONOURS: dict[str, frozenset[str]] = {
@@ -417,6 +418,8 @@ HONOURS: dict[str, frozenset[str]] = {
     "leaderboard": frozenset({"chart", "explain", "limit", "sort"}),
     "integrity": frozenset({"rule"}),
     "metric": frozenset({"by", "limit", "sort", "explain", "compare"}),
+    "commission": frozenset({"chart"}),
+    "scorecard": frozenset({"chart"}),
 }
 
 
