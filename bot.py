@@ -115,6 +115,12 @@ def cmd_sync(args: argparse.Namespace) -> int:
     return run_sync_command(args, load_settings())
 
 
+def cmd_comp(args: argparse.Namespace) -> int:
+    from metrics.comp_cli import run_comp_command
+
+    return run_comp_command(args, load_settings())
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from runner import run
 
@@ -201,6 +207,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--full", action="store_true", help="read every record again, not only what changed")
     p.add_argument("--status", action="store_true", help="per object: last success, watermark, rows, last error")
     p.set_defaults(func=cmd_sync)
+
+    p = sub.add_parser("comp", help="compensation plans: load the plans file, show it, print a statement")
+    comp = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    c = comp.add_parser("load", help="validate and load the plans file (a changed file becomes a new version)")
+    c.add_argument("file", metavar="PLANS.yml")
+    c.add_argument("--from", dest="effective", default=None, metavar="DATE",
+                   help="first period end the new version applies to (default today)")
+    c.set_defaults(func=cmd_comp)
+    c = comp.add_parser("show", help="the plans in force now")
+    c.set_defaults(func=cmd_comp)
+    c = comp.add_parser("statement", help="one line per rep and credited deal with the payout (payroll hand-off)")
+    c.add_argument("--period", default="this quarter")
+    c.add_argument("--format", choices=("table", "csv"), default="table")
+    c.set_defaults(func=cmd_comp)
 
     p = sub.add_parser("jobs", help="list the scheduled jobs with their next run times")
     p.set_defaults(func=cmd_jobs)

@@ -21,9 +21,10 @@ from metrics.periods import Period, PeriodError, all_time, extract_period, parse
 # Kept for callers that list the subcommands (help).
 INTENTS = {name: (name,) for name in v.SUBCOMMANDS}
 # When a question names several intents ("which of Dana's deals are stuck?"), the most specific wins.
-PRIORITY = ("integrity", "changes", "stalled", "funnel", "winrate", "cycle", "leaderboard", "metric", "forecast",
+PRIORITY = ("commission", "scorecard", "integrity", "changes", "stalled", "funnel", "winrate", "cycle",
+            "leaderboard", "metric", "forecast",
             "quota", "pipeline", "deals", "deal", "digest", "settings", "help")
-ARG_INTENTS = ("deal", "digest", "settings")
+ARG_INTENTS = ("deal", "digest", "settings", "commission")
 _TOKEN = re.compile(r"<[@#!][^>]+>|[$#]?[\w.@'’+/%$-]*[\w%$]|[%$]")
 _AMOUNT = r"\$?\s?(?P<{n}>\d{{1,3}}(?:,\d{{3}})+|\d+(?:\.\d+)?)\s?(?P<{u}>k|m|mm|mn|bn|b|million|thousand|grand)?"
 _MIN_WORDS = r"over|above|more than|greater than|bigger than|larger than|at least|north of|exceeding|upwards of|>=|>"

@@ -9,8 +9,10 @@ from decimal import Decimal
 from assistant.answer_parts import LIST_LIMIT, _actions, _breakdown_table, _context, _explain, ranked
 from assistant.answers import Action, Answer, ChartSpec, Column, DealCard, Figure, Table
 from assistant.ask import Ask, freshness_line, since_default, viewer_zone
+from assistant.comp_answers import commission
 from assistant.grammar import INTENTS
 from assistant.metric_answers import NOT_COMPARABLE, compare_answer, metric_answer
+from assistant.scorecard_answers import scorecard
 from errors import UserError
 from metrics.changes import KIND_TITLES, KINDS, changes_since, changes_summary
 from metrics.deals import CHOICES, DealRow, deal_history, find_deal
@@ -34,6 +36,8 @@ HELP_EXAMPLES = {
     "integrity": "`/sales integrity` — data-quality findings (sales ops)",
     "digest": "`/sales digest preview` · `time 07:30` · `pause 5d` · `off` · `on`",
     "settings": "`/sales settings` — your role, scope, time zone and digest",
+    "commission": "`/sales commission` · `/sales comp what if Acme renewal` · `what if +50k` — estimated payout",
+    "scorecard": "`/sales scorecard` · `/sales scorecard team` — you vs your team's median, and the bottleneck",
 }
 
 
@@ -400,6 +404,7 @@ HANDLERS: dict[str, Callable[[Ask], Answer]] = {
     "help": help_, "pipeline": pipeline, "quota": quota, "forecast": forecast, "deals": deals, "deal": deal,
     "stalled": stalled, "winrate": winrate, "cycle": cycle, "funnel": funnel, "leaderboard": leaderboard,
     "changes": changes, "integrity": integrity, "digest": digest, "settings": settings_, "metric": metric_answer,
+    "commission": commission, "scorecard": scorecard,
 }
 # What each answer uses of a reading beyond intent, scope and period; the rest is said back as ignored.
 HONOURS: dict[str, frozenset[str]] = {
@@ -413,6 +418,8 @@ HONOURS: dict[str, frozenset[str]] = {
     "leaderboard": frozenset({"chart", "explain", "limit", "sort"}),
     "integrity": frozenset({"rule"}),
     "metric": frozenset({"by", "limit", "sort", "explain", "compare"}),
+    "commission": frozenset({"chart"}),
+    "scorecard": frozenset({"chart"}),
 }
 
 

@@ -28,7 +28,7 @@ class Concept:
 
 # Subcommands, in the order `help` lists them (the first word of `/sales <what>` picks one of these outright).
 SUBCOMMANDS = ("help", "pipeline", "quota", "forecast", "deals", "deal", "stalled", "winrate", "cycle", "funnel",
-               "leaderboard", "changes", "integrity", "digest", "settings")
+               "leaderboard", "changes", "integrity", "digest", "settings", "commission", "scorecard")
 
 # The metric each subcommand answers with, when the question names no other.
 DEFAULT_METRIC = {"pipeline": "pipeline", "quota": "attainment", "forecast": "forecast", "winrate": "win_rate",
@@ -108,6 +108,11 @@ _METRIC_PHRASES: dict[tuple[str, str | None], str] = {
                          "data problems|clean up|cleanup|crm hygiene|data integrity|data hygiene|bad records|"
                          "data check|data checks",
     ("digest", None): "digest|digests|morning digest|weekly digest",
+    ("commission", None): "commission|commissions|comp|my comp|comp plan|payout|payouts|my payout|earnings|"
+                          "what will i earn|what do i earn|how much will i earn|what will i get paid|"
+                          "what would i earn|incentive|incentives|variable pay|what if|accelerator|spiff|spiffs",
+    ("scorecard", None): "scorecard|scorecards|score card|coaching|bottleneck|bottlenecks|where do my deals get stuck|"
+                         "where do deals get stuck|rep scorecard",
     ("settings", None): "settings|setting|preferences|my settings|config|configuration",
     ("help", None): "help|commands|usage|what can you do|what can i ask|how do i use this|how does this work|"
                     "what do you do|examples",

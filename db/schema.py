@@ -345,6 +345,20 @@ bot_conversations = Table(
     Index("ix_bot_conversations_updated_at", "updated_at"),
 )
 
+# Compensation plans (metrics/comp_plans.py): every loaded version of the plans file, kept whole, so a past period
+# is paid under the version that was in force then. `document` is the validated file as canonical JSON.
+bot_comp_plan_versions = Table(
+    "bot_comp_plan_versions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("effective_from", Date, nullable=False),
+    Column("loaded_at", UTCDateTime, nullable=False),
+    Column("source", String(500), nullable=False),
+    Column("checksum", String(64), nullable=False),
+    Column("document", Text, nullable=False),
+    Index("ix_bot_comp_plan_versions_effective", "effective_from", "id"),
+)
+
 BOT_TABLES = (
     bot_settings,
     bot_slack_identities,
@@ -359,6 +373,7 @@ BOT_TABLES = (
     bot_sync_rejects,
     bot_seen_events,
     bot_conversations,
+    bot_comp_plan_versions,
 )
 
 # APScheduler's job store (scheduler/service.py), in APScheduler's own layout so its SQLAlchemyJobStore uses it

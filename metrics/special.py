@@ -14,9 +14,11 @@ from decimal import Decimal
 from sqlalchemy import and_, case, func, select, union_all
 
 from db.schema import bot_stage_entries, opportunities, opportunity_history, stages
+from metrics.activity_metrics import run_activities, run_deals_created, run_pipeline_created
 from metrics.compile import DIM_PREFIX, Window, deal_query
 from metrics.history_snapshot import changed_since, first_entries, usable_watermark
 from metrics.model import REP_DIMENSIONS
+from metrics.payout_metric import run_payout, run_payout_projected
 from metrics.periods import day_after_start
 
 VELOCITY_LOOKBACK_DAYS = 365
@@ -144,5 +146,17 @@ SPECIAL_METRICS = {
         SpecialMetric("conversion", "Stage conversion",
                       "share of deals entering each stage in the period that later reached a further stage "
                       "(from history)", "ratio", ("stage",), _conversion),
+        SpecialMetric("payout", "Estimated payout",
+                      "tiered payout on closed won against quota under each rep's comp plan, plus SPIFFs "
+                      "(an estimate)", "money", ("owner",), run_payout),
+        SpecialMetric("payout_projected", "Projected payout",
+                      "the payout if the rep's open commit deals closing in the period close (an estimate)",
+                      "money", ("owner",), run_payout_projected),
+        SpecialMetric("activities", "Activities", "count of activities logged in the period (per_week beside it)",
+                      "count", ("owner", "kind"), run_activities),
+        SpecialMetric("pipeline_created", "Pipeline created", "Σ amount of deals created in the period", "money",
+                      ("owner", "team", "region"), run_pipeline_created),
+        SpecialMetric("deals_created", "Deals created", "count of deals created in the period", "count",
+                      ("owner", "team", "region"), run_deals_created),
     )
 }

@@ -22,7 +22,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 from assistant.answers import ChartSpec
 from render.format import money_short, one_line, percent, truncate
 
-CHART_KINDS = ("pipeline_by_stage", "attainment_pace", "forecast", "leaderboard")
+CHART_KINDS = ("pipeline_by_stage", "attainment_pace", "forecast", "leaderboard", "payout_curve", "scorecard")
 SIZE_IN = (6.4, 3.6)
 DPI = 100
 LEADERBOARD_TOP = 10
@@ -273,11 +273,61 @@ def _leaderboard(fig, ax, spec: ChartSpec, currency: str) -> None:
     ax.set_xlim(left=0, right=max([target, *values]) * 1.15 or 1)
 
 
+def _payout_curve(fig, ax, spec: ChartSpec, currency: str) -> None:
+    """Estimated payout (y) against attainment (x): the plan's curve, its band edges, and the marked points
+    (`extra["marks"]`: label -> (attainment, payout))."""
+    xs = [_num(a) for a, _ in spec.series]
+    ys = [_num(v) for _, v in spec.series]
+    ax.plot(xs, ys, color=BLUE, linewidth=2, label="Payout (estimate)")
+    for edge in spec.extra.get("edges") or ():
+        ax.axvline(_num(edge), color=GREY, linewidth=0.8, linestyle=":")
+    colors = [GREEN, AMBER, RED]
+    for i, (label, (att, value)) in enumerate((spec.extra.get("marks") or {}).items()):
+        if att is None or value is None:
+            continue
+        ax.scatter([_num(att)], [_num(value)], color=colors[i % len(colors)], zorder=3, s=36,
+                   label=f"{_safe(label)}: {percent(_num(att))}, {money_short(_num(value), currency)}")
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: percent(v)))
+    _money_axis(ax.yaxis, currency)
+    ax.set_xlim(0, max(xs) if xs else 1)
+    ax.set_ylim(0, max([*ys, 1.0]) * 1.25)
+    ax.grid(color=GRID, linewidth=0.8)
+    ax.legend(loc="upper left", fontsize=8, frameon=False)
+
+
+def _scorecard(fig, ax, spec: ChartSpec, currency: str) -> None:
+    """Small multiples: one panel per figure, the rep's bar beside the team median's. `series` holds
+    (figure label, (rep value, team median)); `extra["formats"]` the format of each (money, ratio, count, days)."""
+    fig.delaxes(ax)
+    panels = spec.series[:8]
+    formats = spec.extra.get("formats") or {}
+    cols = min(4, len(panels))
+    rows = -(-len(panels) // cols)
+    name = _safe(_label(spec.extra.get("rep") or "Rep", 14))
+    for i, (label, (mine, team)) in enumerate(panels):
+        panel = fig.add_subplot(rows, cols, i + 1)
+        values = [_num(mine), _num(team)]
+        bars = panel.bar([0, 1], values, color=[BLUE, GREY], width=0.6)
+        fmt = formats.get(label, "count")
+        shown = {"money": lambda v: money_short(float(v), currency), "ratio": percent}.get(
+            fmt, lambda v: f"{v:,.1f}" if v % 1 else f"{v:,.0f}")
+        _bar_values(panel, bars, values, shown)
+        panel.set_title(_safe(_label(label, 24)), fontsize=8, color=INK)
+        panel.set_xticks([0, 1], [name, "team"], fontsize=7)
+        panel.set_yticks([])
+        panel.set_ylim(0, max([*values, 1e-9]) * 1.3)
+        for side in ("top", "right", "left"):
+            panel.spines[side].set_visible(False)
+    fig.subplots_adjust(hspace=0.7, wspace=0.3)
+
+
 _DRAW = {
     "pipeline_by_stage": _pipeline_by_stage,
     "attainment_pace": _attainment_pace,
     "forecast": _forecast,
     "leaderboard": _leaderboard,
+    "payout_curve": _payout_curve,
+    "scorecard": _scorecard,
 }
 
 
@@ -367,6 +417,24 @@ def sample_specs() -> dict[str, ChartSpec]:
             [(f"Rep {i:02d} Lastname", Decimal(i * 37 % 131 + 20) / 100) for i in range(1, 51)],
             target=Decimal(1),
             extra={"top": 10},
+        ),
+        "payout_curve": ChartSpec(
+            "payout_curve",
+            "Estimated payout · AE 2027",
+            [(Decimal(i) / 20, Decimal(30000) * min(Decimal(i) / 20, Decimal("2.5"))) for i in range(0, 41)],
+            extra={"marks": {"You now": (Decimal("0.82"), Decimal(24600)),
+                             "If commit closes": (Decimal("1.04"), Decimal(31800))},
+                   "edges": [Decimal("0.5"), Decimal(1)]},
+        ),
+        "scorecard": ChartSpec(
+            "scorecard",
+            "Scorecard · Dana Novak vs team median",
+            [("Activities / week", (Decimal(31), Decimal(24))),
+             ("Pipeline created", (Decimal(410000), Decimal(380000))),
+             ("Win rate", (Decimal("0.31"), Decimal("0.28"))), ("Avg deal size", (Decimal(42000), Decimal(39000))),
+             ("Cycle (days)", (Decimal(48), Decimal(55))), ("Attainment", (Decimal("0.92"), Decimal("0.87")))],
+            extra={"rep": "Dana Novak", "formats": {"Pipeline created": "money", "Win rate": "ratio",
+                                                    "Avg deal size": "money", "Attainment": "ratio"}},
         ),
     }
 

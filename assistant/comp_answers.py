@@ -1,0 +1,169 @@
+"""`/sales commission [what if DEAL|+AMOUNT]`: the asker's estimated payout, where they stand in their plan's
+bands, their projection if their commit closes, and what a named deal or amount would add. Every figure is an
+estimate; a rep sees only their own (the deal in a what-if is looked up among the deals they may see)."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+from assistant.answer_parts import _context
+from assistant.answers import Answer, ChartSpec, Column, Figure, Table
+from assistant.ask import Ask
+from errors import UserError
+from metrics.deals import find_deal
+from metrics.payout import RepPayout, band_position, payouts, tiered_payout
+from metrics.scopes import default_scope
+from render.format import money_exact
+
+CLOSED_WORDS = ("closed won", "closed lost")
+ESTIMATE = "Every figure here is an estimate under your comp plan, not a payroll figure."
+_WHAT_IF = re.compile(r"\bwhat\s*if\b\s*(?P<rest>.*)$", re.IGNORECASE)
+_AMOUNT = re.compile(r"^\+?\s*\$?\s*(?P<n>\d[\d,]*(?:\.\d+)?)\s*(?P<u>k|m)?$", re.IGNORECASE)
+_PLUS = re.compile(r"(?:^|\s)\+\s*\$?\s*(?P<n>\d[\d,]*(?:\.\d+)?)\s*(?P<u>k|m)?\b", re.IGNORECASE)
+_CLOSING = re.compile(r"\s+(?:closes|closed|closing|close|wins|won|signs|signed|lands)\s*[?.!]*$", re.IGNORECASE)
+
+
+def _amount(m: re.Match) -> Decimal:
+    unit = {"k": 1000, "m": 1_000_000}.get((m.group("u") or "").lower(), 1)
+    return Decimal(m.group("n").replace(",", "")) * unit
+
+
+def what_if_of(raw: str) -> tuple[str | None, Decimal | None]:
+    """(deal name, None) or (None, amount) for `what if Acme` / `what if +50k` / `+50000`; (None, None) if none."""
+    m = _WHAT_IF.search(raw or "")
+    if m:
+        rest = _CLOSING.sub("", m.group("rest").strip(" ?")).strip()
+        if not rest:
+            return None, None
+        amount = _AMOUNT.match(rest)
+        return (None, _amount(amount)) if amount else (rest, None)
+    plus = _PLUS.search(raw or "")
+    return (None, _amount(plus)) if plus else (None, None)
+
+
+def _pct(ratio: Decimal) -> str:
+    return f"{(ratio * 100).quantize(Decimal('1'))}%"
+
+
+def _mult(value: Decimal) -> str:
+    return f"{value.normalize():f}×"
+
+
+def _band_lines(rep: RepPayout) -> list[str]:
+    band = band_position(rep.plan, rep.credited, rep.quota)
+    lines = [f"You are in band {band.index + 1} of {len(rep.plan.tiers)} ({_mult(band.multiplier)} the base rate, "
+             f"{rep.plan.tier_mode}); the next dollar you close pays about {money_exact(band.next_dollar)} "
+             "(estimate)."]
+    if band.capped:
+        lines.append("You have reached the plan's cap: more credit adds no tiered payout (SPIFFs still count).")
+    elif band.to_next_band is not None:
+        lines.append(f"{money_exact(band.to_next_band)} more closed takes you to the next band "
+                     f"({_mult(band.next_multiplier)}).")
+    return lines
+
+
+def _deal_credit(ask: Ask, name: str, period):
+    from metrics.payout import DealCredit
+
+    match = find_deal(ask.conn, default_scope(ask.viewer), name)
+    if match.choices:
+        raise UserError(f"More than one of your deals matches “{name}”: "
+                        + ", ".join(d.name for d in match.choices[:5]) + ". Use its full name or its id.")
+    if match.deal is None:
+        raise UserError(f"I can't find a deal called “{name}” among your deals. Try part of its name or its CRM id.")
+    deal = match.deal
+    if deal.stage.lower() in CLOSED_WORDS or deal.probability in (0, 100):
+        raise UserError(f"{deal.name} is already closed ({deal.stage}), so it cannot be added as a what-if.")
+    close = min(max(deal.close_date or ask.today, period.start), period.end)
+    return deal, DealCredit(deal.id, deal.name, close, deal.amount or Decimal(0), None, None, False)
+
+
+def commission(ask: Ask) -> Answer:
+    period = ask.period()
+    viewer = ask.viewer
+    common = {"today": ask.today, "fiscal": ask.fiscal}
+    mine = payouts(ask.conn, period, [viewer.rep_id], **common)
+    if not mine or not mine[0].plans:
+        if viewer.role != "rep":
+            return _team_table(ask, period)
+        return Answer(kind="info", title="Your commission",
+                      lines=["You have no comp plan for this period, so there is no payout to estimate. "
+                             "Sales ops assigns plans."], context=_context(ask, period, None))
+    rep = mine[0]
+    if rep.value is None and viewer.role != "rep":
+        return _team_table(ask, period, f"Your plan is {rep.plan.name}, but with {_no_quota(rep)} for this period "
+                                        "your own payout cannot be estimated; these are your reps' estimates.")
+    if rep.value is None:
+        return Answer(kind="info", title="Your commission",
+                      lines=[f"Your plan is {rep.plan.name}, but you have {_no_quota(rep)} for this period, "
+                             "so no payout can be estimated."],
+                      context=_context(ask, period, None))
+    projected = payouts(ask.conn, period, [viewer.rep_id], projected=True, **common)[0]
+    figures = [Figure("Earned so far (estimate)", rep.value), Figure("Attainment", rep.attainment, "ratio"),
+               Figure("Closed won credited", rep.credited), Figure("Quota", rep.quota),
+               Figure("If your commit closes (estimate)", projected.value), Figure("SPIFFs (estimate)", rep.spiffs)]
+    lines = [ESTIMATE, *_band_lines(rep)]
+    name, amount = what_if_of(ask.request.raw)
+    added_point = None
+    if name or amount:
+        from metrics.payout import DealCredit
+
+        if name:
+            found, credit = _deal_credit(ask, name, period)
+            label = f"{found.name} closing"
+        else:
+            credit = DealCredit(0, "what-if", min(max(ask.today, period.start), period.end), amount, None, None,
+                                False)
+            label = f"Another {money_exact(amount)} closed"
+        after = payouts(ask.conn, period, [viewer.rep_id], extra={viewer.rep_id: [credit]}, **common)[0]
+        added = after.value - rep.value
+        reached = band_position(after.plan, after.credited, after.quota)
+        before = band_position(rep.plan, rep.credited, rep.quota)
+        accelerator = " and the accelerator" if reached.multiplier > 1 >= before.multiplier else ""
+        lines.append(f"{label} adds {money_exact(added)} (estimate), taking you to {_pct(after.attainment)}"
+                     f"{accelerator}.")
+        added_point = (after.attainment, after.value)
+    answer = Answer(kind="metric", title=f"Your commission · {period.label}", figures=figures, lines=lines,
+                    context=_context(ask, period, None))
+    if "chart" in ask.request.options or added_point is not None:
+        answer.chart = payout_curve(rep, projected, added_point)
+    return answer
+
+
+def payout_curve(rep: RepPayout, projected: RepPayout, what_if=None) -> ChartSpec:
+    """Payout against attainment from 0 to past the furthest point marked (the plan's tiered payout only, at the
+    rep's quota), with the rep's point, the projected point and a what-if point."""
+    top = max(Decimal("1.5"), (projected.attainment or 0) * Decimal("1.2"), (rep.attainment or 0) * Decimal("1.2"))
+    steps = 60
+    plan = rep.plan
+    series = []
+    for i in range(steps + 1):
+        a = top * i / steps
+        series.append((a, tiered_payout(plan, a * rep.quota, rep.quota).quantize(Decimal("0.01"))))
+    marks = {"You now": (rep.attainment, rep.value), "If commit closes": (projected.attainment, projected.value)}
+    if what_if is not None:
+        marks["What if"] = what_if
+    return ChartSpec("payout_curve", f"Estimated payout · {rep.plan.name}", series,
+                     extra={"marks": marks, "edges": [t.upper for t in rep.plan.tiers if t.upper is not None]})
+
+
+def _no_quota(rep: RepPayout) -> str:
+    return "a zero quota" if rep.note.startswith("zero") else "no quota"
+
+
+def _team_table(ask: Ask, period, why: str = "You have no comp plan of your own; these are your reps' estimated "
+                                             "payouts.") -> Answer:
+    """A manager or exec without a plan of their own: their reps' estimated payouts."""
+    scope = default_scope(ask.viewer)
+    reps = payouts(ask.conn, period, scope.member_ids(ask.conn), today=ask.today, fiscal=ask.fiscal)
+    reps = [r for r in reps if r.rep_id != ask.viewer.rep_id]
+    rows = [[r.name, r.plan.name if r.plan else "-", r.attainment, r.credited, r.value, r.note or ""]
+            for r in sorted(reps, key=lambda r: (r.value is None, -(r.value or 0)))]
+    table = Table([Column("rep"), Column("plan"), Column("attainment", "ratio"), Column("credited", "money"),
+                   Column("payout (est.)", "money"), Column("note")], rows)
+    total = sum((r.value for r in reps if r.value is not None), Decimal(0))
+    return Answer(kind="metric", title=f"Estimated payouts · {scope.label}",
+                  figures=[Figure("Total (estimate)", total), Figure("Reps", len(reps), "count")],
+                  table=table, lines=[why, "Every figure is an estimate, not a payroll figure."],
+                  context=_context(ask, period, scope))

@@ -1,0 +1,64 @@
+"""`/sales scorecard [rep|team]`: a rep against their team's median with the bottleneck stage named; a manager's
+view ranks their reps, each with their bottleneck."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from assistant.answer_parts import _context
+from assistant.answers import Answer, ChartSpec, Column, Figure, Table
+from assistant.ask import Ask
+from db.schema import reps, stages
+from metrics.scorecard import FIGURES, team_of, team_scorecards
+from render.format import money_short, percent
+
+
+def next_stages(conn) -> dict[str, str]:
+    rows = conn.execute(select(stages.c.name, stages.c.is_closed, stages.c.is_won).order_by(stages.c.position)).all()
+    names = [r.name for r in rows if not r.is_closed] + [r.name for r in rows if r.is_closed and r.is_won][:1]
+    return {a: b for a, b in zip(names, names[1:], strict=False)}
+
+
+def shown(value, fmt: str) -> str:
+    if value is None:
+        return "-"
+    if fmt == "money":
+        return money_short(value)
+    if fmt == "ratio":
+        return percent(value)
+    return f"{value:,.1f}"
+
+
+def scorecard(ask: Ask) -> Answer:
+    period, scope = ask.period(), ask.scope()
+    following = next_stages(ask.conn)
+    if scope.kind == "rep":
+        members = team_of(ask.conn, scope.rep_id)
+        team = team_scorecards(ask.conn, members, period, ask.today, ask.fiscal)
+        card = next(c for c in team.cards if c.rep_id == scope.rep_id)
+        rows = [[label, shown(card.figures[key], fmt), shown(team.medians[key], fmt)] for key, label, fmt in FIGURES]
+        table = Table([Column("figure"), Column(card.name), Column("team median")], rows)
+        trend = ", ".join(f"{label} {'-' if a is None else f'{a * 100:.0f}%'}" for label, a in card.attainment_trend)
+        answer = Answer(kind="metric", title=f"Scorecard · {card.name}", table=table,
+                        figures=[Figure("Bottleneck", card.bottleneck_text(following), "text")],
+                        lines=[f"Attainment, last 4 quarters: {trend}.",
+                               f"Team: the {len(members)} reps who share {card.name}'s manager; figures are medians."],
+                        context=_context(ask, period, scope))
+        if "chart" in ask.request.options:
+            answer.chart = ChartSpec("scorecard", f"Scorecard · {card.name} vs team median",
+                                     [(label, (card.figures[key], team.medians[key])) for key, label, _ in FIGURES],
+                                     extra={"rep": card.name, "formats": {label: fmt for _, label, fmt in FIGURES}})
+        return answer
+    ids = scope.member_ids(ask.conn)
+    query = select(reps.c.id, reps.c.name).where(reps.c.role == "rep").order_by(reps.c.name)
+    if ids is not None:
+        query = query.where(reps.c.id.in_(ids))
+    members = [(r.id, r.name) for r in ask.conn.execute(query)]
+    team = team_scorecards(ask.conn, members, period, ask.today, ask.fiscal)
+    ranked = sorted(team.cards, key=lambda c: (c.figures["attainment"] is None, -(c.figures["attainment"] or 0)))
+    rows = [[c.name, c.figures["attainment"], c.figures["win_rate"], c.figures["pipeline_created"],
+             c.bottleneck_text(following)] for c in ranked]
+    table = Table([Column("rep"), Column("attainment (4 qtrs)", "ratio"), Column("win rate", "ratio"),
+                   Column("pipeline created", "money"), Column("bottleneck")], rows)
+    return Answer(kind="metric", title=f"Scorecards · {scope.label}", table=table,
+                  context=_context(ask, period, scope))

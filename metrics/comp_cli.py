@@ -1,0 +1,128 @@
+"""`python bot.py comp load PLANS.yml [--from DATE]`, `comp show`, `comp statement --period P [--format csv]`."""
+
+from __future__ import annotations
+
+import csv
+import sys
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from config import Settings
+from db.engine import get_engine
+from errors import UserError
+from metrics.cli import local_today
+from metrics.comp_plans import CompPlanError, Plan, latest_version, store_version, version_count
+from metrics.payout import payouts
+from metrics.periods import parse_period
+
+ESTIMATE = "Estimates, not a payroll figure: sales ops confirms every payout."
+
+
+def _load(args, settings: Settings) -> int:
+    path = Path(args.file)
+    if not path.is_file():
+        raise UserError(f"there is no file {args.file!r}.")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CompPlanError(f"cannot read {args.file!r}: {exc}") from None
+    try:
+        effective = date.fromisoformat(args.effective) if args.effective else local_today(settings)
+    except ValueError:
+        raise UserError(f"--from must be a date like 2026-01-01, not {args.effective!r}.") from None
+    engine = get_engine(settings.database_url)
+    with engine.begin() as conn:
+        version, new = store_version(conn, text, str(path), effective, datetime.now(UTC))
+    book = version.book
+    if new:
+        print(f"loaded {path}: version {version.id}, in force for periods ending on or after {effective} "
+              f"({len(book.plans)} plans, {len(book.assignments)} assignments); earlier periods keep the version "
+              "they had.")
+    else:
+        print(f"{path} is the same as version {version.id} (in force from {version.effective_from}); nothing "
+              "changed.")
+    return 0
+
+
+def _pct(value) -> str:
+    return f"{value * 100:g}%"
+
+
+def describe_plan(plan: Plan) -> list[str]:
+    lines = [f"{plan.name}: per {plan.period}, target incentive {plan.target_incentive:,}, {plan.tier_mode} tiers"
+             + (f", cap {plan.cap:g}× target incentive" if plan.cap is not None else ", no cap")]
+    lines.append("  credit: closed won" + (f" of {', '.join(plan.products)}" if plan.products else ""))
+    for t in plan.tiers:
+        upper = f"up to {_pct(t.upper)}" if t.upper is not None else "and above"
+        lines.append(f"  {'from ' + _pct(t.lower) if t.lower else '0%'} {upper}: {t.multiplier:g}× base rate")
+    for s in plan.spiffs:
+        what = f"{s.amount:,} per deal" if s.amount is not None else f"{_pct(s.rate)} of the deal"
+        where = "; ".join(f"{f} {' or '.join(v)}" for f, v in s.where) or "every won deal"
+        lines.append(f"  SPIFF {s.name}: {what} where {where}")
+    return lines
+
+
+def _show(_args, settings: Settings) -> int:
+    engine = get_engine(settings.database_url)
+    with engine.connect() as conn:
+        version = latest_version(conn)
+        count = version_count(conn)
+    if version is None:
+        print("no comp plans are loaded; `python bot.py comp load PLANS.yml` loads them.")
+        return 0
+    print(f"version {version.id} of {count}, in force from {version.effective_from} (loaded from {version.source} "
+          f"at {version.loaded_at:%Y-%m-%d %H:%M} UTC)")
+    for plan in version.book.plans.values():
+        print("\n".join(describe_plan(plan)))
+    print("assignments (a rep's own row beats a role row; later rows win):")
+    for a in version.book.assignments:
+        who = f"rep {a.rep_email}" if a.rep_email else f"role {a.role}"
+        print(f"  {who}: {a.plan} from {a.starts}")
+    return 0
+
+
+STATEMENT_HEADERS = ("rep", "email", "plan", "deal", "close_date", "credit", "payout", "spiff", "spiff_names")
+
+
+def statement_rows(conn, period, today: date, fiscal: int) -> list[dict]:
+    """One row per rep and credited deal, then the rep's total row (deal empty), for the payroll hand-off."""
+    rows = []
+    for rep in payouts(conn, period, None, today=today, fiscal=fiscal):
+        plan = " → ".join(rep.plans)
+        for d in rep.deals:
+            rows.append({"rep": rep.name, "email": rep.email, "plan": plan, "deal": d.name,
+                         "close_date": d.close_date.isoformat(), "credit": d.amount,
+                         "payout": d.payout if rep.value is not None else None, "spiff": d.spiff,
+                         "spiff_names": ", ".join(d.spiff_names)})
+        rows.append({"rep": rep.name, "email": rep.email, "plan": plan, "deal": "TOTAL" if rep.plans else
+                     f"TOTAL ({rep.note})", "close_date": "", "credit": rep.credited, "payout": rep.value,
+                     "spiff": rep.spiffs, "spiff_names": rep.note or ""})
+    return rows
+
+
+def _statement(args, settings: Settings) -> int:
+    engine = get_engine(settings.database_url)
+    today = local_today(settings)
+    period = parse_period(args.period, today, settings.fiscal_year_start_month)
+    with engine.connect() as conn:
+        rows = statement_rows(conn, period, today, settings.fiscal_year_start_month)
+    if args.format == "csv":
+        writer = csv.writer(sys.stdout)
+        writer.writerow(STATEMENT_HEADERS)
+        for row in rows:
+            writer.writerow(["" if row[h] is None else row[h] for h in STATEMENT_HEADERS])
+        return 0
+    print(f"Comp statement · {period.label} ({period.start} .. {period.end}) · {ESTIMATE}")
+    widths = {h: max(len(h), *(len(_cell(r[h])) for r in rows)) if rows else len(h) for h in STATEMENT_HEADERS}
+    print("  ".join(h.ljust(widths[h]) for h in STATEMENT_HEADERS))
+    for row in rows:
+        print("  ".join(_cell(row[h]).ljust(widths[h]) for h in STATEMENT_HEADERS))
+    return 0
+
+
+def _cell(value) -> str:
+    return "-" if value is None else f"{value:,}" if not isinstance(value, str) else value
+
+
+def run_comp_command(args, settings: Settings) -> int:
+    return {"load": _load, "show": _show, "statement": _statement}[args.action](args, settings)

@@ -1,0 +1,260 @@
+"""Payout estimates under the comp plans (DESIGN §4b): the tier arithmetic, and each rep's payout for a window.
+
+Definitions (README "Compensation"):
+- base rate = target incentive ÷ quota; a band covers attainment above `from` up to and including `to` (the first
+  band includes 0).
+- marginal: each credited dollar is paid base rate × the multiplier of the band its own position falls in
+  (at exactly 100% every dollar sits at or below 1.0, so nothing is paid at the accelerator);
+  retroactive: every credited dollar is paid base rate × the multiplier of the band the attainment falls in.
+- cap: the tiered payout is at most cap × target incentive; SPIFFs come on top.
+- the window's target incentive is the plan's, prorated by days when the window is not one plan period; a plan
+  change inside the window prorates the same way: each plan pays its tiered payout on the window's whole
+  attainment, weighted by the share of plan-period days it was in force. A SPIFF is paid under the plan in force
+  on the deal's close date.
+- credit is the metrics layer's closed won (amount of won deals with close date in the window), restricted to the
+  plan's products when it names some.
+Money stays Decimal; the one rounding is at the end, to cents, half-even.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal, localcontext
+
+from sqlalchemy import Connection, and_, select
+
+from db.schema import opportunities, reps, stages
+from metrics.comp_plans import Plan, PlanBook, Tier, version_for_window
+from metrics.model import FILTERS, ROW_EXPRESSIONS, Ctx
+from metrics.periods import Period, period_containing
+
+CENT = Decimal("0.01")
+ZERO = Decimal(0)
+
+
+def cents(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_EVEN)
+
+
+# --- the tier arithmetic (pure) --------------------------------------------------------------------------------
+
+def band_index(tiers: tuple[Tier, ...], credited: Decimal, quota: Decimal) -> int:
+    """The band the attainment credited ÷ quota falls in (compared without dividing)."""
+    for i, tier in enumerate(tiers):
+        if tier.upper is None or credited <= tier.upper * quota:
+            return i
+    return len(tiers) - 1
+
+
+def multiplied_credit(plan: Plan, credited: Decimal, quota: Decimal) -> Decimal:
+    """Σ credited dollars × their multiplier, capped at cap × quota; the tiered payout is this × base rate.
+    Credit at or below zero earns nothing."""
+    credited = max(credited, ZERO)
+    if plan.tier_mode == "retroactive":
+        total = plan.tiers[band_index(plan.tiers, credited, quota)].multiplier * credited
+    else:
+        total = ZERO
+        for tier in plan.tiers:
+            top = credited if tier.upper is None else min(credited, tier.upper * quota)
+            total += tier.multiplier * max(ZERO, top - tier.lower * quota)
+    if plan.cap is not None:
+        total = min(total, plan.cap * quota)
+    return total
+
+
+def tiered_payout(plan: Plan, credited: Decimal, quota: Decimal, weight: Decimal = Decimal(1)) -> Decimal:
+    """Unrounded: target incentive × weight × multiplied credit ÷ quota (one division)."""
+    with localcontext() as ctx:
+        ctx.prec = 50
+        return plan.target_incentive * weight * multiplied_credit(plan, credited, quota) / quota
+
+
+@dataclass(frozen=True)
+class Band:
+    """Where a rep stands: the band, what the next dollar pays, and how far the next band is."""
+
+    index: int
+    multiplier: Decimal
+    next_dollar: Decimal  # what one more credited dollar pays (0 once capped)
+    to_next_band: Decimal | None  # credit needed to reach the next band (None in the last)
+    next_multiplier: Decimal | None
+    capped: bool
+
+
+def band_position(plan: Plan, credited: Decimal, quota: Decimal) -> Band:
+    i = band_index(plan.tiers, max(credited, ZERO), quota)
+    tier = plan.tiers[i]
+    capped = plan.cap is not None and multiplied_credit(plan, credited, quota) >= plan.cap * quota
+    rate = plan.target_incentive / quota
+    if plan.tier_mode == "marginal" and tier.upper is not None and credited >= tier.upper * quota:
+        i, tier = i + 1, plan.tiers[i + 1]  # exactly at the edge: the next dollar is already past it
+    nxt = plan.tiers[i + 1] if i + 1 < len(plan.tiers) else None
+    to_next = None if tier.upper is None else max(ZERO, tier.upper * quota - credited)
+    return Band(i, tier.multiplier, ZERO if capped else cents(rate * tier.multiplier), to_next,
+                nxt.multiplier if nxt else None, capped)
+
+
+# --- a rep's payout for a window -------------------------------------------------------------------------------
+
+@dataclass
+class DealCredit:
+    id: int
+    name: str
+    close_date: date
+    amount: Decimal
+    product: str | None
+    source: str | None
+    won: bool  # False: an open deal counted as if it closes (projection, what-if)
+    spiff: Decimal = ZERO
+    spiff_names: tuple[str, ...] = ()
+    payout: Decimal = ZERO  # this deal's share of the tiered payout (statement), rounded
+
+
+@dataclass
+class RepPayout:
+    rep_id: int
+    name: str
+    email: str | None
+    role: str
+    plans: list[str]
+    credited: Decimal | None
+    quota: Decimal | None
+    attainment: Decimal | None
+    tiered: Decimal | None
+    spiffs: Decimal
+    value: Decimal | None  # tiered + spiffs, rounded to cents once
+    note: str | None  # why there is no figure: no plan, no quota
+    deals: list[DealCredit] = field(default_factory=list)
+    plan: Plan | None = None  # the plan in force on the window's last day considered (for band talk)
+
+
+def plan_weights(book: PlanBook, email: str | None, role: str, start: date, end: date, fiscal: int
+                 ) -> list[tuple[Plan, Decimal]]:
+    """Each plan in force in [start, end] with its weight: Σ over its days of 1 ÷ (days of the plan period that
+    day belongs to). One whole plan period under one plan weighs exactly 1."""
+    cuts = sorted({start, *(d for d in book.change_days() if start < d <= end)})
+    weights: dict[str, tuple[Plan, Decimal]] = {}
+    for i, seg_start in enumerate(cuts):
+        seg_end = cuts[i + 1] - timedelta(days=1) if i + 1 < len(cuts) else end
+        plan = book.plan_for(email, role, seg_start)
+        if plan is None:
+            continue
+        day = seg_start
+        while day <= seg_end:
+            period = period_containing(day, plan.period, fiscal)
+            last = min(period.end, seg_end)
+            share = Decimal((last - day).days + 1) / Decimal(period.days)
+            old = weights.get(plan.name, (plan, ZERO))[1]
+            weights[plan.name] = (plan, old + share)
+            day = last + timedelta(days=1)
+    return list(weights.values())
+
+
+def deals_for(conn: Connection, rep_ids: list[int], start: date, end: date, which: str
+              ) -> dict[int, list[DealCredit]]:
+    """Won deals (the metrics layer's closed-won filter and amount) or open commit deals, by owner, with close
+    date in [start, end]."""
+    ctx = Ctx(conn.dialect.name)
+    o, s = opportunities, stages
+    amount = ROW_EXPRESSIONS["amount"](ctx).label("amount")
+    query = (select(o.c.id, o.c.name, o.c.owner_id, o.c.close_date, amount, o.c.product, o.c.source)
+             .select_from(o.join(s, o.c.stage == s.c.name))
+             .where(and_(FILTERS[which](ctx), o.c.close_date.between(start, end), o.c.owner_id.in_(rep_ids)))
+             .order_by(o.c.close_date, o.c.id))
+    out: dict[int, list[DealCredit]] = {r: [] for r in rep_ids}
+    for row in conn.execute(query):
+        out[row.owner_id].append(DealCredit(row.id, row.name, row.close_date, Decimal(str(row.amount or 0)),
+                                            row.product, row.source, which == "won"))
+    return out
+
+
+def compute_payout(book: PlanBook | None, person, quota: Decimal | None, deals: list[DealCredit], start: date,
+                   end: date, fiscal: int) -> RepPayout:
+    """One person's payout over [start, end] from their credited deals and quota (pure: no database)."""
+    rep = RepPayout(person.id, person.name, person.email, person.role, [], None, quota, None, None, ZERO, None,
+                    None, deals)
+    weights = plan_weights(book, person.email, person.role, start, end, fiscal) if book else []
+    if not weights:
+        rep.note = "no comp plan" if book else "no comp plans are loaded"
+        return rep
+    rep.plans = [p.name for p, _ in weights]
+    rep.plan = book.plan_for(person.email, person.role, end) or weights[-1][0]
+    credited = {p.name: sum((d.amount for d in deals if p.credits(d.__dict__)), ZERO) for p, _ in weights}
+    rep.credited = credited[rep.plan.name]
+    spiffs = ZERO
+    for d in deals:
+        plan = book.plan_for(person.email, person.role, d.close_date)
+        hits = [s for s in plan.spiffs if s.matches(d.__dict__)] if plan else []
+        d.spiff = sum((s.bonus(d.amount) for s in hits), ZERO)
+        d.spiff_names = tuple(s.name for s in hits)
+        spiffs += d.spiff
+    rep.spiffs = cents(spiffs)
+    if quota is None or quota <= 0:
+        rep.note = "no quota for the period" if quota is None else "zero quota: attainment cannot be computed"
+        return rep
+    rep.attainment = rep.credited / quota
+    tiered = sum((tiered_payout(p, credited[p.name], quota, w) for p, w in weights), ZERO)
+    rep.tiered = cents(tiered)
+    rep.value = cents(tiered + spiffs)
+    _share_out(rep, weights, quota)
+    return rep
+
+
+def _share_out(rep: RepPayout, weights: list[tuple[Plan, Decimal]], quota: Decimal) -> None:
+    """Each deal's share of the tiered payout: the payout with the deals up to it (close-date order) minus the
+    payout with those before it, both rounded, so the shares add up to the rep's tiered payout exactly."""
+    before, running = ZERO, {p.name: ZERO for p, _ in weights}
+    for d in rep.deals:
+        for p, _ in weights:
+            if p.credits(d.__dict__):
+                running[p.name] += d.amount
+        now = cents(sum((tiered_payout(p, running[p.name], quota, w) for p, w in weights), ZERO))
+        d.payout, before = now - before, now
+
+
+@dataclass(frozen=True)
+class Person:
+    id: int
+    name: str
+    email: str | None
+    role: str
+
+
+def people(conn: Connection, ids: list[int] | None) -> list[Person]:
+    query = select(reps.c.id, reps.c.name, reps.c.email, reps.c.role).order_by(reps.c.name, reps.c.id)
+    if ids is not None:
+        query = query.where(reps.c.id.in_(ids))
+    return [Person(r.id, r.name, r.email, r.role) for r in conn.execute(query)]
+
+
+def quota_of(conn: Connection, rep_id: int, period: Period, today: date, fiscal: int) -> Decimal | None:
+    from metrics.evaluate import evaluate
+    from metrics.scopes import Scope
+
+    result = evaluate(conn, "quota", period, Scope("rep", "", rep_id=rep_id), today=today, fiscal_start_month=fiscal)
+    return result.value
+
+
+def payouts(conn: Connection, period: Period, members: list[int] | None, *, today: date, fiscal: int = 1,
+            projected: bool = False, extra: dict[int, list[DealCredit]] | None = None) -> list[RepPayout]:
+    """The payout of every person in `members` (None: everyone) who has a plan or is a rep, over the period.
+    `projected` counts open commit deals closing in the period as won; `extra` adds deals (what-ifs)."""
+    version = version_for_window(conn, period.end)
+    book = version.book if version else None
+    everyone = people(conn, members)
+    if book is not None:
+        everyone = [p for p in everyone if p.role == "rep"
+                    or plan_weights(book, p.email, p.role, period.start, period.end, fiscal)]
+    else:
+        everyone = [p for p in everyone if p.role == "rep"]
+    ids = [p.id for p in everyone]
+    won = deals_for(conn, ids, period.start, period.end, "won")
+    commit = deals_for(conn, ids, period.start, period.end, "open_commit") if projected else {}
+    out = []
+    for p in everyone:
+        deals = won[p.id] + commit.get(p.id, []) + (extra or {}).get(p.id, [])
+        deals.sort(key=lambda d: (d.close_date, d.id))
+        out.append(compute_payout(book, p, quota_of(conn, p.id, period, today, fiscal), deals, period.start,
+                                  period.end, fiscal))
+    return out
