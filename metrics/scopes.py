@@ -229,7 +229,11 @@ def _person_choices(rows) -> list[ScopeChoice]:
     """The people a name could mean, each with the words that name only them: the email, else a full name that no
     one else among them has."""
     names = [r.name.lower() for r in rows]
-    return [ScopeChoice(r.name, r.email or (r.name if names.count(r.name.lower()) == 1 else None), _person_scope(r))
+
+    def label(r) -> str:  # two people of one name are told apart by their email
+        return f"{r.name} ({r.email})" if names.count(r.name.lower()) > 1 and r.email else r.name
+
+    return [ScopeChoice(label(r), r.email or (r.name if names.count(r.name.lower()) == 1 else None), _person_scope(r))
             for r in rows]
 
 

@@ -356,10 +356,11 @@ def test_two_people_with_the_name_typed_get_a_question_back_and_a_unique_first_n
     with db.engine.connect() as conn:
         viewer = viewer_by_email(conn, "erin.exec@example.com")
     both = answer_text(db.engine, viewer, "/sales pipeline sam ortiz", settings=load_settings({}), now=now)
-    shown = " ".join([both.title or "", *both.lines, *(str(f.value) for f in both.figures)])
-    assert both.kind == "error" and not both.figures
-    assert f"#{sam_one}" in shown and f"#{sam_two}" in shown and "email" in shown
-    assert "1000" not in shown and "2000" not in shown and "3000" not in shown
+    shown = " ".join([both.title or "", *both.lines, *(a.label for a in both.actions)])
+    assert (both.kind, both.title) == ("info", "Which sam ortiz?") and not both.figures and not both.table
+    assert sorted(a.label for a in both.actions) == ["Sam Ortiz (s.ortiz@example.com)",
+                                                     "Sam Ortiz (sam.ortiz@example.com)"]
+    assert "1000" not in shown and "2000" not in shown and "3000" not in shown and "$" not in shown
     one = answer_text(db.engine, viewer, "/sales pipeline dana", settings=load_settings({}), now=now)
     assert {f.label: f.value for f in one.figures}["Pipeline"] == Decimal("4000.00")
     assert "Dana Cole" in " ".join(one.context)
