@@ -184,6 +184,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_digest)
 
     p = sub.add_parser("check", help="run the data-integrity rules")
+    p.add_argument("--as", dest="as_email", default=None, metavar="EMAIL",
+                   help="that person's own deals (a manager's team) on their today; default: the whole org on "
+                        "DEFAULT_TIMEZONE's today")
     p.add_argument("--format", choices=("table", "json", "csv"), default="table")
     p.set_defaults(func=cmd_check)
 

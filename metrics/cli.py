@@ -2,31 +2,26 @@
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import json
 import sys
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from config import Settings
 from db.engine import get_engine
+from metrics.clock import person_by_email, viewer_today
 from metrics.evaluate import MetricResult, evaluate, metric_definition
 from metrics.periods import parse_period
-from metrics.scopes import Viewer, resolve_scope, viewer_by_email
+from metrics.scopes import Viewer, resolve_scope
 
 # The CLI is an operator's tool: without --as it sees what sales ops sees (everything).
 OPERATOR = Viewer(rep_id=0, name="operator", email=None, role="ops", active=True, timezone=None)
 
 
 def local_today(settings: Settings, viewer: Viewer | None = None) -> date:
-    """Today where the asker is: their own zone (`reps.timezone`), else the org's (DEFAULT_TIMEZONE)."""
-    tz = settings.tz
-    if viewer is not None and viewer.timezone:
-        with contextlib.suppress(ZoneInfoNotFoundError, ValueError):  # an unknown zone: the org's
-            tz = ZoneInfo(viewer.timezone)
-    return datetime.now(tz).date()
+    """Today where the asker is (metrics.clock): their zone, else the org's (DEFAULT_TIMEZONE)."""
+    return viewer_today(None if viewer is OPERATOR else viewer, settings)
 
 
 def to_json_value(value):
@@ -88,7 +83,7 @@ def print_explain(result: MetricResult, out=None) -> None:
 def run_metrics_command(args, settings: Settings) -> int:
     engine = get_engine(settings.database_url)
     with engine.connect() as conn:
-        viewer = viewer_by_email(conn, args.as_email) if args.as_email else OPERATOR
+        viewer = person_by_email(conn, args.as_email) if args.as_email else OPERATOR
         today = local_today(settings, viewer)
         period = parse_period(args.period, today, settings.fiscal_year_start_month)
         scope = resolve_scope(conn, viewer, args.scope)  # no --scope: what the viewer's "my numbers" means
