@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import date, datetime, time
 from decimal import Decimal
 
-from assistant.answer_parts import LIST_LIMIT, _actions, _breakdown_table, _context, _explain, ranked
+from assistant.answer_parts import LIST_LIMIT, _actions, _breakdown_table, _context, _explain, ranked, velocity_note
 from assistant.answers import Action, Answer, ChartSpec, Column, DealCard, Figure, Table
 from assistant.ask import Ask, freshness_line, since_default, viewer_zone
 from assistant.grammar import INTENTS
@@ -236,6 +236,9 @@ def cycle(ask: Ask) -> Answer:
                              Figure("Velocity per day", velocity.rows[0]["value"] if velocity.rows else None)],
                     table=_breakdown_table(median, "median days", (("won_count", "won deals", "count"),)),
                     context=_context(ask, period, scope), actions=_actions(ask, chart=False))
+    if not total.rows[0]["won_count"]:
+        answer.lines.append(f"No deal was won in {period.label}, so there is no cycle to measure.")
+    answer.lines.extend(note for note in [velocity_note(velocity)] if note)
     return _explain(ask, answer, total, mean, velocity)
 
 

@@ -68,6 +68,15 @@ def print_table(result: MetricResult, out=None) -> None:
         print("  ".join(f(c) for f, c in zip(fmt_cell, line, strict=True)), file=out)
 
 
+def explain_json(result: MetricResult) -> dict:
+    """`--explain --format json`: the explanation as a member of the answer, so the output stays one JSON value."""
+    definition = metric_definition(result.metric)
+    return {"metric": result.metric, "label": result.label, "definition": definition.description,
+            "period": f"{result.period.label} = {result.period.start} .. {result.period.end}",
+            "scope": result.scope.label, "dimensions_allowed": list(definition.dimensions),
+            "sql": [str(sql) for sql in result.sql]}
+
+
 def print_explain(result: MetricResult, out=None) -> None:
     out = out or sys.stdout
     definition = metric_definition(result.metric)
@@ -89,11 +98,16 @@ def run_metrics_command(args, settings: Settings) -> int:
         scope = resolve_scope(conn, viewer, args.scope)  # no --scope: what the viewer's "my numbers" means
         result = evaluate(conn, args.metric, period, scope, by=args.by, today=today,
                           fiscal_start_month=settings.fiscal_year_start_month)
-    if args.explain:
+    if args.explain and args.format == "table":
         print_explain(result)
         print()
+    elif args.explain and args.format == "csv":  # the CSV stays clean for the program reading it
+        print_explain(result, sys.stderr)
     if args.format == "json":
-        print(json.dumps(result_to_json(result), indent=2))
+        payload = result_to_json(result)
+        if args.explain:
+            payload["explain"] = explain_json(result)
+        print(json.dumps(payload, indent=2))
     elif args.format == "csv":
         writer = csv.writer(sys.stdout)
         headers = list(result.rows[0].keys()) if result.rows else ["value"]
