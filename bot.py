@@ -177,7 +177,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--as", dest="as_email", default=None, metavar="EMAIL",
                    help="answer as this person: only what they may see, their today")
     p.add_argument("--format", choices=("table", "json", "csv"), default="table")
-    p.add_argument("--explain", action="store_true")
+    p.add_argument("--explain", action="store_true",
+                   help="the definition and the SQL run: before the table; inside the JSON as \"explain\"; "
+                        "on stderr with csv (stdout stays pure CSV)")
     p.set_defaults(func=cmd_metrics)
 
     p = sub.add_parser("digest", help="build (and send) the digests")
@@ -190,6 +192,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_digest)
 
     p = sub.add_parser("check", help="run the data-integrity rules")
+    p.add_argument("--as", dest="as_email", default=None, metavar="EMAIL",
+                   help="that person's own deals (a manager's team) on their today; default: the whole org on "
+                        "DEFAULT_TIMEZONE's today")
     p.add_argument("--format", choices=("table", "json", "csv"), default="table")
     p.set_defaults(func=cmd_check)
 

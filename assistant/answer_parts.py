@@ -46,6 +46,20 @@ def _breakdown_table(result: MetricResult, label: str, extra: tuple[tuple[str, s
     return Table(cols, rows[:LIST_LIMIT * 2], total_rows=len(rows))
 
 
+def velocity_note(result: MetricResult) -> str | None:
+    """Why sales velocity is nothing or zero, in a sentence; None when it has a real value. Velocity is open deals
+    × average won deal size × win rate ÷ mean cycle, so it is empty without wins and $0 without open deals."""
+    row = result.rows[0] if result.rows else {}
+    value = row.get("value")
+    if value is None:
+        return ("No deal was won in the 365 days to the end of this period, so velocity (which needs a deal size, "
+                "a win rate and a cycle) cannot be worked out.")
+    if value == 0 and not row.get("open_count"):
+        return (f"Velocity is $0 a day because no open deal closes in {result.period.label}: it multiplies the "
+                "open deals by the average won deal size and the win rate, over the mean cycle.")
+    return None
+
+
 def ranked(result: MetricResult, limit: int | None, smallest: bool) -> MetricResult:
     """Rows ranked by value when a count or an order was asked for ("top 3 products by pipeline")."""
     if limit is None and not smallest:

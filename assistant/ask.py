@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
 
@@ -13,9 +12,12 @@ from assistant.grammar import Request
 from assistant.resolve import Reading
 from config import Settings
 from metrics.cache import ResultCache
+from metrics.clock import viewer_today, viewer_zone
 from metrics.evaluate import MetricResult, evaluate
 from metrics.periods import Period, parse_period
 from metrics.scopes import Scope, Viewer
+
+__all__ = ["Ask", "freshness_line", "since_default", "viewer_today", "viewer_zone"]
 
 
 @dataclass
@@ -53,14 +55,6 @@ class Ask:
     def metric(self, name: str, period: Period, scope: Scope, by=()) -> MetricResult:
         return evaluate(self.conn, name, period, scope, by=by, today=self.today, fiscal_start_month=self.fiscal,
                         cache=self.cache)
-
-
-def viewer_zone(viewer: Viewer, settings: Settings) -> ZoneInfo:
-    return ZoneInfo(viewer.timezone) if viewer.timezone else settings.tz
-
-
-def viewer_today(viewer: Viewer, settings: Settings, now: datetime) -> date:
-    return now.astimezone(viewer_zone(viewer, settings)).date()
 
 
 def freshness_line(now: datetime) -> str:

@@ -12,7 +12,8 @@ from sqlalchemy import Engine
 from assistant.answers import Answer
 from assistant.service import answer_text, read_for
 from config import Settings
-from metrics.scopes import Viewer, viewer_by_email
+from metrics.clock import person_by_email
+from metrics.scopes import Viewer
 from render.blocks import answer_to_message
 from render.charts import render_chart
 from render.text import answer_to_text
@@ -24,8 +25,9 @@ BANNER = ("Local console: type `/sales pipeline`, `/sales help` or a question "
 
 
 def viewer_for(engine: Engine, email: str) -> Viewer:
+    """The person `--as EMAIL` names, on the clock Slack knows for them (as in the chat)."""
     with engine.connect() as conn:
-        return viewer_by_email(conn, email)
+        return person_by_email(conn, email)
 
 
 def write_chart(answer: Answer, chart_dir: Path = CHART_DIR) -> Path | None:

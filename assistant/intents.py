@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time
 from decimal import Decimal
 
-from assistant.answer_parts import LIST_LIMIT, _actions, _breakdown_table, _context, _explain, ranked
+from assistant.answer_parts import LIST_LIMIT, _actions, _breakdown_table, _context, _explain, ranked, velocity_note
 from assistant.answers import Action, Answer, ChartSpec, Column, DealCard, Figure, Table
 from assistant.ask import Ask, freshness_line, since_default, viewer_zone
 from assistant.comp_answers import commission
@@ -14,7 +14,7 @@ from assistant.grammar import INTENTS
 from assistant.metric_answers import NOT_COMPARABLE, compare_answer, metric_answer
 from assistant.scorecard_answers import scorecard
 from errors import UserError
-from metrics.changes import KIND_TITLES, KINDS, changes_since, changes_summary
+from metrics.changes import KIND_TITLES, KINDS, changed_deal_count, changes_since, changes_summary
 from metrics.deals import CHOICES, DealRow, deal_history, find_deal
 from metrics.periods import parse_period
 from metrics.scopes import Scope, default_scope
@@ -240,6 +240,9 @@ def cycle(ask: Ask) -> Answer:
                              Figure("Velocity per day", velocity.rows[0]["value"] if velocity.rows else None)],
                     table=_breakdown_table(median, "median days", (("won_count", "won deals", "count"),)),
                     context=_context(ask, period, scope), actions=_actions(ask, chart=False))
+    if not total.rows[0]["won_count"]:
+        answer.lines.append(f"No deal was won in {period.label}, so there is no cycle to measure.")
+    answer.lines.extend(note for note in [velocity_note(velocity)] if note)
     return _explain(ask, answer, total, mean, velocity)
 
 
@@ -284,21 +287,38 @@ def _leaderboard_default(ask: Ask) -> Scope:
 
 
 def changes(ask: Ask) -> Answer:
-    """Changes since the start of the period asked for (default: the last 24 hours); "pushed out" is judged
-    against the current fiscal quarter."""
+    """Changes since the start of the period asked for, at midnight on the asker's clock (default: the last 24
+    hours); "pushed out" is judged against the asker's current fiscal quarter."""
     scope = ask.scope()
     asked = ask.request.period
-    since = datetime.combine(asked.start, time.min, tzinfo=UTC) if asked else since_default(ask.now)
+    tz = viewer_zone(ask.viewer, ask.settings)
+    since = datetime.combine(asked.start, time.min, tzinfo=tz) if asked else since_default(ask.now)
+    if since > ask.now:
+        raise UserError(f"{asked.label} has not started yet where you are, so nothing has changed since then. "
+                        "Try `/sales changes since yesterday` or `since last week`.")
     period = parse_period("this quarter", ask.today, ask.fiscal)
     summary = changes_summary(ask.conn, since, period=period, scope=scope)
     listed = changes_since(ask.conn, since, period=period, scope=scope, limit=LIST_LIMIT)
+    total = len(listed) if len(listed) < LIST_LIMIT else changed_deal_count(ask.conn, since, period=period,
+                                                                              scope=scope)
     figures = [Figure(KIND_TITLES[k], summary[k]["count"], "count") for k in KINDS if summary[k]["count"]]
     table = Table([Column("deal"), Column("owner"), Column("what"), Column("amount", "money")],
                   [[c.name, c.owner, ", ".join(KIND_TITLES[k] for k in c.kinds), c.amount_after] for c in listed],
-                  total_rows=sum(1 for _ in listed) if len(listed) < LIST_LIMIT else None)
-    return Answer(kind="list", title=f"What changed since {since:%b %-d, %H:%M} UTC · {scope.label}",
-                  figures=figures or [Figure("Changes", 0, "count")], table=table if listed else None,
-                  context=_context(ask, period, scope), actions=_actions(ask, chart=False))
+                  total_rows=total)
+    when = moment_text(since.astimezone(tz), ask.today)
+    answer = Answer(kind="list", title=f"What changed since {when} · {scope.label}", figures=figures,
+                    table=table if listed else None, context=_context(ask, period, scope),
+                    actions=_actions(ask, chart=False))
+    if not listed:
+        answer.lines.append(f"Nothing changed since {when}: no deal in {scope.label} was created, moved a stage, "
+                            "changed its close date or amount, or closed.")
+    return answer
+
+
+def moment_text(local: datetime, today: date) -> str:
+    """"Mon, Nov 30, 00:00 CST"; the year too when it is not the asker's current one."""
+    year = f" {local.year}," if local.year != today.year else ","
+    return f"{local:%a, %b %-d}{year} {local:%H:%M} {local.tzname()}"
 
 
 def integrity(ask: Ask) -> Answer:
@@ -357,7 +377,6 @@ def digest(ask: Ask) -> Answer:
         save_subscription,
     )
     from scheduler.digests import preview_digest
-    from scheduler.recipients import zone
 
     raw = re.sub(r"^\s*(<@[A-Z0-9]+>\s*)?(/sales\s+)?", "", ask.request.raw or "", flags=re.IGNORECASE)
     rest = re.sub(r"^\s*digest\b", "", raw, flags=re.IGNORECASE).strip()
@@ -375,7 +394,7 @@ def digest(ask: Ask) -> Answer:
         answer = built.answer
         answer.understood = "Preview: your digest as it would be sent now. Nothing was sent."
         return answer
-    tz = zone(viewer.timezone, ask.settings.default_timezone)
+    tz = viewer_zone(viewer, ask.settings)
     label = KIND_LABELS[kind]
     done = None
     if command.action == "time":

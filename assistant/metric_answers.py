@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
-from assistant.answer_parts import LIST_LIMIT, _actions, _breakdown_table, _context, _explain, ranked
+from assistant.answer_parts import LIST_LIMIT, _actions, _breakdown_table, _context, _explain, ranked, velocity_note
 from assistant.answers import Answer, Figure
 from assistant.ask import Ask
 from errors import UserError
@@ -60,15 +60,14 @@ def metric_answer(ask: Ask) -> Answer:
         split = ranked(split, ask.request.limit, ask.request.filters.get("sort") == "smallest")
         answer.table = _breakdown_table(split, definition.label.lower(), ())
         results.append(split)
-    if total.rows and total.rows[0].get("value") is None:
+    if definition.name == "velocity":
+        answer.lines.extend(note for note in [velocity_note(total)] if note)
+    elif total.rows and total.rows[0].get("value") is None:
         answer.lines.append(_why_empty(definition.name))
     return _explain(ask, answer, *results)
 
 
 def _why_empty(name: str) -> str:
-    if name == "velocity":
-        return ("No deal was won in the 365 days to the end of this period, so velocity (which needs a deal size, "
-                "a win rate and a cycle) cannot be worked out.")
     if name in ("attainment", "gap", "coverage", "quota"):
         return "No quota is set for this period, so this cannot be worked out."
     return "There is nothing to measure in this period."

@@ -96,7 +96,7 @@ def import_mapping(engine: Engine, mapping_path: Path | str, skip_bad: bool = Fa
         tables = load_sources(mapping)
     except MappingError as exc:
         raise UserError(problems_message(
-            "The import did not start (nothing was written)", exc.problems,
+            "The import did not start (nothing was written)", exc.problems + file_problems(exc.checkable),
             "--skip-bad cannot skip problems with the mapping or its files.", MESSAGE_CAP)) from None
 
     run = ImportRun(mapping, now)
@@ -165,6 +165,17 @@ def write_rejects(problems: list[Problem], path: Path) -> Path:
 
 
 # --- reading --------------------------------------------------------------------------------------------
+
+
+def file_problems(checkable: Mapping | None) -> list[Problem]:
+    """What is wrong with the files of a mapping that has problems of its own, so one run reports both kinds."""
+    if checkable is None:
+        return []
+    try:
+        load_sources(checkable)
+    except MappingError as exc:
+        return exc.problems
+    return []
 
 
 def load_sources(mapping: Mapping) -> dict[int, SourceTable]:

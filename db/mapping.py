@@ -70,9 +70,13 @@ class Mapping:
 
 
 class MappingError(Exception):
-    def __init__(self, problems: list[Problem]):
+    """Every problem found. `checkable`: the entries whose files can still be checked although the mapping has
+    problems (a bad target column does not stop us from saying which source columns the CSV lacks)."""
+
+    def __init__(self, problems: list[Problem], checkable: Mapping | None = None):
         super().__init__(f"{len(problems)} problem(s)")
         self.problems = problems
+        self.checkable = checkable
 
 
 # --- YAML with line numbers, every scalar a string ----------------------------------------------------------
@@ -126,6 +130,7 @@ _FALSE = {"false", "no", "n", "off", "0"}
 
 class _Checker:
     def __init__(self, display: str):
+        self.flawed: list[FileSpec] = []  # entries with problems whose files can still be read and checked
         self.display = display
         self.problems: list[Problem] = []
 
@@ -176,7 +181,8 @@ def load_mapping(path: Path | str) -> Mapping:
             if spec is not None:
                 specs.append(spec)
     if check.problems:
-        raise MappingError(check.problems)
+        checkable = sorted(specs + check.flawed, key=lambda f: f.index)
+        raise MappingError(check.problems, Mapping(path, display, checkable))
     return Mapping(path, display, specs)
 
 
@@ -330,10 +336,13 @@ def _file_spec(check: _Checker, mapping_path: Path, i: int, entry, formats, tz) 
             parse_value(kind, mapped, file_formats, file_tz, spec.targets[target].max_len)
         except BadValue as exc:
             check.bad(entry["defaults"].line_of(target), f"{where}.defaults.{target}", text, f"the default {exc}")
+    file_spec = FileSpec(i, entity, display, path, key, columns, values, defaults, distinct, file_formats, file_tz,
+                         delimiter, inline, line, crm_object)
     if len(check.problems) > before:
+        if path is not None or inline is not None:
+            check.flawed.append(file_spec)
         return None
-    return FileSpec(i, entity, display, path, key, columns, values, defaults, distinct, file_formats, file_tz,
-                    delimiter, inline, line, crm_object)
+    return file_spec
 
 
 def _unknown_target(spec: EntitySpec, target) -> str:

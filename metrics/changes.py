@@ -159,6 +159,13 @@ def changes_summary(conn: Connection, since: datetime, *, period: Period, scope:
     return _totals_row(conn.execute(select(*_totals(flags)).select_from(from_).where(*conds)).mappings().one())
 
 
+def changed_deal_count(conn: Connection, since: datetime, *, period: Period, scope: Scope) -> int:
+    """How many deals changed in any way since D: the length of the whole `changes_since` list (a deal with
+    several kinds counts once), so a list cut at its limit can say how many more there are."""
+    _, from_, conds, _ = _flags(since, period, scope.member_ids(conn), conn.dialect.name)
+    return int(conn.execute(select(func.count()).select_from(from_).where(*conds)).scalar_one())
+
+
 def changes_by_owner(conn: Connection, since: datetime, *, period: Period) -> dict[int | None, dict[str, dict]]:
     """changes_summary for the whole org in one query, per deal owner: summing a tree's owners gives that tree's
     summary (the digests use it to build hundreds of summaries at once)."""

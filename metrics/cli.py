@@ -2,31 +2,26 @@
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import json
 import sys
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from config import Settings
 from db.engine import get_engine
+from metrics.clock import person_by_email, viewer_today
 from metrics.evaluate import MetricResult, evaluate, metric_definition
 from metrics.periods import parse_period
-from metrics.scopes import Viewer, resolve_scope, viewer_by_email
+from metrics.scopes import Viewer, resolve_scope
 
 # The CLI is an operator's tool: without --as it sees what sales ops sees (everything).
 OPERATOR = Viewer(rep_id=0, name="operator", email=None, role="ops", active=True, timezone=None)
 
 
 def local_today(settings: Settings, viewer: Viewer | None = None) -> date:
-    """Today where the asker is: their own zone (`reps.timezone`), else the org's (DEFAULT_TIMEZONE)."""
-    tz = settings.tz
-    if viewer is not None and viewer.timezone:
-        with contextlib.suppress(ZoneInfoNotFoundError, ValueError):  # an unknown zone: the org's
-            tz = ZoneInfo(viewer.timezone)
-    return datetime.now(tz).date()
+    """Today where the asker is (metrics.clock): their zone, else the org's (DEFAULT_TIMEZONE)."""
+    return viewer_today(None if viewer is OPERATOR else viewer, settings)
 
 
 def to_json_value(value):
@@ -73,6 +68,15 @@ def print_table(result: MetricResult, out=None) -> None:
         print("  ".join(f(c) for f, c in zip(fmt_cell, line, strict=True)), file=out)
 
 
+def explain_json(result: MetricResult) -> dict:
+    """`--explain --format json`: the explanation as a member of the answer, so the output stays one JSON value."""
+    definition = metric_definition(result.metric)
+    return {"metric": result.metric, "label": result.label, "definition": definition.description,
+            "period": f"{result.period.label} = {result.period.start} .. {result.period.end}",
+            "scope": result.scope.label, "dimensions_allowed": list(definition.dimensions),
+            "sql": [str(sql) for sql in result.sql]}
+
+
 def print_explain(result: MetricResult, out=None) -> None:
     out = out or sys.stdout
     definition = metric_definition(result.metric)
@@ -88,17 +92,22 @@ def print_explain(result: MetricResult, out=None) -> None:
 def run_metrics_command(args, settings: Settings) -> int:
     engine = get_engine(settings.database_url)
     with engine.connect() as conn:
-        viewer = viewer_by_email(conn, args.as_email) if args.as_email else OPERATOR
+        viewer = person_by_email(conn, args.as_email) if args.as_email else OPERATOR
         today = local_today(settings, viewer)
         period = parse_period(args.period, today, settings.fiscal_year_start_month)
         scope = resolve_scope(conn, viewer, args.scope)  # no --scope: what the viewer's "my numbers" means
         result = evaluate(conn, args.metric, period, scope, by=args.by, today=today,
                           fiscal_start_month=settings.fiscal_year_start_month)
-    if args.explain:
+    if args.explain and args.format == "table":
         print_explain(result)
         print()
+    elif args.explain and args.format == "csv":  # the CSV stays clean for the program reading it
+        print_explain(result, sys.stderr)
     if args.format == "json":
-        print(json.dumps(result_to_json(result), indent=2))
+        payload = result_to_json(result)
+        if args.explain:
+            payload["explain"] = explain_json(result)
+        print(json.dumps(payload, indent=2))
     elif args.format == "csv":
         writer = csv.writer(sys.stdout)
         headers = list(result.rows[0].keys()) if result.rows else ["value"]

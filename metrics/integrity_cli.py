@@ -1,9 +1,12 @@
-"""`python bot.py check [--format table|json|csv]`: run the integrity rules over the whole org and print them.
+"""`python bot.py check [--as EMAIL] [--format table|json|csv]`: run the integrity rules and print them.
+
+Without `--as` the rules run over the whole org on the org's today (DEFAULT_TIMEZONE); with `--as EMAIL` over
+that person's own scope (a rep's deals, a manager's tree, the org for exec and ops) on their today (metrics.clock).
 
 table: the totals per rule, then every finding in aligned columns. json: one object
-``{"generated_at": ISO, "today": ISO, "totals": {rule: n}, "findings": [{rule, record_type, record, record_name,
-owner, detail, amount}]}`` with every rule in ``totals`` (zeros included) and money as a JSON number or null.
-csv: a header and one row per finding. Exit status 0 whatever was found.
+``{"generated_at": ISO, "today": ISO, "time_zone": IANA, "scope": label, "totals": {rule: n}, "findings": [{rule,
+record_type, record, record_name, owner, detail, amount}]}`` with every rule in ``totals`` (zeros included) and
+money as a JSON number or null. csv: a header and one row per finding. Exit status 0 whatever was found.
 """
 
 from __future__ import annotations
@@ -13,14 +16,17 @@ import json
 import os
 import sys
 from collections import Counter
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, TextIO
 
 from config import Settings
 from db.engine import get_engine
+from metrics.clock import person_by_email, viewer_today, viewer_zone
 from metrics.integrity import RULES, integrity_findings
 from metrics.rules_common import Finding, money
+from metrics.scopes import default_scope
 
 FIELDS = ("rule", "record_type", "record", "record_name", "owner", "detail", "amount")
 
@@ -48,10 +54,22 @@ def finding_row(f: Finding) -> dict[str, Any]:
     }
 
 
-def write_json(findings: list[Finding], generated_at: datetime, today, out: TextIO) -> None:
+@dataclass(frozen=True)
+class CheckRun:
+    """When the check ran, the date it judged by, in which zone, and over whose deals."""
+
+    generated_at: datetime
+    today: date
+    time_zone: str
+    scope: str
+
+
+def write_json(findings: list[Finding], run: CheckRun, out: TextIO) -> None:
     payload = {
-        "generated_at": generated_at.isoformat(),
-        "today": today.isoformat(),
+        "generated_at": run.generated_at.isoformat(),
+        "today": run.today.isoformat(),
+        "time_zone": run.time_zone,
+        "scope": run.scope,
         "totals": totals(findings),
         "findings": [finding_row(f) for f in findings],
     }
@@ -78,9 +96,10 @@ def _aligned(headers: list[str], rows: list[list[str]], right: set[int] = frozen
     return [line(headers), line(["-" * w for w in widths]), *(line(r) for r in rows)]
 
 
-def write_table(findings: list[Finding], generated_at: datetime, today, out: TextIO) -> None:
+def write_table(findings: list[Finding], run: CheckRun, out: TextIO) -> None:
     counts = totals(findings)
-    print(f"Integrity check for {today} (generated {generated_at:%Y-%m-%d %H:%M} UTC): "
+    print(f"Integrity check for {run.today} ({run.time_zone}) · {run.scope} "
+          f"(generated {run.generated_at:%Y-%m-%d %H:%M} UTC): "
           f"{len(findings)} finding{'s' if len(findings) != 1 else ''}", file=out)
     print(file=out)
     rows = [[rule, RULES[rule], str(n)] for rule, n in counts.items()]
@@ -100,17 +119,23 @@ def run_check_command(args: Any, settings: Settings, out: TextIO | None = None) 
     out = out or sys.stdout
     engine = get_engine(settings.database_url)
     generated_at = datetime.now(UTC)
-    today = generated_at.astimezone(settings.tz).date()
+    email = getattr(args, "as_email", None)
     with engine.connect() as conn:
-        findings = integrity_findings(conn, today=today, now=generated_at, settings=settings)
+        viewer = person_by_email(conn, email) if email else None
+        scope = default_scope(viewer) if viewer is not None else None
+        today = viewer_today(viewer, settings, generated_at)
+        run = CheckRun(generated_at, today, viewer_zone(viewer, settings).key,
+                       scope.label if scope is not None else "the whole org")
+        findings = integrity_findings(conn, today=today, now=generated_at, settings=settings,
+                                      owner_ids=None if scope is None else scope.member_ids(conn))
     fmt = getattr(args, "format", "table") or "table"
     try:
         if fmt == "json":
-            write_json(findings, generated_at, today, out)
+            write_json(findings, run, out)
         elif fmt == "csv":
             write_csv(findings, out)
         else:
-            write_table(findings, generated_at, today, out)
+            write_table(findings, run, out)
         out.flush()
     except BrokenPipeError:  # `bot.py check | head`: the reader has all it wanted
         if out is sys.stdout:

@@ -7,13 +7,16 @@ Time zone: Slack's `tz` → `reps.timezone` → DEFAULT_TIMEZONE (DESIGN §6).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, select
 
 from db.identities import store_slack_identity
 from db.schema import bot_slack_identities, reps
+from metrics.clock import zone
 from scheduler.sender import SlackSender
+
+__all__ = ["Recipient", "cached_identities", "recipients", "resolve_slack_user", "zone"]
 
 
 @dataclass(frozen=True)
@@ -24,16 +27,6 @@ class Recipient:
     role: str
     slack_user_id: str | None
     tz: ZoneInfo
-
-
-def zone(name: str | None, default: str) -> ZoneInfo:
-    for candidate in (name, default, "UTC"):
-        if candidate:
-            try:
-                return ZoneInfo(candidate)
-            except (ZoneInfoNotFoundError, ValueError):
-                continue
-    return ZoneInfo("UTC")
 
 
 def cached_identities(engine: Engine) -> dict[int, tuple[str, str | None]]:
