@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, replace
 from datetime import date
 
 import pytest
 
 from config import load_settings
-from handlers.app import build_app, serve_http, web_client
+from handlers.app import build_app, web_client
 from handlers.deps import BotDeps
+from handlers.server import serve_http, stop_serving
 from metrics.cache import ResultCache
 from render.nudges import SNOOZE_DATE_ACTION, SNOOZE_DATE_BLOCK, SNOOZE_REASON_ACTION, SNOOZE_REASON_BLOCK
 from tests.fakeslack import date_value, input_value
@@ -51,9 +53,9 @@ def running_bot(db, fake_slack, small_org_clock):
     port = server.server_address[1]
     try:
         yield RunningBot(f"http://127.0.0.1:{port}/slack/events", f"http://127.0.0.1:{port}", fake_slack, deps, org)
-    finally:
-        server.shutdown()
-        server.server_close()
+    finally:  # the production stop: answers already started reach the fake Slack before it goes away
+        stop_serving(server, deps, time.monotonic() + 30)
+        deps.workers.shutdown(wait=False)
 
 
 def snooze_form(until: date, reason: str = "waiting for the budget") -> dict:
