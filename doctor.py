@@ -9,7 +9,7 @@ from __future__ import annotations
 import calendar
 import logging
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -234,10 +234,12 @@ def run_checks(settings: Settings, engine: Engine, client=None) -> list[Check]:
         from handlers.app import web_client
 
         client = web_client(settings)
-    steps: list[Callable[[], Iterator[Check]]] = [
-        lambda: check_database(engine), lambda: check_mode(settings), lambda: check_slack(settings, client),
-        lambda: check_reps(engine, settings, client), lambda: check_fiscal(settings), lambda: check_crm(settings)]
-    return [check for step in steps for check in step()]
+    checks = [*check_database(engine), *check_mode(settings)]
+    slack = list(check_slack(settings, client))
+    if any(c.fatal and not c.ok for c in slack):
+        client = None  # Slack refused the token: nothing more to ask it
+    checks += [*slack, *check_reps(engine, settings, client), *check_fiscal(settings), *check_crm(settings)]
+    return checks
 
 
 def run_doctor_command(settings: Settings) -> int:

@@ -349,6 +349,11 @@ class FakeSlack:
             self._failures.append(rule)
         return rule
 
+    def release_delays(self) -> None:
+        """Answer every request held by an injected ``delay`` now (later delays apply again)."""
+        self._stopping.set()
+        self._stopping.clear()
+
     def reset(self) -> None:
         """Forget calls, attempts, messages, uploads, views, response_url uses and pending failures. Users stay."""
         with self._cond:
