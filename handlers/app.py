@@ -88,6 +88,15 @@ def build_app(deps: BotDeps, client: WebClient | None = None) -> App:
         process_before_response=False,
         listener_executor=deps.workers,
     )
+
+    @app.middleware
+    def count_slack_calls(context, next):  # noqa: A002 - bolt's name for the rest of the chain
+        """bolt gives each request its own plain WebClient (a copy of app.client's settings); it becomes a
+        CountedWebClient, which only adds counting to api_call, so listeners' calls are counted too."""
+        if type(context.client) is WebClient:
+            context.client.__class__ = CountedWebClient
+        return next()
+
     for kind in (commands, events, actions, views):
         kind.register(app, deps)
     return app
