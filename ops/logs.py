@@ -59,12 +59,13 @@ def secrets_of(settings) -> list[str]:
 
 
 def configure_logging(settings) -> None:
-    """The root logger writes to stderr in the chosen format, with the settings' secrets redacted."""
+    """The root logger writes to stderr in the chosen format, with the settings' secrets redacted. Like
+    logging.basicConfig, it leaves a root logger that already has handlers alone (an embedding program's, pytest's)."""
+    root = logging.getLogger()
+    if root.handlers:
+        return
     handler = logging.StreamHandler()
     handler.setFormatter(RedactingFormatter(secrets_of(settings), as_json=settings.serving.log_format == "json"))
-    root = logging.getLogger()
-    for old in list(root.handlers):
-        root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(settings.log_level)
     logging.getLogger("alembic").setLevel(logging.WARNING)
