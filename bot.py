@@ -121,6 +121,12 @@ def cmd_comp(args: argparse.Namespace) -> int:
     return run_comp_command(args, load_settings())
 
 
+def cmd_doctor(_args: argparse.Namespace) -> int:
+    from doctor import run_doctor_command
+
+    return run_doctor_command(load_settings())
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from runner import run
 
@@ -138,6 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--as", dest="as_email", default=None, metavar="EMAIL",
                    help="console only: whose eyes to ask with (default: a demo manager)")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("doctor", help="check the configuration: database, Slack token and scopes, channels, reps, CRM")
+    p.set_defaults(func=cmd_doctor)
 
     p = sub.add_parser("console", help="a local chat with the bot")
     p.add_argument("--as", dest="as_email", required=True, metavar="EMAIL", help="whose eyes to ask with")
@@ -240,9 +249,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        settings = load_settings()
-        logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        logging.getLogger("alembic").setLevel(logging.WARNING)
+        from ops.logs import configure_logging
+
+        configure_logging(load_settings())
         return args.func(args)
     except NotAvailableYet as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -269,8 +278,14 @@ def main(argv: list[str] | None = None) -> int:
 
 def _log_trace(error_id: str) -> None:
     """The trace goes to a file, never to the person's terminal."""
+    from ops.logs import RedactingFormatter, secrets_of
+
     handler = logging.FileHandler(ERROR_LOG, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    try:
+        secrets = secrets_of(load_settings())
+    except ConfigError:
+        secrets = []
+    handler.setFormatter(RedactingFormatter(secrets))
     trace_log = logging.getLogger("salesbot.errors")
     trace_log.propagate = False
     trace_log.addHandler(handler)

@@ -99,6 +99,42 @@ def _crm_settings(env: dict[str, str]) -> CrmSettings:
 
 
 @dataclass(frozen=True)
+class ServingSettings:
+    """How the bot serves and protects itself in production (README "Running in production")."""
+
+    http_threads: int = 8
+    max_request_body_bytes: int = 1_048_576
+    channel_timeout_seconds: int = 30
+    connection_limit: int = 200
+    shutdown_grace_seconds: int = 20
+    rate_limit_per_minute: int = 30
+    answer_slots: int = 0  # answers computed at once; 0: the database pool's size
+    busy_queue: int = 20
+    busy_wait_seconds: int = 20
+    metrics_port: int = 0
+    log_format: str = "text"
+
+
+def _serving_settings(env: dict[str, str]) -> ServingSettings:
+    log_format = (env.get("LOG_FORMAT", "").strip() or "text").lower()
+    if log_format not in ("text", "json"):
+        raise ConfigError(f"LOG_FORMAT must be text or json, not {log_format!r}.")
+    return ServingSettings(
+        http_threads=_int(env, "HTTP_THREADS", 8, 1, 256),
+        max_request_body_bytes=_int(env, "MAX_REQUEST_BODY_BYTES", 1_048_576, 1024, 100 * 1_048_576),
+        channel_timeout_seconds=_int(env, "HTTP_CHANNEL_TIMEOUT_SECONDS", 30, 1, 3600),
+        connection_limit=_int(env, "HTTP_CONNECTION_LIMIT", 200, 1, 100_000),
+        shutdown_grace_seconds=_int(env, "SHUTDOWN_GRACE_SECONDS", 20, 0, 3600),
+        rate_limit_per_minute=_int(env, "RATE_LIMIT_PER_MINUTE", 30, 0, 100_000),
+        answer_slots=_int(env, "ANSWER_SLOTS", 0, 0, 1000),
+        busy_queue=_int(env, "BUSY_QUEUE", 20, 0, 10_000),
+        busy_wait_seconds=_int(env, "BUSY_WAIT_SECONDS", 20, 1, 600),
+        metrics_port=_int(env, "METRICS_PORT", 0, 0, 65535),
+        log_format=log_format,
+    )
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     fiscal_year_start_month: int = 1
@@ -120,6 +156,7 @@ class Settings:
     cache_ttl_seconds: int = 60
     log_level: str = "INFO"
     crm: CrmSettings = field(default_factory=CrmSettings)
+    serving: ServingSettings = field(default_factory=lambda: ServingSettings())
 
     @property
     def tz(self) -> ZoneInfo:
@@ -159,4 +196,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         cache_ttl_seconds=_int(env, "CACHE_TTL_SECONDS", 60, 0, 86400),
         log_level=(env.get("LOG_LEVEL", "").strip() or "INFO").upper(),
         crm=_crm_settings(env),
+        serving=_serving_settings(env),
     )

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 import threading
+import time
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -49,33 +51,62 @@ def run(settings: Settings, console_as: str | None = None) -> int:
 
 
 def serve(settings: Settings, engine) -> int:
-    from handlers.app import build_app, serve_http
+    """Serve Slack until SIGTERM or SIGINT, then stop gracefully (README "Running in production")."""
+    from doctor import refuse_to_start_on_fatal
+    from handlers.app import build_app
     from handlers.deps import BotDeps
+    from handlers.health import Health
+    from handlers.server import serve_http
     from metrics.cache import ResultCache
 
+    refuse_to_start_on_fatal(settings, engine)
     deps = BotDeps(engine, settings, ResultCache(settings.cache_ttl_seconds))
     threading.Thread(target=_warm_caches, args=(deps,), name="warm-caches", daemon=True).start()
-    app = build_app(deps)
+    app = build_app(deps)  # bolt calls auth.test here: a refused token stops the start
+    health = Health(deps, slack_auth=True)
     scheduler = _start_scheduler(deps, app)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
+    socket_mode = None
     if settings.slack_app_token:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-        handler = SocketModeHandler(app, settings.slack_app_token)
-        handler.connect()
+        socket_mode = SocketModeHandler(app, settings.slack_app_token)
+        socket_mode.connect()
         log.info("connected to Slack with Socket Mode")
-        stop.wait()
-        handler.close()
+        port = settings.serving.metrics_port
+        server = serve_http(None, deps, port, health=health) if port else None
+        if server is not None:
+            log.info("health and metrics on http://0.0.0.0:%s (/healthz, /readyz, /metrics)", server.port)
     else:
-        server = serve_http(app, deps, settings.port)
-        log.info("serving Slack on http://0.0.0.0:%s/slack/events (health: /healthz)", settings.port)
-        stop.wait()
-        server.shutdown()
-    if scheduler is not None:
-        scheduler.shutdown(wait=False)
-    return 0
+        server = serve_http(app, deps, settings.port, health=health)
+        log.info("serving Slack on http://0.0.0.0:%s/slack/events (/healthz, /readyz, /metrics)", server.port)
+    stop.wait()
+    return _stop_gracefully(settings, deps, server, socket_mode, scheduler)
+
+
+def _stop_gracefully(settings: Settings, deps, server, socket_mode, scheduler) -> int:
+    """Stop taking requests, finish those in flight within SHUTDOWN_GRACE_SECONDS, stop the scheduler (a job
+    running finishes within the same grace), release the leader lock. Work still running when the grace is over
+    is abandoned: the process exits anyway (a claimed delivery is taken over by the next leader, not lost)."""
+    from handlers.server import stop_serving
+
+    grace = settings.serving.shutdown_grace_seconds
+    deadline = time.monotonic() + grace
+    log.info("stopping: no new requests; finishing the work in flight (up to %s s)", grace)
+    if socket_mode is not None:
+        socket_mode.close()
+    drained = stop_serving(server, deps, deadline)
+    jobs_done = scheduler.stop_gracefully(deadline) if scheduler is not None else True
+    if drained and jobs_done:
+        deps.workers.shutdown(wait=False)
+        log.info("stopped cleanly")
+        return 0
+    log.warning("stopped after the %s s grace with work unfinished (%s answers, jobs %s); leaving it", grace,
+                deps.workers.pending, "finished" if jobs_done else "still running")
+    logging.shutdown()
+    os._exit(0)  # the unfinished threads would keep the interpreter alive past the grace
 
 
 def _warm_caches(deps) -> None:

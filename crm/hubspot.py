@@ -107,6 +107,10 @@ class HubSpotConnector:
                                  f"{' or '.join(scopes) or 'that covers it'} (README, \"Connecting your CRM\").")
         raise CrmUnavailable(f"HubSpot refused {what} ({resp.status_code}: {body.get('message') or resp.text[:200]}).")
 
+    def check_sign_in(self) -> None:
+        """`bot.py doctor`: one owner, to see that HubSpot takes the token; CrmUnavailable with the reason if not."""
+        self._call("GET", "/crm/v3/owners", "the owners", params={"limit": 1})
+
     def _pace(self, resp: requests.Response) -> None:
         """The ten-second window: when HubSpot says none of it is left, wait it out before the next call."""
         if resp.headers.get("X-HubSpot-RateLimit-Remaining") == "0":

@@ -69,6 +69,20 @@ class SalesforceConnector:
         self.token = body["access_token"]
         self.instance_url = (body.get("instance_url") or self.instance_url).rstrip("/")
 
+    def check_sign_in(self) -> None:
+        """`bot.py doctor`: a token request (or, with only an access token, one GET with it); CrmUnavailable with
+        the reason when Salesforce refuses."""
+        s = self.settings
+        if (s.salesforce_username and s.salesforce_private_key_file) or (s.salesforce_client_id
+                                                                         and s.salesforce_client_secret):
+            self._authenticate()
+            return
+        resp = self._get(f"{self._api}/limits")
+        if resp.status_code != 200:
+            raise CrmUnavailable(f"Salesforce refused SALESFORCE_ACCESS_TOKEN ({resp.status_code}: "
+                                 f"{_error_text(resp)}); set a fresh token or the connected app's client id and "
+                                 "secret.")
+
     def _assertion(self) -> str:
         s = self.settings
         try:

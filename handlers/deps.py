@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 
 from config import Settings
+from handlers.fairuse import AnswerGate, RateLimiter, pool_slots
 from handlers.seen_events import SeenEvents
+from handlers.workers import DrainableExecutor
 from metrics.cache import ResultCache
 
 
@@ -18,6 +20,17 @@ class BotDeps:
     cache: ResultCache = field(default_factory=lambda: ResultCache(60))
     # Slack's redeliveries, recognised by every replica on this database (handlers/seen_events.py)
     seen_events: SeenEvents = field(init=False)
+    limiter: RateLimiter | None = None
+    gate: AnswerGate | None = None
+    workers: DrainableExecutor | None = None
 
     def __post_init__(self) -> None:
         self.seen_events = SeenEvents(self.engine)
+        serving = self.settings.serving
+        if self.limiter is None:
+            self.limiter = RateLimiter(serving.rate_limit_per_minute)
+        if self.gate is None:
+            self.gate = AnswerGate(serving.answer_slots or pool_slots(self.engine), serving.busy_queue,
+                                   serving.busy_wait_seconds)
+        if self.workers is None:  # room for every answer running or queued, and the listeners that answer nothing
+            self.workers = DrainableExecutor(self.gate.slots + self.gate.queue + 4)

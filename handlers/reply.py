@@ -10,11 +10,13 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import DBAPIError
 
+from assistant import vocabulary
 from assistant.answers import Answer
 from assistant.service import UNAVAILABLE, answer_text, error_answer
 from errors import UserError
 from handlers.deps import BotDeps
 from handlers.identity import viewer_for_slack_user
+from ops import telemetry
 from render.blocks import answer_to_message
 from render.charts import render_chart
 
@@ -31,10 +33,55 @@ def conversation_key(channel: str | None, user_id: str, thread_ts: str | None = 
     return f"thread:{channel}:{thread_ts}:{user_id}" if thread_ts else None
 
 
+RATE_LIMITED = ("You've asked me {limit} things in the last minute, which is my limit for one person so that "
+                "everyone gets quick answers. Please wait a minute and ask again.")
+BUSY = "I'm busy answering a lot of questions right now; please try again in a moment."
+SUBCOMMANDS = frozenset(vocabulary.SUBCOMMANDS)
+OUTCOMES = {"refusal": "refused", "error": "error"}
+request_log = logging.getLogger("salesbot.request")
+
+
+def subcommand_of(text: str) -> str:
+    """The metrics label of a request: its subcommand, "question" for plain English, "other" for the rest."""
+    words = text.split()
+    if not words or words[0].lower() != "/sales":
+        return "question"
+    if len(words) == 1:
+        return "help"
+    first = words[1].lower()
+    return first if first in SUBCOMMANDS else "other"
+
+
 def answer_for(deps: BotDeps, client: WebClient, user_id: str, text: str, *, conversation: str | None = None
                ) -> Answer:
-    """The answer for this Slack user; identity problems and outages become error answers, never exceptions.
-    `conversation` (see `conversation_key`) lets the message follow up the last question asked there."""
+    """The answer for this Slack user, within fair use (the per-person limit, a bounded wait for a database
+    connection); counted, timed and logged as one line. Never raises. `conversation` (see `conversation_key`)
+    lets the message follow up the last question asked there."""
+    started = time.perf_counter()
+    subcommand = subcommand_of(text)
+    outcome, answer = "ok", None
+    if not deps.limiter.allow(user_id):
+        outcome, answer = "rate_limited", error_answer(RATE_LIMITED.format(limit=deps.limiter.per_minute))
+    else:
+        with deps.gate.slot() as free:
+            if free:
+                answer = _answer(deps, client, user_id, text, conversation)
+                outcome = OUTCOMES.get(answer.kind, "ok")
+            else:
+                outcome, answer = "busy", error_answer(BUSY)
+    took = time.perf_counter() - started
+    if outcome in ("rate_limited", "busy"):
+        telemetry.LIMITED.labels(reason=outcome).inc()
+    telemetry.REQUESTS.labels(subcommand=subcommand, outcome=outcome).inc()
+    telemetry.REQUEST_SECONDS.labels(subcommand=subcommand, outcome=outcome).observe(took)
+    request_log.info("request %s", outcome, extra={
+        "request_id": uuid.uuid4().hex[:12], "user": user_id, "subcommand": subcommand,
+        "duration_ms": round(took * 1000, 1), "outcome": outcome, "error_id": answer.error_id})
+    return answer
+
+
+def _answer(deps: BotDeps, client: WebClient, user_id: str, text: str, conversation: str | None) -> Answer:
+    """The answer; identity problems and outages become error answers, never exceptions."""
     try:
         viewer = viewer_for_slack_user(client, deps.engine, user_id)
     except UserError as exc:

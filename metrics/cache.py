@@ -14,6 +14,7 @@ from collections import OrderedDict
 from sqlalchemy import Connection, Select, func, select
 
 from db.schema import activities, bot_settings, opportunities, opportunity_history, quotas, reps
+from ops import telemetry
 
 DATA_VERSION_KEY = "data_version"
 
@@ -67,10 +68,12 @@ class ResultCache:
             if hit and now - hit[0] < ttl:
                 self._entries.move_to_end(key)
                 self.hits += 1
+                telemetry.CACHE_LOOKUPS.labels(result="hit").inc()
                 return [dict(r) for r in hit[1]]
         rows = [dict(r) for r in conn.execute(query, params or {}).mappings()]
         with self._lock:
             self.misses += 1
+            telemetry.CACHE_LOOKUPS.labels(result="miss").inc()
             self._entries[key] = (now, rows)
             self._entries.move_to_end(key)
             while len(self._entries) > self.max_entries:

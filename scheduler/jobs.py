@@ -26,6 +26,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from config import Settings
+from ops import telemetry
 
 log = logging.getLogger(__name__)
 
@@ -170,9 +171,11 @@ def run_job(job_id: str, target: str) -> dict | None:
         return None
     started = time.perf_counter()
     now = datetime.now(UTC)
+    telemetry.JOB_RUNS.labels(job=job_id).inc()
     try:
         summary = fn(service.context, now)
     except Exception:
+        telemetry.JOB_FAILURES.labels(job=job_id).inc()
         log.exception("job %s failed", job_id)
         service.record_run(job_id, now, None, error=True)
         raise

@@ -29,6 +29,7 @@ from sqlalchemy import Connection, Engine, and_, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from db.schema import bot_delivery_ledger as ledger
+from ops import telemetry
 
 log = logging.getLogger(__name__)
 STALE_AFTER = timedelta(minutes=2)
@@ -129,8 +130,13 @@ class DeliveryLedger:
 
         `send` posts the message (tagged with `key.metadata`) and returns where it went. `find_existing` looks in
         Slack for a message carrying the key's metadata, for taking over an abandoned claim. `also` runs in the
-        transaction that records the send.
+        transaction that records the send. Counted in salesbot_deliveries (sent, failed, skipped) by kind.
         """
+        result = self._deliver(key, send, find_existing, also)
+        telemetry.count_delivery(key.kind, result)
+        return result
+
+    def _deliver(self, key: Delivery, send, find_existing, also) -> str:
         state = self.claim(key)
         if state == "sent":
             return "already_sent"

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import datetime
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -120,15 +121,32 @@ class SchedulerService:
             self.runs.append((job_id, at, summary, error))
             del self.runs[:-100]
 
+    def stop_gracefully(self, deadline: float) -> bool:
+        """Fire no more jobs, let a running one finish until the monotonic `deadline`, then step down and release
+        the leader lock. Returns whether every job finished; one cut off leaves its delivery claimed in the
+        ledger, and the next leader takes the claim over (after ledger.STALE_AFTER) without sending it twice."""
+        if not self._started:
+            return True
+        self._lost()  # pause: nothing new starts
+        finished = threading.Thread(target=self._shutdown_scheduler, args=(True,), name="scheduler-stop", daemon=True)
+        finished.start()
+        finished.join(max(deadline - time.monotonic(), 0))
+        self.shutdown(wait=False)
+        return not finished.is_alive()
+
+    def _shutdown_scheduler(self, wait: bool) -> None:
+        try:
+            self.scheduler.shutdown(wait=wait)
+        except Exception:  # noqa: BLE001 - not running
+            log.debug("scheduler shutdown", exc_info=True)
+
     def shutdown(self, wait: bool = False) -> None:
         if not self._started:
             return
         self._started = False
         self.election.stop()
-        try:
-            self.scheduler.shutdown(wait=wait)
-        except Exception:  # noqa: BLE001 - not running
-            log.debug("scheduler shutdown", exc_info=True)
+        if self.scheduler.running:
+            self._shutdown_scheduler(wait)
         with registry.RUNTIME.lock:
             if self in registry.RUNTIME.services:
                 registry.RUNTIME.services.remove(self)

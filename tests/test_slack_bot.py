@@ -194,8 +194,9 @@ def test_rate_limited_reply_is_retried_and_sent_once(running_bot):
 
 
 def test_healthz(running_bot):
+    """Liveness only (the database is /readyz's business: an outage must not get the process restarted)."""
     with urllib.request.urlopen(running_bot.base_url + "/healthz", timeout=5) as resp:
-        assert resp.status == 200 and json.loads(resp.read())["database"] == "up"
+        assert resp.status == 200 and json.loads(resp.read()) == {"ok": True}
 
 
 def test_forecast_reply_is_worked_out_by_hand(running_bot):

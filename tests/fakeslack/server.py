@@ -39,9 +39,10 @@ from zoneinfo import ZoneInfo
 from tests.fakeslack import blockkit
 
 JSON_FIELDS = ("blocks", "attachments", "view", "files", "metadata", "user_auth_blocks")
+# what auth.test's x-oauth-scopes header says the token holds (``fake.scopes`` can be narrowed per test)
 SCOPES = ",".join(
     ["chat:write", "chat:write.public", "commands", "users:read", "users:read.email", "im:write", "im:history"]
-    + ["app_mentions:read", "files:write"]
+    + ["app_mentions:read", "files:write", "im:read", "channels:read", "groups:read"]
 )
 
 
@@ -180,6 +181,8 @@ class FakeSlack:
         self.tokens = set(tokens) if tokens is not None else None
         self.validate_blocks = validate_blocks
         self.users: dict[str, dict] = {}
+        self.channels: dict[str, dict] = {}  # conversations.info: see add_channel()
+        self.scopes = SCOPES
         self._handlers: dict[str, Callable[[dict, Call], dict]] = {}
         self._cond = threading.Condition()
         self._stopping = threading.Event()
@@ -291,6 +294,14 @@ class FakeSlack:
             self.users[user_id] = user
         return user
 
+    def add_channel(self, channel_id: str, name: str, *, is_member: bool = True, is_private: bool = False) -> dict:
+        """A channel for conversations.info; ``is_member``: whether the bot is in it."""
+        channel = {"id": channel_id, "name": name, "is_channel": not is_private, "is_private": is_private,
+                   "is_member": is_member, "is_archived": False}
+        with self._cond:
+            self.channels[channel_id] = channel
+        return channel
+
     def seed_message(self, channel: str, ts: str, text: str = "", blocks: list | None = None) -> None:
         """Make a message exist (e.g. one a previous bot process posted) so chat.update on it succeeds."""
         with self._cond:
@@ -337,6 +348,11 @@ class FakeSlack:
         with self._cond:
             self._failures.append(rule)
         return rule
+
+    def release_delays(self) -> None:
+        """Answer every request held by an injected ``delay`` now (later delays apply again)."""
+        self._stopping.set()
+        self._stopping.clear()
 
     def reset(self) -> None:
         """Forget calls, attempts, messages, uploads, views, response_url uses and pending failures. Users stay."""
@@ -502,7 +518,7 @@ class FakeSlack:
                 self._cond.notify_all()
             if rule is not None and rule.delay:  # processed, but the answer is late
                 self._stopping.wait(rule.delay)
-            extra = {"x-oauth-scopes": SCOPES} if method == "auth.test" else None
+            extra = {"x-oauth-scopes": self.scopes} if method == "auth.test" else None
             h.reply(status, out, ctype, extra)
         except Exception as exc:  # a bug in the fake: answer 500 and keep it for the test to see
             with self._cond:
@@ -590,6 +606,16 @@ class FakeSlack:
         if user is None:
             return {"ok": False, "error": "user_not_found"}
         return {"ok": True, "user": user}
+
+    def _m_users_list(self, p: dict) -> dict:
+        """Every member on one page (no cursor), as Slack answers a small workspace."""
+        return {"ok": True, "members": list(self.users.values()), "response_metadata": {"next_cursor": ""}}
+
+    def _m_conversations_info(self, p: dict) -> dict:
+        channel = self.channels.get(p.get("channel", ""))
+        if channel is None:
+            return {"ok": False, "error": "channel_not_found"}
+        return {"ok": True, "channel": channel}
 
     def _m_users_lookupByEmail(self, p: dict) -> dict:  # noqa: N802 - Slack's method name
         email = (p.get("email") or "").lower()

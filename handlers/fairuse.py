@@ -1,0 +1,87 @@
+"""Fair use: a per-person rate limit, and a bounded wait for a free database connection.
+
+Both are per process: with several replicas each one counts on its own, so a person's effective limit is
+RATE_LIMIT_PER_MINUTE times the replicas their requests land on (Slack spreads them). That is enough to stop one
+script from starving everyone; a limit shared across replicas would need a shared store and is not attempted.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict, deque
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+WINDOW_SECONDS = 60.0
+
+
+class RateLimiter:
+    """At most `per_minute` requests per person in any 60-second window (0: no limit)."""
+
+    def __init__(self, per_minute: int, clock=time.monotonic):
+        self.per_minute = per_minute
+        self._clock = clock
+        self._seen: dict[str, deque[float]] = defaultdict(deque)
+        self._lock = threading.Lock()
+
+    def allow(self, who: str) -> bool:
+        if self.per_minute <= 0:
+            return True
+        now = self._clock()
+        with self._lock:
+            times = self._seen[who]
+            while times and now - times[0] >= WINDOW_SECONDS:
+                times.popleft()
+            if len(times) >= self.per_minute:
+                return False
+            times.append(now)
+            if len(self._seen) > 10_000:  # forget people who have been quiet for a minute
+                for key in [k for k, v in self._seen.items() if not v or now - v[-1] >= WINDOW_SECONDS]:
+                    del self._seen[key]
+            return True
+
+
+class AnswerGate:
+    """`slots` answers are computed at once (one database connection each); up to `queue` more wait, each at most
+    `wait_seconds`. A request that finds the queue full, or waits too long, is told the bot is busy."""
+
+    def __init__(self, slots: int, queue: int, wait_seconds: float):
+        self.slots, self.queue, self.wait_seconds = slots, queue, wait_seconds
+        self._free = threading.Semaphore(slots)
+        self._lock = threading.Lock()
+        self.waiting = 0
+        self.running = 0
+
+    @contextmanager
+    def slot(self) -> Iterator[bool]:
+        """Yields True while holding a slot, or False when the bot is too busy (nothing held)."""
+        got = self._free.acquire(blocking=False)
+        if not got:
+            with self._lock:
+                if self.waiting >= self.queue:
+                    yield False
+                    return
+                self.waiting += 1
+            try:
+                got = self._free.acquire(timeout=self.wait_seconds)
+            finally:
+                with self._lock:
+                    self.waiting -= 1
+            if not got:
+                yield False
+                return
+        with self._lock:
+            self.running += 1
+        try:
+            yield True
+        finally:
+            with self._lock:
+                self.running -= 1
+            self._free.release()
+
+
+def pool_slots(engine) -> int:
+    """The database pool's steady size (its overflow is left to the scheduler, health checks and start-up)."""
+    size = getattr(engine.pool, "size", None)
+    return max(int(size()) if callable(size) else 5, 1)

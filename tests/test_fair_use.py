@@ -1,0 +1,69 @@
+"""Fair use through the real bot: a per-person limit answered with a polite sentence, and questions beyond the free
+database slots waiting in a bounded queue, answered "busy, try again in a moment" when it is full."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from handlers.reply import BUSY
+from tests.fakeslack import post_slash_command
+from tests.slackbot import SECRET, serve_bot
+
+WAIT = 30  # seconds to wait for an event that must come (no timing is asserted)
+
+
+@pytest.fixture
+def bot_factory(db, fake_slack, small_org_clock):
+    def make(**serving):
+        return serve_bot(db, fake_slack, **serving)
+
+    return make
+
+
+def ask(bot, user: str, name: str, text: str = "pipeline") -> None:
+    status, _ = post_slash_command(bot.url, SECRET, text, user, response_url=bot.fake.response_url(name))
+    assert status == 200  # acked whatever the answer will be
+
+
+def reply_text(bot, name: str) -> str:
+    bot.fake.wait_for(lambda c: c.method == "response_url" and c.name == name, timeout=WAIT)
+    (message,) = [m for m in bot.fake.messages(kind="response_url") if m.url_name == name]
+    return message.text or ""
+
+
+def wait_until(condition, what: str) -> None:
+    deadline = time.monotonic() + WAIT
+    while not condition():
+        assert time.monotonic() < deadline, f"waited {WAIT}s for {what}"
+        time.sleep(0.02)
+
+
+def test_a_person_over_the_limit_is_told_politely_and_others_are_not_held_back(bot_factory):
+    with bot_factory(rate_limit_per_minute=3) as bot:
+        for i in range(3):
+            ask(bot, "UANN", f"ann{i}")
+            assert "in the last minute" not in reply_text(bot, f"ann{i}")
+        ask(bot, "UANN", "ann-over")
+        over = reply_text(bot, "ann-over")
+        assert "You've asked me 3 things in the last minute" in over
+        assert "Please wait a minute and ask again." in over
+        assert "error id" not in over.lower()
+        ask(bot, "UBOB", "bob")  # Bob has his own allowance
+        assert "in the last minute" not in reply_text(bot, "bob")
+
+
+def test_a_question_beyond_the_free_slots_and_the_queue_is_answered_busy(bot_factory):
+    with bot_factory(answer_slots=1, busy_queue=1) as bot:
+        bot.fake.fail("users.info", status=None, delay=WAIT, times=1)  # Ann's answer holds the only slot
+        ask(bot, "UANN", "slow")
+        bot.fake.wait_for("users.info", timeout=WAIT)
+        ask(bot, "UBOB", "queued")
+        wait_until(lambda: bot.deps.gate.waiting == 1, "Bob's question to wait in the queue")
+        ask(bot, "UMAX", "turned-away")
+        assert BUSY in reply_text(bot, "turned-away")
+        # the queued question is answered once the slot is free, not turned away
+        bot.fake.release_delays()
+        assert BUSY not in reply_text(bot, "queued")
+        assert BUSY not in reply_text(bot, "slow")
