@@ -17,12 +17,12 @@ import pytest
 
 import bot
 from config import ConfigError, load_settings
-from tests.test_cli import cli, metrics  # noqa: F401  (fixtures: bot.main on the small org)
+from tests.test_cli import cli, metrics  # noqa: F401, F811  (fixtures: bot.main on the small org)
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_metrics_csv_is_a_header_and_one_row_per_group(metrics):
+def test_metrics_csv_is_a_header_and_one_row_per_group(metrics):  # noqa: F811
     code, out, err = metrics("metrics", "pipeline", "--by", "owner", "--period", "2026-q4", "--format", "csv")
     assert (code, err) == (0, "")
     rows = list(csv.reader(io.StringIO(out)))
@@ -32,7 +32,7 @@ def test_metrics_csv_is_a_header_and_one_row_per_group(metrics):
     assert got == {"Ann Rep": "3000.00", "Bob Rep": "300.00"}
 
 
-def test_metrics_table_is_aligned_under_its_headings(metrics):
+def test_metrics_table_is_aligned_under_its_headings(metrics):  # noqa: F811
     code, out, _ = metrics("metrics", "pipeline", "--by", "owner", "--period", "2026-q4")
     assert code == 0
     lines = out.splitlines()
