@@ -52,7 +52,7 @@ class Ask:
 
     def metric(self, name: str, period: Period, scope: Scope, by=()) -> MetricResult:
         return evaluate(self.conn, name, period, scope, by=by, today=self.today, fiscal_start_month=self.fiscal,
-                        cache=self.cache)
+                        cache=self.cache, org_currency=self.settings.org_currency, currency=self.request.currency)
 
 
 def viewer_zone(viewer: Viewer, settings: Settings) -> ZoneInfo:

@@ -314,7 +314,8 @@ def run_bench(engine, settings: Settings, runs: int = 20, period_text: str = "th
 
                 def layer(metric=metric, scope=scope, fields=fields):
                     result = evaluate(conn, metric, period, scope, today=today, cache=NO_CACHE,
-                                      fiscal_start_month=settings.fiscal_year_start_month)
+                                      fiscal_start_month=settings.fiscal_year_start_month,
+                                      org_currency=settings.org_currency)
                     return [tuple(row.get(f) for f in fields) for row in result.rows]
 
                 def hand(statement=statement, values=values, fields=fields):

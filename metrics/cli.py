@@ -93,7 +93,8 @@ def run_metrics_command(args, settings: Settings) -> int:
         period = parse_period(args.period, today, settings.fiscal_year_start_month)
         scope = resolve_scope(conn, viewer, args.scope)  # no --scope: what the viewer's "my numbers" means
         result = evaluate(conn, args.metric, period, scope, by=args.by, today=today,
-                          fiscal_start_month=settings.fiscal_year_start_month)
+                          fiscal_start_month=settings.fiscal_year_start_month, org_currency=settings.org_currency,
+                          currency=getattr(args, "currency", None))
     if args.explain:
         print_explain(result)
         print()

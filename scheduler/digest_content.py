@@ -142,7 +142,8 @@ class DigestBuilder:
 
     def _metric(self, conn: Connection, name: str, period: Period, scope: Scope, today: date, by=()):
         return evaluate(conn, name, period, scope, by=by, today=today,
-                        fiscal_start_month=self.settings.fiscal_year_start_month, cache=self.cache)
+                        fiscal_start_month=self.settings.fiscal_year_start_month, cache=self.cache,
+                        org_currency=self.settings.org_currency)
 
     def _tree_ids(self, conn: Connection, scope: Scope) -> set[int] | None:
         ids = scope.owner_ids()
