@@ -14,6 +14,7 @@ such a deal is left out (`rate_known` is false) and counted (`rate_missing`), ne
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
 
@@ -79,6 +80,26 @@ def rate_known(dialect: str, org_currency: str, **columns: ColumnElement) -> Col
     """The deal counts: it has no amount, or its amount converts."""
     amount = columns.get("amount", opportunities.c.amount)
     return or_(amount.is_(None), org_amount(dialect, org_currency, **columns).is_not(None))
+
+
+@dataclass(frozen=True)
+class Conversion:
+    """What converting a deal row needs outside the metric compiler (lists, changes, rules): the dialect, the
+    org currency and today (the asker's). `amount()` is org_amount with today inlined as a value."""
+
+    dialect: str
+    org_currency: str
+    today: date
+
+    @classmethod
+    def of(cls, conn: Connection, org_currency: str, today: date) -> Conversion:
+        return cls(conn.dialect.name, org_currency, today)
+
+    def amount(self, **columns: ColumnElement) -> ColumnElement:
+        return org_amount(self.dialect, self.org_currency, today=literal(self.today, Date), **columns)
+
+    def missing(self, **columns: ColumnElement) -> ColumnElement:
+        return rate_missing(self.dialect, self.org_currency, today=literal(self.today, Date), **columns)
 
 
 # --- in Python: answers shown in another currency ------------------------------------------------------------
