@@ -35,7 +35,8 @@ FIELDS = {
 MULTI_CURRENCY_FIELDS = {
     "DatedConversionRate": ["Id", "IsoCode", "ConversionRate", "StartDate", "NextStartDate", "SystemModstamp"],
 }
-PREFIX = {"DatedConversionRate": "04w", "User": "005", "Account": "001", "Opportunity": "006", "OpportunityHistory": "008", "Task": "00T",
+PREFIX = {"DatedConversionRate": "04w", "User": "005",
+          "Account": "001", "Opportunity": "006", "OpportunityHistory": "008", "Task": "00T",
           "Event": "00U", "OpportunityStage": "01J", "ForecastingQuota": "0J9"}
 
 
