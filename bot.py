@@ -171,6 +171,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--as", dest="as_email", default=None, metavar="EMAIL",
                    help="answer as this person: only what they may see, their today")
     p.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    p.add_argument("--currency", default=None, metavar="CODE",
+                   help="show money in this currency (ISO 4217) at today's exchange rate (default: ORG_CURRENCY)")
     p.add_argument("--explain", action="store_true")
     p.set_defaults(func=cmd_metrics)
 
