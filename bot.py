@@ -186,6 +186,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--as", dest="as_email", default=None, metavar="EMAIL",
                    help="answer as this person: only what they may see, their today")
     p.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    p.add_argument("--currency", default=None, metavar="CODE",
+                   help="show money in this currency (ISO 4217) at today's exchange rate (default: ORG_CURRENCY)")
     p.add_argument("--explain", action="store_true",
                    help="the definition and the SQL run: before the table; inside the JSON as \"explain\"; "
                         "on stderr with csv (stdout stays pure CSV)")

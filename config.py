@@ -6,6 +6,7 @@ Every setting is documented in `.env.example`; this module is the only place tha
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -175,11 +176,14 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         raise ConfigError(
             f"DEFAULT_TIMEZONE {tz_name!r} is not an IANA time zone (try America/New_York or Europe/Berlin)."
         ) from None
+    org_currency = (env.get("ORG_CURRENCY", "").strip() or "USD").upper()
+    if not re.fullmatch(r"[A-Z]{3}", org_currency):
+        raise ConfigError(f"ORG_CURRENCY {org_currency!r} is not an ISO 4217 code (three letters, like USD or EUR).")
     return Settings(
         database_url=env.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL,
         fiscal_year_start_month=_int(env, "FISCAL_YEAR_START_MONTH", 1, 1, 12),
         default_timezone=tz_name,
-        org_currency=(env.get("ORG_CURRENCY", "").strip() or "USD").upper(),
+        org_currency=org_currency,
         slack_bot_token=env.get("SLACK_BOT_TOKEN", "").strip(),
         slack_signing_secret=env.get("SLACK_SIGNING_SECRET", "").strip(),
         slack_app_token=env.get("SLACK_APP_TOKEN", "").strip(),

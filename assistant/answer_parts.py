@@ -29,9 +29,18 @@ def _actions(ask: Ask, chart: bool = True) -> list[Action]:
 
 
 def _explain(ask: Ask, answer: Answer, *results: MetricResult) -> Answer:
+    """The line saying how many deals were left out for want of an exchange rate, and on request (explain) the
+    definitions, the currency conversion and the SQL."""
+    from assistant.currency_view import conversion_lines, left_out_line
+
+    left_out = left_out_line(*results)
+    if left_out:
+        answer.lines.append(left_out)
     if "explain" in ask.request.options:
         for r in results:
             answer.lines.append(f"{r.label}: {r.description}")
+        answer.lines.extend(conversion_lines(ask.settings.org_currency))
+        for r in results:
             answer.lines.extend(f"SQL: {sql}" for sql in r.sql)
     return answer
 

@@ -80,6 +80,8 @@ class DealCard:
     next_step: str | None
     crm_url: str | None  # a link of its own; else renderers build one from CRM_URL_TEMPLATE and the record
     probability: int | None = None  # percent
+    currency: str | None = None  # the deal's own currency and amount (`amount` is in the answer's currency)
+    own_amount: Decimal | None = None
 
 
 @dataclass
@@ -99,3 +101,4 @@ class Answer:
     deal: DealCard | None = None
     error_id: str | None = None
     request_text: str = ""  # what was asked, for the share button and the log
+    currency: str = "USD"  # the currency of every money figure: ORG_CURRENCY, or the one asked for

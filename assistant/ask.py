@@ -13,6 +13,7 @@ from assistant.resolve import Reading
 from config import Settings
 from metrics.cache import ResultCache
 from metrics.clock import viewer_today, viewer_zone
+from metrics.currency import Conversion
 from metrics.evaluate import MetricResult, evaluate
 from metrics.periods import Period, parse_period
 from metrics.scopes import Scope, Viewer
@@ -52,9 +53,14 @@ class Ask:
     def compare_scope(self) -> Scope | None:
         return None if self.reading.compare_scope is None else self.reading.compare_scope.require()
 
+    @property
+    def money(self) -> Conversion:
+        """How deal amounts become org-currency amounts for this asker (open deals at their today's rate)."""
+        return Conversion.of(self.conn, self.settings.org_currency, self.today)
+
     def metric(self, name: str, period: Period, scope: Scope, by=()) -> MetricResult:
         return evaluate(self.conn, name, period, scope, by=by, today=self.today, fiscal_start_month=self.fiscal,
-                        cache=self.cache)
+                        cache=self.cache, org_currency=self.settings.org_currency)
 
 
 def freshness_line(now: datetime) -> str:

@@ -35,6 +35,16 @@ _AMOUNT_RE = re.compile(
     rf"|{_AMOUNT.format(n='plus', u='uplus')}\s?\+)", re.IGNORECASE)
 _UNITS = {"k": 1000, "thousand": 1000, "grand": 1000, "m": 10**6, "mm": 10**6, "mn": 10**6, "million": 10**6,
           "b": 10**9, "bn": 10**9}
+# Currencies an answer can be shown in by name after "in" ("pipeline in eur"): ISO 4217 codes that are not English
+# words (no ALL, TOP, TRY, CUP). Any three-letter code may follow `--currency` or "currency".
+CURRENCY_CODES = frozenset({
+    "usd", "eur", "gbp", "jpy", "chf", "cad", "aud", "nzd", "cny", "hkd", "sgd", "idr", "inr", "krw", "twd", "thb",
+    "myr", "php", "vnd", "sek", "nok", "dkk", "pln", "czk", "huf", "ron", "bgn", "zar", "brl", "mxn", "clp", "cop",
+    "pen", "ars", "ils", "aed", "sar", "qar", "kwd", "egp", "ngn", "kes",
+})
+_CURRENCY_RE = re.compile(
+    rf"(?:--currency[=\s]+|\bcurrency\s+|\b(?:in|into)\s+(?=(?:{'|'.join(sorted(CURRENCY_CODES))})\b))"
+    r"(?P<code>[a-z]{3})\b", re.IGNORECASE)
 _COMPARE_SPLIT = re.compile(r"\s+(?:vs\.?|versus|v\.?|compared\s+(?:to|with)|against|relative\s+to)\s+",
                             re.IGNORECASE)
 _COMPARE_SHIFTS = (
@@ -79,6 +89,7 @@ class Request:
     problem: str | None = None  # an impossible period, said as a sentence
     understood_anything: bool = True
     intent_given: bool = True  # False when no word named what was asked ("and last quarter?", "by owner")
+    currency: str | None = None  # show money in this currency (ISO 4217, upper case) at today's rate
 
     @property
     def guessed(self) -> bool:
@@ -143,6 +154,14 @@ def _take_amounts(text: str, req: Request) -> str:
             return " "
         return m[0]
     return _AMOUNT_RE.sub(repl, text)
+
+
+def _take_currency(text: str, req: Request) -> str:
+    """The display currency ("in eur", "--currency EUR", "currency idr") out of the text."""
+    def repl(m: re.Match) -> str:
+        req.currency = m["code"].upper()
+        return " "
+    return _CURRENCY_RE.sub(repl, text)
 
 
 def _take_period(text: str, today: date, fiscal: int, req: Request) -> tuple[Period | None, str]:
@@ -394,7 +413,7 @@ def parse_request(text: str, today: date, fiscal_start_month: int = 1) -> Reques
     if (deal_request := _deal_request(body, raw)) is not None:
         return deal_request
     req = Request(intent="", raw=raw)
-    body = _take_amounts(_rephrase(body), req)
+    body = _take_amounts(_take_currency(_rephrase(body), req), req)
     body, shift = _shifted_compare(body, req)
     main, other = body, ""
     parts = _COMPARE_SPLIT.split(body, maxsplit=1)

@@ -10,6 +10,7 @@ from assistant.answer_parts import LIST_LIMIT, _actions, _breakdown_table, _cont
 from assistant.answers import Action, Answer, ChartSpec, Column, DealCard, Figure, Table
 from assistant.ask import Ask, freshness_line, since_default, viewer_zone
 from assistant.comp_answers import commission
+from assistant.currency_view import in_display_currency, org_filter
 from assistant.grammar import INTENTS
 from assistant.metric_answers import NOT_COMPARABLE, compare_answer, metric_answer
 from assistant.scorecard_answers import scorecard
@@ -126,9 +127,9 @@ def deals(ask: Ask) -> Answer:
 
     period, scope, f = ask.period(), ask.scope(), ask.request.filters
     limit = min(ask.request.limit or LIST_LIMIT, LIST_LIMIT * 2)
-    rows, total = ranked_open_deals(ask.conn, scope, period, limit=limit, amount_min=f.get("amount_min"),
-                                    amount_max=f.get("amount_max"), stage=f.get("stage"),
-                                    smallest=f.get("sort") == "smallest")
+    rows, total = ranked_open_deals(ask.conn, scope, period, limit=limit, amount_min=org_filter(ask, "amount_min"),
+                                    amount_max=org_filter(ask, "amount_max"), stage=f.get("stage"),
+                                    smallest=f.get("sort") == "smallest", money=ask.money)
     table = Table([Column("deal"), Column("owner"), Column("stage"), Column("amount", "money"),
                    Column("close", "date")],
                   [[d.name, d.owner, d.stage, d.amount, d.close_date] for d in rows],
@@ -157,7 +158,7 @@ def deal(ask: Ask) -> Answer:
     name = ask.request.args
     if not name:
         raise UserError("Which deal? Try `/sales deal Acme renewal` or a deal id.")
-    match = find_deal(ask.conn, default_scope(ask.viewer), name)
+    match = find_deal(ask.conn, default_scope(ask.viewer), name, money=ask.money)
     if match.choices:
         return _deal_choices(ask, name, match.choices)
     if match.deal is None:
@@ -165,12 +166,14 @@ def deal(ask: Ask) -> Answer:
                         "Try part of its name or its CRM id.")
     found, zone = match.deal, viewer_zone(ask.viewer, ask.settings)
     history = deal_history(ask.conn, found.id)
-    changes = [f"{CHANGE_LABELS[field]} {_change_value(before)} → {_change_value(after)} on "
+    changes = [f"{CHANGE_LABELS[field]} {_change_value(before, found.currency)} → "
+               f"{_change_value(after, found.currency)} on "
                f"{date_text(when.astimezone(zone))}" for when, field, before, after in history.changes[-10:]]
     path = [(stage, at and at.astimezone(zone)) for stage, at in history.stage_path]
     last_activity = history.last_activity and history.last_activity.astimezone(zone)
     card = DealCard(found.record, found.name, found.owner, found.account, found.stage, path, found.amount,
-                    found.close_date, changes, last_activity, found.next_step, None, found.probability)
+                    found.close_date, changes, last_activity, found.next_step, None, found.probability,
+                    found.currency, found.own_amount)
     return Answer(kind="deal", title=found.name, deal=card, context=_context(ask, None, None),
                   understood=f"I read “{name}” as {found.name}." if match.read_as else None,
                   actions=[Action("share", "Share in channel", value=ask.request.raw[:1900])])
@@ -179,8 +182,9 @@ def deal(ask: Ask) -> Answer:
 CHANGE_LABELS = {"amount": "Amount", "close_date": "Close date"}
 
 
-def _change_value(value) -> str:
-    return date_text(value) if isinstance(value, date) else money_exact(value)
+def _change_value(value, currency: str | None) -> str:
+    """A changed close date, or a changed amount in the deal's own currency (history keeps the deal's amounts)."""
+    return date_text(value) if isinstance(value, date) else money_exact(value, currency or "USD")
 
 
 def _deal_choices(ask: Ask, name: str, choices: list[DealRow]) -> Answer:
@@ -297,8 +301,8 @@ def changes(ask: Ask) -> Answer:
         raise UserError(f"{asked.label} has not started yet where you are, so nothing has changed since then. "
                         "Try `/sales changes since yesterday` or `since last week`.")
     period = parse_period("this quarter", ask.today, ask.fiscal)
-    summary = changes_summary(ask.conn, since, period=period, scope=scope)
-    listed = changes_since(ask.conn, since, period=period, scope=scope, limit=LIST_LIMIT)
+    summary = changes_summary(ask.conn, since, period=period, scope=scope, money=ask.money)
+    listed = changes_since(ask.conn, since, period=period, scope=scope, limit=LIST_LIMIT, money=ask.money)
     total = len(listed) if len(listed) < LIST_LIMIT else changed_deal_count(ask.conn, since, period=period,
                                                                               scope=scope)
     figures = [Figure(KIND_TITLES[k], summary[k]["count"], "count") for k in KINDS if summary[k]["count"]]
@@ -447,8 +451,8 @@ def answer_for(ask: Ask) -> Answer:
     request = ask.request
     if request.compare is not None and "compare" in HONOURS.get(request.intent, ()) and request.metric \
             and request.metric not in NOT_COMPARABLE:
-        return compare_answer(ask)
-    return HANDLERS[request.intent](ask)
+        return in_display_currency(ask, compare_answer(ask))
+    return in_display_currency(ask, HANDLERS[request.intent](ask))
 
 
 def ignored_parts(ask: Ask) -> list[str]:

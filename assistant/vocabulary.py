@@ -131,6 +131,8 @@ _RULE_PHRASES: dict[str, str] = {
     "missing_amount": "missing amount|missing amounts|no amount|zero amount|without amount|without an amount|"
                       "blank amount|blank amounts|empty amount",
     "negative_amount": "negative amount|negative amounts|negative deals",
+    "missing_exchange_rate": "missing exchange rate|missing exchange rates|no exchange rate|no exchange rates|"
+                             "missing rate|missing rates|no rate|unconverted deals|deals with no rate",
     "past_close_date": "past close date|close date in the past|close dates in the past|overdue|overdue deals|"
                        "past due|past-due",
     "close_before_created": "close before created|closed before created|close date before created|"

@@ -26,8 +26,9 @@ OPPORTUNITY_PREFIX = "006"
 
 class SalesforceConnector:
     name = "salesforce"
-    # Objects read whole on every run: small, and the stage set is replaced as a whole.
-    full_objects = frozenset({"OpportunityStage"})
+    # Objects read whole on every run: small, and the stage set is replaced as a whole; a dated rate's
+    # NextStartDate moves when a later rate is added, which its SystemModstamp need not show.
+    full_objects = frozenset({"OpportunityStage", "DatedConversionRate"})
     # Objects whose deletions are read back through queryAll.
     deletable = ("Opportunity", "Task", "Event")
     # Fields `_normalise` derives, and the stored fields each is derived from (any one present will do).
@@ -35,6 +36,7 @@ class SalesforceConnector:
         "Task": {"OpportunityId": ("WhatId",), "OccurredAt": ("ActivityDate", "CreatedDate")},
         "Event": {"OpportunityId": ("WhatId",), "OccurredAt": ("ActivityDateTime", "ActivityDate", "CreatedDate")},
         "ForecastingQuota": {"EndDate": ("StartDate",)},
+        "DatedConversionRate": {"ValidTo": ("NextStartDate",)},
     }
 
     def __init__(self, settings: CrmSettings, http: CrmHttp | None = None):
@@ -164,12 +166,21 @@ class SalesforceConnector:
             what = out.get("WhatId", "")
             out["OpportunityId"] = what if what.startswith(OPPORTUNITY_PREFIX) else ""
             out["OccurredAt"] = out.get("ActivityDateTime") or out.get("ActivityDate") or out.get("CreatedDate", "")
+        if obj == "DatedConversionRate":
+            out["ValidTo"] = _day_before(out.get("NextStartDate", ""))
         if obj == "ForecastingQuota" and out.get("StartDate"):
             start = datetime.fromisoformat(out["StartDate"]).date()
             month = start.month + 3
             end = start.replace(year=start.year + (month - 1) // 12, month=(month - 1) % 12 + 1) - timedelta(days=1)
             out["EndDate"] = end.isoformat()
         return out
+
+
+def _day_before(text: str) -> str:
+    """The last day of a dated rate: the day before the next one starts; none for the last (9999-12-31)."""
+    if not text or text >= "9999-12-31":
+        return ""
+    return (datetime.fromisoformat(text[:10]).date() - timedelta(days=1)).isoformat()
 
 
 def _soql_time(moment: datetime) -> str:

@@ -32,6 +32,11 @@ Planted problems (one per integrity rule of DESIGN §4, at most one per record; 
 | change_after_close | 1% | closed deals (an amount change in history on a later UTC day than closed_at) |
 | rep_without_quota | 2% (at least 1) | active reps with role rep (no quota for the current quarter) |
 | negative_amount | 0.5% | all deals |
+| missing_exchange_rate | 0.5% | all deals (in CHF, a currency with no exchange rate) |
+
+Currencies: the deals of one account in sixteen are in EUR and of another in IDR, the rest in the org currency.
+Their amounts are the org-currency amounts times the dated rate of `DEMO_RATES` valid on the deal's conversion
+day (the close date when closed, today when open), so the org's figures barely move with the currency mix.
 
 Counts are round(rate × population) exactly (spread over the chunks; fewer only if too few records qualify, e.g.
 an org too small to have a rep who left). `DemoSummary.planted` and `.populations` give the counts of a build.
@@ -44,8 +49,9 @@ import math
 import sys
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -59,6 +65,7 @@ from db.schema import (
     accounts,
     activities,
     bot_settings,
+    exchange_rates,
     opportunities,
     opportunity_history,
     quotas,
@@ -93,6 +100,7 @@ PLANTED_RATES = {
     "change_after_close": 0.01,
     "rep_without_quota": 0.02,
     "negative_amount": 0.005,
+    "missing_exchange_rate": 0.005,
 }
 PLANTED_POPULATIONS = {
     "missing_amount": "open deals past the first stage",
@@ -109,7 +117,17 @@ PLANTED_POPULATIONS = {
     "change_after_close": "closed deals",
     "rep_without_quota": "active reps (role rep)",
     "negative_amount": "all deals",
+    "missing_exchange_rate": "all deals",
 }
+# Dated rates (units per org-currency unit): (currency, rate, first day, last day) in days from today; None =
+# open-ended. Deals of accounts with index % ACCOUNTS_PER_CURRENCY in FOREIGN_ACCOUNTS are in that currency.
+DEMO_RATES = (
+    ("EUR", "0.905", -3650, -121), ("EUR", "0.92", -120, None),
+    ("IDR", "15800", -3650, -61), ("IDR", "16250", -60, None),
+)
+ACCOUNTS_PER_CURRENCY = 16
+FOREIGN_ACCOUNTS = {3: "EUR", 11: "IDR"}
+NO_RATE_CURRENCY = "CHF"  # planted missing_exchange_rate: a currency the demo has no rate for
 
 MARKER_KEY = "demo"
 DEFAULT_SEED = 42
@@ -340,6 +358,7 @@ def build_demo(
 
             quota_cols, n_quotas = sim.quotas(np.random.default_rng([seed, 3]))
             writer.write("quotas", quota_cols)
+            conn.execute(exchange_rates.insert(), _rate_rows(today, currency))
             bar.note("indexing")
             writer.after_load()
             marker = {"seed": seed, "reps": n_people, "deals": n_deals, "today": today.isoformat(),
@@ -1006,6 +1025,25 @@ class _DealSim:
             ends = np.flatnonzero(np.r_[act_deal[1:] != act_deal[:-1], True])
             last_act[act_deal[ends]] = at[ends]
 
+        # --- currencies: whole accounts in EUR or IDR (amounts in history too); planted: deals in CHF, no rate ---
+        crng = np.random.default_rng([self.seed, 4, self.chunk_no])  # its own stream: the rest stays as it was
+        slot = acc % ACCOUNTS_PER_CURRENCY
+        code = np.full(n, self.currency, dtype="S3")
+        has_amount = (fin["amount"] > _NULL) & (fin["amount"] != 0)
+        p_norate = self._plant(crng, "missing_exchange_rate", everyone,
+                               has_amount & ~np.isin(slot, list(FOREIGN_ACCOUNTS)), taken)
+        code = np.where(p_norate, NO_RATE_CURRENCY.encode(), code)
+        day = np.where(closed, fin["cd"], self.today_day)
+        for s, c in FOREIGN_ACCOUNTS.items():
+            if c.encode() == self.currency:
+                continue
+            mine = slot == s
+            code = np.where(mine, c.encode(), code)
+            rate = _rates_on(c, day, self.today_day)
+            fin["amount"] = np.where(mine, _in_currency(fin["amount"], rate), fin["amount"])
+            filled["amount"] = np.where(mine[:, None], _in_currency(filled["amount"], rate[:, None]),
+                                        filled["amount"])
+
         # --- columns -----------------------------------------------------------------------------------------
         ids = idx + 1
         name_k = np.where(p_dup, k - 1, k)
@@ -1033,7 +1071,7 @@ class _DealSim:
             ("owner_id", INT, owner + 1, owner < 0),
             ("stage", TEXT, np.array(STAGE_NAMES, dtype="S")[fin_stage], None),
             ("amount", MONEY, amt, amt == _NULL),
-            ("currency", TEXT, np.full(n, self.currency), None),
+            ("currency", TEXT, code, None),
             ("probability", INT, prob, prob == _NULL),
             ("forecast_category", TEXT, np.array(FORECAST, dtype="S")[np.maximum(fc, 0)], fc == _NULL),
             ("created_at", TS, t0, None),
@@ -1117,6 +1155,29 @@ class _DealSim:
         return cols, nq
 
 
+def _rate_rows(today: date, org_currency: str) -> list[dict]:
+    """DEMO_RATES as rows (none for the org's own currency: it needs no rate)."""
+    return [{"currency": code, "rate": Decimal(rate), "valid_from": today + timedelta(days=first),
+             "valid_to": None if last is None else today + timedelta(days=last)}
+            for code, rate, first, last in DEMO_RATES if code != org_currency]
+
+
+def _rates_on(code: str, days: np.ndarray, today_day: int) -> np.ndarray:
+    """The DEMO_RATES rate of `code` on each day (days since the epoch), as floats of the exact decimals."""
+    out = np.zeros(len(days))
+    for c, rate, first, last in DEMO_RATES:
+        if c == code:
+            hi = np.iinfo(np.int64).max if last is None else today_day + last
+            out = np.where((days >= today_day + first) & (days <= hi), float(rate), out)
+    return out
+
+
+def _in_currency(cents: np.ndarray, rate: np.ndarray) -> np.ndarray:
+    """Org-currency cents times the rate, rounded half-even to the cent (sentinels left alone)."""
+    special = cents <= _NULL
+    return np.where(special, cents, np.rint(np.where(special, 0, cents) * rate).astype(np.int64))
+
+
 def _cents(x: np.ndarray) -> np.ndarray:
     """Whole currency units, as cents."""
     return np.rint(x).astype(np.int64) * 100
@@ -1125,7 +1186,8 @@ def _cents(x: np.ndarray) -> np.ndarray:
 # --- writers -------------------------------------------------------------------------------------------------
 
 _BIG_TABLES = (opportunities, opportunity_history, activities)
-_ALL_SALES_ORDER = ("activities", "opportunity_history", "opportunities", "quotas", "accounts", "reps", "stages")
+_ALL_SALES_ORDER = ("activities", "opportunity_history", "opportunities", "quotas", "accounts", "reps", "stages",
+                    "exchange_rates")
 
 
 class _SQLiteWriter:

@@ -52,7 +52,8 @@ def problems_message(headline: str, problems: list[Problem], advice: str = "", c
 
 # --- what each entity accepts -----------------------------------------------------------------------------
 
-ENTITY_ORDER = ("stages", "reps", "accounts", "opportunities", "opportunity_history", "activities", "quotas")
+ENTITY_ORDER = ("stages", "reps", "accounts", "opportunities", "opportunity_history", "activities", "quotas",
+                "exchange_rates")
 
 
 @dataclass(frozen=True)
@@ -157,5 +158,14 @@ ENTITIES: dict[str, EntitySpec] = {
         key_required=False,
         required=("rep", "period_start", "period_end", "amount"),
         aliases={"owner": "rep"},
+    ),
+    "exchange_rates": EntitySpec(
+        "exchange_rates",
+        schema.exchange_rates,
+        _targets(schema.exchange_rates, {
+            "currency": "currency", "rate": "rate", "valid_from": "date", "valid_to": "date",
+        }),
+        key_required=False,
+        required=("currency", "rate", "valid_from"),
     ),
 }

@@ -16,11 +16,12 @@ from db.importer import Row
 from db.importer_base import _BAD, RunBase, _Batch, _Index, _write
 from db.importer_deals import DealPhases
 from db.importer_model import Problem
+from db.importer_rates import RatePhases
 from db.mapping import FileSpec
 from db.schema import accounts, opportunities, reps, stages
 
 
-class ImportRun(DealPhases, RunBase):
+class ImportRun(DealPhases, RatePhases, RunBase):
     """One import: `apply` runs the phases in dependency order on one connection (one transaction)."""
 
     # --- the run ---------------------------------------------------------------------------------------
@@ -50,6 +51,8 @@ class ImportRun(DealPhases, RunBase):
                 self._sync_last_activity(conn)
         if by_entity["quotas"]:
             self._quotas(conn, by_entity["quotas"])
+        if by_entity["exchange_rates"]:
+            self._exchange_rates(conn, by_entity["exchange_rates"])
         self._drop_stages(conn)
 
     # --- stages ----------------------------------------------------------------------------------------

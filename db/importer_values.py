@@ -237,6 +237,25 @@ def parse_kind(text: str) -> str:
     return _choice(text, ACTIVITY_KINDS, "an activity kind")
 
 
+RATE_PLACES = 6
+
+
+def parse_rate(text: str) -> Decimal:
+    """An exchange rate: units of the currency per unit of the org currency, above zero, at most 6 decimals."""
+    try:
+        value = Decimal(text.replace(",", "").strip())
+    except InvalidOperation:
+        raise BadValue("is not an exchange rate (write it like 0.92 or 16250.5).") from None
+    if not value.is_finite() or value <= 0:
+        raise BadValue("is not an exchange rate: a rate is above zero (units of the currency per unit of the org "
+                       "currency).")
+    if value != value.quantize(Decimal(1).scaleb(-RATE_PLACES), rounding=ROUND_HALF_UP):
+        raise BadValue(f"has more than {RATE_PLACES} decimal places; a rate keeps at most {RATE_PLACES}.")
+    if value >= Decimal(10) ** 12:
+        raise BadValue("is too large a rate (at most 12 digits before the decimal point).")
+    return value
+
+
 def parse_currency(text: str) -> str:
     code = text.upper()
     if not re.fullmatch(r"[A-Z]{3}", code):
@@ -283,6 +302,7 @@ def parse_value(kind: str, text: str, formats: tuple[str, ...], tz: ZoneInfo, ma
     parser = {
         "int": parse_int, "percent": parse_percent, "money": parse_money, "bool": parse_bool, "role": parse_role,
         "forecast_category": parse_forecast_category, "kind": parse_kind, "currency": parse_currency,
+        "rate": parse_rate,
         "timezone": parse_timezone,
     }[kind]
     return parser(text)

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    Numeric,
     String,
     Table,
     Text,
@@ -163,7 +164,23 @@ quotas = Table(
     CheckConstraint("period_end >= period_start", name="period"),
 )
 
-SALES_TABLES = (reps, accounts, stages, opportunities, opportunity_history, activities, quotas)
+# How many units of `currency` make one unit of the org currency (ORG_CURRENCY), from valid_from through valid_to
+# (inclusive; NULL = open-ended): Salesforce's ConversionRate, so an org amount is amount / rate (DESIGN §3a).
+exchange_rates = Table(
+    "exchange_rates",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("currency", String(3), nullable=False),
+    Column("rate", Numeric(18, 6, asdecimal=True), nullable=False),
+    Column("valid_from", Date, nullable=False),
+    Column("valid_to", Date),
+    Column("external_id", String(64), unique=True),  # the CRM's id of the rate (Salesforce DatedConversionRate)
+    UniqueConstraint("currency", "valid_from", name="uq_exchange_rates_currency_from"),
+    CheckConstraint("rate > 0", name="rate"),
+    CheckConstraint("valid_to IS NULL OR valid_to >= valid_from", name="valid"),
+)
+
+SALES_TABLES = (reps, accounts, stages, opportunities, opportunity_history, activities, quotas, exchange_rates)
 
 # --- bot state ----------------------------------------------------------------------------------------------
 

@@ -2,7 +2,8 @@
 
 The data version is read from the database on every lookup (a handful of index-only MAX lookups), so a
 cached answer is reused only while nothing it could depend on has changed: new or edited deals
-(`opportunities.updated_at`), history, activities, quotas, people, or an explicit bump by an import.
+(`opportunities.updated_at`), history, activities, quotas, people, exchange rates (new ones, or a rate changed in
+place: the table is small enough to sum), or an explicit bump by an import.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections import OrderedDict
 
 from sqlalchemy import Connection, Select, func, select
 
-from db.schema import activities, bot_settings, opportunities, opportunity_history, quotas, reps
+from db.schema import activities, bot_settings, exchange_rates, opportunities, opportunity_history, quotas, reps
 from ops import telemetry
 
 DATA_VERSION_KEY = "data_version"
@@ -27,6 +28,8 @@ def data_version(conn: Connection) -> tuple:
         select(func.max(activities.c.id)).scalar_subquery(),
         select(func.max(quotas.c.id)).scalar_subquery(),
         select(func.max(reps.c.id)).scalar_subquery(),
+        select(func.max(exchange_rates.c.id)).scalar_subquery(),
+        select(func.sum(exchange_rates.c.rate)).scalar_subquery(),
         select(bot_settings.c.value).where(bot_settings.c.key == DATA_VERSION_KEY).scalar_subquery(),
     ]
     return tuple(conn.execute(select(*probes)).one())

@@ -17,6 +17,8 @@ from decimal import Decimal
 from sqlalchemy import Connection, Subquery, and_, case, func, not_, or_, select
 
 from db.schema import opportunities, opportunity_history, reps, stages
+from metrics.currency import Conversion
+from metrics.deals import conversion
 from metrics.periods import Period
 from metrics.scopes import Scope
 
@@ -25,6 +27,10 @@ KIND_TITLES = {
     "new": "New", "advanced": "Advanced", "slipped": "Slipped", "pushed_out": "Pushed out of the period",
     "won": "Won", "lost": "Lost", "amount_up": "Amount up", "amount_down": "Amount down",
 }
+
+
+# The deal's stage now and at D (one object each: every expression over them must name the same FROM).
+NOW_S, THEN_S = stages.alias("now_s"), stages.alias("then_s")
 
 
 @dataclass(frozen=True)
@@ -91,7 +97,7 @@ def _flags(since: datetime, period: Period, owner_ids, dialect: str):
             select(opportunities.c.id).where(opportunities.c.owner_id.in_(owner_ids))))
     moved = moved.distinct().subquery("moved")
     before = _STATE_AT[dialect](since, moved)
-    o, now_s, then_s = opportunities, stages.alias("now_s"), stages.alias("then_s")
+    o, now_s, then_s = opportunities, NOW_S, THEN_S
     was_open = and_(before.c.opportunity_id.is_not(None), not_(func.coalesce(then_s.c.is_closed, False)))
     is_open = not_(now_s.c.is_closed)
     is_new = o.c.created_at > since
@@ -119,28 +125,42 @@ def _flags(since: datetime, period: Period, owner_ids, dialect: str):
     return flags, from_, conds, before
 
 
-def changes_since(conn: Connection, since: datetime, *, period: Period, scope: Scope, limit: int = 500
-                  ) -> list[Change]:
+def _amounts(money: Conversion, before) -> tuple:
+    """The deal's amount now and at D, both in the org currency at the deal's rate now (so a change of amount is
+    not mistaken for a change of rate)."""
+    columns = {"is_closed": NOW_S.c.is_closed}
+    return money.amount(**columns), money.amount(amount=before.c.amount, **columns)
+
+
+def changes_since(conn: Connection, since: datetime, *, period: Period, scope: Scope, limit: int = 500,
+                  money: Conversion | None = None) -> list[Change]:
+    """The changed deals, largest first; amounts in the org currency (`money`)."""
     flags, from_, conds, before = _flags(since, period, scope.member_ids(conn), conn.dialect.name)
     o = opportunities
+    amount_now, amount_then = _amounts(conversion(conn, money), before)
     cols = [case((f, 1), else_=0).label(k) for k, f in flags.items()]
     query = (
         select(o.c.id, o.c.external_id, o.c.name, reps.c.name.label("owner"), before.c.stage.label("stage_before"),
-               o.c.stage, before.c.amount.label("amount_before"), o.c.amount, before.c.close_date.label("close_before"),
-               o.c.close_date, *cols)
-        .select_from(from_).where(*conds).order_by(o.c.amount.desc().nulls_last(), o.c.id).limit(limit)
+               o.c.stage, amount_then.label("amount_before"), amount_now.label("amount"),
+               before.c.close_date.label("close_before"), o.c.close_date, *cols)
+        .select_from(from_).where(*conds).order_by(amount_now.desc().nulls_last(), o.c.id).limit(limit)
     )
     out = []
     for r in conn.execute(query).mappings():
         out.append(Change(r["id"], r["external_id"], r["name"], r["owner"], tuple(k for k in KINDS if r[k]),
-                          r["stage_before"], r["stage"], r["amount_before"], r["amount"], r["close_before"],
-                          r["close_date"]))
+                          r["stage_before"], r["stage"], _cents(r["amount_before"]), _cents(r["amount"]),
+                          r["close_before"], r["close_date"]))
     return out
 
 
-def _totals(flags: dict) -> list:
-    """count and Σ current amount per kind, as aggregate columns."""
-    amount = func.coalesce(opportunities.c.amount, 0)
+def _cents(value) -> Decimal | None:
+    return None if value is None else Decimal(str(value)).quantize(Decimal("0.01"))
+
+
+def _totals(flags: dict, amount_now) -> list:
+    """count and Σ current amount (org currency) per kind, as aggregate columns; a deal with no exchange rate
+    adds nothing to the amount."""
+    amount = func.coalesce(amount_now, 0)
     cols = []
     for k, f in flags.items():
         cols.append(func.coalesce(func.sum(case((f, 1), else_=0)), 0).label(f"{k}_count"))
@@ -153,10 +173,12 @@ def _totals_row(row) -> dict[str, dict]:
             for k in KINDS}
 
 
-def changes_summary(conn: Connection, since: datetime, *, period: Period, scope: Scope) -> dict[str, dict]:
+def changes_summary(conn: Connection, since: datetime, *, period: Period, scope: Scope,
+                    money: Conversion | None = None) -> dict[str, dict]:
     """{kind: {"count": n, "amount": Σ current amount}} for every kind, zeros included."""
-    flags, from_, conds, _ = _flags(since, period, scope.member_ids(conn), conn.dialect.name)
-    return _totals_row(conn.execute(select(*_totals(flags)).select_from(from_).where(*conds)).mappings().one())
+    flags, from_, conds, before = _flags(since, period, scope.member_ids(conn), conn.dialect.name)
+    totals = _totals(flags, _amounts(conversion(conn, money), before)[0])
+    return _totals_row(conn.execute(select(*totals).select_from(from_).where(*conds)).mappings().one())
 
 
 def changed_deal_count(conn: Connection, since: datetime, *, period: Period, scope: Scope) -> int:
@@ -166,10 +188,12 @@ def changed_deal_count(conn: Connection, since: datetime, *, period: Period, sco
     return int(conn.execute(select(func.count()).select_from(from_).where(*conds)).scalar_one())
 
 
-def changes_by_owner(conn: Connection, since: datetime, *, period: Period) -> dict[int | None, dict[str, dict]]:
+def changes_by_owner(conn: Connection, since: datetime, *, period: Period, money: Conversion | None = None
+                     ) -> dict[int | None, dict[str, dict]]:
     """changes_summary for the whole org in one query, per deal owner: summing a tree's owners gives that tree's
     summary (the digests use it to build hundreds of summaries at once)."""
-    flags, from_, conds, _ = _flags(since, period, None, conn.dialect.name)
-    query = select(opportunities.c.owner_id, *_totals(flags)).select_from(from_).where(*conds)
+    flags, from_, conds, before = _flags(since, period, None, conn.dialect.name)
+    totals = _totals(flags, _amounts(conversion(conn, money), before)[0])
+    query = select(opportunities.c.owner_id, *totals).select_from(from_).where(*conds)
     return {row["owner_id"]: _totals_row(row)
             for row in conn.execute(query.group_by(opportunities.c.owner_id)).mappings()}

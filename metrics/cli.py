@@ -33,6 +33,8 @@ def to_json_value(value):
 def result_to_json(result: MetricResult) -> dict:
     return {
         "metric": result.metric,
+        "currency": result.currency,
+        "left_out": result.left_out,
         "period": {"start": result.period.start.isoformat(), "end": result.period.end.isoformat(),
                    "label": result.period.label},
         "scope": result.scope.label,
@@ -52,7 +54,10 @@ def print_table(result: MetricResult, out=None) -> None:
     out = out or sys.stdout  # looked up at call time: stdout may have been replaced since import
     rows = result.rows
     print(f"{result.label} · {result.period.label} ({result.period.start} .. {result.period.end}) · "
-          f"{result.scope.label}", file=out)
+          f"{result.scope.label}" + (f" · {result.currency}" if result.fmt == "money" else ""), file=out)
+    if result.left_out:
+        deals = "1 deal was" if result.left_out == 1 else f"{result.left_out} deals were"
+        print(f"{deals} left out: their currency has no exchange rate on their date", file=out)
     if not rows:
         print("(no data)", file=out)
         return
@@ -85,6 +90,13 @@ def print_explain(result: MetricResult, out=None) -> None:
     print(f"period: {result.period.label} = {result.period.start} .. {result.period.end}", file=out)
     print(f"scope: {result.scope.label}", file=out)
     print(f"dimensions allowed: {', '.join(definition.dimensions)}", file=out)
+    print(f"currency: amounts in {result.org_currency}; each deal converted at the exchange rate valid on its close "
+          "date when closed, today's when open (amount ÷ rate, half-even to the cent, deal by deal)", file=out)
+    if result.rate is not None:
+        print(f"shown in {result.currency} at today's rate: 1 {result.org_currency} = {result.rate.normalize():f} "
+              f"{result.currency}", file=out)
+    if result.left_out:
+        print(f"left out: {result.left_out} deal(s) whose currency has no exchange rate on their date", file=out)
     for i, sql in enumerate(result.sql, 1):
         print(f"-- query {i}\n{sql};", file=out)
 
@@ -97,7 +109,8 @@ def run_metrics_command(args, settings: Settings) -> int:
         period = parse_period(args.period, today, settings.fiscal_year_start_month)
         scope = resolve_scope(conn, viewer, args.scope)  # no --scope: what the viewer's "my numbers" means
         result = evaluate(conn, args.metric, period, scope, by=args.by, today=today,
-                          fiscal_start_month=settings.fiscal_year_start_month)
+                          fiscal_start_month=settings.fiscal_year_start_month, org_currency=settings.org_currency,
+                          currency=getattr(args, "currency", None))
     if args.explain and args.format == "table":
         print_explain(result)
         print()

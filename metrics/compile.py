@@ -17,7 +17,20 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from db.schema import quotas, reps
 from metrics import dialect as hooks
-from metrics.model import DEAL_MEASURES, DIMENSIONS, FILTERS, Ctx, acct, mgr, o, owner, s
+from metrics.currency import RATE_DAY
+from metrics.model import (
+    DEAL_MEASURES,
+    DIMENSIONS,
+    FILTERS,
+    MISSING_RATES,
+    Ctx,
+    acct,
+    mgr,
+    missing_rate_count,
+    o,
+    owner,
+    s,
+)
 from metrics.scopes import Scope, tree_ids
 
 # Dimension values are returned under these labels; `dim_` avoids clashing with measure names.
@@ -30,14 +43,17 @@ SCOPE_TREE = tree_ids(SCOPE_REP)
 
 @dataclass(frozen=True)
 class Window:
+    """The close dates to read, and today (open deals convert at today's exchange rate)."""
+
     start: date
     end: date
+    today: date
 
 
 def params(window: Window, scope: Scope) -> dict:
     """The bound values for a statement built by this module."""
     return {"window_start": window.start, "window_end": window.end, "scope_rep": scope.rep_id,
-            "scope_team": scope.team}
+            "scope_team": scope.team, RATE_DAY.key: window.today}
 
 
 def scope_condition(column: ColumnElement, kind: str) -> ColumnElement | None:
@@ -79,6 +95,7 @@ def deal_statement(ctx: Ctx, measures: tuple[str, ...], scope_kind: str, by: tup
     filters = {DEAL_MEASURES[m].filter for m in measures}
     single = len(filters) == 1 and None not in filters
     cols = _dim_columns(ctx, by) + [DEAL_MEASURES[m].column(ctx, single).label(m) for m in measures]
+    cols.append(missing_rate_count(ctx).label(MISSING_RATES))
     query = select(*cols).select_from(from_).where(o.c.close_date.between(START, END))
     if None not in filters:
         query = query.where(or_(*(FILTERS[f](ctx) for f in sorted(filters))))

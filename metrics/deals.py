@@ -5,12 +5,13 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from sqlalchemy import Connection, func, not_, select
 
 from db.schema import accounts, activities, opportunities, opportunity_history, reps, stages
+from metrics.currency import Conversion
 from metrics.periods import Period
 from metrics.scopes import Scope
 
@@ -25,10 +26,12 @@ class DealRow:
     owner: str | None
     account: str | None
     stage: str
-    amount: Decimal | None
+    amount: Decimal | None  # in the org currency; None also when its currency has no rate
     close_date: date | None
     probability: int
     next_step: str | None
+    currency: str | None = None  # the deal's own currency and amount
+    own_amount: Decimal | None = None
 
 
 def _in_scope(query, scope: Scope):
@@ -36,11 +39,17 @@ def _in_scope(query, scope: Scope):
     return query.where(o.c.owner_id.in_(ids)) if ids is not None else query
 
 
-def _base(scope: Scope):
+def conversion(conn: Connection, money: Conversion | None) -> Conversion:
+    """`money`, or for a caller that gave none: amounts in USD, open deals at today's rate in UTC."""
+    return money or Conversion.of(conn, "USD", datetime.now(UTC).date())
+
+
+def _base(scope: Scope, money: Conversion):
     query = (
         select(o.c.id, o.c.external_id, o.c.name, reps.c.name.label("owner"), accounts.c.name.label("account"),
-               o.c.stage, o.c.amount, o.c.close_date,
-               func.coalesce(o.c.probability, s.c.probability).label("probability"), o.c.next_step)
+               o.c.stage, money.amount().label("amount"), o.c.close_date,
+               func.coalesce(o.c.probability, s.c.probability).label("probability"), o.c.next_step,
+               o.c.currency, o.c.amount.label("own_amount"))
         .select_from(o.join(s, s.c.name == o.c.stage).outerjoin(reps, reps.c.id == o.c.owner_id)
                      .outerjoin(accounts, accounts.c.id == o.c.account_id))
     )
@@ -48,15 +57,22 @@ def _base(scope: Scope):
 
 
 def _rows(conn: Connection, query) -> list[DealRow]:
-    return [DealRow(r.id, r.external_id, r.name, r.owner, r.account, r.stage, r.amount, r.close_date,
-                    r.probability, r.next_step) for r in conn.execute(query)]
+    return [DealRow(r.id, r.external_id, r.name, r.owner, r.account, r.stage, _money(r.amount), r.close_date,
+                    r.probability, r.next_step, r.currency, r.own_amount) for r in conn.execute(query)]
 
 
-def open_deals_closing(conn: Connection, scope: Scope, period: Period, limit: int = 15) -> tuple[list[DealRow], int]:
-    """Open deals with a close date in the period, largest first, and how many there are in all."""
+def _money(value) -> Decimal | None:
+    """A converted amount as exact cents (SQLite hands the quotient back as a float of the cents)."""
+    return None if value is None else Decimal(str(value)).quantize(Decimal("0.01"))
+
+
+def open_deals_closing(conn: Connection, scope: Scope, period: Period, limit: int = 15,
+                       money: Conversion | None = None) -> tuple[list[DealRow], int]:
+    """Open deals with a close date in the period, largest first (in the org currency), and how many in all."""
+    money = conversion(conn, money)
     cond = [not_(s.c.is_closed), o.c.close_date.between(period.start, period.end)]
-    query = _base(scope).where(*cond).order_by(o.c.amount.desc().nulls_last(), o.c.close_date, o.c.id)
-    total = conn.execute(select(func.count()).select_from(_base(scope).where(*cond).subquery())).scalar_one()
+    query = _base(scope, money).where(*cond).order_by(money.amount().desc().nulls_last(), o.c.close_date, o.c.id)
+    total = conn.execute(select(func.count()).select_from(_base(scope, money).where(*cond).subquery())).scalar_one()
     return _rows(conn, query.limit(limit)), total
 
 
@@ -76,9 +92,10 @@ class DealMatch:
     choices: list[DealRow] = field(default_factory=list)
 
 
-def _candidates(conn: Connection, scope: Scope, *cond) -> list[DealRow]:
+def _candidates(conn: Connection, scope: Scope, *cond, money: Conversion | None = None) -> list[DealRow]:
     """Deals in scope meeting `cond`: open ones first, then the largest, at most one more than CHOICES."""
-    query = _base(scope).where(*cond).order_by(s.c.is_closed, o.c.amount.desc().nulls_last(), o.c.id)
+    money = conversion(conn, money)
+    query = _base(scope, money).where(*cond).order_by(s.c.is_closed, money.amount().desc().nulls_last(), o.c.id)
     return _rows(conn, query.limit(CHOICES + 1))
 
 
@@ -93,19 +110,19 @@ def _numbers(text: str) -> list[str]:
     return re.findall(r"\d+", text)
 
 
-def find_deal(conn: Connection, scope: Scope, text: str) -> DealMatch:
+def find_deal(conn: Connection, scope: Scope, text: str, money: Conversion | None = None) -> DealMatch:
     """A deal in scope by external id or name: the id, then the exact name, then a part of the name, then a close
     spelling (difflib over up to FUZZY_NAMES names). Case is ignored throughout."""
     key = text.strip().lower()
     if not key:
         return DealMatch()
-    by_id = _candidates(conn, scope, func.lower(o.c.external_id) == key)
+    by_id = _candidates(conn, scope, func.lower(o.c.external_id) == key, money=money)
     if len(by_id) == 1:
         return DealMatch(by_id[0])
-    named = _candidates(conn, scope, func.lower(o.c.name) == key)
+    named = _candidates(conn, scope, func.lower(o.c.name) == key, money=money)
     if named:
         return _one_or_choices(named, inexact=False)
-    within = _candidates(conn, scope, func.lower(o.c.name).contains(key, autoescape=True))
+    within = _candidates(conn, scope, func.lower(o.c.name).contains(key, autoescape=True), money=money)
     if within:
         return _one_or_choices(within, inexact=True)
     names = {n.lower() for (n,) in conn.execute(_in_scope(select(o.c.name).distinct(), scope).limit(FUZZY_NAMES))}
@@ -116,8 +133,8 @@ def find_deal(conn: Connection, scope: Scope, text: str) -> DealMatch:
         return DealMatch()
     ratios = [difflib.SequenceMatcher(None, key, name).ratio() for name in close]
     if len(close) > 1 and ratios[0] - max(ratios[1:]) < FUZZY_MARGIN:
-        return DealMatch(choices=_candidates(conn, scope, func.lower(o.c.name).in_(close)))
-    return _one_or_choices(_candidates(conn, scope, func.lower(o.c.name) == close[0]), inexact=True)
+        return DealMatch(choices=_candidates(conn, scope, func.lower(o.c.name).in_(close), money=money))
+    return _one_or_choices(_candidates(conn, scope, func.lower(o.c.name) == close[0], money=money), inexact=True)
 
 
 @dataclass(frozen=True)

@@ -67,12 +67,14 @@ from sqlalchemy import (
     Integer,
     Select,
     String,
+    and_,
     case,
     cast,
     extract,
     func,
     literal,
     literal_column,
+    or_,
     select,
     type_coerce,
 )
@@ -357,3 +359,34 @@ def money_total(dialect: str, total: ColumnElement) -> ColumnElement:
     16.56: the total is rounded to 6 places in SQL, far below a cent and far above the float noise, and comes
     back as that float (not through the Numeric type, which would cut it to 2 places the float way)."""
     return func.round(total, 6, type_=Float) if dialect == "sqlite" else total
+
+
+def money_quotient(dialect: str, amount: ColumnElement, rate: ColumnElement) -> ColumnElement:
+    """`amount ÷ rate` rounded half-even to the cent, exactly, for money (2 places) and rates (at most 6 places,
+    rate > 0): 10.00 ÷ 8 = 1.25; 0.05 ÷ 2 = 0.025 → 0.02; 0.15 ÷ 2 = 0.075 → 0.08; −0.05 ÷ 2 → −0.02.
+
+    Both are turned into whole numbers (cents, millionths of the rate) and divided as integers, so no binary
+    float decides a tie: the quotient in cents is cents × 10⁶ ÷ rate × 10⁶, its remainder decides the rounding.
+    PostgreSQL divides NUMERIC with div() and mod(); SQLite divides 64-bit integers in two steps (cents ÷ rate,
+    then the remainder × 10⁶ ÷ rate) so that no product overflows for any amount a NUMERIC(18, 2) can hold whose
+    quotient does. The result is NUMERIC on PostgreSQL and a float of the exact cents on SQLite (as sums are).
+    """
+    million = literal_column("1000000")
+    if dialect == "sqlite":
+        cents = cast(func.round(amount * literal_column("100")), Integer)
+        units = cast(func.round(rate * million), Integer)
+        # `//` on two integer expressions is SQLite's integer division, truncating toward zero like its `%`
+        head, rest = cents // units, (cents % units) * million
+        quotient, remainder = head * million + rest // units, rest % units
+        hundred = literal_column("100.0")
+    else:
+        cents = amount * literal_column("100")
+        units = rate * million
+        quotient, remainder = func.div(cents * million, units), func.mod(cents * million, units)
+        hundred = literal_column("100")
+    twice = func.abs(remainder) * literal_column("2")
+    odd = (func.abs(quotient) % literal_column("2")) if dialect == "sqlite" else func.mod(func.abs(quotient), 2)
+    away = case((remainder < literal_column("0"), literal_column("-1")), else_=literal_column("1"))
+    step = case((or_(twice > units, and_(twice == units, odd == literal_column("1"))), away),
+                else_=literal_column("0"))
+    return (quotient + step) / hundred

@@ -17,7 +17,8 @@ from errors import UserError
 from metrics import special
 from metrics.cache import ResultCache, default_cache
 from metrics.compile import DIM_PREFIX, Window, deal_and_quota_query, deal_query, quota_query, render_sql
-from metrics.model import DEAL_MEASURES, DIMENSIONS, METRICS, Ctx, Metric, as_decimal
+from metrics.currency import rate_on, to_display
+from metrics.model import DEAL_MEASURES, DIMENSIONS, METRICS, MISSING_RATES, Ctx, Metric, as_decimal
 from metrics.periods import Period
 from metrics.scopes import Scope
 
@@ -43,6 +44,10 @@ class MetricResult:
     queries: list[tuple[Select, dict]] = field(default_factory=list)
     dialect: object = None
     computed_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    left_out: int = 0  # deals left out: an amount in a currency with no exchange rate on the deal's day
+    org_currency: str = "USD"
+    currency: str = "USD"  # the currency the money figures are in: the org's, or the one asked for
+    rate: Decimal | None = None  # units of `currency` per org-currency unit (today's), when it is not the org's
 
     @property
     def sql(self) -> list[str]:
@@ -83,6 +88,40 @@ def parse_dimensions(text: str | tuple[str, ...] | None, allowed: tuple[str, ...
         if name not in out:
             out.append(name)
     return tuple(out)
+
+
+class CurrencyError(UserError):
+    """A currency asked for with no exchange rate today."""
+
+
+def money_keys(result: MetricResult) -> list[str]:
+    """The row keys holding money, besides the dimensions."""
+    keys = {k for row in result.rows for k in row if k not in result.by}
+    return sorted(k for k in keys if _fmt_of(k, result.fmt) == "money")
+
+
+def in_currency(conn: Connection, result: MetricResult, currency: str | None, today: date) -> MetricResult:
+    """The result with its money in `currency` at today's rate (the org currency needs none)."""
+    code = (currency or result.org_currency).strip().upper()
+    if code == result.org_currency:
+        return result
+    rate = rate_on(conn, code, today)
+    if rate is None:
+        raise CurrencyError(f"There is no exchange rate for {code} valid today ({today}), so I can't show this in "
+                            f"{code}. Amounts are in {result.org_currency}; sales ops can import rates "
+                            "(`exchange_rates` in the mapping) or sync them from the CRM.")
+    keys = money_keys(result)
+    for row in result.rows:
+        for key in keys:
+            row[key] = to_display(row.get(key), rate)
+    result.currency, result.rate = code, rate
+    return result
+
+
+def left_out(parts: list[list[dict]]) -> int:
+    """The deals the queries left out for want of an exchange rate (the largest count of any one query: the
+    queries of one answer read the same deals)."""
+    return max((sum(int(r.get(MISSING_RATES) or 0) for r in part) for part in parts), default=0)
 
 
 def run_query(conn: Connection, query: tuple[Select, dict], cache: ResultCache | None) -> list[dict]:
@@ -153,14 +192,18 @@ def evaluate(
     today: date,
     fiscal_start_month: int = 1,
     cache: ResultCache | None = None,
+    org_currency: str = "USD",
+    currency: str | None = None,
 ) -> MetricResult:
+    """The metric for the period and scope, money in the org currency (or in `currency`, at today's rate)."""
     definition = metric_definition(name)
     dims = parse_dimensions(by, definition.dimensions)
-    ctx = Ctx(conn.dialect.name, fiscal_start_month)
+    ctx = Ctx(conn.dialect.name, fiscal_start_month, org_currency)
     if isinstance(definition, special.SpecialMetric):
-        return definition.evaluate(conn, ctx, period, scope, dims, today, cache)
+        result = definition.evaluate(conn, ctx, period, scope, dims, today, cache)
+        return in_currency(conn, result, currency, today)
     metric: Metric = definition
-    window = Window(period.start, period.end)
+    window = Window(period.start, period.end, today)
     queries: list[tuple[Select, dict]] = []
     if metric.deal_measures and metric.needs_quota and not dims:
         queries.append(deal_and_quota_query(ctx, metric.deal_measures, window, scope))
@@ -186,7 +229,7 @@ def evaluate(
         for extra in metric.extras:
             out[extra] = _quantize(raw.get(extra), _fmt_of(extra, metric.fmt))
         rows.append(out)
-    return MetricResult(
+    result = MetricResult(
         metric=metric.name,
         label=metric.label,
         fmt=metric.fmt,
@@ -197,7 +240,11 @@ def evaluate(
         rows=rows,
         queries=queries,
         dialect=conn.dialect,
+        left_out=left_out(parts),
+        org_currency=org_currency,
+        currency=org_currency,
     )
+    return in_currency(conn, result, currency, today)
 
 
 __all__ = ["DIMENSIONS", "MetricError", "MetricResult", "evaluate", "metric_definition", "parse_dimensions"]

@@ -50,6 +50,12 @@ maps them to titles):
     ``today`` (``settings.fiscal_year_start_month``), or ``period_start``..``period_end`` when given.
 ``negative_amount``
     Amount below zero (any deal).
+``missing_exchange_rate``
+    A deal with an amount in a currency other than the org currency (``settings.org_currency``) and no exchange
+    rate valid on its day: the close date for a closed deal, ``today`` for an open one (metrics.currency). Such a
+    deal is left out of every total until a rate exists.
+
+Amounts (a finding's ``amount``, outliers) are in the org currency.
 """
 
 from __future__ import annotations
@@ -63,6 +69,7 @@ from sqlalchemy import Connection, Date, and_, case, exists, func, literal, not_
 from config import Settings
 from db.schema import accounts, opportunities, opportunity_history, quotas, reps, stages
 from metrics import dialect as dl
+from metrics.currency import Conversion, rate_day
 from metrics.rules_common import (
     Finding,
     deal_rows,
@@ -90,6 +97,7 @@ RULES: dict[str, str] = {
     "late_stage_no_next_step": "Late-stage deal with no next step",
     "change_after_close": "Changed after close",
     "rep_without_quota": "Active rep without quota",
+    "missing_exchange_rate": "Deal currency with no exchange rate",
 }
 
 PROBABILITY_TOLERANCE = 25
@@ -118,9 +126,9 @@ def _opp_findings(conn: Connection, rule: str, stmt, detail) -> list[Finding]:
 
 # --- amounts -----------------------------------------------------------------------------------------------------
 
-def missing_amount(conn: Connection, *, owner_ids: Any = None, **_: Any) -> list[Finding]:
+def missing_amount(conn: Connection, *, convert: Any = None, owner_ids: Any = None, **_: Any) -> list[Finding]:
     first_position = select(func.min(s.c.position)).correlate(None).scalar_subquery()  # over every stage
-    stmt = deal_rows(o.c.stage, owner_ids=owner_ids).where(
+    stmt = deal_rows(o.c.stage, owner_ids=owner_ids, convert=convert).where(
         or_(o.c.amount.is_(None), o.c.amount == 0),
         s.c.position > first_position,
         or_(_is_open(), s.c.is_won),
@@ -131,27 +139,31 @@ def missing_amount(conn: Connection, *, owner_ids: Any = None, **_: Any) -> list
     )
 
 
-def negative_amount(conn: Connection, *, owner_ids: Any = None, **_: Any) -> list[Finding]:
-    stmt = deal_rows(owner_ids=owner_ids).where(o.c.amount < 0)
+def negative_amount(conn: Connection, *, convert: Any = None, owner_ids: Any = None, **_: Any) -> list[Finding]:
+    stmt = deal_rows(owner_ids=owner_ids, convert=convert).where(o.c.amount < 0)
     return _opp_findings(conn, "negative_amount", stmt, lambda row: f"amount is negative ({money(row.amount)})")
 
 
-def amount_outlier(conn: Connection, *, owner_ids: Any = None, **_: Any) -> list[Finding]:
+def amount_outlier(conn: Connection, *, convert: Any = None, owner_ids: Any = None, **_: Any) -> list[Finding]:
     d = conn.dialect.name
     segment = func.coalesce(func.lower(func.coalesce(func.nullif(a.c.segment, ""), func.nullif(r.c.segment, ""))), "")
+    # Amounts compared in the org currency (a deal with no exchange rate is in no population and no finding).
+    amount = o.c.amount if convert is None else convert.amount()
     population = (
-        select(o.c.amount, segment.label("seg"))
-        .select_from(o.outerjoin(a, a.c.id == o.c.account_id).outerjoin(r, r.c.id == o.c.owner_id))
-        .where(o.c.amount > 0)
+        select(amount.label("amount"), segment.label("seg"))
+        .select_from(o.join(s, s.c.name == o.c.stage).outerjoin(a, a.c.id == o.c.account_id)
+                     .outerjoin(r, r.c.id == o.c.owner_id))
+        .where(amount > 0)
     )
     # Both thresholds are the segment's: an Enterprise-sized deal is no outlier, an SMB deal of that size is.
     medians = dl.percentile_subquery(d, "amount", 0.5, ["seg"], population, name="seg_median")
     p99s = dl.percentile_subquery(d, "amount", OUTLIER_PERCENTILE, ["seg"], population, name="seg_p99")
     stmt = (
-        deal_rows(segment.label("seg"), medians.c.value.label("median"), p99s.c.value.label("p99"), owner_ids=owner_ids)
+        deal_rows(segment.label("seg"), medians.c.value.label("median"), p99s.c.value.label("p99"),
+                  owner_ids=owner_ids, convert=convert)
         .join(medians, medians.c.seg == segment)
         .join(p99s, p99s.c.seg == segment)
-        .where(o.c.amount > 0, o.c.amount > medians.c.value * OUTLIER_SEGMENT_MULTIPLE, o.c.amount > p99s.c.value)
+        .where(amount > 0, amount > medians.c.value * OUTLIER_SEGMENT_MULTIPLE, amount > p99s.c.value)
     )
 
     def detail(row) -> str:
@@ -167,25 +179,41 @@ def _dec(value: float) -> Decimal:
     return Decimal(str(round(float(value), 2)))
 
 
+def missing_exchange_rate(conn: Connection, *, today: date, settings: Settings, convert: Any = None,
+                          owner_ids: Any = None, **_: Any) -> list[Finding]:
+    convert = convert or Conversion.of(conn, settings.org_currency, today)
+    day = rate_day(s.c.is_closed, o.c.close_date, literal(today, Date))
+    stmt = deal_rows(o.c.currency, o.c.amount.label("own_amount"), s.c.is_closed, day.label("day"),
+                     owner_ids=owner_ids, convert=convert).where(convert.missing())
+
+    def detail(row) -> str:
+        when = f"its close date {row.day}" if row.is_closed else f"today ({row.day}), as the deal is open"
+        return (f"amount {row.currency} {money(row.own_amount)} has no exchange rate to {settings.org_currency} "
+                f"on {when}: it is left out of every total")
+
+    return [make_finding("missing_exchange_rate", "opportunity", row, detail(row)) for row in conn.execute(stmt)]
+
+
 # --- dates -------------------------------------------------------------------------------------------------------
 
-def past_close_date(conn: Connection, *, today: date, owner_ids: Any = None, **_: Any) -> list[Finding]:
+def past_close_date(conn: Connection, *, convert: Any = None, today: date, owner_ids: Any = None,
+                    **_: Any) -> list[Finding]:
     d = conn.dialect.name
     days = dl.days_between(d, literal(today, Date), o.c.close_date)
-    stmt = deal_rows(o.c.close_date, days.label("days"), owner_ids=owner_ids).where(_is_open(), o.c.close_date < today)
+    stmt = deal_rows(o.c.close_date, days.label("days"), owner_ids=owner_ids, convert=convert).where(
+        _is_open(), o.c.close_date < today)
     return _opp_findings(
         conn, "past_close_date", stmt,
         lambda row: f"open deal with close date {row.close_date}, {plural(row.days, 'day')} in the past",
     )
 
 
-def close_before_created(conn: Connection, *, owner_ids: Any = None, **_: Any) -> list[Finding]:
+def close_before_created(conn: Connection, *, convert: Any = None, owner_ids: Any = None, **_: Any) -> list[Finding]:
     d = conn.dialect.name
     created = dl.to_date(d, o.c.created_at)
     closed = dl.to_date(d, o.c.closed_at)
-    stmt = deal_rows(o.c.close_date, created.label("created"), closed.label("closed"), owner_ids=owner_ids).where(
-        or_(o.c.close_date < created, closed < created)
-    )
+    stmt = deal_rows(o.c.close_date, created.label("created"), closed.label("closed"), owner_ids=owner_ids,
+                     convert=convert).where(or_(o.c.close_date < created, closed < created))
 
     def detail(row) -> str:
         if row.close_date is not None and row.close_date < row.created:
@@ -195,7 +223,7 @@ def close_before_created(conn: Connection, *, owner_ids: Any = None, **_: Any) -
     return _opp_findings(conn, "close_before_created", stmt, detail)
 
 
-def change_after_close(conn: Connection, *, owner_ids: Any = None, **_: Any) -> list[Finding]:
+def change_after_close(conn: Connection, *, convert: Any = None, owner_ids: Any = None, **_: Any) -> list[Finding]:
     d = conn.dialect.name
     later = (
         select(h.c.opportunity_id, func.count().label("changes"), func.max(h.c.changed_at).label("latest"))
@@ -206,7 +234,7 @@ def change_after_close(conn: Connection, *, owner_ids: Any = None, **_: Any) -> 
         .subquery("after_close")
     )
     stmt = (
-        deal_rows(o.c.closed_at, later.c.changes, later.c.latest, owner_ids=owner_ids)
+        deal_rows(o.c.closed_at, later.c.changes, later.c.latest, owner_ids=owner_ids, convert=convert)
         .join(later, later.c.opportunity_id == o.c.id)
         .where(s.c.is_closed)
     )
@@ -219,8 +247,10 @@ def change_after_close(conn: Connection, *, owner_ids: Any = None, **_: Any) -> 
 
 # --- stage consistency -------------------------------------------------------------------------------------------
 
-def probability_off_stage(conn: Connection, *, owner_ids: Any = None, **_: Any) -> list[Finding]:
-    stmt = deal_rows(o.c.stage, o.c.probability, s.c.probability.label("stage_probability"), owner_ids=owner_ids).where(
+def probability_off_stage(conn: Connection, *, convert: Any = None, owner_ids: Any = None,
+                          **_: Any) -> list[Finding]:
+    stmt = deal_rows(o.c.stage, o.c.probability, s.c.probability.label("stage_probability"), owner_ids=owner_ids,
+                     convert=convert).where(
         o.c.probability.is_not(None),
         func.abs(o.c.probability - s.c.probability) > PROBABILITY_TOLERANCE,
     )
@@ -235,7 +265,8 @@ def _rank(category):
     return case(*((category == name, literal(rank)) for name, rank in CATEGORY_RANK.items()), else_=None)
 
 
-def forecast_category_mismatch(conn: Connection, *, owner_ids: Any = None, **_: Any) -> list[Finding]:
+def forecast_category_mismatch(conn: Connection, *, convert: Any = None, owner_ids: Any = None,
+                               **_: Any) -> list[Finding]:
     deal_rank = _rank(o.c.forecast_category)
     stage_rank = _rank(s.c.forecast_category)
     closed_wrong = and_(s.c.is_closed, o.c.forecast_category != s.c.forecast_category)
@@ -266,10 +297,11 @@ def forecast_category_mismatch(conn: Connection, *, owner_ids: Any = None, **_: 
     return _opp_findings(conn, "forecast_category_mismatch", stmt, detail)
 
 
-def late_stage_no_next_step(conn: Connection, *, owner_ids: Any = None, **_: Any) -> list[Finding]:
+def late_stage_no_next_step(conn: Connection, *, convert: Any = None, owner_ids: Any = None, **_: Any) -> list[Finding]:
     category = func.coalesce(o.c.forecast_category, s.c.forecast_category)
     probability = func.coalesce(o.c.probability, s.c.probability)
-    stmt = deal_rows(o.c.stage, category.label("category"), probability.label("prob"), owner_ids=owner_ids).where(
+    stmt = deal_rows(o.c.stage, category.label("category"), probability.label("prob"), owner_ids=owner_ids,
+                     convert=convert).where(
         _is_open(),
         or_(category.in_(LATE_STAGE_CATEGORIES), probability >= LATE_STAGE_PROBABILITY),
         or_(o.c.next_step.is_(None), func.trim(o.c.next_step) == ""),
@@ -282,20 +314,21 @@ def late_stage_no_next_step(conn: Connection, *, owner_ids: Any = None, **_: Any
 
 # --- ownership ---------------------------------------------------------------------------------------------------
 
-def owner_inactive(conn: Connection, *, owner_ids: Any = None, **_: Any) -> list[Finding]:
-    stmt = deal_rows(owner_ids=owner_ids).where(_is_open(), o.c.owner_id.is_not(None), not_(r.c.active))
+def owner_inactive(conn: Connection, *, convert: Any = None, owner_ids: Any = None, **_: Any) -> list[Finding]:
+    stmt = deal_rows(owner_ids=owner_ids, convert=convert).where(_is_open(), o.c.owner_id.is_not(None),
+                                                                 not_(r.c.active))
     return _opp_findings(conn, "owner_inactive", stmt,
                          lambda row: f"open deal owned by {row.owner_name}, who is inactive")
 
 
-def owner_unknown(conn: Connection, *, owner_ids: Any = None, **_: Any) -> list[Finding]:
+def owner_unknown(conn: Connection, *, convert: Any = None, owner_ids: Any = None, **_: Any) -> list[Finding]:
     if owner_ids is not None:  # a scope is a set of owners: an ownerless deal is in none
         return []
-    stmt = deal_rows(owner_ids=None).where(_is_open(), o.c.owner_id.is_(None))
+    stmt = deal_rows(owner_ids=None, convert=convert).where(_is_open(), o.c.owner_id.is_(None))
     return _opp_findings(conn, "owner_unknown", stmt, lambda row: "open deal with no owner")
 
 
-def rep_without_quota(conn: Connection, *, today: date, settings: Settings, owner_ids: Any = None,
+def rep_without_quota(conn: Connection, *, convert: Any = None, today: date, settings: Settings, owner_ids: Any = None,
                       period_start: date | None = None, period_end: date | None = None, **_: Any) -> list[Finding]:
     if period_start is None or period_end is None:
         period_start, period_end = fiscal_quarter_bounds(today, settings.fiscal_year_start_month)
@@ -325,7 +358,7 @@ def _earlier(by_name, by_figures):
     )
 
 
-def duplicate_opportunity(conn: Connection, *, owner_ids: Any = None, **_: Any) -> list[Finding]:
+def duplicate_opportunity(conn: Connection, *, convert: Any = None, owner_ids: Any = None, **_: Any) -> list[Finding]:
     # Window functions rather than a self-join: partitions sort in O(n log n) on both databases, where a join on a
     # computed name would compare every pair on SQLite.
     d = conn.dialect.name
@@ -354,7 +387,7 @@ def duplicate_opportunity(conn: Connection, *, owner_ids: Any = None, **_: Any) 
     original = o.alias("original")
     stmt = (
         deal_rows(original.c.external_id.label("first_record"), original.c.name.label("first_name"),
-               pairs.c.by_name, owner_ids=owner_ids)
+               pairs.c.by_name, owner_ids=owner_ids, convert=convert)
         .join(pairs, pairs.c.dup_id == o.c.id)
         .join(original, original.c.id == pairs.c.first_id)
     )
@@ -366,7 +399,7 @@ def duplicate_opportunity(conn: Connection, *, owner_ids: Any = None, **_: Any) 
     return _opp_findings(conn, "duplicate_opportunity", stmt, detail)
 
 
-def duplicate_account(conn: Connection, *, owner_ids: Any = None, **_: Any) -> list[Finding]:
+def duplicate_account(conn: Connection, *, convert: Any = None, owner_ids: Any = None, **_: Any) -> list[Finding]:
     d = conn.dialect.name
     named = dl.normalised_names(d, select(a.c.id, a.c.name), alias="named_accounts")
     firsts = (
@@ -405,6 +438,7 @@ RULE_FUNCTIONS = {
     "late_stage_no_next_step": late_stage_no_next_step,
     "change_after_close": change_after_close,
     "rep_without_quota": rep_without_quota,
+    "missing_exchange_rate": missing_exchange_rate,
 }
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import and_, case, func, not_
 from sqlalchemy.sql.elements import ColumnElement
 
 from db.schema import accounts, opportunities, reps, stages
+from metrics import currency as money
 from metrics import dialect as hooks
 
 o = opportunities
@@ -29,10 +30,11 @@ acct = accounts
 
 @dataclass(frozen=True)
 class Ctx:
-    """What expressions may depend on: the dialect and the fiscal calendar."""
+    """What expressions may depend on: the dialect, the fiscal calendar and the org currency."""
 
     dialect: str
     fiscal_start_month: int = 1
+    org_currency: str = "USD"
 
 
 # --- row expressions -----------------------------------------------------------------------------------------
@@ -45,8 +47,13 @@ def forecast_category(_: Ctx) -> ColumnElement:
     return func.coalesce(o.c.forecast_category, s.c.forecast_category)
 
 
+def amount(ctx: Ctx) -> ColumnElement:
+    """The deal's amount in the org currency (metrics.currency): every money measure reads this, not o.amount."""
+    return money.org_amount(ctx.dialect, ctx.org_currency)
+
+
 def weighted_amount(ctx: Ctx) -> ColumnElement:
-    return o.c.amount * probability(ctx) / 100
+    return amount(ctx) * probability(ctx) / 100
 
 
 def cycle_days(ctx: Ctx) -> ColumnElement:
@@ -54,7 +61,7 @@ def cycle_days(ctx: Ctx) -> ColumnElement:
 
 
 ROW_EXPRESSIONS: dict[str, Callable[[Ctx], ColumnElement]] = {
-    "amount": lambda _: o.c.amount,
+    "amount": amount,
     "weighted_amount": weighted_amount,
     "cycle_days": cycle_days,
 }
@@ -83,11 +90,14 @@ class Measure:
     money: bool = False
 
     def column(self, ctx: Ctx, filtered_in_where: bool = False) -> ColumnElement:
-        """The aggregate; its filter becomes a CASE unless the query's WHERE already applies it."""
+        """The aggregate; its filter becomes a CASE unless the query's WHERE already applies it. A deal whose
+        amount has no exchange rate is left out of every measure (a sum leaves out its NULL by itself)."""
         cond = FILTERS[self.filter](ctx) if self.filter and not filtered_in_where else None
+        if self.agg != "sum":
+            known = money.rate_known(ctx.dialect, ctx.org_currency)
+            cond = known if cond is None else and_(cond, known)
         if self.agg == "count":
-            value = func.sum(case((cond, 1), else_=0)) if cond is not None else func.count()
-            return func.coalesce(value, 0)
+            return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
         expr = ROW_EXPRESSIONS[self.expr](ctx)
         if cond is not None:
             expr = case((cond, expr))
@@ -99,6 +109,14 @@ class Measure:
         if self.agg == "median":
             return hooks.median(ctx.dialect, expr)
         raise ValueError(f"unknown aggregation {self.agg}")
+
+
+# Deals the query read but left out for want of an exchange rate: every deal statement reports them.
+MISSING_RATES = "missing_rate_count"
+
+
+def missing_rate_count(ctx: Ctx) -> ColumnElement:
+    return func.coalesce(func.sum(case((money.rate_missing(ctx.dialect, ctx.org_currency), 1), else_=0)), 0)
 
 
 DEAL_MEASURES = {

@@ -41,6 +41,8 @@ class Finding:
 
 def make_finding(rule: str, record_type: str, row: Any, detail: str, *, amount: Decimal | None = None) -> Finding:
     """A Finding from a result row with id, external_id, name, owner_id and owner_name columns."""
+    if amount is not None:  # a converted amount comes back from SQLite as a float of the cents
+        amount = Decimal(str(amount)).quantize(Decimal("0.01"))
     return Finding(
         rule=rule,
         record_type=record_type,
@@ -123,14 +125,16 @@ def fiscal_quarter_name(start: date, start_month: int) -> str:
     return f"FY{fy} Q{months_in // 3 + 1}"
 
 
-def deal_rows(*cols: Any, owner_ids: Any) -> Select:
+def deal_rows(*cols: Any, owner_ids: Any, convert: Any = None) -> Select:
     """SELECT deal identity (what make_finding reads) + cols FROM deals joined to stage, owner and account,
-    in scope. Both rule modules start from it."""
+    in scope. Both rule modules start from it. `amount` is in the org currency with `convert` (a
+    metrics.currency.Conversion: NULL when the deal's currency has no rate), else the deal's own."""
     from db.schema import opportunities as o
     from db.schema import stages as s
 
+    amount = o.c.amount if convert is None else convert.amount().label("amount")
     return (
-        select(o.c.id, o.c.external_id, o.c.name, o.c.owner_id, reps.c.name.label("owner_name"), o.c.amount, *cols)
+        select(o.c.id, o.c.external_id, o.c.name, o.c.owner_id, reps.c.name.label("owner_name"), amount, *cols)
         .select_from(o.join(s, s.c.name == o.c.stage).outerjoin(reps, reps.c.id == o.c.owner_id)
                      .outerjoin(accounts, accounts.c.id == o.c.account_id))
         .where(in_scope(o.c.owner_id, owner_ids))
@@ -140,6 +144,10 @@ def deal_rows(*cols: Any, owner_ids: Any) -> Select:
 def run_rules(titles: Mapping[str, str], functions: Mapping[str, Any], rules: Any, conn: Any, **kwargs: Any
               ) -> list[Finding]:
     """Run the selected rules (all of `titles` when `rules` is None) with the same arguments, findings sorted."""
+    if "convert" not in kwargs and "today" in kwargs and "settings" in kwargs:
+        from metrics.currency import Conversion
+
+        kwargs["convert"] = Conversion.of(conn, kwargs["settings"].org_currency, kwargs["today"])
     wanted = None if rules is None else set(rules)
     findings: list[Finding] = []
     for rule in titles:

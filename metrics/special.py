@@ -34,13 +34,21 @@ class SpecialMetric:
     run: Callable
 
     def evaluate(self, conn, ctx, period, scope, dims, today, cache):
-        from metrics.evaluate import MetricResult, _quantize, run_query
+        from metrics.evaluate import MetricResult, _quantize, left_out, run_query
 
-        queries, rows = self.run(conn, ctx, period, scope, dims, today, cache, run_query)
+        parts: list[list[dict]] = []
+
+        def run_and_keep(conn, query, cache):
+            rows = run_query(conn, query, cache)
+            parts.append(rows)
+            return rows
+
+        queries, rows = self.run(conn, ctx, period, scope, dims, today, cache, run_and_keep)
         for row in rows:
             row["value"] = _quantize(row["value"], self.fmt)
         return MetricResult(self.name, self.label, self.fmt, self.description, period, scope, dims, rows,
-                            queries=queries, dialect=conn.dialect)
+                            queries=queries, dialect=conn.dialect, left_out=left_out(parts),
+                            org_currency=ctx.org_currency, currency=ctx.org_currency)
 
 
 def _key(row: dict, dims: tuple[str, ...]) -> tuple:
@@ -54,8 +62,8 @@ def _velocity(conn, ctx, period, scope, dims, today, cache, run_query):
     the period ends later), so an early or future period still has a history to draw on.
     """
     ref = min(period.end, today)
-    history = Window(ref - timedelta(days=VELOCITY_LOOKBACK_DAYS - 1), ref)
-    open_q = deal_query(ctx, ("open_count", "open_amount"), Window(period.start, period.end), scope, dims)
+    history = Window(ref - timedelta(days=VELOCITY_LOOKBACK_DAYS - 1), ref, today)
+    open_q = deal_query(ctx, ("open_count", "open_amount"), Window(period.start, period.end, today), scope, dims)
     hist_q = deal_query(ctx, ("won_amount", "won_count", "lost_count", "cycle_days_mean"), history, scope, dims)
     opened = {_key(r, dims): r for r in run_query(conn, open_q, cache)}
     closed = {_key(r, dims): r for r in run_query(conn, hist_q, cache)}

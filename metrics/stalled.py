@@ -65,6 +65,7 @@ from sqlalchemy import (
 from config import Settings
 from db.schema import accounts, activities, bot_close_date_pushes, opportunities, opportunity_history, reps, stages
 from metrics import dialect as dl
+from metrics.currency import Conversion
 from metrics.history_snapshot import changed_since, close_date_pushes, usable_state, usable_watermark
 from metrics.rules_common import (
     Finding,
@@ -102,13 +103,13 @@ a = accounts
 h = opportunity_history
 
 
-def _open_deals(*cols, owner_ids: Any, deal_ids: Any = None, open_stages: Any = None):
+def _open_deals(*cols, owner_ids: Any, deal_ids: Any = None, open_stages: Any = None, convert: Any = None):
     """SELECT deal identity + cols FROM open deals (with stage, owner and account joined) in scope (and among
     `deal_ids`, when given). Org-wide, `open_stages` (the open stages' names) repeats the open-stage condition as
     values the planner can estimate: through the join alone PostgreSQL takes two thirds of all deals for open
     and scans them all (past_close_date at 1,000,000 deals: 0.2 s instead of 10 ms). In a scope the owner index
     is the one to use, and the names would lead the planner away from it (a rep's no_activity: 1.6 -> 8 ms)."""
-    query = deal_rows(*cols, owner_ids=owner_ids).where(not_(s.c.is_closed))
+    query = deal_rows(*cols, owner_ids=owner_ids, convert=convert).where(not_(s.c.is_closed))
     if open_stages is not None and owner_ids is None and deal_ids is None:
         query = query.where(o.c.stage.in_(list(open_stages)))
     return query if deal_ids is None else query.where(o.c.id.in_(list(deal_ids)))
@@ -119,7 +120,7 @@ def open_stage_names(conn: Connection) -> list[str]:
 
 
 def _no_activity_query(d: str, *, today: date, settings: Settings, owner_ids: Any = None, deal_ids: Any = None,
-                       open_stages: Any = None, **_: Any) -> Select:
+                       open_stages: Any = None, convert: Any = None, **_: Any) -> Select:
     latest_activity = (
         select(func.max(activities.c.occurred_at)).where(activities.c.opportunity_id == o.c.id).scalar_subquery()
     )
@@ -135,7 +136,7 @@ def _no_activity_query(d: str, *, today: date, settings: Settings, owner_ids: An
     sub = _open_deals(
         dl.to_date(d, last).label("last_date"), days.label("days"), threshold.label("threshold"),
         segment.label("segment"), source.label("source"), owner_ids=owner_ids, deal_ids=deal_ids,
-        open_stages=open_stages,
+        open_stages=open_stages, convert=convert,
     ).subquery()
     return select(sub).where(sub.c.days >= sub.c.threshold)
 
@@ -222,7 +223,7 @@ def _entered_stage_at():
 
 def _stuck_in_stage_query(d: str, *, today: date, owner_ids: Any = None, deal_ids: Any = None,
                           open_stages: Any = None, benchmarks: dict[str, tuple[float, int]] | None = None,
-                          **_: Any) -> Select:
+                          convert: Any = None, **_: Any) -> Select:
     """`benchmarks` (from won_stage_percentiles) saves recomputing them; by default they are a subquery."""
     pct = None
     if benchmarks is None:
@@ -246,7 +247,7 @@ def _stuck_in_stage_query(d: str, *, today: date, owner_ids: Any = None, deal_id
     base = _open_deals(
         o.c.stage, entered.label("entered"), days.label("days"), threshold.label("threshold"),
         basis.label("basis"), pct_n.label("samples"), owner_ids=owner_ids, deal_ids=deal_ids,
-        open_stages=open_stages,
+        open_stages=open_stages, convert=convert,
     )
     if pct is not None:
         base = base.join_from(s, pct, pct.c.stage == s.c.name, isouter=True)
@@ -268,10 +269,10 @@ def _stuck_in_stage_finding(row: Any, _settings: Settings) -> Finding:
 # --- past_close_date -------------------------------------------------------------------------------------------
 
 def _past_close_date_query(d: str, *, today: date, owner_ids: Any = None, deal_ids: Any = None,
-                           open_stages: Any = None, **_: Any) -> Select:
+                           open_stages: Any = None, convert: Any = None, **_: Any) -> Select:
     days = dl.days_between(d, literal(today, Date), o.c.close_date)
     return (_open_deals(o.c.close_date, days.label("days"), owner_ids=owner_ids, deal_ids=deal_ids,
-                        open_stages=open_stages)
+                        open_stages=open_stages, convert=convert)
             .where(o.c.close_date < today))
 
 
@@ -285,7 +286,7 @@ def _past_close_date_finding(row: Any, _settings: Settings) -> Finding:
 
 def _close_date_pushed_query(d: str, *, today: date, now: datetime | None = None, settings: Settings,
                              owner_ids: Any = None, deal_ids: Any = None, watermark: int | None = None,
-                             open_stages: Any = None, **_: Any) -> Select:
+                             open_stages: Any = None, convert: Any = None, **_: Any) -> Select:
     """With a history snapshot (`watermark`, metrics.history_snapshot) the pushes of deals without newer history
     are read from it and only the others come from a window over history; without one, every open deal in scope
     with a dated history row in the window is walked."""
@@ -321,7 +322,7 @@ def _close_date_pushed_query(d: str, *, today: date, now: datetime | None = None
     )
     return (
         _open_deals(pushes.c.pushes, pushes.c.first_from, pushes.c.last_to, owner_ids=owner_ids,
-                    open_stages=open_stages)
+                    open_stages=open_stages, convert=convert)
         .join_from(o, pushes, pushes.c.opportunity_id == o.c.id)
     )
 
@@ -418,7 +419,7 @@ def stalled_overview(conn: Connection, *, today: date, now: datetime | None = No
     1,000,000 deals that is ~90,000 findings the database counts instead of sentences Python builds.
     """
     kw: dict[str, Any] = {"today": today, "now": now, "settings": settings, "owner_ids": owner_ids,
-                          **_rule_kw(conn, cache, True)}
+                          "convert": Conversion.of(conn, settings.org_currency, today), **_rule_kw(conn, cache, True)}
     d = conn.dialect.name
     names = list(RULE_FUNCTIONS)
     parts = []

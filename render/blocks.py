@@ -142,18 +142,20 @@ def _figure_fields(answer: Answer) -> list[str]:
     fields = []
     for f in answer.figures:
         label = escape_mrkdwn(truncate(one_line(f.label).strip(), 200))
-        value = escape_mrkdwn(one_line(fmt(f.value, f.fmt))) or DASH
+        value = escape_mrkdwn(one_line(fmt(f.value, f.fmt, answer.currency))) or DASH
         fields.append(f"*{label}*\n{value}" if label else value)
     return fields
 
 
-def table_text(table: Table, *, limit: int = MAX_SECTION_TEXT, max_rows: int = TABLE_MAX_ROWS) -> tuple[str, int]:
+def table_text(table: Table, *, limit: int = MAX_SECTION_TEXT, max_rows: int = TABLE_MAX_ROWS,
+               currency: str = "USD") -> tuple[str, int]:
     """A Table as one mrkdwn text: a ``` fenced, aligned monospace table, cut to fit `limit` characters and ended
     with "and N more" (rows cut here plus Table.more). Returns (text, rows shown); text is "" for an empty table."""
     if not table.columns:
         return "", 0
     rows = table.rows[:max_rows]
-    lines = format_table([(c.name, c.fmt) for c in table.columns], rows, max_total=TABLE_MAX_WIDTH)
+    lines = format_table([(c.name, c.fmt) for c in table.columns], rows, max_total=TABLE_MAX_WIDTH,
+                         currency=currency)
     lines = [escape_mrkdwn(fit_width(line, TABLE_HARD_WIDTH).replace("`", "'")) for line in lines]
     head, body = lines[:2], lines[2:]
     hidden_before = table.more + (len(table.rows) - len(rows))
@@ -204,11 +206,14 @@ def shows_deal_name(answer: Answer) -> bool:
     return answer.deal is not None and one_line(answer.title).strip() != deal_name(answer.deal)
 
 
-def deal_facts(deal: DealCard) -> list[tuple[str, str]]:
+def deal_facts(deal: DealCard, currency: str = "USD") -> list[tuple[str, str]]:
     """The deal card's fields as (label, plain text), in the order every renderer shows them. The amount is to
-    the cent: this is one deal, and its changes are listed to the cent too."""
-    facts = [("Stage", one_line(deal.stage) or DASH), ("Amount", money_exact(deal.amount)),
-             ("Close date", date_text(deal.close_date))]
+    the cent: this is one deal, and its changes are listed to the cent too. A deal in another currency than
+    the one shown also gives its own amount."""
+    facts = [("Stage", one_line(deal.stage) or DASH), ("Amount", money_exact(deal.amount, currency))]
+    if deal.currency and deal.currency != currency and deal.own_amount is not None:
+        facts.append((f"Amount in {one_line(deal.currency)}", money_exact(deal.own_amount, deal.currency)))
+    facts.append(("Close date", date_text(deal.close_date)))
     if deal.probability is not None:
         facts.append(("Probability", f"{deal.probability}%"))
     facts.append(("Last activity", date_text(deal.last_activity)))
@@ -217,14 +222,14 @@ def deal_facts(deal: DealCard) -> list[tuple[str, str]]:
     return facts
 
 
-def _deal_pieces(deal: DealCard, url: str | None, show_name: bool = True) -> list[_Piece]:
+def _deal_pieces(deal: DealCard, url: str | None, show_name: bool = True, currency: str = "USD") -> list[_Piece]:
     name = escape_mrkdwn(truncate(deal_name(deal), 500))
     lines = [f"*<{url}|{name}>*" if url else f"*{name}*"] if show_name else []
     sub = " · ".join(escape_mrkdwn(truncate(one_line(x), 300)) for x in (deal.account, deal.owner) if x)
     lines += [sub] if sub else []
     pieces = [_Piece(section("\n".join(lines)))] if lines else []
 
-    fields = [f"*{label}*\n{_esc_line(value, MAX_FIELD_TEXT - 20)}" for label, value in deal_facts(deal)]
+    fields = [f"*{label}*\n{_esc_line(value, MAX_FIELD_TEXT - 20)}" for label, value in deal_facts(deal, currency)]
     pieces += [_Piece(b) for b in fields_sections(fields)]
 
     if deal.stage_path:
@@ -324,14 +329,15 @@ def fallback_text(answer: Answer) -> str:
     if answer.figures:
         f = answer.figures[0]
         label = one_line(f.label).strip()
-        value = one_line(fmt(f.value, f.fmt))
+        value = one_line(fmt(f.value, f.fmt, answer.currency))
         if not label or label.casefold() == title.casefold():
             text = f"{title}: {value}"
         else:
             text = f"{title} — {label}: {value}"
     elif answer.deal is not None:
         about = [deal_name(answer.deal)] if shows_deal_name(answer) else []
-        text = f"{title}: " + " · ".join([*about, one_line(answer.deal.stage), money_exact(answer.deal.amount)])
+        text = f"{title}: " + " · ".join([*about, one_line(answer.deal.stage),
+                                              money_exact(answer.deal.amount, answer.currency)])
     elif answer.kind in ("error", "refusal") and answer.lines:
         text = f"{title}: {one_line(answer.lines[0])}"  # the notification says what went wrong
     if answer.error_id:
@@ -381,10 +387,10 @@ def answer_blocks(
         body.append(_Piece(section("Something went wrong on my side. I've logged it; please try again shortly.")))
     body += [_Piece(b, items=len(b["fields"])) for b in fields_sections(_figure_fields(answer))]
     if answer.deal is not None:
-        body += _deal_pieces(answer.deal, crm_url(answer.deal, crm_url_template),
+        body += _deal_pieces(answer.deal, crm_url(answer.deal, crm_url_template), currency=answer.currency,
                              show_name=not with_header or shows_deal_name(answer))
     if answer.table is not None:
-        text, shown = table_text(answer.table)
+        text, shown = table_text(answer.table, currency=answer.currency)
         if text:
             body.append(_Piece(section(text), items=shown))
     lines = [truncate_escaped(escape_mrkdwn(clean_text(line)), MAX_SECTION_TEXT) for line in answer.lines]

@@ -342,7 +342,8 @@ def is_numeric(kind: str) -> bool:
 
 
 def format_table(
-    columns: list[tuple[str, str]], rows: list[list[Any]], *, max_col: int = 32, max_total: int = 100
+    columns: list[tuple[str, str]], rows: list[list[Any]], *, max_col: int = 32, max_total: int = 100,
+    currency: str | None = "USD",
 ) -> list[str]:
     """A plain aligned table: header line, rule line, one line per row (cells already single-line, unescaped).
 
@@ -353,7 +354,8 @@ def format_table(
         return []
     names = [one_line(name) for name, _ in columns]
     kinds = [kind for _, kind in columns]
-    cells = [[one_line(fmt(row[i] if i < len(row) else None, kinds[i])) for i in range(len(columns))] for row in rows]
+    cells = [[one_line(fmt(row[i] if i < len(row) else None, kinds[i], currency)) for i in range(len(columns))]
+             for row in rows]
     widths = [display_width(n) for n in names]
     for r in cells:
         for i, c in enumerate(r):

@@ -13,12 +13,12 @@ from render.format import clean_text, date_text, fmt, format_table, one_line
 CONSOLE_MAX_ROWS = 200  # table rows printed before "… and N more"
 
 
-def _deal_lines(deal: DealCard, url: str | None, show_name: bool) -> list[str]:
+def _deal_lines(deal: DealCard, url: str | None, show_name: bool, currency: str = "USD") -> list[str]:
     out = [deal_name(deal)] if show_name else []
     sub = " · ".join(one_line(x) for x in (deal.account, deal.owner) if x)
     if sub:
         out.append(sub)
-    out += [f"{label}: {value}" for label, value in deal_facts(deal)]
+    out += [f"{label}: {value}" for label, value in deal_facts(deal, currency)]
     if deal.stage_path:
         path = " → ".join(f"{one_line(stage)} ({date_text(at)})" for stage, at in deal.stage_path)
         out.append(f"Stage path: {path}")
@@ -46,17 +46,19 @@ def answer_to_text(answer: Answer, *, crm_url_template: str | None = None, max_r
         figures = []
         for f in answer.figures:
             label = one_line(f.label).strip()
-            value = one_line(fmt(f.value, f.fmt))
+            value = one_line(fmt(f.value, f.fmt, answer.currency))
             figures.append(f"{label}: {value}" if label else value)
         blocks.append(figures)
 
     if answer.deal is not None:
-        blocks.append(_deal_lines(answer.deal, crm_url(answer.deal, crm_url_template), shows_deal_name(answer)))
+        blocks.append(_deal_lines(answer.deal, crm_url(answer.deal, crm_url_template), shows_deal_name(answer),
+                                  answer.currency))
 
     table = answer.table
     if table is not None and table.columns and (table.rows or table.more):
         rows = table.rows[: max(0, max_rows)]
-        lines = format_table([(c.name, c.fmt) for c in table.columns], rows, max_col=40, max_total=120)
+        lines = format_table([(c.name, c.fmt) for c in table.columns], rows, max_col=40, max_total=120,
+                             currency=answer.currency)
         more = table.more + len(table.rows) - len(rows)
         if more:
             lines.append(f"… and {more:,} more")

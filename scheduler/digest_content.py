@@ -42,6 +42,7 @@ from assistant.answers import Answer, ChartSpec, Figure
 from config import Settings
 from metrics.cache import ResultCache
 from metrics.changes import KINDS, changes_by_owner, changes_summary
+from metrics.currency import Conversion
 from metrics.deals import open_deals_closing
 from metrics.evaluate import evaluate
 from metrics.periods import Period, fiscal_quarter_of, parse_period, quarter_label, week_bounds
@@ -142,7 +143,12 @@ class DigestBuilder:
 
     def _metric(self, conn: Connection, name: str, period: Period, scope: Scope, today: date, by=()):
         return evaluate(conn, name, period, scope, by=by, today=today,
-                        fiscal_start_month=self.settings.fiscal_year_start_month, cache=self.cache)
+                        fiscal_start_month=self.settings.fiscal_year_start_month, cache=self.cache,
+                        org_currency=self.settings.org_currency)
+
+    def _money(self, conn: Connection) -> Conversion:
+        """Deal amounts in the org currency, open deals at the rate of the org's today (shared by every digest)."""
+        return Conversion.of(conn, self.settings.org_currency, datetime.now(self.settings.tz).date())
 
     def _tree_ids(self, conn: Connection, scope: Scope) -> set[int] | None:
         ids = scope.owner_ids()
@@ -168,12 +174,12 @@ class DigestBuilder:
 
     def changes(self, conn: Connection, scope: Scope, since: datetime, period: Period) -> dict[str, dict]:
         if not self.batch:
-            return changes_summary(conn, since, period=period, scope=scope)
+            return changes_summary(conn, since, period=period, scope=scope, money=self._money(conn))
         key = (since, period.start, period.end)
         with self._changes_locks[key]:
             per_owner = self._changes.get(key)
             if per_owner is None:
-                per_owner = changes_by_owner(conn, since, period=period)
+                per_owner = changes_by_owner(conn, since, period=period, money=self._money(conn))
                 self._changes[key] = per_owner
         ids = self._tree_ids(conn, scope)
         out = {k: {"count": 0, "amount": Decimal("0.00")} for k in KINDS}
@@ -218,7 +224,8 @@ class DigestBuilder:
         att = self._metric(conn, "attainment", quarter, scope, today).rows[0]
         coverage = self._metric(conn, "coverage", quarter, scope, today).rows[0]["value"]
         changes = self.changes(conn, scope, since, quarter)
-        closing, closing_total = open_deals_closing(conn, scope, week, CLOSING_LIMIT)
+        closing, closing_total = open_deals_closing(conn, scope, week, CLOSING_LIMIT,
+                                                    Conversion.of(conn, self.settings.org_currency, today))
         stalled = self.stalled_by_rep(conn, scope, today, now)
         escalations = self.escalations(conn, person, now)
         daily = self._metric(conn, "closed_won", quarter, scope, today, ("day",))
@@ -251,7 +258,7 @@ class DigestBuilder:
 
         title = f"Morning digest · {scope.label} · {today:%a, %b %-d}"
         answer = Answer(
-            kind="digest", title=title,
+            kind="digest", title=title, currency=self.settings.org_currency,
             figures=[Figure("Attainment", att["value"], "ratio"), Figure("Pace", att["pace"], "ratio"),
                      Figure("Closed won", won), Figure("Quota", quota), Figure("Gap to quota", gap),
                      Figure("Coverage", coverage, "multiple")],
@@ -313,7 +320,8 @@ class DigestBuilder:
         lines += _changes_lines(changes, since, person.tz, quarter, "your last weekly digest" if since_last else None)
 
         answer = Answer(
-            kind="digest", title=f"Weekly digest · {scope.label} · week of {week_bounds(today)[0]:%b %-d}",
+            kind="digest", currency=self.settings.org_currency,
+            title=f"Weekly digest · {scope.label} · week of {week_bounds(today)[0]:%b %-d}",
             figures=[Figure("Attainment", att["value"], "ratio"), Figure("Pace", att["pace"], "ratio"),
                      Figure("Closed won", won), Figure("Quota", quota), Figure("Commit", fc["commit"]),
                      Figure("Best case", fc["best_case"]), Figure("Pipeline", fc["pipeline"]),

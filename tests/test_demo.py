@@ -26,6 +26,7 @@ from db.schema import (
     accounts,
     activities,
     bot_settings,
+    exchange_rates,
     opportunities,
     opportunity_history,
     quotas,
@@ -62,7 +63,23 @@ def _deals(conn) -> pd.DataFrame:
     df = _frame(conn, q)
     df["position"] = df["stage"].map(lambda s: STAGE[s]["position"])
     df["is_open"] = ~df["stage"].map(lambda s: STAGE[s]["is_closed"])
-    df["amount_f"] = df["amount"].map(lambda v: None if v is None else float(v)).astype(float)
+    # amounts in the org currency, by this test's own reading of the rates: a closed deal at the rate valid on its
+    # close date, an open one at today's; NaN when its currency has no rate then
+    rates = _frame(conn, select(exchange_rates))
+
+    def rate(row) -> float | None:
+        if row.currency == "USD":
+            return 1.0
+        day = TODAY if row.is_open else row.close_date
+        hit = rates[(rates.currency == row.currency) & (rates.valid_from <= day)
+                    & (rates.valid_to.isna() | (rates.valid_to >= day))]
+        return float(hit.rate.iloc[0]) if len(hit) == 1 else None
+
+    df["rate"] = df.apply(rate, axis=1)
+    df["amount_f"] = [None if a is None or pd.isna(r) else float(a) / r
+                      for a, r in zip(df.amount, df.rate, strict=True)]
+    df["amount_f"] = df["amount_f"].astype(float)
+    df["no_rate"] = df.amount.notna() & df.rate.isna()
     return df
 
 
@@ -261,7 +278,8 @@ def test_planted_problems_at_their_rates(demo):
                                     len(late)),
         "change_after_close": (after_close, len(closed)),
         "rep_without_quota": (len(set(active_sellers.id) - current_quota), len(active_sellers)),
-        "negative_amount": ((deals.amount_f < 0).sum(), len(deals)),
+        "negative_amount": ((deals.amount < 0).sum(), len(deals)),
+        "missing_exchange_rate": (deals.no_rate.sum(), len(deals)),
     }
     assert set(found) == set(PLANTED_RATES)
     for rule, (count, population) in found.items():

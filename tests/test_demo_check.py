@@ -22,7 +22,7 @@ REPS, DEALS = 40, 3000
 RECORD_TABLES = {"duplicate_account": ("account", accounts), "rep_without_quota": ("rep", reps)}
 # hand-worked: round(rate x 3,000 deals) for the rules whose population is every deal
 ALL_DEALS_COUNTS = {"forecast_category_mismatch": 30, "duplicate_opportunity": 15, "amount_outlier": 15,
-                    "negative_amount": 15}
+                    "negative_amount": 15, "missing_exchange_rate": 15}
 
 
 def _planted_records(conn, planted_ids) -> set[tuple[str, str, str]]:

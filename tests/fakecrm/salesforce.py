@@ -30,7 +30,13 @@ FIELDS = {
     "Event": ["Id", "WhatId", "OwnerId", "Subject", "ActivityDateTime", "ActivityDate", "CreatedDate",
               "SystemModstamp", "IsDeleted"],
 }
-PREFIX = {"User": "005", "Account": "001", "Opportunity": "006", "OpportunityHistory": "008", "Task": "00T",
+# What an org with multiple currencies and advanced currency management adds: a currency on every opportunity, and
+# dated exchange rates (each valid from StartDate up to the day before NextStartDate; the last one until 9999-12-31).
+MULTI_CURRENCY_FIELDS = {
+    "DatedConversionRate": ["Id", "IsoCode", "ConversionRate", "StartDate", "NextStartDate", "SystemModstamp"],
+}
+PREFIX = {"DatedConversionRate": "04w", "User": "005",
+          "Account": "001", "Opportunity": "006", "OpportunityHistory": "008", "Task": "00T",
           "Event": "00U", "OpportunityStage": "01J", "ForecastingQuota": "0J9"}
 
 
@@ -40,13 +46,16 @@ def sf_time(moment: datetime) -> str:
 
 class FakeSalesforce(FakeCrmServer):
     def __init__(self, page_size: int = 2000, client_id: str = "cid", client_secret: str = "secret",
-                 public_key: bytes | None = None, username: str = "sync@example.com"):
+                 public_key: bytes | None = None, username: str = "sync@example.com", multi_currency: bool = False):
         super().__init__()
         self.page_size = page_size
         self.client_id, self.client_secret, self.public_key, self.username = (client_id, client_secret, public_key,
                                                                               username)
-        self.objects: dict[str, dict[str, dict]] = {name: {} for name in FIELDS}
-        self.fields = {name: list(f) for name, f in FIELDS.items()}
+        fields = {**FIELDS, **(MULTI_CURRENCY_FIELDS if multi_currency else {})}
+        self.objects: dict[str, dict[str, dict]] = {name: {} for name in fields}
+        self.fields = {name: list(f) for name, f in fields.items()}
+        if multi_currency:
+            self.fields["Opportunity"].append("CurrencyIsoCode")
         self.valid_tokens: set[str] = set()
         self.delay = 0.0
         self.requests: list[tuple[str, str]] = []  # (method, path with query)
