@@ -151,10 +151,10 @@ def plan_weights(book: PlanBook, email: str | None, role: str, start: date, end:
     return list(weights.values())
 
 
-def deals_for(conn: Connection, rep_ids: list[int], start: date, end: date, which: str
+def deals_for(conn: Connection, rep_ids: list[int], start: date, end: date, which: str, today: date
               ) -> dict[int, list[DealCredit]]:
     """Won deals (the metrics layer's closed-won filter and amount) or open commit deals, by owner, with close
-    date in [start, end]."""
+    date in [start, end]; amounts in the org currency (an open deal at `today`'s rate)."""
     ctx = Ctx(conn.dialect.name)
     o, s = opportunities, stages
     amount = ROW_EXPRESSIONS["amount"](ctx).label("amount")
@@ -163,7 +163,7 @@ def deals_for(conn: Connection, rep_ids: list[int], start: date, end: date, whic
              .where(and_(FILTERS[which](ctx), o.c.close_date.between(start, end), o.c.owner_id.in_(rep_ids)))
              .order_by(o.c.close_date, o.c.id))
     out: dict[int, list[DealCredit]] = {r: [] for r in rep_ids}
-    for row in conn.execute(query):
+    for row in conn.execute(query, {"rate_day": today}):
         out[row.owner_id].append(DealCredit(row.id, row.name, row.close_date, Decimal(str(row.amount or 0)),
                                             row.product, row.source, which == "won"))
     return out
@@ -249,8 +249,8 @@ def payouts(conn: Connection, period: Period, members: list[int] | None, *, toda
     else:
         everyone = [p for p in everyone if p.role == "rep"]
     ids = [p.id for p in everyone]
-    won = deals_for(conn, ids, period.start, period.end, "won")
-    commit = deals_for(conn, ids, period.start, period.end, "open_commit") if projected else {}
+    won = deals_for(conn, ids, period.start, period.end, "won", today)
+    commit = deals_for(conn, ids, period.start, period.end, "open_commit", today) if projected else {}
     out = []
     for p in everyone:
         deals = won[p.id] + commit.get(p.id, []) + (extra or {}).get(p.id, [])
