@@ -21,7 +21,8 @@ from metrics.periods import Period, PeriodError, all_time, extract_period, parse
 # Kept for callers that list the subcommands (help).
 INTENTS = {name: (name,) for name in v.SUBCOMMANDS}
 # When a question names several intents ("which of Dana's deals are stuck?"), the most specific wins.
-PRIORITY = ("integrity", "changes", "stalled", "funnel", "winrate", "cycle", "leaderboard", "metric", "forecast",
+PRIORITY = ("integrity", "changes", "stalled", "funnel", "winrate", "cycle", "leaderboard", "calls", "call", "metric",
+            "forecast",
             "quota", "pipeline", "deals", "deal", "digest", "settings", "help")
 ARG_INTENTS = ("deal", "digest", "settings")
 _TOKEN = re.compile(r"<[@#!][^>]+>|[$#]?[\w.@'’+/%$-]*[\w%$]|[%$]")

@@ -1,6 +1,6 @@
 """Button listeners."""
 
-from handlers.actions import alerts, chart, open_crm, share
+from handlers.actions import alerts, chart, forecast_call, open_crm, share
 
 
 def register(app, deps) -> None:
@@ -8,3 +8,4 @@ def register(app, deps) -> None:
     chart.register(app, deps)
     open_crm.register(app, deps)
     alerts.register(app, deps)
+    forecast_call.register(app, deps)
