@@ -54,16 +54,12 @@ def call(ask: Ask) -> Answer:
                                   style="primary")])
 
 
-def _submitted(line, ask: Ask) -> str:
+def _submitted(line) -> str:
+    """The table's short "when": the local time of this week's call (late marked), or who is still to call."""
     if line.call is None:
-        if line.reps_rollup is not None:
-            return f"not yet (reps' calls shown, {line.reps_submitted} of {line.reps_expected})"
-        return "not yet"
-    c = line.call
-    text = _when(c.submitted_at, ask)
-    if c.scope == "tree":
-        text = f"team call by {c.submitted_by_name or 'someone who left'}, {text}"
-    return text + (" · late" if c.late else "")
+        return f"reps {line.reps_submitted}/{line.reps_expected}" if line.reps_rollup is not None else "not yet"
+    local = line.call.submitted_at.astimezone(line.caller.tz)
+    return f"{local:%a %H:%M}" + (" late" if line.call.late else "")
 
 
 def calls(ask: Ask) -> Answer:
@@ -86,21 +82,23 @@ def calls(ask: Ask) -> Answer:
         rows.append([line.caller.name,
                      money_exact(eff[0], cur) if eff else "—", money_exact(eff[1], cur) if eff else "—",
                      money_exact(s["commit"], cur), money_exact(s["best_case"], cur), money_exact(s["quota"], cur),
-                     _submitted(line, ask)])
-    table = Table([Column("person"), Column("call commit"), Column("call best case"), Column("system commit"),
-                   Column("system best case"), Column("quota"), Column("submitted")], rows, total_rows=len(ids))
+                     _submitted(line)])
+    table = Table([Column("person"), Column("call"), Column("call best"), Column("system"), Column("sys best"),
+                   Column("quota"), Column("called")], rows, total_rows=len(ids))
     total = sum_pairs(rollup.lines[i].effective for i in top_callers(org, ids))
     system = ask.metric("forecast", org.quarter, scope).rows[0]
-    figures = [Figure("Calls: commit", total[0] if total else None),
-               Figure("Calls: best case", total[1] if total else None),
-               Figure("System commit", system["commit"]), Figure("System best case", system["best_case"]),
-               Figure("Quota", system["quota"])]
+    figures = [Figure(label, money_exact(value, cur), "text") for label, value in (
+        ("Calls: commit", total[0] if total else None), ("Calls: best case", total[1] if total else None),
+        ("System commit", system["commit"]), ("System best case", system["best_case"]), ("Quota", system["quota"]))]
     lines = []
+    for rep_id in shown:
+        line = rollup.lines[rep_id]
+        if line.call is not None and line.call.scope == "tree":
+            lines.append(f"Team call for {line.caller.name}'s team (overrides the reps' roll-up), set by "
+                         f"{line.call.submitted_by_name or 'someone who left'} on {_when(line.call.submitted_at, ask)}"
+                         f"{', late' if line.call.late else ''}: {_pair(line.effective, cur)}.")
     root = rollup.lines.get(scope.rep_id) if scope.kind in ("rep", "tree") else None
     if root is not None and root.caller.role == "manager":
-        if root.call is not None:
-            lines.append(f"Team call (overrides the reps' roll-up), set by {root.call.submitted_by_name or '—'} on "
-                         f"{_when(root.call.submitted_at, ask)}: {_pair(root.effective, cur)}.")
         lines.append("Reps' calls rolled up: " + (f"{_pair(root.reps_rollup, cur)} ({root.reps_submitted} of "
                                                    f"{root.reps_expected} submitted)." if root.reps_rollup
                                                    else "none submitted yet this week."))

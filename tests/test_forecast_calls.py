@@ -172,9 +172,14 @@ def test_one_reminder_per_caller_at_ten_on_their_own_monday(bot):
     assert "Tue Dec 8, 17:00 GMT" in shown(dms(bot, "UBOB")[0])
     assert "Tue Dec 8, 17:00 CET" in shown(dms(bot, "UMIA")[0])
 
-    # the next Monday is a new week: one more each
-    at(bot, utc(date(2026, 12, 14), 16, 5))
-    assert run_call_reminders(bot.ctx, utc(date(2026, 12, 14), 16, 5))["sent"] == 5
+    # the next Monday is a new week: one more each. At 16:05 UTC it is 01:05 on Tuesday in Tokyo: a reminder
+    # that late waits out the quiet hours, so Cat's goes at her own 10:00 only
+    next_monday = date(2026, 12, 14)
+    at(bot, utc(next_monday, 16, 5))
+    late = run_call_reminders(bot.ctx, utc(next_monday, 16, 5))
+    assert (late["sent"], late["quiet"]) == (4, 1)
+    at(bot, utc(next_monday, 1, 0))
+    assert run_call_reminders(bot.ctx, utc(next_monday, 1, 0))["sent"] == 1
     assert all(len(dms(bot, user)) == 2 for user in SLACK.values())
 
 
@@ -183,8 +188,10 @@ def test_no_reminder_for_someone_who_already_called_this_week(bot):
     submitted(bot, "UANN", "A", "4500", "6500")
     at(bot, utc(MONDAY, 15, 0))
     summary = run_call_reminders(bot.ctx, utc(MONDAY, 15, 0))
-    assert summary["already_called"] >= 1
-    assert not dms(bot, "UANN")
+    # due at 15:00 UTC: Ann (10:00), Bob (15:00), Mia (16:00); Cat's Tuesday 00:00 is quiet; Max's 09:00 is early
+    assert (summary["already_called"], summary["sent"], summary["quiet"]) == (1, 2, 1)
+    assert [m.text for m in dms(bot, "UANN") if "forecast call" in (m.text or "").lower()] == []
+    assert len(dms(bot, "UBOB")) == 1 and len(dms(bot, "UMIA")) == 1
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -290,14 +297,18 @@ def test_calls_roll_up_with_the_managers_override(bot):
     # Max's reps' calls: Mia's override 3000 / 3500 + Ann's 4500 / 6500
     assert "Reps' calls rolled up: commit $7,500 · best case $10,000 (2 of 2 submitted)" in text
     assert "Not submitted this week (1 of 4): Max Manager." in text
-    assert "team call by Mia Lead" in text
+    assert "Team call for Mia Lead's team (overrides the reps' roll-up), set by Mia Lead on Mon Dec 7, 10:00 CST: " \
+           "commit $3,000 · best case $3,500." in text
     msg, text = ask(bot, "UMAX", "calls team")
     assert figure_fields(msg) == {"Calls: commit": "$7,500", "Calls: best case": "$10,000",
                                   "System commit": "$8,000", "System best case": "$9,000", "Quota": "$18,000"}
 
+    at(bot, utc(MONDAY, 16, 0))
     submitted(bot, "UMAX", "M", "7000", "9500")  # Max's own call for his team: the team's number now
-    _, text = ask(bot, "UMAX", "calls team")
-    assert "Team call (overrides the reps' roll-up), set by Max Manager on Mon Dec 7, 10:00 CST" in text
+    msg, text = ask(bot, "UMAX", "calls team")
+    assert "Team call for Max Manager's team (overrides the reps' roll-up), set by Max Manager on Mon Dec 7, " \
+           "10:00 CST: commit $7,000 · best case $9,500." in text
+    assert figure_fields(msg)["Calls: commit"] == "$7,000" and figure_fields(msg)["Calls: best case"] == "$9,500"
     assert "Everyone has submitted this week (4 of 4)." in text
 
     _, text = ask(bot, "UERIN", "calls")  # the exec: everyone; Cat has not called
