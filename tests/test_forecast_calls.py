@@ -16,7 +16,7 @@ Figures are worked out by hand from tests/orgs.py (Q4 2026):
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -24,6 +24,7 @@ import pytest
 from slack_sdk import WebClient
 from sqlalchemy import select, update
 
+from config import ConfigError, load_settings
 from db.schema import bot_delivery_ledger, bot_forecast_calls, reps
 from render.calls import (
     AMOUNT_ACTION,
@@ -37,9 +38,17 @@ from render.calls import (
 from scheduler.call_reminders import run_call_reminders
 from scheduler.context import JobContext
 from scheduler.digest_content import DigestBuilder, Person
+from scheduler.forecast_calls import call_week
 from scheduler.ledger import DeliveryLedger
 from scheduler.sender import SlackSender
-from tests.fakeslack import input_value, post_block_action, post_slash_command, post_view_submission
+from tests.fakeslack import (
+    dm_message,
+    input_value,
+    post_block_action,
+    post_event,
+    post_slash_command,
+    post_view_submission,
+)
 from tests.slackbot import SECRET, TOKEN
 
 MONDAY = date(2026, 12, 7)
@@ -225,6 +234,41 @@ def test_a_manager_sees_the_team_figures_and_the_reps_calls(bot):
     assert "commit $7,300 · best case $9,700 (2 of 2 submitted)" in text
     assert "Ann Rep: commit $4,500 · best case $6,500" in text and "Mia Lead: commit $2,800" in text
     assert "$18,000" in text  # his quota
+
+
+def test_asking_for_the_call_in_a_dm_gives_a_button_that_opens_the_modal(bot):
+    at(bot, utc(MONDAY, 16, 0))
+    event = dm_message("UMIA", "submit my call")
+    assert post_event(bot.url, SECRET, event).status == 200
+    reply = bot.fake.wait_for_messages(1, kind="message", timeout=15)[-1]
+    assert reply.thread_ts == event["ts"]
+    assert figure_fields(reply)["System commit"] == "$3K" and figure_fields(reply)["Quota"] == "$5K"
+    button = next(el for b in reply.blocks if b["type"] == "actions" for el in b["elements"]
+                  if el["action_id"] == CALL_ACTION_ID)
+    status, _ = post_block_action(bot.url, SECRET, "UMIA", CALL_ACTION_ID, value=button["value"],
+                                  message=bot.fake.posted(reply.channel, reply.ts), channel_id=reply.channel)
+    assert status == 200
+    view = bot.fake.wait_for("views.open", timeout=15)[-1].params["view"]
+    assert (Decimal(initial(view, COMMIT_BLOCK)), Decimal(initial(view, BEST_CASE_BLOCK))) == (Decimal("3000"),
+                                                                                             Decimal("3000"))
+
+
+def test_call_settings_are_read_and_checked():
+    settings = load_settings({"FORECAST_CALL_DAY": "wed", "FORECAST_CALL_TIME": "9:30",
+                              "FORECAST_CALL_DEADLINE": "Friday 12:00"})
+    assert (settings.forecast_call_day, settings.forecast_call_time) == (2, time(9, 30))
+    assert (settings.forecast_call_deadline_day, settings.forecast_call_deadline_time) == (4, time(12, 0))
+    defaults = load_settings({})
+    assert (defaults.forecast_call_day, defaults.forecast_call_time, defaults.forecast_call_deadline_day,
+            defaults.forecast_call_deadline_time) == (0, time(10, 0), 1, time(17, 0))
+    for env in ({"FORECAST_CALL_DAY": "someday"}, {"FORECAST_CALL_TIME": "25:00"},
+                {"FORECAST_CALL_DEADLINE": "Tuesday"}):
+        with pytest.raises(ConfigError):
+            load_settings(env)
+    # a week opened on Wednesday 09:30 in Berlin closes on Friday 12:00 there (CET, UTC+1)
+    week = call_week(settings, ZoneInfo("Europe/Berlin"), utc(date(2026, 12, 10), 8, 0))
+    assert week.week_of == date(2026, 12, 9)
+    assert (week.opens_at, week.deadline) == (utc(date(2026, 12, 9), 8, 30), utc(date(2026, 12, 11), 11, 0))
 
 
 def test_slash_call_for_someone_without_a_quota_says_so(bot):
