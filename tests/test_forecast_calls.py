@@ -207,16 +207,20 @@ def test_no_reminder_for_someone_who_already_called_this_week(bot):
 # the modal
 
 
+def click_call_button(bot, user: str, message) -> dict:
+    """Click the "Submit my call" button of a posted message as `user`: the modal it opened."""
+    button = next(el for b in message.blocks if b["type"] == "actions" for el in b["elements"]
+                  if el["action_id"] == CALL_ACTION_ID)
+    status, _ = post_block_action(bot.url, SECRET, user, CALL_ACTION_ID, value=button["value"],
+                                  message=bot.fake.posted(message.channel, message.ts), channel_id=message.channel)
+    assert status == 200
+    return bot.fake.wait_for("views.open", timeout=15)[-1].params["view"]
+
+
 def test_the_reminder_button_opens_the_modal_prefilled_with_the_system_roll_up(bot):
     at(bot, utc(MONDAY, 15, 0))
     run_call_reminders(bot.ctx, utc(MONDAY, 15, 0))
-    dm = dms(bot, "UANN")[0]
-    button = next(el for b in dm.blocks if b["type"] == "actions" for el in b["elements"]
-                  if el["action_id"] == CALL_ACTION_ID)
-    status, _ = post_block_action(bot.url, SECRET, "UANN", CALL_ACTION_ID, value=button["value"],
-                                  message=bot.fake.posted(dm.channel, dm.ts), channel_id=dm.channel)
-    assert status == 200
-    view = bot.fake.wait_for("views.open", timeout=15)[-1].params["view"]
+    view = click_call_button(bot, "UANN", dms(bot, "UANN")[0])
     assert view["callback_id"] == CALL_CALLBACK_ID
     assert Decimal(initial(view, COMMIT_BLOCK)) == Decimal("5000")
     assert Decimal(initial(view, BEST_CASE_BLOCK)) == Decimal("6000")
@@ -243,12 +247,7 @@ def test_asking_for_the_call_in_a_dm_gives_a_button_that_opens_the_modal(bot):
     reply = bot.fake.wait_for_messages(1, kind="message", timeout=15)[-1]
     assert reply.thread_ts == event["ts"]
     assert figure_fields(reply)["System commit"] == "$3K" and figure_fields(reply)["Quota"] == "$5K"
-    button = next(el for b in reply.blocks if b["type"] == "actions" for el in b["elements"]
-                  if el["action_id"] == CALL_ACTION_ID)
-    status, _ = post_block_action(bot.url, SECRET, "UMIA", CALL_ACTION_ID, value=button["value"],
-                                  message=bot.fake.posted(reply.channel, reply.ts), channel_id=reply.channel)
-    assert status == 200
-    view = bot.fake.wait_for("views.open", timeout=15)[-1].params["view"]
+    view = click_call_button(bot, "UMIA", reply)
     assert (Decimal(initial(view, COMMIT_BLOCK)), Decimal(initial(view, BEST_CASE_BLOCK))) == (Decimal("3000"),
                                                                                              Decimal("3000"))
 
