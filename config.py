@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
+from datetime import time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import load_dotenv
@@ -43,6 +44,34 @@ def _segment_days(raw: str) -> dict[str, int]:
             )
         out[name.strip().lower()] = int(days)
     return out
+
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_HHMM = re.compile(r"^([01]?\d|2[0-3])[:.h]?([0-5]\d)$")
+
+
+def _weekday(name: str, raw: str) -> int:
+    """`Monday`, `mon`, `MON` → 0 … 6."""
+    key = raw.strip().lower()
+    for i, day in enumerate(WEEKDAYS):
+        if len(key) >= 3 and day.startswith(key):
+            return i
+    raise ConfigError(f"{name} must be a day of the week such as Monday, not {raw!r}.")
+
+
+def _time_of_day(name: str, raw: str) -> time:
+    m = _HHMM.match(raw.strip())
+    if not m:
+        raise ConfigError(f"{name} must be a time of day as HH:MM (24-hour), not {raw!r}.")
+    return time(int(m.group(1)), int(m.group(2)))
+
+
+def _call_deadline(raw: str) -> tuple[int, time]:
+    """FORECAST_CALL_DEADLINE `Tuesday 17:00` → (1, 17:00)."""
+    day, _, at = raw.strip().partition(" ")
+    if not at.strip():
+        raise ConfigError(f"FORECAST_CALL_DEADLINE looks like `Tuesday 17:00` (a weekday and a time), not {raw!r}.")
+    return _weekday("FORECAST_CALL_DEADLINE", day), _time_of_day("FORECAST_CALL_DEADLINE", at)
 
 
 @dataclass(frozen=True)
@@ -156,6 +185,11 @@ class Settings:
     quiet_hours: str = "20:00-07:00"
     cache_ttl_seconds: int = 60
     log_level: str = "INFO"
+    # forecast calls (DESIGN §4a): the weekly reminder's local day and time, and the deadline it states
+    forecast_call_day: int = 0  # Monday
+    forecast_call_time: time = time(10, 0)
+    forecast_call_deadline_day: int = 1  # Tuesday
+    forecast_call_deadline_time: time = time(17, 0)
     crm: CrmSettings = field(default_factory=CrmSettings)
     serving: ServingSettings = field(default_factory=lambda: ServingSettings())
 
@@ -170,6 +204,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         load_dotenv(override=False)
         env = dict(os.environ)
     tz_name = env.get("DEFAULT_TIMEZONE", "").strip() or "UTC"
+    deadline_day, deadline_time = _call_deadline(env.get("FORECAST_CALL_DEADLINE", "").strip() or "Tuesday 17:00")
     try:
         ZoneInfo(tz_name)
     except (ZoneInfoNotFoundError, ValueError):
@@ -199,6 +234,10 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         quiet_hours=env.get("QUIET_HOURS", "").strip() or "20:00-07:00",
         cache_ttl_seconds=_int(env, "CACHE_TTL_SECONDS", 60, 0, 86400),
         log_level=(env.get("LOG_LEVEL", "").strip() or "INFO").upper(),
+        forecast_call_day=_weekday("FORECAST_CALL_DAY", env.get("FORECAST_CALL_DAY", "").strip() or "Monday"),
+        forecast_call_time=_time_of_day("FORECAST_CALL_TIME", env.get("FORECAST_CALL_TIME", "").strip() or "10:00"),
+        forecast_call_deadline_day=deadline_day,
+        forecast_call_deadline_time=deadline_time,
         crm=_crm_settings(env),
         serving=_serving_settings(env),
     )

@@ -22,7 +22,7 @@ from metrics.periods import Period, PeriodError, all_time, extract_period, parse
 INTENTS = {name: (name,) for name in v.SUBCOMMANDS}
 # When a question names several intents ("which of Dana's deals are stuck?"), the most specific wins.
 PRIORITY = ("commission", "scorecard", "integrity", "changes", "stalled", "funnel", "winrate", "cycle",
-            "leaderboard", "metric", "forecast",
+            "leaderboard", "calls", "call", "metric", "forecast",
             "quota", "pipeline", "deals", "deal", "digest", "settings", "help")
 ARG_INTENTS = ("deal", "digest", "settings", "commission")
 _TOKEN = re.compile(r"<[@#!][^>]+>|[$#]?[\w.@'’+/%$-]*[\w%$]|[%$]")

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import date, datetime, time
 from decimal import Decimal
 
+from assistant import call_answers
 from assistant.answer_parts import LIST_LIMIT, _actions, _breakdown_table, _context, _explain, ranked, velocity_note
 from assistant.answers import Action, Answer, ChartSpec, Column, DealCard, Figure, Table
 from assistant.ask import Ask, freshness_line, since_default, viewer_zone
@@ -35,6 +36,8 @@ HELP_EXAMPLES = {
     "leaderboard": "`/sales leaderboard team` — ranked by attainment, then closed won",
     "changes": "`/sales changes since last week` — new, advanced, slipped, won, lost",
     "integrity": "`/sales integrity` — data-quality findings (sales ops)",
+    "call": "`/sales call` — submit your forecast call for the quarter (commit, best case, a note)",
+    "calls": "`/sales calls [team]` — each person's call beside the system's roll-up and quota; who hasn't called",
     "digest": "`/sales digest preview` · `time 07:30` · `pause 5d` · `off` · `on`",
     "settings": "`/sales settings` — your role, scope, time zone and digest",
     "commission": "`/sales commission` · `/sales comp what if Acme renewal` · `what if +50k` — estimated payout",
@@ -428,6 +431,7 @@ HANDLERS: dict[str, Callable[[Ask], Answer]] = {
     "stalled": stalled, "winrate": winrate, "cycle": cycle, "funnel": funnel, "leaderboard": leaderboard,
     "changes": changes, "integrity": integrity, "digest": digest, "settings": settings_, "metric": metric_answer,
     "commission": commission, "scorecard": scorecard,
+    "call": call_answers.call, "calls": call_answers.calls,
 }
 # What each answer uses of a reading beyond intent, scope and period; the rest is said back as ignored.
 HONOURS: dict[str, frozenset[str]] = {

@@ -20,8 +20,8 @@ from metrics.scopes import AmbiguousScope, Scope, ScopeError, Viewer, check_scop
 # The period an intent answers for when none is asked (deal lists with a sort, a limit or an amount filter look
 # at the quarter: "top 5 deals" this week is often empty).
 DEFAULT_PERIODS = {"deals": "this week", "changes": "the last 24 hours"}
-NO_PERIOD = ("stalled", "integrity", "help", "settings", "digest", "deal")
-NO_SCOPE = ("help", "settings", "digest", "deal", "integrity")
+NO_PERIOD = ("stalled", "integrity", "help", "settings", "digest", "deal", "call", "calls")
+NO_SCOPE = ("help", "settings", "digest", "deal", "integrity", "call")
 
 
 @dataclass

@@ -376,6 +376,31 @@ bot_comp_plan_versions = Table(
     Index("ix_bot_comp_plan_versions_effective", "effective_from", "id"),
 )
 
+# Forecast calls (DESIGN §4a): every submission is a new row, never updated. A rep's call is for their own deals
+# (`scope` "rep"); a manager's is their call for the team (`scope` "tree"), which overrides the roll-up of their
+# reps' calls. `week_of` is the local date of the call day that opened the week; `late` is set when the
+# submission came after that week's deadline; `system_*` keep the roll-up the person saw beside their call.
+bot_forecast_calls = Table(
+    "bot_forecast_calls",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("rep_id", Integer, ForeignKey("reps.id", ondelete="CASCADE"), nullable=False),
+    Column("scope", String(8), nullable=False),
+    Column("period_start", Date, nullable=False),
+    Column("period_end", Date, nullable=False),
+    Column("week_of", Date, nullable=False),
+    Column("commit_amount", Money, nullable=False),
+    Column("best_case_amount", Money, nullable=False),
+    Column("note", Text),
+    Column("system_commit", Money),
+    Column("system_best_case", Money),
+    Column("submitted_by", Integer, ForeignKey("reps.id", ondelete="SET NULL")),
+    Column("submitted_at", UTCDateTime, nullable=False),
+    Column("late", Boolean, nullable=False, server_default="0"),
+    CheckConstraint("scope IN ('rep', 'tree')", name="scope"),
+    Index("ix_bot_forecast_calls_rep_period", "rep_id", "period_start", "submitted_at"),
+)
+
 BOT_TABLES = (
     bot_settings,
     bot_slack_identities,
@@ -391,6 +416,7 @@ BOT_TABLES = (
     bot_seen_events,
     bot_conversations,
     bot_comp_plan_versions,
+    bot_forecast_calls,
 )
 
 # APScheduler's job store (scheduler/service.py), in APScheduler's own layout so its SQLAlchemyJobStore uses it

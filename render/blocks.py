@@ -56,9 +56,10 @@ DEFAULT_LABELS = {
     "snooze_custom": "Snooze until…",
     "still_active": "Still active",
     "open_crm": "Open in CRM",
+    "forecast_call": "Submit my call",
 }
 # actions that only make sense for the person who asked; dropped when an answer is shared in a channel
-PERSONAL_ACTIONS = frozenset({"share", "snooze_7", "snooze_30", "snooze_custom", "still_active"})
+PERSONAL_ACTIONS = frozenset({"share", "snooze_7", "snooze_30", "snooze_custom", "still_active", "forecast_call"})
 
 
 # ---------------------------------------------------------------------------------------------------------------

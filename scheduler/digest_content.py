@@ -48,7 +48,7 @@ from metrics.evaluate import evaluate
 from metrics.periods import Period, fiscal_quarter_of, parse_period, quarter_label, week_bounds
 from metrics.scopes import Scope, Viewer, default_scope
 from render.blocks import answer_to_message
-from render.format import money, percent
+from render.format import money, money_exact, percent
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +138,7 @@ class DigestBuilder:
         self._stalled_locks: dict[date, threading.Lock] = defaultdict(threading.Lock)
         self._changes_locks: dict[tuple, threading.Lock] = defaultdict(threading.Lock)
         self.escalations_available: bool | None = None
+        self._call_orgs: dict[date, object] = {}
 
     # ------------------------------------------------------------------------------------------------- shared
 
@@ -205,6 +206,67 @@ class DigestBuilder:
             log.exception("escalated alerts for rep %s failed; digest sent without them", person.rep_id)
             return None
 
+    def call_org(self, today: date):
+        """The forecast-call org of `today`'s quarter, loaded once per quarter in batch mode."""
+        from scheduler.forecast_calls import load_org
+
+        if not self.batch:
+            return load_org(self.engine, self.settings, today)
+        with self._lock:
+            key = quarter_of(today, self.settings.fiscal_year_start_month).start
+            if key not in self._call_orgs:
+                self._call_orgs[key] = load_org(self.engine, self.settings, today)
+            return self._call_orgs[key]
+
+    def missing_calls(self, person: Person, today: date, now: datetime) -> tuple[list[str], list[str] | None]:
+        """The manager digest's line: who in their tree has not submitted this week's forecast call."""
+        from scheduler.forecast_calls import roll_up
+
+        org = self.call_org(today)
+        ids = ([person.rep_id] if person.rep_id in org.callers else []) + [c.rep_id for c in org.below(person.rep_id)]
+        if not ids:
+            return [], None
+        rollup = roll_up(self.engine, self.settings, org, ids, now, figures=False)
+        missing = [c.name for c in rollup.missing(ids)]
+        due = rollup.lines[ids[0]].week.deadline_text()
+        head = f"*Forecast calls* this week (due {due}): {len(ids) - len(missing)} of {len(ids)} submitted"
+        if not missing:
+            return [head + "."], []
+        shown = ", ".join(missing[:STALLED_REPS_LIMIT])
+        more = f" and {len(missing) - STALLED_REPS_LIMIT:,} more" if len(missing) > STALLED_REPS_LIMIT else ""
+        return [f"{head}; missing: {shown}{more}."], missing
+
+    def calls_vs_system(self, person: Person, today: date, now: datetime, fc: dict) -> tuple[list[str], dict]:
+        """The exec digest's lines: the calls (rolled up) vs the system's roll-up vs quota, for the org and for each
+        caller at the top of it."""
+        from scheduler.forecast_calls import roll_up, sum_pairs, top_callers
+
+        org = self.call_org(today)
+        tops = top_callers(org, list(org.callers))
+        if not tops:
+            return [], {}
+        rollup = roll_up(self.engine, self.settings, org, tops, now)
+        total = sum_pairs(rollup.lines[i].effective for i in tops)
+
+        def m(value) -> str:
+            return money_exact(value, self.settings.org_currency)
+
+        def line(label: str, call, commit, best, quota) -> str:
+            called = f"calls {m(call[0])} commit · {m(call[1])} best case" if call else "no calls yet"
+            return f"• {label}: {called} | system {m(commit)} commit · {m(best)} best case | quota {m(quota)}"
+
+        lines = ["*Forecast calls vs system vs quota*:",
+                 line("Org", total, fc["commit"], fc["best_case"], fc["quota"])]
+        tops = sorted(tops, key=lambda i: org.callers[i].name.lower())
+        for rep_id in tops[:TEAMS_LIMIT]:
+            ln = rollup.lines[rep_id]
+            label = f"{ln.caller.name}'s team" if ln.caller.role == "manager" else ln.caller.name
+            lines.append(line(label, ln.effective, ln.system["commit"], ln.system["best_case"], ln.system["quota"]))
+        if len(tops) > TEAMS_LIMIT:
+            lines.append(f"_…and {len(tops) - TEAMS_LIMIT:,} more_")
+        figures = {"org": total, **{org.callers[i].name: rollup.lines[i].effective for i in tops}}
+        return lines, figures
+
     # ------------------------------------------------------------------------------------------------- digests
 
     def build(self, person: Person, kind: str, local_date: date, now: datetime, since: datetime,
@@ -255,6 +317,9 @@ class DigestBuilder:
         if escalations is not None:
             lines.append("")
             lines += _escalation_lines(escalations)
+        call_lines, missing_calls = self.missing_calls(person, today, now)
+        if call_lines:
+            lines += ["", *call_lines]
 
         title = f"Morning digest · {scope.label} · {today:%a, %b %-d}"
         answer = Answer(
@@ -280,6 +345,7 @@ class DigestBuilder:
             "closing_this_week": closing_total, "closing_shown": [d.record for d in closing],
             "stalled_per_rep": {r.name: r.deals for r in stalled}, "stalled_deals": total_stalled,
             "escalations": None if escalations is None else len(escalations),
+            "missing_calls": missing_calls,
         }
         return Digest("digest", person, today, since, answer, answer.chart, figures,
                       self.settings.crm_url_template or None)
@@ -317,6 +383,9 @@ class DigestBuilder:
         for i, r in enumerate(board[:LEADERBOARD_LIMIT], 1):
             lines.append(f"{i}. {r['owner']}: {percent(r['value'])} · {money(r['won_amount'])}")
         lines.append("")
+        call_lines, calls = self.calls_vs_system(person, today, now, fc)
+        if call_lines:
+            lines += [*call_lines, ""]
         lines += _changes_lines(changes, since, person.tz, quarter, "your last weekly digest" if since_last else None)
 
         answer = Answer(
@@ -339,6 +408,7 @@ class DigestBuilder:
             "forecast": {k: fc[k] for k in ("closed", "commit", "best_case", "pipeline", "quota")},
             "teams": {str(r.get("team")): r["value"] for r in teams},
             "leaderboard": [r["owner"] for r in board[:LEADERBOARD_LIMIT]],
+            "calls": calls,
             "changes": {k: changes[k] for k in DIGEST_CHANGE_KINDS},
         }
         return Digest("exec_digest", person, today, since, answer, answer.chart, figures,

@@ -109,6 +109,9 @@ JOBS: tuple[JobSpec, ...] = (
             misfire_grace_seconds=6 * 3600),
     JobSpec("snapshots", "scheduler.snapshots:refresh_snapshots",
             "history snapshot (stage conversion, pushed close dates): new history in, rebuilt daily", _every(15)),
+    JobSpec("forecast_calls", "scheduler.call_reminders:run_call_reminders",
+            "weekly forecast-call reminders (FORECAST_CALL_DAY at FORECAST_CALL_TIME, local), with the deadline",
+            _every(5)),
 )
 
 

@@ -1,6 +1,6 @@
 """Button listeners."""
 
-from handlers.actions import alerts, chart, clarify, open_crm, share
+from handlers.actions import alerts, chart, clarify, forecast_call, open_crm, share
 
 
 def register(app, deps) -> None:
@@ -9,3 +9,4 @@ def register(app, deps) -> None:
     open_crm.register(app, deps)
     alerts.register(app, deps)
     clarify.register(app, deps)
+    forecast_call.register(app, deps)
