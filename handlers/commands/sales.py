@@ -1,4 +1,4 @@
-"""`/sales …`: ack at once, answer after the ack, ephemeral; a chart goes to the asker privately."""
+"""`/sales …`: ack at once, answer after the ack, ephemeral; a chart or CSV file goes to the asker privately."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ def register(app, deps: BotDeps) -> None:
         answer = answer_for(deps, client, user_id, "/sales " + command.get("text", ""))
         reply_privately(client, respond, message_for(deps, answer), user_id=user_id,
                         channel_id=command.get("channel_id"))
-        if answer.chart is not None:
-            where = send_chart(client, answer, user_id=user_id, channel_id=command.get("channel_id"))
-            if where and where != command.get("channel_id"):
-                respond(response_type="ephemeral", replace_original=False,
-                        text="I sent the chart to you in a direct message, so only you can see it.")
+        where = send_chart(client, answer, user_id=user_id, channel_id=command.get("channel_id"))
+        if where and where != command.get("channel_id"):
+            what = " and ".join(w for w, f in (("the chart", answer.chart), ("the CSV file", answer.export)) if f)
+            respond(response_type="ephemeral", replace_original=False,
+                    text=f"I sent {what} to you in a direct message, so only you can see it.")
