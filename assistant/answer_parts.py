@@ -52,7 +52,7 @@ def _breakdown_table(result: MetricResult, label: str, extra: tuple[tuple[str, s
         return None
     cols = [Column(d) for d in result.by] + [Column(label, result.fmt)] + [Column(h, f) for _, h, f in extra]
     rows = [[r.get(d) for d in result.by] + [r["value"]] + [r.get(k) for k, _, _ in extra] for r in result.rows]
-    return Table(cols, rows[:LIST_LIMIT * 2], total_rows=len(rows))
+    return Table(cols, rows[:LIST_LIMIT * 2], total_rows=len(rows), all_rows=rows)
 
 
 def velocity_note(result: MetricResult) -> str | None:

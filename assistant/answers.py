@@ -28,11 +28,13 @@ class Column:
 
 @dataclass
 class Table:
-    """A compact table. `total_rows` > len(rows) means the list was cut ("and N more")."""
+    """A compact table. `total_rows` > len(rows) means the list was cut ("and N more"); `all_rows`, when set,
+    holds every row (the shown ones first), for the CSV file."""
 
     columns: list[Column]
     rows: list[list[Any]]
     total_rows: int | None = None
+    all_rows: list[list[Any]] | None = None
 
     @property
     def more(self) -> int:
@@ -41,10 +43,12 @@ class Table:
 
 @dataclass(frozen=True)
 class ChartSpec:
-    """Data for one chart. kind: pipeline_by_stage | attainment_pace | forecast | leaderboard.
+    """Data for one chart. kind: bars | lines | funnel | paired | pipeline_by_stage | attainment_pace | forecast |
+    leaderboard (render/charts.py draws each; assistant/chart_specs.py picks one by the data's shape).
 
     `series` holds (label, value) pairs (or for attainment_pace: (date, cumulative won) pairs, with `target`
-    the quota and `period` bounds in `extra`).
+    the quota and `period` bounds in `extra`; for paired: (label, (first, second)) pairs). `extra` may carry
+    "fmt" (money | ratio | count | days), "legend" (paired), "conversion" (funnel), "currency".
     """
 
     kind: str
@@ -56,7 +60,7 @@ class ChartSpec:
 
 @dataclass(frozen=True)
 class Action:
-    """A button. kind: share | chart | snooze_7 | snooze_30 | snooze_custom | still_active | open_crm."""
+    """A button. kind: share | chart | csv | snooze_7 | snooze_30 | snooze_custom | still_active | open_crm."""
 
     kind: str
     label: str
@@ -97,6 +101,7 @@ class Answer:
     understood: str | None = None  # "I read this as …" when the request was fuzzy
     suggestion: str | None = None
     chart: ChartSpec | None = None
+    export: Table | None = None  # every row, uploaded as a CSV file (when `csv` was asked)
     actions: list[Action] = field(default_factory=list)
     deal: DealCard | None = None
     error_id: str | None = None

@@ -16,9 +16,11 @@ from metrics.clock import person_by_email
 from metrics.scopes import Viewer
 from render.blocks import answer_to_message
 from render.charts import render_chart
+from render.export import csv_filename, table_csv
 from render.text import answer_to_text
 
 CHART_DIR = Path("charts")
+CSV_DIR = Path("exports")
 PROMPT = "sales> "
 BANNER = ("Local console: type `/sales pipeline`, `/sales help` or a question "
           "(\"how am I tracking to quota?\"). `quit` or Ctrl-D to leave.")
@@ -39,7 +41,18 @@ def write_chart(answer: Answer, chart_dir: Path = CHART_DIR) -> Path | None:
     return path
 
 
-def show(answer: Answer, settings: Settings, out=None, as_json: bool = False, chart_dir: Path = CHART_DIR):
+def write_csv(answer: Answer, csv_dir: Path = CSV_DIR) -> Path | None:
+    """The answer's full rows (when `csv` was asked) as a file in csv_dir, named after the answer."""
+    if answer.export is None:
+        return None
+    csv_dir.mkdir(parents=True, exist_ok=True)
+    path = csv_dir / f"{csv_filename(answer)[:-4]}-{datetime.now(UTC):%Y%m%d-%H%M%S-%f}.csv"
+    path.write_text(table_csv(answer.export), encoding="utf-8", newline="")
+    return path
+
+
+def show(answer: Answer, settings: Settings, out=None, as_json: bool = False, chart_dir: Path = CHART_DIR,
+         csv_dir: Path = CSV_DIR):
     out = out or sys.stdout
     if as_json:
         message = answer_to_message(answer, crm_url_template=settings.crm_url_template or None)
@@ -49,6 +62,9 @@ def show(answer: Answer, settings: Settings, out=None, as_json: bool = False, ch
     chart = write_chart(answer, chart_dir)
     if chart is not None:
         print(f"(chart written to {chart})", file=out)
+    rows = write_csv(answer, csv_dir)
+    if rows is not None:
+        print(f"(CSV written to {rows})", file=out)
 
 
 def run_ask(engine: Engine, settings: Settings, email: str, text: str, as_json: bool = False, out=None) -> int:

@@ -33,8 +33,11 @@ def left_out_line(*results: MetricResult) -> str | None:
 
 def _table(table: Table, rate) -> Table:
     money = [i for i, c in enumerate(table.columns) if c.fmt == "money"]
-    rows = [[to_display(v, rate) if i in money else v for i, v in enumerate(row)] for row in table.rows]
-    return replace(table, rows=rows)
+    def convert(rows):
+        return [[to_display(v, rate) if i in money else v for i, v in enumerate(row)] for row in rows]
+
+    return replace(table, rows=convert(table.rows),
+                   all_rows=None if table.all_rows is None else convert(table.all_rows))
 
 
 def _chart(chart: ChartSpec, rate, code: str) -> ChartSpec:

@@ -12,6 +12,8 @@ from assistant.answers import Action, Answer, ChartSpec, Column, DealCard, Figur
 from assistant.ask import Ask, freshness_line, since_default, viewer_zone
 from assistant.comp_answers import commission
 from assistant.currency_view import in_display_currency, org_filter
+from assistant.chart_specs import breakdown_chart, chart_for, chart_title, funnel_chart
+from assistant.exports import EXPORT_LIMIT, with_exports
 from assistant.grammar import INTENTS
 from assistant.metric_answers import NOT_COMPARABLE, compare_answer, metric_answer
 from assistant.scorecard_answers import scorecard
@@ -66,9 +68,8 @@ def pipeline(ask: Ask) -> Answer:
                              Figure("Open deals", row["open_count"], "count")],
                     table=_breakdown_table(split, "pipeline", (("open_count", "deals", "count"),)),
                     context=_context(ask, period, scope), actions=_actions(ask))
-    if "chart" in ask.request.options and by == ("stage",):
-        answer.chart = ChartSpec("pipeline_by_stage", f"Pipeline by stage · {period.label}",
-                                 [(r["stage"], r["value"]) for r in split.rows])
+    if "chart" in ask.request.options:
+        answer.chart = breakdown_chart(ask, split, "Open pipeline")
     return _explain(ask, answer, total, split)
 
 
@@ -97,7 +98,7 @@ def quota(ask: Ask) -> Answer:
         for r in daily.rows:
             running += r["value"] or 0
             series.append((r["day"], running))
-        answer.chart = ChartSpec("attainment_pace", f"Closed won vs pace · {period.label}", series,
+        answer.chart = ChartSpec("attainment_pace", chart_title("Closed won vs pace", (), scope, period), series,
                                  target=row["quota"], extra={"start": period.start, "end": period.end})
     return _explain(ask, answer, att, cov)
 
@@ -115,7 +116,7 @@ def forecast(ask: Ask) -> Answer:
         answer.lines.append("Commit covers " + _pct(r["commit"] / r["quota"]) + " of quota; best case "
                             + _pct(r["best_case"] / r["quota"]) + ".")
     if "chart" in ask.request.options:
-        answer.chart = ChartSpec("forecast", f"Forecast vs quota · {period.label}",
+        answer.chart = ChartSpec("forecast", chart_title("Forecast vs quota", (), scope, period),
                                  [("Closed", r["closed"]), ("Commit", r["commit"]), ("Best case", r["best_case"]),
                                   ("Pipeline", r["pipeline"])], target=r["quota"])
     return _explain(ask, answer, result)
@@ -130,14 +131,15 @@ def deals(ask: Ask) -> Answer:
 
     period, scope, f = ask.period(), ask.scope(), ask.request.filters
     limit = min(ask.request.limit or LIST_LIMIT, LIST_LIMIT * 2)
-    rows, total = ranked_open_deals(ask.conn, scope, period, limit=limit, amount_min=org_filter(ask, "amount_min"),
-                                    amount_max=org_filter(ask, "amount_max"), stage=f.get("stage"),
-                                    smallest=f.get("sort") == "smallest", money=ask.money)
+    wanted = (ask.request.limit or EXPORT_LIMIT) if "csv" in ask.request.options else limit
+    every, total = ranked_open_deals(ask.conn, scope, period, limit=wanted, amount_min=org_filter(ask, "amount_min"),
+                                     amount_max=org_filter(ask, "amount_max"), stage=f.get("stage"),
+                                     smallest=f.get("sort") == "smallest", money=ask.money)
+    rows = [[d.name, d.owner, d.stage, d.amount, d.close_date] for d in every]
     table = Table([Column("deal"), Column("owner"), Column("stage"), Column("amount", "money"),
-                   Column("close", "date")],
-                  [[d.name, d.owner, d.stage, d.amount, d.close_date] for d in rows],
-                  total_rows=total if ask.request.limit is None else len(rows))
-    title = f"Top {len(rows)} open deals" if ask.request.limit else "Open deals closing"
+                   Column("close", "date")], rows[:limit],
+                  total_rows=total if ask.request.limit is None else len(rows[:limit]), all_rows=rows)
+    title = f"Top {len(table.rows)} open deals" if ask.request.limit else "Open deals closing"
     return Answer(kind="list", title=f"{title} · {scope.label}",
                   figures=[Figure("Deals", total, "count")], table=table,
                   lines=[] if total else ["No open deals close in this period" + _filter_words(f) + "."],
@@ -207,10 +209,12 @@ def stalled(ask: Ask) -> Answer:
 
     scope = ask.scope()
     found = stalled_overview(ask.conn, today=ask.today, now=ask.now, settings=ask.settings,
-                             owner_ids=scope.member_ids(ask.conn), limit=LIST_LIMIT, cache=ask.cache)
-    rows = [[f.record_name, f.owner, RULES.get(f.rule, f.rule), f.detail, f.amount] for f in found.findings]
+                             owner_ids=scope.member_ids(ask.conn), cache=ask.cache,
+                             limit=EXPORT_LIMIT if "csv" in ask.request.options else LIST_LIMIT)
+    every = [[f.record_name, f.owner, RULES.get(f.rule, f.rule), f.detail, f.amount] for f in found.findings]
+    rows = every[:LIST_LIMIT]
     table = Table([Column("deal"), Column("owner"), Column("reason"), Column("detail"), Column("amount", "money")],
-                  rows, total_rows=found.total_findings)
+                  rows, total_rows=found.total_findings, all_rows=every)
     return Answer(kind="list", title=f"Stalled deals · {scope.label}",
                   figures=[Figure("Stalled deals", found.total_deals, "count"),
                            Figure("Findings", found.total_findings, "count")],
@@ -230,7 +234,9 @@ def winrate(ask: Ask) -> Answer:
                              Figure("Won", r["won_count"], "count"), Figure("Lost", r["lost_count"], "count")],
                     table=_breakdown_table(by_count, "win rate",
                                            (("won_count", "won", "count"), ("lost_count", "lost", "count"))),
-                    context=_context(ask, period, scope), actions=_actions(ask, chart=False))
+                    context=_context(ask, period, scope), actions=_actions(ask))
+    if "chart" in ask.request.options:
+        answer.chart = chart_for(ask, "win_rate", period, scope, "Win rate", by_count)
     return _explain(ask, answer, total_count, by_value)
 
 
@@ -246,10 +252,12 @@ def cycle(ask: Ask) -> Answer:
                              Figure("Won deals", total.rows[0]["won_count"], "count"),
                              Figure("Velocity per day", velocity.rows[0]["value"] if velocity.rows else None)],
                     table=_breakdown_table(median, "median days", (("won_count", "won deals", "count"),)),
-                    context=_context(ask, period, scope), actions=_actions(ask, chart=False))
+                    context=_context(ask, period, scope), actions=_actions(ask))
     if not total.rows[0]["won_count"]:
         answer.lines.append(f"No deal was won in {period.label}, so there is no cycle to measure.")
     answer.lines.extend(note for note in [velocity_note(velocity)] if note)
+    if "chart" in ask.request.options:
+        answer.chart = chart_for(ask, "cycle_days", period, scope, "Sales cycle (median)", median)
     return _explain(ask, answer, total, mean, velocity)
 
 
@@ -259,9 +267,12 @@ def funnel(ask: Ask) -> Answer:
     table = Table([Column("stage"), Column("entered", "count"), Column("moved on", "count"),
                    Column("conversion", "ratio")],
                   [[r["stage"], r["entered"], r["advanced"], r["value"]] for r in result.rows])
-    return _explain(ask, Answer(kind="metric", title=f"Stage conversion · {scope.label}", table=table,
-                                lines=[] if result.rows else ["No deal entered a stage in this period."],
-                                context=_context(ask, period, scope), actions=_actions(ask, chart=False)), result)
+    answer = Answer(kind="metric", title=f"Stage conversion · {scope.label}", table=table,
+                    lines=[] if result.rows else ["No deal entered a stage in this period."],
+                    context=_context(ask, period, scope), actions=_actions(ask))
+    if "chart" in ask.request.options:
+        answer.chart = funnel_chart(result, scope, period)
+    return _explain(ask, answer, result)
 
 
 def leaderboard(ask: Ask) -> Answer:
@@ -271,15 +282,15 @@ def leaderboard(ask: Ask) -> Answer:
         raise UserError("A leaderboard ranks a team. Try `/sales leaderboard team` or `/sales leaderboard org`.")
     result = ask.metric("attainment", period, scope, ("owner",))
     rows = sorted(result.rows, key=lambda r: (r["value"] is None, -(r["value"] or 0), -(r["won_amount"] or 0)))
+    every = [[i, r["owner"], r["value"], r["won_amount"], r["quota"]]
+             for i, r in enumerate(rows[:ask.request.limit] if ask.request.limit else rows, 1)]
     table = Table([Column("#", "count"), Column("rep"), Column("attainment", "ratio"), Column("closed won", "money"),
-                   Column("quota", "money")],
-                  [[i, r["owner"], r["value"], r["won_amount"], r["quota"]]
-                   for i, r in enumerate(rows[:min(ask.request.limit or LIST_LIMIT, LIST_LIMIT * 2)], 1)],
-                  total_rows=len(rows) if ask.request.limit is None else None)
+                   Column("quota", "money")], every[:min(ask.request.limit or LIST_LIMIT, LIST_LIMIT * 2)],
+                  total_rows=len(rows) if ask.request.limit is None else None, all_rows=every)
     answer = Answer(kind="metric", title=f"Leaderboard · {scope.label}", table=table,
                     context=_context(ask, period, scope), actions=_actions(ask))
     if "chart" in ask.request.options:
-        answer.chart = ChartSpec("leaderboard", f"Attainment · {period.label}",
+        answer.chart = ChartSpec("leaderboard", chart_title("Attainment", (), scope, period),
                                  [(r["owner"], r["value"]) for r in rows[:10] if r["value"] is not None])
     return _explain(ask, answer, result)
 
@@ -305,13 +316,14 @@ def changes(ask: Ask) -> Answer:
                         "Try `/sales changes since yesterday` or `since last week`.")
     period = parse_period("this quarter", ask.today, ask.fiscal)
     summary = changes_summary(ask.conn, since, period=period, scope=scope, money=ask.money)
-    listed = changes_since(ask.conn, since, period=period, scope=scope, limit=LIST_LIMIT, money=ask.money)
-    total = len(listed) if len(listed) < LIST_LIMIT else changed_deal_count(ask.conn, since, period=period,
-                                                                              scope=scope)
+    cap = EXPORT_LIMIT if "csv" in ask.request.options else LIST_LIMIT
+    every = changes_since(ask.conn, since, period=period, scope=scope, limit=cap, money=ask.money)
+    listed = every[:LIST_LIMIT]
+    total = len(every) if len(every) < cap else changed_deal_count(ask.conn, since, period=period, scope=scope)
     figures = [Figure(KIND_TITLES[k], summary[k]["count"], "count") for k in KINDS if summary[k]["count"]]
-    table = Table([Column("deal"), Column("owner"), Column("what"), Column("amount", "money")],
-                  [[c.name, c.owner, ", ".join(KIND_TITLES[k] for k in c.kinds), c.amount_after] for c in listed],
-                  total_rows=total)
+    rows = [[c.name, c.owner, ", ".join(KIND_TITLES[k] for k in c.kinds), c.amount_after] for c in every]
+    table = Table([Column("deal"), Column("owner"), Column("what"), Column("amount", "money")], rows[:LIST_LIMIT],
+                  total_rows=total, all_rows=rows)
     when = moment_text(since.astimezone(tz), ask.today)
     answer = Answer(kind="list", title=f"What changed since {when} · {scope.label}", figures=figures,
                     table=table if listed else None, context=_context(ask, period, scope),
@@ -350,9 +362,10 @@ def integrity(ask: Ask) -> Answer:
 
 def _integrity_rule(ask: Ask, rule: str, findings: list, title: str) -> Answer:
     """One rule's findings, record by record ("deals with no owner", "duplicate accounts")."""
-    rows = [[f.record_name, f.owner, f.detail, f.amount] for f in findings[:LIST_LIMIT * 2]]
+    every = [[f.record_name, f.owner, f.detail, f.amount] for f in findings]
+    rows = every[:LIST_LIMIT * 2]
     table = Table([Column("record"), Column("owner"), Column("detail"), Column("amount", "money")], rows,
-                  total_rows=len(findings))
+                  total_rows=len(findings), all_rows=every)
     return Answer(kind="list", title=f"Data integrity · {title}",
                   figures=[Figure("Findings", len(findings), "count")], table=table if rows else None,
                   lines=[] if rows else [f"No findings for “{title}”. The data is clean on that rule."],
@@ -435,16 +448,18 @@ HANDLERS: dict[str, Callable[[Ask], Answer]] = {
 }
 # What each answer uses of a reading beyond intent, scope and period; the rest is said back as ignored.
 HONOURS: dict[str, frozenset[str]] = {
-    "pipeline": frozenset({"by", "chart", "explain", "compare", "limit", "sort"}),
-    "quota": frozenset({"by", "chart", "explain", "compare"}),
-    "forecast": frozenset({"chart", "explain", "compare"}),
-    "deals": frozenset({"limit", "amount_min", "amount_max", "stage", "sort"}),
-    "winrate": frozenset({"by", "explain", "compare"}),
-    "cycle": frozenset({"by", "explain", "compare"}),
-    "funnel": frozenset({"explain"}),
-    "leaderboard": frozenset({"chart", "explain", "limit", "sort"}),
-    "integrity": frozenset({"rule"}),
-    "metric": frozenset({"by", "limit", "sort", "explain", "compare"}),
+    "pipeline": frozenset({"by", "chart", "csv", "explain", "compare", "limit", "sort"}),
+    "quota": frozenset({"by", "chart", "csv", "explain", "compare"}),
+    "forecast": frozenset({"chart", "csv", "explain", "compare"}),
+    "deals": frozenset({"limit", "amount_min", "amount_max", "stage", "sort", "csv"}),
+    "stalled": frozenset({"csv"}),
+    "winrate": frozenset({"by", "chart", "csv", "explain", "compare"}),
+    "cycle": frozenset({"by", "chart", "csv", "explain", "compare"}),
+    "funnel": frozenset({"chart", "csv", "explain"}),
+    "leaderboard": frozenset({"chart", "csv", "explain", "limit", "sort"}),
+    "changes": frozenset({"csv"}),
+    "integrity": frozenset({"rule", "csv"}),
+    "metric": frozenset({"by", "chart", "csv", "limit", "sort", "explain", "compare"}),
     "commission": frozenset({"chart"}),
     "scorecard": frozenset({"chart"}),
 }
@@ -455,8 +470,8 @@ def answer_for(ask: Ask) -> Answer:
     request = ask.request
     if request.compare is not None and "compare" in HONOURS.get(request.intent, ()) and request.metric \
             and request.metric not in NOT_COMPARABLE:
-        return in_display_currency(ask, compare_answer(ask))
-    return in_display_currency(ask, HANDLERS[request.intent](ask))
+        return with_exports(ask, in_display_currency(ask, compare_answer(ask)))
+    return with_exports(ask, in_display_currency(ask, HANDLERS[request.intent](ask)))
 
 
 def ignored_parts(ask: Ask) -> list[str]:
@@ -466,8 +481,6 @@ def ignored_parts(ask: Ask) -> list[str]:
     out = []
     if request.by and "by" not in honoured:
         out.append("by " + ", ".join(request.by))
-    if request.intent == "pipeline" and "chart" in request.options and request.by not in ((), ("stage",)):
-        out.append("chart (drawn only by stage)")
     for option in sorted(request.options - {"share"}):
         if option not in honoured:
             out.append(option)

@@ -8,6 +8,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from assistant.answer_parts import LIST_LIMIT, _actions, _breakdown_table, _context, _explain, ranked, velocity_note
 from assistant.answers import Answer, Figure
 from assistant.ask import Ask
+from assistant.chart_specs import chart_for, paired_chart
 from errors import UserError
 from metrics.evaluate import MetricResult, metric_definition
 from metrics.model import METRICS
@@ -54,12 +55,14 @@ def metric_answer(ask: Ask) -> Answer:
     total = ask.metric(definition.name, period, scope)
     answer = Answer(kind="metric", title=f"{definition.label} · {scope.label}", figures=_figures(total),
                     context=_context(ask, period, scope), actions=_actions(ask, chart=False))
-    results = [total]
+    results, split = [total], None
     if ask.request.by:
         split = ask.metric(definition.name, period, scope, ask.request.by)
         split = ranked(split, ask.request.limit, ask.request.filters.get("sort") == "smallest")
         answer.table = _breakdown_table(split, definition.label.lower(), ())
         results.append(split)
+    if "chart" in ask.request.options:
+        answer.chart = chart_for(ask, definition.name, period, scope, definition.label, split)
     if definition.name == "velocity":
         answer.lines.extend(note for note in [velocity_note(total)] if note)
     elif total.rows and total.rows[0].get("value") is None:
@@ -120,6 +123,9 @@ def compare_answer(ask: Ask) -> Answer:
                     context=_context(ask, period, scope), actions=_actions(ask, chart=False))
     if pct:
         answer.lines.append(f"{pct} against {labels[1]}.")
+    if "chart" in ask.request.options:
+        chart_title = title if compare.kind == "period" else f"{title} · {period.label}"
+        answer.chart = paired_chart(chart_title, definition.label, labels, now_value, then_value, definition.fmt)
     if compare.kind == "period":
         answer.context.insert(1, f"compared with {other_period.described}")
     return _explain(ask, answer, first, second)

@@ -18,7 +18,8 @@ from handlers.deps import BotDeps
 from handlers.identity import viewer_for_slack_user
 from ops import telemetry
 from render.blocks import answer_to_message
-from render.charts import render_chart
+from render.charts import chart_alt_text, render_chart
+from render.export import csv_filename, table_csv
 
 log = logging.getLogger(__name__)
 
@@ -104,26 +105,38 @@ def message_for(deps: BotDeps, answer: Answer) -> dict:
 
 
 def private_channel_for(client: WebClient, channel_id: str | None, user_id: str) -> str:
-    """Where a private artefact (a chart) may go: this conversation if it is a DM, else the user's DM."""
+    """Where a private artefact (a chart, a CSV file) may go: this conversation if it is a DM, else the user's DM."""
     if channel_id and channel_id.startswith("D"):
         return channel_id
     return client.conversations_open(users=user_id)["channel"]["id"]
 
 
+def _upload(client: WebClient, target: str, content: bytes | str, filename: str, title: str,
+            thread_ts: str | None, alt_txt: str | None = None) -> bool:
+    try:
+        client.files_upload_v2(channel=target, content=content, filename=filename, title=title, thread_ts=thread_ts,
+                               alt_txt=alt_txt)
+    except SlackApiError as exc:
+        log.warning("upload of %s to %s failed: %s", filename, target, exc.response.get("error"))
+        return False
+    return True
+
+
 def send_chart(client: WebClient, answer: Answer, *, user_id: str, channel_id: str | None,
                thread_ts: str | None = None, public: bool = False) -> str | None:
-    """Upload the answer's chart; returns the channel it went to. Private unless `public` (a shared answer)."""
-    if answer.chart is None:
+    """Upload the answer's chart and its CSV file (when `csv` was asked); returns the channel they went to.
+    Private (the asker's DM, or this DM) unless `public` (a shared answer goes to its channel)."""
+    if answer.chart is None and answer.export is None:
         return None
-    png = render_chart(answer.chart)
     target = channel_id if public and channel_id else private_channel_for(client, channel_id, user_id)
-    try:
-        client.files_upload_v2(channel=target, file=png, filename=f"{answer.chart.kind}.png",
-                               title=answer.chart.title, thread_ts=thread_ts)
-    except SlackApiError as exc:
-        log.warning("chart upload to %s failed: %s", target, exc.response.get("error"))
-        return None
-    return target
+    sent = False
+    if answer.chart is not None:
+        sent = _upload(client, target, render_chart(answer.chart), f"{answer.chart.kind}.png", answer.chart.title,
+                       thread_ts, chart_alt_text(answer.chart))
+    if answer.export is not None:
+        sent = _upload(client, target, table_csv(answer.export), csv_filename(answer), answer.title,
+                       thread_ts) or sent
+    return target if sent else None
 
 
 def _retry_after(result) -> float | None:

@@ -174,3 +174,15 @@ def deal_history(conn: Connection, opp_id: int) -> DealHistory:
     logged = conn.execute(select(func.max(activities.c.occurred_at)).where(activities.c.opportunity_id == opp_id))
     last_activity = max(filter(None, (logged.scalar(), deal.last_activity_at)), default=None)
     return DealHistory(path, changes, last_activity)
+
+
+STAGE_SETS = {"open": lambda: not_(s.c.is_closed), "won": lambda: s.c.is_closed & s.c.is_won,
+              "lost": lambda: s.c.is_closed & not_(s.c.is_won), "closed": lambda: s.c.is_closed}
+
+
+def stage_names(conn: Connection, which: str = "all") -> list[str]:
+    """The stage names in pipeline order (position): all of them, or only the open, won, lost or closed ones."""
+    query = select(s.c.name).order_by(s.c.position, s.c.name)
+    if which in STAGE_SETS:
+        query = query.where(STAGE_SETS[which]())
+    return list(conn.execute(query).scalars())

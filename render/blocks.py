@@ -51,6 +51,7 @@ ACTION_PREFIX = "sales_"
 DEFAULT_LABELS = {
     "share": "Share in channel",
     "chart": "Show chart",
+    "csv": "CSV",
     "snooze_7": "Snooze 7 days",
     "snooze_30": "Snooze 30 days",
     "snooze_custom": "Snooze until…",

@@ -1,8 +1,18 @@
 """ChartSpec → PNG bytes with matplotlib's object-oriented API and the Agg canvas.
 
 No pyplot: every call builds its own Figure and FigureCanvasAgg, so there is no global state and charts can be
-rendered from several threads. Small figures (6.4×3.6 in at 100 dpi), the bundled DejaVu Sans font and no
-antialiasing extras keep each chart well under 150 ms and 200 KB (see `chart_timings`).
+rendered from several threads. Figures are laid out at 6.4×3.6 in and 100 dpi and saved at 200 dpi (1280×720
+pixels: twice the pixel density, sharp on high-density screens); the bundled DejaVu Sans font keeps each chart
+small (well under 200 KB; render times are measured by `chart_timings` in the benchmark).
+
+Kinds, chosen by the assistant from the data's shape: `bars` (a value per category: owner, stage, product…;
+ratios on a percent axis), `lines` (a value per month, quarter or day), `funnel` (deals entering each stage and
+the share moving on), `paired` (two periods or two people side by side), and the fixed layouts
+`pipeline_by_stage`, `attainment_pace`, `forecast` and `leaderboard`.
+
+Outliers: in a bar chart, a bar more than OUTLIER_RATIO (5) times the median of the other positive bars would
+flatten them; the value axis then stops just above the tallest other bar, and the outlier is drawn clipped at the
+top of the frame with a break mark (two slanted white strokes) and its true value written on it.
 """
 
 from __future__ import annotations
@@ -20,11 +30,14 @@ from matplotlib.figure import Figure as MplFigure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from assistant.answers import ChartSpec
-from render.format import money_short, one_line, percent, truncate
+from render.format import count, days, money_short, one_line, percent, truncate
 
-CHART_KINDS = ("pipeline_by_stage", "attainment_pace", "forecast", "leaderboard", "payout_curve", "scorecard")
+CHART_KINDS = ("bars", "lines", "funnel", "paired", "pipeline_by_stage", "attainment_pace", "forecast", "leaderboard",
+               "payout_curve", "scorecard")
 SIZE_IN = (6.4, 3.6)
-DPI = 100
+DPI = 100  # the layout's dots per inch: label widths and margins are worked out at this density
+SAVE_DPI = 2 * DPI  # the PNG's: twice the pixel density
+OUTLIER_RATIO = 5
 LEADERBOARD_TOP = 10
 MAX_BARS = 30
 
@@ -111,7 +124,8 @@ def _png(fig: MplFigure) -> bytes:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # missing glyphs for exotic characters in names are not worth a warning
         fig.savefig(
-            buf, format="png", dpi=DPI, facecolor="white", metadata={"Software": None}, pil_kwargs={"compress_level": 3}
+            buf, format="png", dpi=SAVE_DPI, facecolor="white", metadata={"Software": None},
+            pil_kwargs={"compress_level": 3},
         )  # level 3: ~8 ms faster than 6, ~3% bigger
     return buf.getvalue()
 
@@ -150,22 +164,183 @@ def _bar_values(ax, bars, values: list[float], fmt, horizontal: bool = False) ->
             )
 
 
-def _pipeline_by_stage(fig, ax, spec: ChartSpec, currency: str) -> None:
-    labels = [_safe(_label(s, 14)) for s, _ in spec.series]
-    values = [_num(v) for _, v in spec.series]
-    if len(values) > MAX_BARS:  # the long tail becomes one "+N more" bar with their total
-        rest = len(values) - (MAX_BARS - 1)
-        labels = labels[: MAX_BARS - 1] + [f"+{rest} more"]
-        values = values[: MAX_BARS - 1] + [sum(values[MAX_BARS - 1 :])]
-    xs = range(len(values))
-    bars = ax.bar(xs, values, color=BLUE, width=0.65)
-    ax.set_xlim(-0.6, max(len(values), 4) - 0.4)  # one or two stages do not become slabs
-    ax.set_xticks(list(xs), labels, rotation=30 if len(labels) > 6 else 0, ha="right" if len(labels) > 6 else "center")
-    _money_axis(ax.yaxis, currency)
+def value_text(fmt: str, currency: str = "USD"):
+    """How a value of this format is written on a chart: $1.2M, 63%, 41 days, 1,234."""
+    if fmt == "ratio":
+        return percent
+    if fmt == "days":
+        return days
+    if fmt == "count":
+        return count
+    return lambda v: money_short(float(v), currency)
+
+
+def _value_axis(axis, fmt: str, currency: str) -> None:
+    if fmt == "money":
+        _money_axis(axis, currency)
+        return
+    write = value_text(fmt, currency)
+    axis.set_major_formatter(FuncFormatter(lambda v, _pos: write(v)))
+    axis.set_major_locator(MaxNLocator(nbins=5, min_n_ticks=3, integer=fmt != "ratio", steps=[1, 2, 2.5, 5, 10]))
+
+
+def _fold_tail(labels: list[str], values: list[float]) -> tuple[list[str], list[float]]:
+    """More than MAX_BARS categories: the long tail becomes one "+N more" bar with their total."""
+    if len(values) <= MAX_BARS:
+        return labels, values
+    rest = len(values) - (MAX_BARS - 1)
+    return labels[: MAX_BARS - 1] + [f"+{rest} more"], values[: MAX_BARS - 1] + [sum(values[MAX_BARS - 1 :])]
+
+
+def outliers(values: list[float]) -> set[int]:
+    """Indexes of bars more than OUTLIER_RATIO times the median of the other positive bars (three bars at
+    least, and the rest must not be all zero): drawn at full height they would flatten every other bar."""
+    positive = sorted(v for v in values if v > 0)
+    if len(values) < 3 or len(positive) < 2:
+        return set()
+    out = set()
+    for i, v in enumerate(values):
+        others = [w for j, w in enumerate(values) if j != i and w > 0]
+        if others and v > OUTLIER_RATIO * statistics.median(others):
+            out.add(i)
+    return out if len(out) < len(positive) else set()
+
+
+def _spread(ax, n: int) -> float:
+    """The x range and bar width that spread n bars over the whole frame: one slot per bar, and bars narrowed
+    (not crowded into the left) when there are fewer than four."""
+    ax.set_xlim(-0.5, n - 0.5)
+    return 0.7 * min(1.0, n / 4)
+
+
+def _break_mark(ax, x: float, width: float, top: float) -> None:
+    """Two slanted white strokes across a clipped bar, just under the frame's top: the axis is broken there."""
+    for k in (0.90, 0.94):
+        y0, y1 = top * (k - 0.02), top * (k + 0.02)
+        ax.plot([x - width * 0.7, x + width * 0.7], [y0, y1], color="white", linewidth=2.2, solid_capstyle="butt",
+                clip_on=False)
+
+
+def _bars(fig, ax, spec: ChartSpec, currency: str) -> None:
+    """A value per category, in the series' order (stages in pipeline order, reps ranked), spread over the width;
+    an outlier is clipped with a break mark and its true value (see the module docstring)."""
+    fmt = str(spec.extra.get("fmt") or "money")
+    write = value_text(fmt, currency)
+    labels, values = _fold_tail([_safe(_label(s, 16)) for s, _ in spec.series], [_num(v) for _, v in spec.series])
+    n = len(values)
+    width = _spread(ax, n)
+    clipped = outliers(values)
+    kept = [v for i, v in enumerate(values) if i not in clipped]
+    top = None
+    if clipped:
+        top = max([*kept, 0.0]) * 1.45 or 1.0
+    heights = [top if i in clipped else v for i, v in enumerate(values)]
+    xs = list(range(n))
+    bars = ax.bar(xs, heights, color=[AMBER if i in clipped else BLUE for i in range(n)], width=width)
+    rotate = n > 6
+    ax.set_xticks(xs, labels, rotation=30 if rotate else 0, ha="right" if rotate else "center")
+    _value_axis(ax.yaxis, fmt, currency)
     ax.grid(axis="y", color=GRID, linewidth=0.8)
-    if len(values) <= 12:
-        _bar_values(ax, bars, values, lambda v: money_short(float(v), currency))
-    ax.margins(y=0.12)
+    if top is not None:
+        ax.set_ylim(min(0.0, *values), top)
+        for i in sorted(clipped):
+            _break_mark(ax, xs[i], width, top)
+            ax.annotate(f"{write(values[i])} ↑", (xs[i], top * 0.84), ha="center", va="top", fontsize=8,
+                        fontweight="bold", color=INK, bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": AMBER})
+    else:
+        if fmt == "ratio":
+            ax.set_ylim(min(0.0, *values), max(1.0, *values) * 1.12)
+        ax.margins(y=0.12)
+    if n <= 12:
+        plain = [(b, v) for i, (b, v) in enumerate(zip(bars, values, strict=True)) if i not in clipped]
+        _bar_values(ax, [b for b, _ in plain], [v for _, v in plain], write)
+
+
+def _pipeline_by_stage(fig, ax, spec: ChartSpec, currency: str) -> None:
+    _bars(fig, ax, ChartSpec(spec.kind, spec.title, spec.series, spec.target, {**spec.extra, "fmt": "money"}),
+          currency)
+
+
+def _time_label(value: Any) -> str:
+    """'2026-10' → 'Oct 2026'; quarters ('FY2027 Q1') and anything else as they come."""
+    text = one_line(value).strip()
+    try:
+        return datetime.strptime(text, "%Y-%m").strftime("%b %Y")
+    except ValueError:
+        return _label(value, 14)
+
+
+def _lines(fig, ax, spec: ChartSpec, currency: str) -> None:
+    """A value per month (quarter, day) in time order, each point marked; a missing value (a ratio with nothing
+    to divide) is a gap in the line, not a zero."""
+    fmt = str(spec.extra.get("fmt") or "money")
+    write = value_text(fmt, currency)
+    labels = [_safe(_time_label(s)) for s, _ in spec.series]
+    values = [None if v is None else _num(v) for _, v in spec.series]
+    xs = list(range(len(values)))
+    ys = [float("nan") if v is None else v for v in values]
+    ax.plot(xs, ys, color=BLUE, linewidth=2, marker="o", markersize=4)
+    ax.set_xlim(-0.5, len(values) - 0.5)
+    step = max(1, -(-len(xs) // 12))  # at most 12 labels
+    rotate = len(xs[::step]) > 6
+    ax.set_xticks(xs[::step], labels[::step], rotation=30 if rotate else 0, ha="right" if rotate else "center")
+    _value_axis(ax.yaxis, fmt, currency)
+    low = min([0.0, *(v for v in values if v is not None)])
+    high = max([0.0, *(v for v in values if v is not None)])
+    ax.set_ylim(low, (max(high, 1.0) if fmt == "ratio" else high or 1.0) * 1.15)
+    ax.grid(axis="y", color=GRID, linewidth=0.8)
+    if len(xs) <= 12:
+        for x, v in zip(xs, values, strict=True):
+            if v is not None:
+                ax.annotate(write(v), (x, v), xytext=(0, 5), textcoords="offset points", ha="center", va="bottom",
+                            fontsize=8, color=INK)
+
+
+def _paired(fig, ax, spec: ChartSpec, currency: str) -> None:
+    """Two values per category side by side (this period and the other, or one person and another); the legend
+    names the two. series: (category, (first, second))."""
+    fmt = str(spec.extra.get("fmt") or "money")
+    write = value_text(fmt, currency)
+    names = [str(n) for n in spec.extra.get("legend") or ("first", "second")]
+    labels = [_safe(_label(s, 16)) for s, _ in spec.series[:MAX_BARS]]
+    firsts = [_num(pair[0]) for _, pair in spec.series[:MAX_BARS]]
+    seconds = [_num(pair[1]) for _, pair in spec.series[:MAX_BARS]]
+    n = len(labels)
+    width = _spread(ax, n) / 2
+    xs = list(range(n))
+    one = ax.bar([x - width / 2 for x in xs], firsts, width=width, color=BLUE, label=_safe(truncate(names[0], 40)))
+    two = ax.bar([x + width / 2 for x in xs], seconds, width=width, color=GREY, label=_safe(truncate(names[1], 40)))
+    ax.set_xticks(xs, labels, rotation=30 if n > 6 else 0, ha="right" if n > 6 else "center")
+    _value_axis(ax.yaxis, fmt, currency)
+    ax.grid(axis="y", color=GRID, linewidth=0.8)
+    high = max([*firsts, *seconds, 0.0]) or 1.0
+    ax.set_ylim(min(0.0, *firsts, *seconds), high * 1.3)  # room for the legend
+    if n <= 5:
+        _bar_values(ax, list(one), firsts, write)
+        _bar_values(ax, list(two), seconds, write)
+    ax.legend(loc="upper right", fontsize=8, frameon=False, ncols=2)
+
+
+def _funnel(fig, ax, spec: ChartSpec, currency: str) -> None:
+    """Deals entering each stage, first stage on top, as bars centred on one axis (a funnel), each labelled
+    with the count and the share that moved on (extra "conversion": one ratio per stage, None for none)."""
+    conversion = list(spec.extra.get("conversion") or [])
+    stages = spec.series[:MAX_BARS]
+    labels = [_safe(_label(s, 18)) for s, _ in stages]
+    values = [_num(v) for _, v in stages]
+    widest = max([*values, 1.0])
+    ys = list(range(len(values)))[::-1]  # the first stage at the top
+    bars = ax.barh(ys, values, left=[(widest - v) / 2 for v in values], height=0.7, color=BLUE)
+    ax.set_yticks(ys, labels)
+    ax.set_xlim(0, widest)
+    ax.set_ylim(-0.6, len(values) - 0.4)
+    ax.set_xticks([])
+    ax.spines["bottom"].set_visible(False)
+    for i, bar in enumerate(bars):
+        moved = conversion[i] if i < len(conversion) else None
+        text = count(values[i]) + ("" if moved is None else f" · {percent(moved)} moved on")
+        ax.annotate(text, (widest / 2, bar.get_y() + bar.get_height() / 2), ha="center", va="center", fontsize=8,
+                    color=INK, bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85})
 
 
 def _as_date(value: Any) -> date | None:
@@ -322,6 +497,10 @@ def _scorecard(fig, ax, spec: ChartSpec, currency: str) -> None:
 
 
 _DRAW = {
+    "bars": _bars,
+    "lines": _lines,
+    "funnel": _funnel,
+    "paired": _paired,
     "pipeline_by_stage": _pipeline_by_stage,
     "attainment_pace": _attainment_pace,
     "forecast": _forecast,
@@ -366,6 +545,18 @@ def chart_alt_text(spec: ChartSpec, limit: int = 1000) -> str:
         ranked = sorted(((n, _num(v)) for n, v in spec.series), key=lambda p: p[1], reverse=True)
         ranked = ranked[: int(spec.extra.get("top") or LEADERBOARD_TOP)]
         parts = [f"{_label(n, 40)} {percent(v)}" for n, v in ranked]
+    elif spec.kind in ("bars", "lines"):
+        write = value_text(str(spec.extra.get("fmt") or "money"), currency)
+        parts = [f"{_label(n, 40)} {write(_num(v)) if v is not None else '—'}" for n, v in spec.series]
+    elif spec.kind == "paired":
+        write = value_text(str(spec.extra.get("fmt") or "money"), currency)
+        first, second = (spec.extra.get("legend") or ("first", "second"))[:2]
+        parts = [f"{_label(n, 40)}: {first} {write(_num(a))}, {second} {write(_num(b))}" for n, (a, b) in spec.series]
+    elif spec.kind == "funnel":
+        moved = list(spec.extra.get("conversion") or [])
+        parts = [f"{_label(n, 40)} {count(v)}" + (f" ({percent(moved[i])} moved on)" if i < len(moved)
+                                                   and moved[i] is not None else "")
+                 for i, (n, v) in enumerate(spec.series)]
     elif spec.kind == "attainment_pace":
         last = spec.series[-1]
         parts = [f"closed won {money_short(_num(last[1]), currency)} by {_label(last[0])}"]
@@ -387,7 +578,34 @@ def sample_specs() -> dict[str, ChartSpec]:
         total += (i * 7919) % 23_000
         cumulative.append((start + timedelta(days=i), Decimal(total)))
     series = cumulative[:70]  # the quarter is 70 days in
+    months = [f"2026-{m:02d}" for m in range(1, 13)]
+    owners = [f"Rep {i:02d} Lastname" for i in range(1, 13)]
     return {
+        "bars": ChartSpec(
+            "bars",
+            "Closed won by owner · West · FY2027",
+            [(o, Decimal(90_000 + (i * 37_013) % 140_000)) for i, o in enumerate(owners)]
+            + [("Big Deal Rep", Decimal(4_000_000))],
+            extra={"fmt": "money"},
+        ),
+        "lines": ChartSpec(
+            "lines",
+            "Closed won by month · West · 2026",
+            [(m, Decimal(200_000 + (i * 51_001) % 180_000)) for i, m in enumerate(months)],
+            extra={"fmt": "money"},
+        ),
+        "funnel": ChartSpec(
+            "funnel",
+            "Stage conversion · West · Q3 FY2026",
+            [(s, 900 - i * 120) for i, s in enumerate(stages)],
+            extra={"conversion": [Decimal("0.62") + Decimal(i) / 50 for i in range(len(stages) - 1)] + [None]},
+        ),
+        "paired": ChartSpec(
+            "paired",
+            "Win rate by owner · West: Q3 FY2026 vs Q2 FY2026",
+            [(o, (Decimal(20 + i * 3) / 100, Decimal(25 + i * 2) / 100)) for i, o in enumerate(owners[:8])],
+            extra={"fmt": "ratio", "legend": ["Q3 FY2026", "Q2 FY2026"]},
+        ),
         "pipeline_by_stage": ChartSpec(
             "pipeline_by_stage",
             "Open pipeline by stage — West, Q3 FY2026",

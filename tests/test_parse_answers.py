@@ -121,8 +121,8 @@ def test_words_are_never_people_and_never_dropped(ask):
     nonsense = ask(ANN, "flibber jabber")
     assert nonsense.title == "I can't answer that yet"
     assert sum(line.startswith("• ") for line in nonsense.lines) == 3
-    ignored = ask(EXEC, "/sales pipeline by owner chart")
-    assert "I ignored: chart (drawn only by stage)." in ignored.understood
+    by_owner = ask(EXEC, "/sales pipeline by owner chart")  # the chart follows the breakdown: nothing ignored
+    assert by_owner.understood is None and by_owner.chart.kind == "bars"
     stray = ask(EXEC, "pipeline flibber this quarter")
     assert stray.kind == "metric" and "I ignored: “flibber”." in stray.understood
 

@@ -16,7 +16,7 @@ def register(app, deps: BotDeps) -> None:
         if answer.kind in ("error", "refusal"):
             respond(response_type="ephemeral", replace_original=False, **message_for(deps, answer))
             return
-        answer.actions = [a for a in answer.actions if a.kind not in ("share", "chart")]
+        answer.actions = [a for a in answer.actions if a.kind not in ("share", "chart", "csv")]
         answer.context.append(f"shared by <@{user_id}>")
         message = message_for(deps, answer)
         client.chat_postMessage(channel=channel, **message)

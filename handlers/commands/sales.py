@@ -1,5 +1,6 @@
-"""`/sales …`: ack at once, answer after the ack, ephemeral; a chart goes to the asker privately. `/sales call`
-opens the forecast-call modal with the command's trigger_id (the answer, with its button, is the fallback)."""
+"""`/sales …`: ack at once, answer after the ack, ephemeral; a chart or CSV file goes to the asker privately.
+`/sales call` opens the forecast-call modal with the command's trigger_id (the answer, with its button, is the
+fallback)."""
 
 from __future__ import annotations
 
@@ -30,8 +31,8 @@ def register(app, deps: BotDeps) -> None:
         answer = answer_for(deps, client, user_id, text)
         reply_privately(client, respond, message_for(deps, answer), user_id=user_id,
                         channel_id=command.get("channel_id"))
-        if answer.chart is not None:
-            where = send_chart(client, answer, user_id=user_id, channel_id=command.get("channel_id"))
-            if where and where != command.get("channel_id"):
-                respond(response_type="ephemeral", replace_original=False,
-                        text="I sent the chart to you in a direct message, so only you can see it.")
+        where = send_chart(client, answer, user_id=user_id, channel_id=command.get("channel_id"))
+        if where and where != command.get("channel_id"):
+            what = " and ".join(w for w, f in (("the chart", answer.chart), ("the CSV file", answer.export)) if f)
+            respond(response_type="ephemeral", replace_original=False,
+                    text=f"I sent {what} to you in a direct message, so only you can see it.")
