@@ -10,9 +10,9 @@ from assistant import call_answers
 from assistant.answer_parts import LIST_LIMIT, _actions, _breakdown_table, _context, _explain, ranked, velocity_note
 from assistant.answers import Action, Answer, ChartSpec, Column, DealCard, Figure, Table
 from assistant.ask import Ask, freshness_line, since_default, viewer_zone
+from assistant.chart_specs import breakdown_chart, chart_for, chart_title, funnel_chart
 from assistant.comp_answers import commission
 from assistant.currency_view import in_display_currency, org_filter
-from assistant.chart_specs import breakdown_chart, chart_for, chart_title, funnel_chart
 from assistant.exports import EXPORT_LIMIT, with_exports
 from assistant.grammar import INTENTS
 from assistant.metric_answers import NOT_COMPARABLE, compare_answer, metric_answer
