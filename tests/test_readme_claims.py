@@ -152,7 +152,9 @@ def test_the_manifest_declares_the_command_scopes_app_home_interactivity_and_eve
     assert [c["command"] for c in features["slash_commands"]] == ["/sales"]
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
     listed = re.search(r"the bot scopes \((.*?)\), App Home", README, re.DOTALL).group(1)
-    for scope in re.findall(r"`([^`]+)`", listed):
+    named = [w for w in re.findall(r"`([^`]+)`", listed) if ":" in w or w == "commands"]  # not `doctor`
+    assert len(named) >= 8
+    for scope in named:
         if scope.endswith(":*"):
             assert any(s.startswith(scope[:-1]) for s in scopes), scope
         else:
@@ -313,8 +315,11 @@ EXPECTED_DEFAULTS = {
 def test_the_settings_table_lists_every_setting_with_the_default_the_bot_uses():
     """"All optional": with nothing set, each setting holds the default the README's table gives."""
     table = settings_table()
-    assert set(table) == set(EXPECTED_DEFAULTS)
+    assert set(table) == read_by_config(), "the table lists exactly the settings config.py reads"
     settings = load_settings({})
+    for name, shown in table.items():  # each default as written is the default: setting it changes nothing
+        if shown not in ("—", "Slack's", "pool size"):
+            assert load_settings({name: shown}) == settings, name
     for name, (attribute, value) in EXPECTED_DEFAULTS.items():
         assert getattr(settings, attribute) == value, name
         shown = table[name]
@@ -322,6 +327,12 @@ def test_the_settings_table_lists_every_setting_with_the_default_the_bot_uses():
             assert value in ("", {}), name
         else:
             assert shown == str(value), name
+
+
+def read_by_config() -> set[str]:
+    """Every environment variable config.py reads."""
+    source = (ROOT / "config.py").read_text(encoding="utf-8")
+    return set(re.findall(r'(?:env, |get\()"([A-Z][A-Z0-9_]+)"', source))
 
 
 def test_env_example_documents_each_setting_with_its_default():
@@ -335,6 +346,7 @@ def test_env_example_documents_each_setting_with_its_default():
         written = lines[name].strip()
         assert written == ("" if value in ("", {}) else str(value)), name
         assert load_settings({name: written}) == load_settings({}), name  # as written, it is the default
+    assert read_by_config() <= set(lines), "every setting config.py reads is in .env.example"
     with_values = dict(lines)
     assert replace(load_settings(with_values), crm=load_settings({}).crm) == load_settings({})
 
