@@ -11,7 +11,6 @@ from assistant.ask import Ask
 from assistant.chart_specs import chart_for, paired_chart
 from errors import UserError
 from metrics.evaluate import MetricResult, metric_definition
-from metrics.model import METRICS
 from metrics.periods import Period
 from metrics.scopes import Scope
 
@@ -24,16 +23,7 @@ EXTRA_FIGURES = {
 }
 # Metrics that have no single figure to compare (stage conversion is a row per stage).
 NOT_COMPARABLE = ("conversion",)
-NOT_YET = {
-    "pipeline_created": "pipeline created (the amount of deals created in a period)",
-    "deals_created": "deals created (how many deals were created in a period)",
-}
-
-
 def _definition_or_sentence(name: str):
-    if name in NOT_YET and name not in METRICS:
-        raise UserError(f"I can't answer {NOT_YET[name]} yet: the metrics layer has no such figure. "
-                        "Try `pipeline`, `closed won` or `win rate`.")
     return metric_definition(name)
 
 

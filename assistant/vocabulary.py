@@ -88,9 +88,12 @@ _METRIC_PHRASES: dict[tuple[str, str | None], str] = {
                               "stage conversions|funnel conversion",
     ("metric", "pipeline_created"): "pipeline created|pipe created|new pipeline|new pipe|pipeline generated|"
                                     "pipegen|pipe gen|pipeline generation|created pipeline|pipeline added|"
-                                    "added pipeline|generated pipeline|pipeline creation|pipe generated",
+                                    "added pipeline|generated pipeline|pipeline creation|pipe generated|"
+                                    "pipeline was created|pipeline did we create|pipeline have we created|"
+                                    "pipeline did i create",
     ("metric", "deals_created"): "deals created|new deals|opps created|new opps|new opportunities|"
-                                 "opportunities created|deals opened|created deals|deals added|new deal count",
+                                 "opportunities created|deals opened|created deals|deals added|new deal count|"
+                                 "deals were created|deals got created|opps were created|deals have been created",
     ("leaderboard", "attainment"): "leaderboard|leader board|leaderboards|leaders|ranking|rankings|rank|"
                                    "top reps|top performers|top sellers|best reps|best sellers|who is winning|"
                                    "who's winning|whos winning|who's on top|who is on top|stack rank|"

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, time
 
 from sqlalchemy import func, select
 
-from db.schema import activities, opportunities, reps
+from db.schema import activities, opportunities, reps, stages
 from metrics.compile import DIM_PREFIX
-from metrics.model import as_decimal
+from metrics.model import ROW_EXPRESSIONS, as_decimal
 from metrics.periods import day_after_start
 
 
@@ -23,9 +23,9 @@ def _grouped(query, dims, columns: dict):
     return query.group_by(*(columns[d] for d in dims)).order_by(*(columns[d] for d in dims)) if dims else query
 
 
-def _rows(conn, query, dims, extra=lambda r: {}):
+def _rows(conn, query, dims, extra=lambda r: {}, params: dict | None = None):
     out = []
-    for r in conn.execute(query).mappings():
+    for r in conn.execute(query, params or {}).mappings():
         row = {d: r[DIM_PREFIX + d] for d in dims}
         row.update(value=r["value"], **extra(r))
         out.append(row)
@@ -50,15 +50,17 @@ def _created(measure: str):
     def run(conn, ctx, period, scope, dims, today, cache, run_query):
         start, end = _bounds(period)
         o = opportunities
-        value = func.coalesce(func.sum(o.c.amount), 0) if measure == "amount" else func.count()
+        amount = ROW_EXPRESSIONS["amount"](ctx)  # in the org currency, like every other amount
+        value = func.coalesce(func.sum(amount), 0) if measure == "amount" else func.count()
         query = (select(value.label("value"), func.count().label("deals"))
-                 .select_from(o.outerjoin(reps, o.c.owner_id == reps.c.id))
+                 .select_from(o.join(stages, o.c.stage == stages.c.name).outerjoin(reps, o.c.owner_id == reps.c.id))
                  .where(o.c.created_at >= start, o.c.created_at < end))
         ids = scope.owner_ids()
         if ids is not None:
             query = query.where(o.c.owner_id.in_(ids))
         query = _grouped(query, dims, {"owner": reps.c.name, "team": reps.c.team, "region": reps.c.region})
-        return [], _rows(conn, query, dims, lambda r: {"deals": r["deals"]} if measure == "amount" else {})
+        return [], _rows(conn, query, dims, lambda r: {"deals": r["deals"]} if measure == "amount" else {},
+                         {"rate_day": today})
 
     return run
 
