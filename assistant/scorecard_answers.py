@@ -33,8 +33,8 @@ def scorecard(ask: Ask) -> Answer:
     period, scope = ask.period(), ask.scope()
     following = next_stages(ask.conn)
     if scope.kind == "rep":
-        members = team_of(ask.conn, scope.rep_id)
-        team = team_scorecards(ask.conn, members, period, ask.today, ask.fiscal)
+        members, team_scope = team_of(ask.conn, scope.rep_id)
+        team = team_scorecards(ask.conn, members, period, ask.today, ask.fiscal, team_scope)
         card = next(c for c in team.cards if c.rep_id == scope.rep_id)
         rows = [[label, shown(card.figures[key], fmt), shown(team.medians[key], fmt)] for key, label, fmt in FIGURES]
         table = Table([Column("figure"), Column(card.name), Column("team median")], rows)
@@ -54,7 +54,7 @@ def scorecard(ask: Ask) -> Answer:
     if ids is not None:
         query = query.where(reps.c.id.in_(ids))
     members = [(r.id, r.name) for r in ask.conn.execute(query)]
-    team = team_scorecards(ask.conn, members, period, ask.today, ask.fiscal)
+    team = team_scorecards(ask.conn, members, period, ask.today, ask.fiscal, scope)
     ranked = sorted(team.cards, key=lambda c: (c.figures["attainment"] is None, -(c.figures["attainment"] or 0)))
     rows = [[c.name, c.figures["attainment"], c.figures["win_rate"], c.figures["pipeline_created"],
              c.bottleneck_text(following)] for c in ranked]
