@@ -315,15 +315,12 @@ def per_rep_figures(conn: Connection, metric: str, period, scope: Scope, today: 
     """The payout table's (credit, quota) or the scorecards' pipeline created, per rep in scope, by name: what a
     manager's `/sales commission` and `/sales scorecard` compute."""
     from metrics.payout import payouts
-    from metrics.scorecard import team_scorecards
+    from metrics.scorecard import reps_in, team_scorecards
 
     if metric == "payout":
         table = payouts(conn, period, scope.member_ids(conn), today=today, fiscal=fiscal)
         return [(r.credited, r.quota) for r in table if r.role == "rep"]
-    query = select(reps.c.id, reps.c.name).where(reps.c.role == "rep").order_by(reps.c.name, reps.c.id)
-    ids = scope.owner_ids()
-    members = [(r.id, r.name) for r in conn.execute(query if ids is None else query.where(reps.c.id.in_(ids)))]
-    cards = team_scorecards(conn, members, period, today, fiscal, scope).cards
+    cards = team_scorecards(conn, reps_in(conn, scope), period, today, fiscal, scope).cards
     return [(c.figures["pipeline_created"],) for c in cards]
 
 

@@ -6,16 +6,19 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy import Connection, select
 
-from db.schema import reps
+from db.schema import reps, stages
 from metrics.evaluate import evaluate
 from metrics.periods import Period, period_containing
 from metrics.scopes import Scope
 
 BOTTLENECK_MIN_DEALS = 3
+COACHING_REPS = 3
+COACHING_DAYS = 90
 ORG = Scope("org", "the whole org")
 FIGURES = (("activities_per_week", "Activities / week", "count"), ("pipeline_created", "Pipeline created", "money"),
            ("win_rate", "Win rate", "ratio"), ("avg_deal_size", "Avg deal size", "money"),
@@ -114,3 +117,29 @@ def team_scorecards(conn: Connection, members: list[tuple[int, str]], period: Pe
             _, stage = min(gaps)
             c.bottleneck = (stage, c.conversion[stage][1], conv[stage], c.conversion[stage][0])
     return TeamScorecards(cards, medians, conv)
+
+
+def next_stages(conn: Connection) -> dict[str, str]:
+    """Each open stage's next one (the last open stage's is the first won stage), for "Proposal → Negotiation"."""
+    rows = conn.execute(select(stages.c.name, stages.c.is_closed, stages.c.is_won).order_by(stages.c.position)).all()
+    names = [r.name for r in rows if not r.is_closed] + [r.name for r in rows if r.is_closed and r.is_won][:1]
+    return {a: b for a, b in zip(names, names[1:], strict=False)}
+
+
+def reps_in(conn: Connection, scope: Scope) -> list[tuple[int, str]]:
+    """The reps (role rep) in scope, by name."""
+    query = select(reps.c.id, reps.c.name).where(reps.c.role == "rep").order_by(reps.c.name, reps.c.id)
+    ids = scope.owner_ids()
+    return [(r.id, r.name) for r in conn.execute(query if ids is None else query.where(reps.c.id.in_(ids)))]
+
+
+def coaching_period(today: date) -> Period:
+    return Period(today - timedelta(days=COACHING_DAYS - 1), today, f"the last {COACHING_DAYS} days")
+
+
+def coaching(conn: Connection, scope: Scope, today: date, fiscal: int) -> list[Scorecard]:
+    """The manager digest's weekly coaching list: the reps of `scope` with a bottleneck against the scope's reps
+    over the last COACHING_DAYS days, the furthest below the team first, at most COACHING_REPS."""
+    team = team_scorecards(conn, reps_in(conn, scope), coaching_period(today), today, fiscal, scope)
+    stuck = [c for c in team.cards if c.bottleneck is not None]
+    return sorted(stuck, key=lambda c: (c.bottleneck[1] - c.bottleneck[2], c.name))[:COACHING_REPS]
