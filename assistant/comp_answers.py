@@ -10,6 +10,7 @@ from decimal import Decimal
 from assistant.answer_parts import _context
 from assistant.answers import Answer, ChartSpec, Column, Figure, Table
 from assistant.ask import Ask
+from assistant.grammar import Request
 from errors import UserError
 from metrics.deals import find_deal
 from metrics.payout import RepPayout, band_position, payouts, tiered_payout
@@ -29,16 +30,18 @@ def _amount(m: re.Match) -> Decimal:
     return Decimal(m.group("n").replace(",", "")) * unit
 
 
-def what_if_of(raw: str) -> tuple[str | None, Decimal | None]:
-    """(deal name, None) or (None, amount) for `what if Acme` / `what if +50k` / `+50000`; (None, None) if none."""
-    m = _WHAT_IF.search(raw or "")
+def what_if_of(request: Request) -> tuple[str | None, Decimal | None]:
+    """(deal name, None) or (None, amount) for `what if Acme` / `what if +50k` / `+50000`; (None, None) if none.
+    The grammar keeps the words after "what if" verbatim in `args` (assistant.grammar.parse_request)."""
+    raw = request.raw or ""
+    m = _WHAT_IF.match(request.args or "")
     if m:
         rest = _CLOSING.sub("", m.group("rest").strip(" ?")).strip()
         if not rest:
             return None, None
         amount = _AMOUNT.match(rest)
         return (None, _amount(amount)) if amount else (rest, None)
-    plus = _PLUS.search(raw or "")
+    plus = None if _WHAT_IF.search(raw) else _PLUS.search(raw)
     return (None, _amount(plus)) if plus else (None, None)
 
 
@@ -104,7 +107,7 @@ def commission(ask: Ask) -> Answer:
                Figure("Closed won credited", rep.credited), Figure("Quota", rep.quota),
                Figure("If your commit closes (estimate)", projected.value), Figure("SPIFFs (estimate)", rep.spiffs)]
     lines = [ESTIMATE, *_band_lines(rep)]
-    name, amount = what_if_of(ask.request.raw)
+    name, amount = what_if_of(ask.request)
     added_point = None
     if name or amount:
         from metrics.payout import DealCredit

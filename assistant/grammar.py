@@ -408,10 +408,22 @@ def _rephrase(text: str) -> str:
 
 def parse_request(text: str, today: date, fiscal_start_month: int = 1) -> Request:
     """Read one question. Never raises: an impossible period is kept as `problem`, a sentence."""
+    body, _ = _strip_prefix(text)
+    if (deal_request := _deal_request(body, text)) is not None:
+        return deal_request
+    what_if = _WHAT_IF.search(text)
+    if what_if is not None:  # `commission what if NAME`: as for `deal NAME`, the words after "what if" are a deal
+        # name or an amount, verbatim (never read for a period: "what if Q4 renewal"); only those before are read
+        req = _parse(text[:what_if.end()], today, fiscal_start_month)
+        if req.intent == "commission":
+            req.raw, req.args = text, "what if " + re.sub(r"[\s?!.,]+$", "", text[what_if.end():].strip())
+            return req
+    return _parse(text, today, fiscal_start_month)
+
+
+def _parse(text: str, today: date, fiscal_start_month: int) -> Request:
     raw = text
     body, slash = _strip_prefix(text)
-    if (deal_request := _deal_request(body, raw)) is not None:
-        return deal_request
     req = Request(intent="", raw=raw)
     body = _take_amounts(_take_currency(_rephrase(body), req), req)
     body, shift = _shifted_compare(body, req)
@@ -452,6 +464,9 @@ def parse_request(text: str, today: date, fiscal_start_month: int = 1) -> Reques
             req.notes.append("help (I did not recognise what you asked for)")
     req.scope_text = _scope_text(req)
     return req
+
+
+_WHAT_IF = re.compile(r"\bwhat\s*if\b", re.IGNORECASE)
 
 
 def _deal_request(body: str, raw: str) -> Request | None:

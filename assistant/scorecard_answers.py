@@ -3,20 +3,11 @@ view ranks their reps, each with their bottleneck."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from assistant.answer_parts import _context
 from assistant.answers import Answer, ChartSpec, Column, Figure, Table
 from assistant.ask import Ask
-from db.schema import reps, stages
-from metrics.scorecard import FIGURES, team_of, team_scorecards
+from metrics.scorecard import FIGURES, next_stages, reps_in, team_of, team_scorecards
 from render.format import money_short, percent
-
-
-def next_stages(conn) -> dict[str, str]:
-    rows = conn.execute(select(stages.c.name, stages.c.is_closed, stages.c.is_won).order_by(stages.c.position)).all()
-    names = [r.name for r in rows if not r.is_closed] + [r.name for r in rows if r.is_closed and r.is_won][:1]
-    return {a: b for a, b in zip(names, names[1:], strict=False)}
 
 
 def shown(value, fmt: str) -> str:
@@ -33,8 +24,8 @@ def scorecard(ask: Ask) -> Answer:
     period, scope = ask.period(), ask.scope()
     following = next_stages(ask.conn)
     if scope.kind == "rep":
-        members = team_of(ask.conn, scope.rep_id)
-        team = team_scorecards(ask.conn, members, period, ask.today, ask.fiscal)
+        members, team_scope = team_of(ask.conn, scope.rep_id)
+        team = team_scorecards(ask.conn, members, period, ask.today, ask.fiscal, team_scope)
         card = next(c for c in team.cards if c.rep_id == scope.rep_id)
         rows = [[label, shown(card.figures[key], fmt), shown(team.medians[key], fmt)] for key, label, fmt in FIGURES]
         table = Table([Column("figure"), Column(card.name), Column("team median")], rows)
@@ -49,12 +40,7 @@ def scorecard(ask: Ask) -> Answer:
                                      [(label, (card.figures[key], team.medians[key])) for key, label, _ in FIGURES],
                                      extra={"rep": card.name, "formats": {label: fmt for _, label, fmt in FIGURES}})
         return answer
-    ids = scope.member_ids(ask.conn)
-    query = select(reps.c.id, reps.c.name).where(reps.c.role == "rep").order_by(reps.c.name)
-    if ids is not None:
-        query = query.where(reps.c.id.in_(ids))
-    members = [(r.id, r.name) for r in ask.conn.execute(query)]
-    team = team_scorecards(ask.conn, members, period, ask.today, ask.fiscal)
+    team = team_scorecards(ask.conn, reps_in(ask.conn, scope), period, ask.today, ask.fiscal, scope)
     ranked = sorted(team.cards, key=lambda c: (c.figures["attainment"] is None, -(c.figures["attainment"] or 0)))
     rows = [[c.name, c.figures["attainment"], c.figures["win_rate"], c.figures["pipeline_created"],
              c.bottleneck_text(following)] for c in ranked]

@@ -415,9 +415,11 @@ BOT_TABLES = (
     bot_sync_rejects,
     bot_seen_events,
     bot_conversations,
-    bot_comp_plan_versions,
     bot_forecast_calls,
 )
+# Configuration the bot's operators load (sales ops' comp plans): kept out of BOT_TABLES, so a demo refresh, which
+# replaces the sales data and what the bot derived from it, keeps it.
+CONFIG_TABLES = (bot_comp_plan_versions,)
 
 # APScheduler's job store (scheduler/service.py), in APScheduler's own layout so its SQLAlchemyJobStore uses it
 # as is. Kept out of BOT_TABLES: a demo refresh must not wipe the schedule of a running bot.

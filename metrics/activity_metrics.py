@@ -40,7 +40,7 @@ def run_activities(conn, ctx, period, scope, dims, today, cache, run_query):
     ids = scope.owner_ids()
     if ids is not None:
         query = query.where(a.c.rep_id.in_(ids))
-    query = _grouped(query, dims, {"owner": reps.c.name, "kind": a.c.kind})
+    query = _grouped(query, dims, {"owner": reps.c.name, "rep_id": a.c.rep_id, "kind": a.c.kind})
     weeks = as_decimal(period.days) / 7
     return [], _rows(conn, query, dims, lambda r: {"per_week": (as_decimal(r["value"]) / weeks).quantize(
         as_decimal("0.1"))})
@@ -58,7 +58,8 @@ def _created(measure: str):
         ids = scope.owner_ids()
         if ids is not None:
             query = query.where(o.c.owner_id.in_(ids))
-        query = _grouped(query, dims, {"owner": reps.c.name, "team": reps.c.team, "region": reps.c.region})
+        query = _grouped(query, dims, {"owner": reps.c.name, "rep_id": o.c.owner_id, "team": reps.c.team,
+                                        "region": reps.c.region})
         return [], _rows(conn, query, dims, lambda r: {"deals": r["deals"]} if measure == "amount" else {},
                          {"rate_day": today})
 

@@ -30,6 +30,7 @@ from metrics.scopes import Scope
 from metrics.special import VELOCITY_LOOKBACK_DAYS
 
 NO_CACHE = ResultCache(0)
+EXAMPLE_PLANS = Path(__file__).resolve().parent.parent / "examples" / "comp_plans.yml"
 
 _OPEN = "NOT s.is_closed AND COALESCE(o.forecast_category, s.forecast_category) <> 'omitted'"
 _WON = "s.is_closed AND s.is_won"
@@ -137,8 +138,27 @@ def _velocity_sql(dialect: str, scope: str) -> str:
     )
 
 
+# Per rep in scope (role rep), by name: the payout's credit (closed won) and quota; the scorecard's pipeline created.
+_REP_SCOPE = {"rep": " AND r.id = :rep", "team": f" AND r.id IN {_TREE}", "org": ""}
+
+
+def _payout_sql(dialect: str, scope: str) -> str:
+    """The credit and quota of each rep's payout (plans crediting all closed won, as examples/comp_plans.yml)."""
+    won = f"(SELECT COALESCE(SUM(o.amount), 0) {_FROM} AND {_WON} AND o.owner_id = r.id)"
+    quota = (f"(SELECT ROUND(SUM(q.amount * {_OVERLAP[dialect]}), 2) FROM quotas q "
+             f"WHERE {_IN_PERIOD} AND q.rep_id = r.id)")
+    return f"SELECT {won}, {quota} FROM reps r WHERE r.role = 'rep'{_REP_SCOPE[scope]} ORDER BY r.name, r.id"
+
+
+def _scorecard_sql(scope: str) -> str:
+    return ("SELECT COALESCE(SUM(o.amount), 0) FROM reps r LEFT JOIN opportunities o ON o.owner_id = r.id "
+            "AND o.created_at >= :ts_start AND o.created_at < :ts_end "
+            f"WHERE r.role = 'rep'{_REP_SCOPE[scope]} GROUP BY r.id, r.name ORDER BY r.name, r.id")
+
+
 DERIVED = ("attainment", "gap", "coverage")
-METRICS = (*HAND_SQL, "quota", *DERIVED, "velocity", "conversion")
+PER_REP = ("payout", "scorecard")  # not one value: a row per rep, from metrics.payout and metrics.scorecard
+METRICS = (*HAND_SQL, "quota", *DERIVED, "velocity", "conversion", *PER_REP)
 # The layer's figures the hand-written columns stand for, in their order: the whole answer is compared.
 ANSWER_FIELDS = {
     "pipeline": ("open_count", "value"),
@@ -155,12 +175,14 @@ ANSWER_FIELDS = {
     "gap": ("quota", "won_amount", "value"),
     "coverage": ("open_amount", "quota", "won_amount", "value"),
     "velocity": ("open_count", "won_count", "lost_count", "value"),
+    "payout": ("credited", "quota"),
+    "scorecard": ("pipeline_created",),
 }
 # What each figure is, which says how the hand-written value is brought to what the layer shows.
 FIGURE_KINDS = {
     "open_count": "count", "won_count": "count", "lost_count": "count",
     "open_amount": "money", "won_amount": "money", "lost_amount": "money", "quota": "money",
-    "closed": "money", "best_case": "money", "pipeline": "money",
+    "closed": "money", "best_case": "money", "pipeline": "money", "credited": "money", "pipeline_created": "money",
 }
 VALUE_KINDS = {
     "pipeline": "money", "weighted_pipeline": "money", "closed_won": "money", "closed_lost": "money",
@@ -212,6 +234,10 @@ def _hand_sql(metric: str, dialect: str, scope: str) -> str:
         return _quota_vs_won_sql(metric, dialect, scope)
     if metric == "velocity":
         return _velocity_sql(dialect, scope)
+    if metric == "payout":
+        return _payout_sql(dialect, scope)
+    if metric == "scorecard":
+        return _scorecard_sql(scope)
     sql = HAND_SQL[metric]
     sql = (sql[dialect] if isinstance(sql, dict) else sql) + SCOPE_SQL[scope]
     if metric == "forecast":  # the roll-up is shown against the quota
@@ -313,12 +339,39 @@ def ensure_demo(engine, deals: int, reps_n: int, settings: Settings) -> str:
     return f"built a demo org of {deals:,} deals in {perf_counter() - t0:.1f} s"
 
 
+def per_rep_figures(conn: Connection, metric: str, period, scope: Scope, today: date, fiscal: int) -> list[tuple]:
+    """The payout table's (credit, quota) or the scorecards' pipeline created, per rep in scope, by name: what a
+    manager's `/sales commission` and `/sales scorecard` compute."""
+    from metrics.payout import payouts
+    from metrics.scorecard import reps_in, team_scorecards
+
+    if metric == "payout":
+        table = payouts(conn, period, scope.member_ids(conn), today=today, fiscal=fiscal)
+        return [(r.credited, r.quota) for r in table if r.role == "rep"]
+    cards = team_scorecards(conn, reps_in(conn, scope), period, today, fiscal, scope).cards
+    return [(c.figures["pipeline_created"],) for c in cards]
+
+
+def ensure_plans(engine) -> str | None:
+    """The payout row needs comp plans: the example's (examples/comp_plans.yml, written for the demo org) when
+    none are loaded."""
+    from metrics.comp_plans import latest_version, store_version
+
+    with engine.begin() as conn:
+        if latest_version(conn) is not None:
+            return None
+        store_version(conn, EXAMPLE_PLANS.read_text(encoding="utf-8"), str(EXAMPLE_PLANS), date(2000, 1, 1),
+                      datetime.now(UTC))
+    return f"loaded the comp plans of {EXAMPLE_PLANS.name} for the payout row"
+
+
 def run_bench(engine, settings: Settings, runs: int = 20, period_text: str = "this quarter") -> list[BenchRow]:
     today = local_today(settings)
     period = parse_period(period_text, today, settings.fiscal_year_start_month)
     rows = []
     start_ts = datetime.combine(period.start, time.min, tzinfo=UTC)
     end_ts = day_after_start(period.end)
+    ensure_plans(engine)
     h_end = min(period.end, today)  # velocity's closed-deal history, as metrics.special has it
     h_start = h_end - timedelta(days=VELOCITY_LOOKBACK_DAYS - 1)
     with engine.connect() as conn:
@@ -333,7 +386,8 @@ def run_bench(engine, settings: Settings, runs: int = 20, period_text: str = "th
             params = {"start": period.start, "end": period.end, "ts_start": start_ts, "ts_end": end_ts,
                       "h_start": h_start, "h_end": h_end, "today": today}
         for metric in METRICS:
-            n = min(runs, 5) if metric == "conversion" else runs  # the hand-written conversion is slow by design
+            # the hand-written conversion is slow by design; a scorecard is a dozen queries
+            n = min(runs, 5) if metric in ("conversion", "scorecard") else runs
             for scope_name, scope in scopes.items():
                 statement = text(hand_sql(metric, dialect, scope_name, settings.org_currency))
                 values = {**params, "rep": scope.rep_id}
@@ -341,6 +395,8 @@ def run_bench(engine, settings: Settings, runs: int = 20, period_text: str = "th
                 fields = ANSWER_FIELDS.get(metric, ("value",))
 
                 def layer(metric=metric, scope=scope, fields=fields):
+                    if metric in PER_REP:
+                        return per_rep_figures(conn, metric, period, scope, today, settings.fiscal_year_start_month)
                     result = evaluate(conn, metric, period, scope, today=today, cache=NO_CACHE,
                                       fiscal_start_month=settings.fiscal_year_start_month,
                                       org_currency=settings.org_currency)

@@ -7,8 +7,11 @@ import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from sqlalchemy import select
+
 from config import Settings
 from db.engine import get_engine
+from db.schema import reps
 from errors import UserError
 from metrics.cli import local_today
 from metrics.comp_plans import CompPlanError, Plan, latest_version, store_version, version_count
@@ -67,6 +70,7 @@ def _show(_args, settings: Settings) -> int:
     with engine.connect() as conn:
         version = latest_version(conn)
         count = version_count(conn)
+        emails = {e.lower() for e in conn.execute(select(reps.c.email).where(reps.c.email.is_not(None))).scalars()}
     if version is None:
         print("no comp plans are loaded; `python bot.py comp load PLANS.yml` loads them.")
         return 0
@@ -78,6 +82,10 @@ def _show(_args, settings: Settings) -> int:
     for a in version.book.assignments:
         who = f"rep {a.rep_email}" if a.rep_email else f"role {a.role}"
         print(f"  {who}: {a.plan} from {a.starts}")
+    missing = sorted({a.rep_email for a in version.book.assignments if a.rep_email and a.rep_email not in emails})
+    if missing:
+        print(f"warning: no rep in the sales data has the email {', '.join(missing)}; their rows assign nobody "
+              "(a changed CRM or a demo refresh?). Fix the plans file and load it again.")
     return 0
 
 

@@ -76,15 +76,16 @@ def parse_dimensions(text: str | tuple[str, ...] | None, allowed: tuple[str, ...
         return ()
     names = text.split(",") if isinstance(text, str) else list(text)
     out = []
+    accepted = (*allowed, "rep_id") if "owner" in allowed else allowed  # the owner, by id (model.Dimension.internal)
     for raw in names:
         name = raw.strip().lower()
         if not name:
             continue
-        if name not in allowed:
+        if name not in accepted:
             close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.6)
             hint = f" Did you mean {close[0]!r}?" if close else ""
             raise MetricError(f"Cannot break this metric down by {raw.strip()!r}.{hint} "
-                              f"Dimensions: {', '.join(allowed)}.")
+                              f"Dimensions: {', '.join(a for a in allowed if a != 'rep_id')}.")
         if name not in out:
             out.append(name)
     return tuple(out)

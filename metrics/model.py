@@ -11,7 +11,7 @@ Adding a metric is a declaration in METRICS; adding a dimension is one entry in 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import and_, case, func, not_
@@ -149,6 +149,9 @@ class Dimension:
     joins: frozenset[str] = frozenset()
     deal_only: bool = False  # not meaningful for quotas (which belong to a rep, not a deal)
     sort: Callable[[Ctx], ColumnElement] | None = None
+    # not offered to people: the owner's id, for callers that need one row per rep even when two share a name
+    # (the scorecards, the payout table); accepted wherever `owner` is (metrics.evaluate.parse_dimensions)
+    internal: bool = False
 
     @property
     def needs_manager(self) -> bool:
@@ -161,6 +164,7 @@ DIMENSIONS: dict[str, Dimension] = {
     d.name: d
     for d in (
         Dimension("owner", lambda _: owner.c.name, _OWNER),
+        Dimension("rep_id", lambda _: owner.c.id, _OWNER, internal=True),
         Dimension("manager", lambda _: mgr.c.name, frozenset({"owner", "mgr"})),
         Dimension("team", lambda _: owner.c.team, _OWNER),
         Dimension("region", lambda _: owner.c.region, _OWNER),
@@ -179,7 +183,8 @@ DIMENSIONS: dict[str, Dimension] = {
         ),
     )
 }
-REP_DIMENSIONS = tuple(n for n, d in DIMENSIONS.items() if not d.deal_only)
+REP_DIMENSIONS = tuple(n for n, d in DIMENSIONS.items() if not d.deal_only and not d.internal)
+PUBLIC_DIMENSIONS = tuple(n for n, d in DIMENSIONS.items() if not d.internal)
 
 # --- metrics -------------------------------------------------------------------------------------------------
 
@@ -207,7 +212,7 @@ class Metric:
     needs_quota: bool = False
     value: Callable[[dict], Decimal | None] | None = None
     extras: tuple[str, ...] = ()
-    dimensions: tuple[str, ...] = field(default_factory=lambda: tuple(DIMENSIONS))
+    dimensions: tuple[str, ...] = PUBLIC_DIMENSIONS
 
 
 def _measure(name: str) -> Callable[[dict], Decimal | None]:

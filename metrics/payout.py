@@ -228,12 +228,21 @@ def people(conn: Connection, ids: list[int] | None) -> list[Person]:
     return [Person(r.id, r.name, r.email, r.role) for r in conn.execute(query)]
 
 
-def quota_of(conn: Connection, rep_id: int, period: Period, today: date, fiscal: int) -> Decimal | None:
+def quotas_of(conn: Connection, everyone: list[Person], period: Period, today: date, fiscal: int
+              ) -> dict[int, Decimal | None]:
+    """Each person's quota for the period. The reps' come from one query grouped by rep (over the org: the quota
+    table is small), not one query each; a manager's or exec's own quota row (their plan's) is read on its own,
+    as is a lone rep's."""
     from metrics.evaluate import evaluate
     from metrics.scopes import Scope
 
-    result = evaluate(conn, "quota", period, Scope("rep", "", rep_id=rep_id), today=today, fiscal_start_month=fiscal)
-    return result.value
+    def one(scope: Scope, by: tuple[str, ...] = ()) -> list[dict]:
+        return evaluate(conn, "quota", period, scope, by=by, today=today, fiscal_start_month=fiscal).rows
+
+    many = sum(p.role == "rep" for p in everyone) > 1
+    grouped = {r["rep_id"]: r["value"] for r in one(Scope("org", "the whole org"), ("rep_id",))} if many else {}
+    return {p.id: grouped.get(p.id) if many and p.role == "rep" else one(Scope("rep", "", rep_id=p.id))[0]["value"]
+            for p in everyone}
 
 
 def payouts(conn: Connection, period: Period, members: list[int] | None, *, today: date, fiscal: int = 1,
@@ -251,10 +260,10 @@ def payouts(conn: Connection, period: Period, members: list[int] | None, *, toda
     ids = [p.id for p in everyone]
     won = deals_for(conn, ids, period.start, period.end, "won", today)
     commit = deals_for(conn, ids, period.start, period.end, "open_commit", today) if projected else {}
+    quota = quotas_of(conn, everyone, period, today, fiscal)
     out = []
     for p in everyone:
         deals = won[p.id] + commit.get(p.id, []) + (extra or {}).get(p.id, [])
         deals.sort(key=lambda d: (d.close_date, d.id))
-        out.append(compute_payout(book, p, quota_of(conn, p.id, period, today, fiscal), deals, period.start,
-                                  period.end, fiscal))
+        out.append(compute_payout(book, p, quota[p.id], deals, period.start, period.end, fiscal))
     return out

@@ -6,16 +6,20 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy import Connection, select
 
-from db.schema import reps
+from db.schema import reps, stages
 from metrics.evaluate import evaluate
 from metrics.periods import Period, period_containing
 from metrics.scopes import Scope
 
 BOTTLENECK_MIN_DEALS = 3
+COACHING_REPS = 3
+COACHING_DAYS = 90
+ORG = Scope("org", "the whole org")
 FIGURES = (("activities_per_week", "Activities / week", "count"), ("pipeline_created", "Pipeline created", "money"),
            ("win_rate", "Win rate", "ratio"), ("avg_deal_size", "Avg deal size", "money"),
            ("cycle_days", "Cycle (days)", "days"), ("attainment", "Attainment (4 qtrs)", "ratio"))
@@ -38,40 +42,15 @@ class Scorecard:
                 f"{n} deals")
 
 
-def team_of(conn: Connection, rep_id: int) -> list[tuple[int, str]]:
-    """The rep and the reps who share their manager (role rep), by name."""
+def team_of(conn: Connection, rep_id: int) -> tuple[list[tuple[int, str]], Scope]:
+    """The rep and the reps who share their manager (role rep), by name, and a scope holding them (the manager's
+    tree, for the grouped queries)."""
     manager = conn.execute(select(reps.c.manager_id).where(reps.c.id == rep_id)).scalar_one_or_none()
     query = select(reps.c.id, reps.c.name).where(reps.c.role == "rep").order_by(reps.c.name)
-    query = query.where(reps.c.manager_id == manager) if manager is not None else query.where(reps.c.id == rep_id)
-    return [(r.id, r.name) for r in conn.execute(query)]
-
-
-def _value(conn, metric: str, period: Period, rep_id: int, today, fiscal) -> Decimal | None:
-    return evaluate(conn, metric, period, Scope("rep", "", rep_id=rep_id), today=today,
-                    fiscal_start_month=fiscal).value
-
-
-def scorecard(conn: Connection, rep_id: int, name: str, period: Period, today, fiscal: int) -> Scorecard:
-    def value(metric):
-        return _value(conn, metric, period, rep_id, today, fiscal)
-
-    scope = Scope("rep", name, rep_id=rep_id)
-    acts = evaluate(conn, "activities", period, scope, today=today, fiscal_start_month=fiscal).rows
-    quarters, trend = [], []
-    q = period_containing(period.end, "quarter", fiscal)
-    for _ in range(4):
-        quarters.append(q)
-        q = q.previous()
-    for q in reversed(quarters):
-        trend.append((q.label, _value(conn, "attainment", q, rep_id, today, fiscal)))
-    known = [a for _, a in trend if a is not None]
-    conversion = {r["stage"]: (r["entered"], r["value"]) for r in
-                  evaluate(conn, "conversion", period, scope, today=today, fiscal_start_month=fiscal).rows}
-    figures = {"activities_per_week": acts[0]["per_week"] if acts else Decimal(0),
-               "pipeline_created": value("pipeline_created"), "win_rate": value("win_rate"),
-               "avg_deal_size": value("avg_deal_size"), "cycle_days": value("cycle_days"),
-               "attainment": (sum(known) / len(known)).quantize(Decimal("0.0001")) if known else None}
-    return Scorecard(rep_id, name, figures, conversion, trend)
+    if manager is None:
+        return [(r.id, r.name) for r in conn.execute(query.where(reps.c.id == rep_id))], Scope("rep", "", rep_id=rep_id)
+    members = [(r.id, r.name) for r in conn.execute(query.where(reps.c.manager_id == manager))]
+    return members, Scope("tree", "team", rep_id=manager)
 
 
 def median(values) -> Decimal | None:
@@ -86,9 +65,47 @@ class TeamScorecards:
     conversion_medians: dict[str, Decimal | None]
 
 
-def team_scorecards(conn: Connection, members: list[tuple[int, str]], period: Period, today, fiscal: int
-                    ) -> TeamScorecards:
-    cards = [scorecard(conn, rid, name, period, today, fiscal) for rid, name in members]
+def _by_rep(conn: Connection, metric: str, period: Period, scope: Scope, today, fiscal: int) -> dict[int, dict]:
+    rows = evaluate(conn, metric, period, scope, by="rep_id", today=today, fiscal_start_month=fiscal).rows
+    return {r["rep_id"]: r for r in rows}
+
+
+def last_four_quarters(period: Period, fiscal: int) -> list[Period]:
+    """The quarter containing the period's end and the three before it, oldest first."""
+    quarters = [period_containing(period.end, "quarter", fiscal)]
+    while len(quarters) < 4:
+        quarters.append(quarters[-1].previous())
+    return quarters[::-1]
+
+
+def scorecards(conn: Connection, members: list[tuple[int, str]], period: Period, today, fiscal: int,
+               scope: Scope = ORG) -> list[Scorecard]:
+    """Each member's figures. Every metric is one query grouped by owner over `scope` (which must hold the
+    members; narrower is faster), not a query per rep: about a dozen queries for a team of any size."""
+    def by_rep(metric: str, window: Period = period) -> dict[int, dict]:
+        return _by_rep(conn, metric, window, scope, today, fiscal)
+
+    acts, created = by_rep("activities"), by_rep("pipeline_created")
+    deal_figures = {m: by_rep(m) for m in ("win_rate", "avg_deal_size", "cycle_days")}
+    attainment = [(q.label, by_rep("attainment", q)) for q in last_four_quarters(period, fiscal)]
+    conversion: dict[int, dict[str, tuple[int, Decimal | None]]] = {}
+    for r in evaluate(conn, "conversion", period, scope, by="rep_id", today=today, fiscal_start_month=fiscal).rows:
+        conversion.setdefault(r["rep_id"], {})[r["stage"]] = (r["entered"], r["value"])
+    cards = []
+    for rep_id, name in members:
+        trend = [(label, rows.get(rep_id, {}).get("value")) for label, rows in attainment]
+        known = [a for _, a in trend if a is not None]
+        figures = {"activities_per_week": acts[rep_id]["per_week"] if rep_id in acts else Decimal(0),
+                   "pipeline_created": created[rep_id]["value"] if rep_id in created else Decimal("0.00"),
+                   **{m: rows.get(rep_id, {}).get("value") for m, rows in deal_figures.items()},
+                   "attainment": (sum(known) / len(known)).quantize(Decimal("0.0001")) if known else None}
+        cards.append(Scorecard(rep_id, name, figures, conversion.get(rep_id, {}), trend))
+    return cards
+
+
+def team_scorecards(conn: Connection, members: list[tuple[int, str]], period: Period, today, fiscal: int,
+                    scope: Scope = ORG) -> TeamScorecards:
+    cards = scorecards(conn, members, period, today, fiscal, scope)
     medians = {key: median(c.figures[key] for c in cards) for key, _, _ in FIGURES}
     stages = {s for c in cards for s in c.conversion}
     conv = {s: median(c.conversion[s][1] for c in cards if s in c.conversion) for s in stages}
@@ -100,3 +117,29 @@ def team_scorecards(conn: Connection, members: list[tuple[int, str]], period: Pe
             _, stage = min(gaps)
             c.bottleneck = (stage, c.conversion[stage][1], conv[stage], c.conversion[stage][0])
     return TeamScorecards(cards, medians, conv)
+
+
+def next_stages(conn: Connection) -> dict[str, str]:
+    """Each open stage's next one (the last open stage's is the first won stage), for "Proposal → Negotiation"."""
+    rows = conn.execute(select(stages.c.name, stages.c.is_closed, stages.c.is_won).order_by(stages.c.position)).all()
+    names = [r.name for r in rows if not r.is_closed] + [r.name for r in rows if r.is_closed and r.is_won][:1]
+    return {a: b for a, b in zip(names, names[1:], strict=False)}
+
+
+def reps_in(conn: Connection, scope: Scope) -> list[tuple[int, str]]:
+    """The reps (role rep) in scope, by name."""
+    query = select(reps.c.id, reps.c.name).where(reps.c.role == "rep").order_by(reps.c.name, reps.c.id)
+    ids = scope.owner_ids()
+    return [(r.id, r.name) for r in conn.execute(query if ids is None else query.where(reps.c.id.in_(ids)))]
+
+
+def coaching_period(today: date) -> Period:
+    return Period(today - timedelta(days=COACHING_DAYS - 1), today, f"the last {COACHING_DAYS} days")
+
+
+def coaching(conn: Connection, scope: Scope, today: date, fiscal: int) -> list[Scorecard]:
+    """The manager digest's weekly coaching list: the reps of `scope` with a bottleneck against the scope's reps
+    over the last COACHING_DAYS days, the furthest below the team first, at most COACHING_REPS."""
+    team = team_scorecards(conn, reps_in(conn, scope), coaching_period(today), today, fiscal, scope)
+    stuck = [c for c in team.cards if c.bottleneck is not None]
+    return sorted(stuck, key=lambda c: (c.bottleneck[1] - c.bottleneck[2], c.name))[:COACHING_REPS]

@@ -85,9 +85,10 @@ def _velocity(conn, ctx, period, scope, dims, today, cache, run_query):
     return [open_q, hist_q], rows
 
 
-def conversion_query(period_start: date, period_end: date, owner_ids, watermark: int | None = None):
-    """Per open stage k: deals whose first entry into k falls in the period, and how many of them later reached a
-    further stage that is not a lost one.
+def conversion_query(period_start: date, period_end: date, owner_ids, watermark: int | None = None,
+                     by_rep: bool = False):
+    """Per open stage k (and deal owner, `by_rep`): deals whose first entry into k falls in the period, and how
+    many of them later reached a further stage that is not a lost one.
 
     With a history snapshot (`watermark`: the history id it covers, metrics.history_snapshot), deals without
     newer history are read from it and only the others are computed from history; without one, every deal with
@@ -109,36 +110,43 @@ def conversion_query(period_start: date, period_end: date, owner_ids, watermark:
     if scoped is not None:
         live_deals = live_deals.where(live_deals.selected_columns[0].in_(scoped))
     live = first_entries(live_deals).subquery("live")
-    parts = [select(live.c.stage, case((live.c.advanced, 1), else_=0).label("advanced"))
+    parts = [select(live.c.opportunity_id, live.c.stage, case((live.c.advanced, 1), else_=0).label("advanced"))
              .where(live.c.entered_at >= start, live.c.entered_at < end)]
     if watermark is not None:
         se = bot_stage_entries
-        snap = (select(se.c.stage, case((se.c.advanced, 1), else_=0).label("advanced"))
+        snap = (select(se.c.opportunity_id, se.c.stage, case((se.c.advanced, 1), else_=0).label("advanced"))
                 .where(se.c.entered_at >= start, se.c.entered_at < end,
                        se.c.opportunity_id.not_in(changed_since(watermark))))
         if scoped is not None:
             snap = snap.where(se.c.opportunity_id.in_(scoped))
         parts.append(snap)
     entries = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("entries")
+    keys = [entries.c.stage]
+    source = entries
+    if by_rep:
+        keys.append(opportunities.c.owner_id.label("rep_id"))
+        source = entries.join(opportunities, opportunities.c.id == entries.c.opportunity_id)
     counts = (
-        select(entries.c.stage, func.count().label("entered"), func.sum(entries.c.advanced).label("advanced"))
-        .group_by(entries.c.stage)
+        select(*keys, func.count().label("entered"), func.sum(entries.c.advanced).label("advanced"))
+        .select_from(source).group_by(*keys)
         .subquery("counts")
     )
+    owner = [counts.c.rep_id.label(DIM_PREFIX + "rep_id")] if by_rep else []
     return (
-        select(counts.c.stage.label(DIM_PREFIX + "stage"), counts.c.entered, counts.c.advanced)
+        select(counts.c.stage.label(DIM_PREFIX + "stage"), *owner, counts.c.entered, counts.c.advanced)
         .join_from(counts, stages, stages.c.name == counts.c.stage)
-        .order_by(stages.c.position)
+        .order_by(stages.c.position, *owner)
     )
 
 
 def _conversion(conn, ctx, period, scope, dims, today, cache, run_query):
     """Share of deals that entered stage k in the period and later reached a further stage (not lost)."""
-    query = (conversion_query(period.start, period.end, scope.member_ids(conn), usable_watermark(conn)), {})
+    by_rep = "rep_id" in dims
+    query = (conversion_query(period.start, period.end, scope.member_ids(conn), usable_watermark(conn), by_rep), {})
     rows = []
     for r in run_query(conn, query, cache):
         entered, advanced = int(r["entered"]), int(r["advanced"] or 0)
-        rows.append({"stage": r[DIM_PREFIX + "stage"],
+        rows.append({"stage": r[DIM_PREFIX + "stage"], **({"rep_id": r[DIM_PREFIX + "rep_id"]} if by_rep else {}),
                      "value": Decimal(advanced) / entered if entered else None,
                      "entered": entered, "advanced": advanced})
     return [query], rows
@@ -153,7 +161,7 @@ SPECIAL_METRICS = {
                       REP_DIMENSIONS, _velocity),
         SpecialMetric("conversion", "Stage conversion",
                       "share of deals entering each stage in the period that later reached a further stage "
-                      "(from history)", "ratio", ("stage",), _conversion),
+                      "(from history)", "ratio", ("stage", "rep_id"), _conversion),
         SpecialMetric("payout", "Estimated payout",
                       "tiered payout on closed won against quota under each rep's comp plan, plus SPIFFs "
                       "(an estimate)", "money", ("owner",), run_payout),

@@ -9,6 +9,8 @@ Morning digest (a manager, their whole tree):
              Closing this week: the open deals with a close date this week      (metrics.deals.open_deals_closing)
              Stalled deals per rep: deals and reasons per rep                   (metrics.stalled.stalled_deals)
              Escalated alerts                                      (scheduler.alerts.escalated_alerts, if present)
+             Coaching (Mondays): at most three reps, each with their bottleneck stage against the team's median
+                                                                             (metrics.scorecard.coaching)
     context  the quarter, the scope, data freshness, how to change the digest
     chart    closed won vs pace through the quarter (attainment_pace PNG, uploaded after the message)
 
@@ -47,6 +49,7 @@ from metrics.deals import open_deals_closing
 from metrics.evaluate import evaluate
 from metrics.periods import Period, fiscal_quarter_of, parse_period, quarter_label, week_bounds
 from metrics.scopes import Scope, Viewer, default_scope
+from metrics.scorecard import coaching, coaching_period, next_stages
 from render.blocks import answer_to_message
 from render.format import money, money_exact, percent
 
@@ -58,6 +61,7 @@ STALLED_REPS_LIMIT = 10
 ESCALATIONS_LIMIT = 10
 TEAMS_LIMIT = 12
 LEADERBOARD_LIMIT = 10
+COACHING_WEEKDAY = 0  # Monday, the manager's own
 SETTINGS_HINT = "Change it: `/sales digest time 07:30` · `pause 5d` · `off` · `preview`"
 
 
@@ -320,6 +324,10 @@ class DigestBuilder:
         call_lines, missing_calls = self.missing_calls(person, today, now)
         if call_lines:
             lines += ["", *call_lines]
+        coached = _coaching(conn, scope, today, sm) if today.weekday() == COACHING_WEEKDAY else []
+        if coached:
+            lines.append("")
+            lines += [line for _, line in coached]
 
         title = f"Morning digest · {scope.label} · {today:%a, %b %-d}"
         answer = Answer(
@@ -346,6 +354,7 @@ class DigestBuilder:
             "stalled_per_rep": {r.name: r.deals for r in stalled}, "stalled_deals": total_stalled,
             "escalations": None if escalations is None else len(escalations),
             "missing_calls": missing_calls,
+            "coaching": [rep for rep, _ in coached[1:]],
         }
         return Digest("digest", person, today, since, answer, answer.chart, figures,
                       self.settings.crm_url_template or None)
@@ -428,6 +437,19 @@ def _group_stalled(findings, rules: dict[str, str]) -> dict[int | None, StalledR
         reasons[f.owner_id][rules.get(f.rule, f.rule)] += 1
         names[f.owner_id] = f.owner or "no owner"
     return {k: StalledRep(k, names[k], len(d), sum(d.values(), Decimal(0)), dict(reasons[k])) for k, d in deals.items()}
+
+
+def _coaching(conn: Connection, scope: Scope, today: date, fiscal: int) -> list[tuple[str | None, str]]:
+    """The weekly coaching section, (rep, line) pairs after a heading (rep None): at most three reps of the scope,
+    each with the stage where their conversion falls furthest below the team's (metrics.scorecard.coaching);
+    nothing when no rep has such a stage."""
+    stuck = coaching(conn, scope, today, fiscal)
+    if not stuck:
+        return []
+    following = next_stages(conn)
+    head = (f"*Coaching this week*: stage conversion over {coaching_period(today).label}, against the median of "
+            "your reps")
+    return [(None, head), *((c.name, f"• {c.name} — {c.bottleneck_text(following)}") for c in stuck)]
 
 
 def _pace_line(value, pace, quota) -> str:

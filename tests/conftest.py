@@ -29,7 +29,7 @@ from sqlalchemy import Engine, create_engine, insert, text
 from sqlalchemy.engine import make_url
 
 from db.engine import create_raw_engine, dispose_all, upgrade
-from db.schema import BOT_TABLES, DEFAULT_STAGES, SALES_TABLES, bot_scheduler_jobs, stages
+from db.schema import BOT_TABLES, CONFIG_TABLES, DEFAULT_STAGES, SALES_TABLES, bot_scheduler_jobs, stages
 from tests.backends import BACKENDS, backend_selected, forbid_postgres, needs_postgres
 
 ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
@@ -109,7 +109,7 @@ def sqlite_template(tmp_path_factory) -> Path:
 
 
 def _reset_postgres(engine: Engine) -> None:
-    names = ", ".join(t.name for t in (*SALES_TABLES, *BOT_TABLES, bot_scheduler_jobs))
+    names = ", ".join(t.name for t in (*SALES_TABLES, *BOT_TABLES, *CONFIG_TABLES, bot_scheduler_jobs))
     with engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
         conn.execute(insert(stages), [dict(s) for s in DEFAULT_STAGES])
