@@ -151,7 +151,8 @@ def _payout_sql(dialect: str, scope: str) -> str:
 
 
 def _scorecard_sql(scope: str) -> str:
-    return ("SELECT COALESCE(SUM(o.amount), 0) FROM reps r LEFT JOIN opportunities o ON o.owner_id = r.id "
+    return ("SELECT COALESCE(SUM(o.amount), 0) FROM reps r "
+            "LEFT JOIN (opportunities o JOIN stages s ON s.name = o.stage) ON o.owner_id = r.id "
             "AND o.created_at >= :ts_start AND o.created_at < :ts_end "
             f"WHERE r.role = 'rep'{_REP_SCOPE[scope]} GROUP BY r.id, r.name ORDER BY r.name, r.id")
 
