@@ -40,6 +40,8 @@ class JobSpec:
     description: str
     trigger: Callable[[Settings], BaseTrigger]
     misfire_grace_seconds: int = 300  # a tick this late still runs (coalesced); a later one waits for the next
+    enabled: Callable[[Settings], bool] = lambda _settings: True  # scheduled only when the settings call for it
+    off_reason: str = ""  # what `python bot.py jobs` says when it is not enabled
 
     def make_trigger(self, settings: Settings) -> BaseTrigger:
         return self.trigger(settings)
@@ -47,6 +49,10 @@ class JobSpec:
 
 def _every(minutes: int) -> Callable[[Settings], BaseTrigger]:
     return lambda _settings: IntervalTrigger(minutes=minutes, start_date=EPOCH, timezone=UTC)
+
+
+def _crm_interval(settings: Settings) -> BaseTrigger:
+    return IntervalTrigger(minutes=settings.crm.sync_minutes, start_date=EPOCH, timezone=UTC)
 
 
 def _integrity_cron(settings: Settings) -> BaseTrigger:
@@ -65,6 +71,10 @@ JOBS: tuple[JobSpec, ...] = (
             misfire_grace_seconds=6 * 3600),
     JobSpec("snapshots", "scheduler.snapshots:refresh_snapshots",
             "history snapshot (stage conversion, pushed close dates): new history in, rebuilt daily", _every(15)),
+    JobSpec("crm_sync", "scheduler.crm_sync:run_crm_sync",
+            "CRM sync (CRM_SYNC_MINUTES); 3 failed runs in a row tell OPS_CHANNEL once, recovery once more",
+            _crm_interval, enabled=lambda settings: settings.crm.connector is not None,
+            off_reason="off: no CRM is configured"),
 )
 
 
