@@ -31,6 +31,7 @@ INTENTS: dict[str, tuple[str, ...]] = {
     "integrity": ("integrity", "hygiene", "quality", "findings"),
     "digest": ("digest",),
     "settings": ("settings", "preferences", "setting"),
+    "status": ("status",),
 }
 # Phrases checked before single words (plain English).
 PHRASES: tuple[tuple[str, str], ...] = (

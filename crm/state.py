@@ -11,6 +11,12 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 from db.schema import bot_sync_rejects, bot_sync_state
 
 DELETIONS = "#deleted"  # suffix of the state row that tracks an object's deletions
+RUN = "(scheduled runs)"  # the scheduled job's own row: its last good run and its failed runs in a row
+
+
+def is_object(name: str) -> bool:
+    """A CRM object's own row (not its deletions' row, nor the scheduled job's)."""
+    return name != RUN and not name.endswith(DELETIONS)
 
 
 @dataclass

@@ -18,7 +18,7 @@ from sqlalchemy import and_, select
 from assistant.answers import Answer
 from crm.engine import SyncFailed, sync
 from crm.mapping import crm_mapping
-from crm.state import read_state, reject_counts, save_state
+from crm.state import RUN, read_state, reject_counts, save_state
 from db.schema import bot_delivery_ledger
 from errors import UserError
 from render.blocks import answer_to_message
@@ -27,7 +27,6 @@ from scheduler.ops_channel import deliver_to_ops
 
 log = logging.getLogger(__name__)
 
-RUN = "(scheduled runs)"  # the job's own state row, beside the objects' rows
 FAILING = "crm_sync_failing"
 RECOVERED = "crm_sync_recovered"
 ALERT_AFTER = 3

@@ -19,9 +19,10 @@ from config import load_settings
 from crm.cli import status_lines
 from crm.http import CrmHttp
 from crm.salesforce import SalesforceConnector
+from crm.state import RUN
 from db.schema import bot_sync_state, opportunities
 from scheduler import jobs as registry
-from scheduler.crm_sync import RUN, run_crm_sync
+from scheduler.crm_sync import run_crm_sync
 from scheduler.jobs import JOBS, job_by_id
 from scheduler.leader import FileLeaderLock, PostgresLeaderLock, sqlite_lock_path
 from scheduler.service import JOBS_TABLE, SchedulerService
