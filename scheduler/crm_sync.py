@@ -79,7 +79,7 @@ def run_crm_sync(ctx, now: datetime) -> dict:
 
 
 def streak_key(last_success: datetime | None) -> str:
-    return last_success.astimezone(UTC).isoformat(timespec="seconds") if last_success else "never"
+    return last_success.astimezone(UTC).isoformat() if last_success else "never"
 
 
 def unrecovered_streaks(ctx, channel: str) -> list[str]:

@@ -131,9 +131,8 @@ def test_three_failed_runs_tell_ops_once_and_the_recovery_once_more(db, fake_sla
         assert "recovery" not in run() and len(ops_posts(fake_slack)) == 2
 
         fake.fail("any", 500, times=3 * (1 + RETRIES))  # a new streak is a new message
-        for _ in range(3):
-            run()
-        assert len(ops_posts(fake_slack)) == 3
+        streak = [run() for _ in range(3)]
+        assert len(ops_posts(fake_slack)) == 3, streak
     finally:
         leader.shutdown(wait=False)
 
