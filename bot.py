@@ -68,6 +68,10 @@ def cmd_metrics(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
+    if args.sync:
+        from crm.bench import run_sync_bench
+
+        return run_sync_bench(args, load_settings())
     from metrics.bench import run_bench_command
 
     return run_bench_command(args, load_settings())
@@ -215,6 +219,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--runs", type=int, default=20, help="timed runs per measurement (default 20)")
     p.add_argument("--output", default=None, help="folder for the JSON results (default bench-results/)")
     p.add_argument("--skip-slack", action="store_true", help="no Slack round trips or chart timings")
+    p.add_argument("--sync", action="store_true",
+                   help="the CRM sync instead: a fake Salesforce org of --deals opportunities synced into "
+                        "DATABASE_URL (an empty database), first in full, then 1,000 changed deals")
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("sync", help="sync the sales database from the CRM (Salesforce or HubSpot), or show its health")

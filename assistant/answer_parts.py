@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from assistant.answers import Action, Answer, Column, Table
-from assistant.ask import Ask, freshness_line
+from assistant.ask import Ask
 from metrics.evaluate import MetricResult
 from metrics.periods import Period
 from metrics.scopes import Scope
@@ -17,7 +17,7 @@ def _context(ask: Ask, period: Period | None, scope: Scope | None) -> list[str]:
         out.append(period.described)
     if scope is not None:
         out.append(scope.label)
-    out.append(freshness_line(ask.now))
+    out.append(ask.freshness())
     return out
 
 

@@ -58,13 +58,20 @@ class Ask:
         """How deal amounts become org-currency amounts for this asker (open deals at their today's rate)."""
         return Conversion.of(self.conn, self.settings.org_currency, self.today)
 
+    def freshness(self) -> str:
+        return freshness_line(self.conn, self.settings, self.now)
+
     def metric(self, name: str, period: Period, scope: Scope, by=()) -> MetricResult:
         return evaluate(self.conn, name, period, scope, by=by, today=self.today, fiscal_start_month=self.fiscal,
                         cache=self.cache, org_currency=self.settings.org_currency)
 
 
-def freshness_line(now: datetime) -> str:
-    return f"as of {now.astimezone(UTC):%b %-d, %H:%M} UTC"
+def freshness_line(conn: Connection, settings: Settings, now: datetime) -> str:
+    """How old the data is: the CRM sync's age when a CRM is configured, else the moment of the answer."""
+    from crm.freshness import sync_freshness
+
+    fresh = sync_freshness(conn, settings.crm, now)
+    return fresh.sentence(now) if fresh else f"as of {now.astimezone(UTC):%b %-d, %H:%M} UTC"
 
 
 def since_default(now: datetime) -> datetime:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from assistant.answers import Action, Answer, Column, Figure, Table
-from assistant.ask import Ask, freshness_line, viewer_zone
+from assistant.ask import Ask, viewer_zone
 from render.calls import call_button_value
 from render.format import money_exact
 
@@ -34,7 +34,7 @@ def call(ask: Ask) -> Answer:
     caller = org.callers.get(ask.viewer.rep_id)
     if caller is None:
         return Answer(kind="info", title="Forecast call", lines=[no_quota(org.quarter.label)],
-                      context=[freshness_line(ask.now)])
+                      context=[ask.freshness()])
     form = call_form(ask.conn.engine, ask.settings, org, caller, ask.now)
     cur = ask.settings.org_currency
     lines = [("The deadline was " if form.late else "Due ") + form.deadline_text
@@ -49,7 +49,7 @@ def call(ask: Ask) -> Answer:
     return Answer(kind="call", title=f"Your forecast call · {form.quarter_label}",
                   figures=[Figure("System commit", s["commit"]), Figure("System best case", s["best_case"]),
                            Figure("Closed won", s["closed"]), Figure("Quota", s["quota"])],
-                  lines=lines, context=[freshness_line(ask.now)],
+                  lines=lines, context=[ask.freshness()],
                   actions=[Action("forecast_call", "Submit my call", value=call_button_value(caller.rep_id),
                                   style="primary")])
 
@@ -72,7 +72,7 @@ def calls(ask: Ask) -> Answer:
     if not ids:
         return Answer(kind="info", title=f"Forecast calls · {scope.label}",
                       lines=[f"Nobody in {scope.label} has a quota in {org.quarter.label}, so there are no calls."],
-                      context=[org.quarter.label, freshness_line(ask.now)])
+                      context=[org.quarter.label, ask.freshness()])
     shown = ids[:ROWS_SHOWN]
     rollup = roll_up(ask.conn.engine, ask.settings, org, ids, ask.now, figures_for=set(shown))
     rows = []
@@ -114,7 +114,7 @@ def calls(ask: Ask) -> Answer:
         lines += _history_lines(ask, scope.rep_id, org.quarter, cur)
     return Answer(kind="metric", title=f"Forecast calls · {scope.label}", figures=figures, table=table, lines=lines,
                   context=[f"{org.quarter.label} · this week's calls are due {deadline}", scope.label,
-                           freshness_line(ask.now)])
+                           ask.freshness()])
 
 
 def _history_lines(ask: Ask, rep_id: int, quarter, cur: str) -> list[str]:

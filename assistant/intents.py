@@ -9,7 +9,7 @@ from decimal import Decimal
 from assistant import call_answers
 from assistant.answer_parts import LIST_LIMIT, _actions, _breakdown_table, _context, _explain, ranked, velocity_note
 from assistant.answers import Action, Answer, ChartSpec, Column, DealCard, Figure, Table
-from assistant.ask import Ask, freshness_line, since_default, viewer_zone
+from assistant.ask import Ask, since_default, viewer_zone
 from assistant.chart_specs import breakdown_chart, chart_for, chart_title, funnel_chart
 from assistant.comp_answers import commission
 from assistant.currency_view import in_display_currency, org_filter
@@ -44,6 +44,7 @@ HELP_EXAMPLES = {
     "settings": "`/sales settings` — your role, scope, time zone and digest",
     "commission": "`/sales commission` · `/sales comp what if Acme renewal` · `what if +50k` — estimated payout",
     "scorecard": "`/sales scorecard` · `/sales scorecard team` — you vs your team's median, and the bottleneck",
+    "status": "`/sales status` — how fresh the CRM data is, per object (sales ops, execs)",
 }
 
 
@@ -381,7 +382,7 @@ def settings_(ask: Ask) -> Answer:
                   figures=[Figure("Role", v.role, "text"), Figure("You see", default_scope(v).label, "text"),
                            Figure("Time zone", v.timezone or ask.settings.default_timezone, "text"),
                            Figure("Email", v.email or "—", "text")],
-                  context=[freshness_line(ask.now)])
+                  context=[ask.freshness()])
 
 
 def digest(ask: Ask) -> Answer:
@@ -408,7 +409,7 @@ def digest(ask: Ask) -> Answer:
         return Answer(kind="info", title="Digests",
                       lines=["Morning digests go to managers and weekly digests to execs, so there is nothing to set "
                              "for you. You get one stalled-deal nudge a day instead, when deals need attention."],
-                      context=[freshness_line(ask.now)])
+                      context=[ask.freshness()])
     if command.action == "preview":
         built = preview_digest(ask.conn.engine, ask.settings, viewer, ask.now)
         answer = built.answer
@@ -436,13 +437,55 @@ def digest(ask: Ask) -> Answer:
     if not done:
         lines.append("Change it: `/sales digest time 07:30` · `pause 5d` · `pause until 2026-03-20` · `off` · `on` · "
                      "`preview`.")
-    return Answer(kind="info", title=f"Your {label}", lines=lines, context=[freshness_line(ask.now)])
+    return Answer(kind="info", title=f"Your {label}", lines=lines, context=[ask.freshness()])
+
+
+def status(ask: Ask) -> Answer:
+    """Sync health per CRM object: when it last succeeded, rows read, rejected records, the last error."""
+    from crm.freshness import age_text
+    from crm.state import DELETIONS, RUN, read_states, reject_counts
+
+    if not ask.viewer.sees_everything:
+        raise UserError("Sync health is for sales ops and execs. Every answer says how fresh its data is.")
+    crm = ask.settings.crm
+    if crm.connector is None:
+        return Answer(kind="info", title="Data sources",
+                      lines=["No CRM is connected: the data comes from CSV imports (`python bot.py import`). "
+                             "See the README, “Connecting your CRM”."], context=[ask.freshness()])
+    states = [s for s in read_states(ask.conn, crm.connector) if not s.object.endswith(DELETIONS)]
+    rejects = reject_counts(ask.conn, crm.connector)
+
+    def when(moment: datetime | None) -> str:
+        return f"{age_text(ask.now - moment)} ago" if moment else "never"
+
+    rows = [[s.object, when(s.last_success_at), s.rows_seen, rejects.get(s.object, 0),
+             _error_text(s.last_error, s.consecutive_failures)] for s in states if s.object != RUN]
+    run = next((s for s in states if s.object == RUN), None)
+    lines = [f"A sync runs every {crm.sync_minutes} min on the scheduler's leader."]
+    if run is not None:
+        lines.append(f"Scheduled runs: last success {when(run.last_success_at)}"
+                     + (f"; {_error_text(run.last_error, run.consecutive_failures)}" if run.last_error else "."))
+    if not rows:
+        lines.append(f"No {crm.connector} sync has run yet: `python bot.py sync`.")
+    table = Table([Column("object"), Column("last success"), Column("rows", "count"), Column("rejects", "count"),
+                   Column("last error")], rows) if rows else None
+    return Answer(kind="list", title=f"CRM sync · {crm.connector}", table=table, lines=lines,
+                  figures=[Figure("Rejected records", sum(rejects.values()), "count")],
+                  context=[ask.freshness()])
+
+
+def _error_text(error: str | None, failures: int) -> str:
+    if not error:
+        return ""
+    runs = f"{failures} failed run{'s' if failures != 1 else ''} in a row: " if failures else ""
+    return (runs + error)[:300]
 
 
 HANDLERS: dict[str, Callable[[Ask], Answer]] = {
     "help": help_, "pipeline": pipeline, "quota": quota, "forecast": forecast, "deals": deals, "deal": deal,
     "stalled": stalled, "winrate": winrate, "cycle": cycle, "funnel": funnel, "leaderboard": leaderboard,
-    "changes": changes, "integrity": integrity, "digest": digest, "settings": settings_, "metric": metric_answer,
+    "changes": changes, "integrity": integrity, "digest": digest, "settings": settings_, "status": status,
+    "metric": metric_answer,
     "commission": commission, "scorecard": scorecard,
     "call": call_answers.call, "calls": call_answers.calls,
 }

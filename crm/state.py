@@ -11,6 +11,12 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 from db.schema import bot_sync_rejects, bot_sync_state
 
 DELETIONS = "#deleted"  # suffix of the state row that tracks an object's deletions
+RUN = "(scheduled runs)"  # the scheduled job's own row: its last good run and its failed runs in a row
+
+
+def is_object(name: str) -> bool:
+    """A CRM object's own row (not its deletions' row, nor the scheduled job's)."""
+    return name != RUN and not name.endswith(DELETIONS)
 
 
 @dataclass
@@ -48,8 +54,11 @@ def save_state(conn: Connection, state: ObjectState) -> None:
 
 def replace_rejects(conn: Connection, connector: str, obj: str, record_ids: list[str],
                     rejects: list[tuple[str, str, str, str]], now: datetime) -> None:
-    """The page's records' rejects replace what was recorded for them: a record that now lands is cleared."""
+    """The page's records' rejects replace what was recorded for them: a record that now lands is cleared. So do
+    the problems of no one record (a stage the CRM dropped that deals still use, record id ""): each page of the
+    object reports them afresh."""
     t = bot_sync_rejects
+    record_ids = ["", *record_ids]
     for i in range(0, len(record_ids), 500):
         conn.execute(delete(t).where(t.c.connector == connector, t.c.object == obj,
                                      t.c.record_id.in_(record_ids[i:i + 500])))

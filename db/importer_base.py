@@ -78,6 +78,11 @@ class RunBase:
         # A CSV export has no history of its own, so a changed deal gets a history row; a CRM sync reads the
         # CRM's history rows instead and turns this off (one change, one row).
         self.synthesise_history = True
+        # A CSV import is one run over whole files: each phase loads the tables it checks against once. A CRM sync
+        # writes a page at a time, so it loads just the accounts and deals a page names (its keys, the CRM ids it
+        # refers to): whole tables per page would make a sync quadratic in size. People are few and may be named
+        # by email (a CRM_MAPPING of Owner.Email), so they are always loaded whole.
+        self.page_at_a_time = False
 
     # --- bookkeeping -----------------------------------------------------------------------------------
 
@@ -147,16 +152,28 @@ class RunBase:
                                      "`values: {stage: {...}}` or add it with a stages file.")
         return _BAD
 
-    def _index(self, conn, entity: str) -> _Index:
+    def _index(self, conn, entity: str, rows: list[Row] | None = None, target: str = "") -> _Index:
+        """The entity's rows by external id, email and name; paging a CRM, only those `rows` name in `target`."""
         index = _Index()
-        if entity == "reps":
-            for r in conn.execute(select(reps.c.id, reps.c.external_id, reps.c.name, reps.c.email)):
-                index.add(r.id, r.external_id, r.name, r.email)
-        else:
-            table = accounts if entity == "accounts" else opportunities
-            for r in conn.execute(select(table.c.id, table.c.external_id, table.c.name)):
-                index.add(r.id, r.external_id, r.name)
+        table = {"reps": reps, "accounts": accounts}.get(entity, opportunities)
+        email = reps.c.email if entity == "reps" else None
+        stmt = select(table.c.id, table.c.external_id, table.c.name, *([email] if email is not None else []))
+        for r in self._select_by_key(conn, stmt, table, None if rows is None or entity == "reps" else
+                                     {row.values.get(target) for row in rows}):
+            index.add(r.id, r.external_id, r.name, r.email if email is not None else None)
         return index
+
+    def _current(self, conn, table, rows: list[Row]) -> dict[str, dict]:
+        """The table's rows by external id: all of them, or paging a CRM the given rows' own."""
+        return {r.external_id: dict(r._mapping)
+                for r in self._select_by_key(conn, select(table), table, {row.key for row in rows})}
+
+    def _select_by_key(self, conn, stmt, table, keys: set | None):
+        if not self.page_at_a_time or keys is None:
+            yield from conn.execute(stmt)
+            return
+        for chunk in _chunks(sorted(k for k in keys if k)):
+            yield from conn.execute(stmt.where(table.c.external_id.in_(chunk)))
 
     def _upsert(self, counts: EntityCounts, key, desired: dict, current: dict, batch: _Batch, base: dict,
                 touch: dict | None = None) -> str:

@@ -22,10 +22,11 @@ class DealPhases(RunBase):
     def _opportunities(self, conn, specs: list[FileSpec]) -> None:
         counts = self.counts["opportunities"]
         o = opportunities
-        current = {r.external_id: dict(r._mapping) for r in conn.execute(select(o))}
-        keys = {row.key for spec in specs for row in self.rows[spec.index]}
+        rows = [row for spec in specs for row in self.rows[spec.index]]
+        current = self._current(conn, o, rows)
+        keys = {row.key for row in rows}
         latest = _latest_history(conn, [current[k]["id"] for k in keys if k in current])
-        people, firms = self._index(conn, "reps"), self._index(conn, "accounts")
+        people, firms = self._index(conn, "reps", rows, "owner"), self._index(conn, "accounts", rows, "account")
         plain = ("amount", "currency", "probability", "forecast_category", "created_at", "close_date", "closed_at",
                  "stage_entered_at", "last_activity_at", "next_step", "product", "source", "loss_reason",
                  "updated_at")
@@ -100,7 +101,8 @@ class DealPhases(RunBase):
     def _history(self, conn, specs: list[FileSpec]) -> None:
         counts = self.counts["opportunity_history"]
         h = opportunity_history
-        deals = self._index(conn, "opportunities")
+        deals = self._index(conn, "opportunities", [row for spec in specs for row in self.rows[spec.index]],
+                            "opportunity")
         for spec in specs:
             resolved = []
             for row in self.rows[spec.index]:
@@ -185,9 +187,13 @@ class DealPhases(RunBase):
     def _activities(self, conn, specs: list[FileSpec]) -> None:
         counts = self.counts["activities"]
         a = activities
-        deals, firms = self._index(conn, "opportunities"), self._index(conn, "accounts")
-        people = self._index(conn, "reps")
-        deal_account = dict(conn.execute(select(opportunities.c.id, opportunities.c.account_id)).all())
+        rows = [row for spec in specs for row in self.rows[spec.index]]
+        deals, firms = self._index(conn, "opportunities", rows, "opportunity"), self._index(conn, "accounts", rows,
+                                                                                            "account")
+        people = self._index(conn, "reps", rows, "rep")
+        o = opportunities
+        deal_account = dict(self._select_by_key(conn, select(o.c.id, o.c.account_id), o,
+                                                {row.values.get("opportunity") for row in rows}))
         for spec in specs:
             resolved = []
             for row in self.rows[spec.index]:

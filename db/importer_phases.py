@@ -247,8 +247,9 @@ class ImportRun(DealPhases, RatePhases, RunBase):
 
     def _accounts(self, conn, specs: list[FileSpec]) -> None:
         counts = self.counts["accounts"]
-        current = {r.external_id: dict(r._mapping) for r in conn.execute(select(accounts))}
-        people = self._index(conn, "reps")
+        rows = [row for spec in specs for row in self.rows[spec.index]]
+        current = self._current(conn, accounts, rows)
+        people = self._index(conn, "reps", rows, "owner")
         for spec in specs:
             batch = _Batch()
             for row in self.rows[spec.index]:

@@ -192,8 +192,9 @@ def run_jobs_command(args, settings: Settings, out=None) -> int:
     rows = []
     for spec in JOBS:
         trigger = spec.make_trigger(settings)
-        nxt = trigger.get_next_fire_time(None, now)
-        status = "ready" if resolve(spec.target) is not None else "not in this version"
+        on = spec.enabled(settings)
+        nxt = trigger.get_next_fire_time(None, now) if on else None
+        status = ("ready" if resolve(spec.target) is not None else "not in this version") if on else spec.off_reason
         stored_next = "—" if not stored or spec.id not in stored or stored[spec.id] is None else (
             f"{stored[spec.id]:%Y-%m-%d %H:%M:%S} UTC")
         rows.append((spec.id, _schedule_text(spec, settings, trigger),

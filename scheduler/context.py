@@ -3,6 +3,7 @@ so tests and the CLI call them directly with a chosen `now`."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from slack_sdk import WebClient
@@ -21,6 +22,8 @@ class JobContext:
     sender: SlackSender
     ledger: DeliveryLedger
     cache: ResultCache = field(default_factory=lambda: ResultCache(0))
+    # CrmSettings -> the CRM connector; None: crm.cli.make_connector (the credentials set decide)
+    crm_connector: Callable | None = None
 
     @classmethod
     def build(cls, engine: Engine, settings: Settings, client: WebClient) -> JobContext:

@@ -41,6 +41,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection
 
 from assistant.answers import Answer, ChartSpec, Figure
+from assistant.service import freshness_line
 from config import Settings
 from metrics.cache import ResultCache
 from metrics.changes import KINDS, changes_by_owner, changes_summary
@@ -337,7 +338,7 @@ class DigestBuilder:
                      Figure("Coverage", coverage, "multiple")],
             lines=lines,
             context=[f"{quarter.label} ({quarter.start:%b %-d} – {quarter.end:%b %-d, %Y})", scope.label,
-                     _freshness(now), SETTINGS_HINT],
+                     freshness_line(conn, self.settings, now), SETTINGS_HINT],
             understood=None,
         )
         running, series = Decimal(0), []
@@ -406,7 +407,7 @@ class DigestBuilder:
                      Figure("Gap to quota", gap)],
             lines=lines,
             context=[f"{quarter.label} ({quarter.start:%b %-d} – {quarter.end:%b %-d, %Y})", scope.label,
-                     _freshness(now), SETTINGS_HINT],
+                     freshness_line(conn, self.settings, now), SETTINGS_HINT],
         )
         answer.chart = ChartSpec("forecast", f"Forecast vs quota · {quarter.label}",
                                  [("Closed", fc["closed"]), ("Commit", fc["commit"]), ("Best case", fc["best_case"]),
@@ -511,10 +512,6 @@ def _escalation_lines(items: list) -> list[str]:
 
 def _day(d: date | None) -> str:
     return f"{d:%a %b %-d}" if d else "no close date"
-
-
-def _freshness(now: datetime) -> str:
-    return f"as of {now.astimezone(UTC):%b %-d, %H:%M} UTC"
 
 
 def default_since(kind: str, now: datetime) -> datetime:

@@ -23,6 +23,7 @@ from db.schema import bot_delivery_ledger, bot_integrity_findings, reps
 from metrics.integrity import RULES, integrity_findings
 from render.nudges import DeliveryFailure, OpsReport, ReportFinding, findings_csv, ops_report_message
 from scheduler.ledger import Delivery, SentRef
+from scheduler.ops_channel import deliver_to_ops
 
 log = logging.getLogger(__name__)
 
@@ -115,15 +116,6 @@ def _apply(conn: Connection, writes: dict, now: datetime) -> None:
         conn.execute(update(F).where(F.c.fingerprint.in_(gone[i:i + 500])).values(resolved_at=now))
 
 
-def _post(ctx, channel: str, message: dict, key: Delivery) -> SentRef:
-    if channel.startswith(("C", "G", "D")):
-        return ctx.sender.post(channel, message, key)
-    # a channel name ("#sales-ops"): chat.postMessage takes it and answers with the id
-    response = ctx.sender.client.chat_postMessage(channel=channel, text=message["text"], blocks=message["blocks"],
-                                                  metadata=key.metadata)
-    return SentRef(response["channel"], response["ts"])
-
-
 def run_integrity(ctx, now: datetime) -> dict:
     """The job. Returns counts: new, resolved, open, failures, and what happened to the post and the CSV."""
     now = now.astimezone(UTC)
@@ -140,17 +132,7 @@ def run_integrity(ctx, now: datetime) -> dict:
     message = ops_report_message(report)
     csv_text = findings_csv(report.findings)
 
-    def find(k: Delivery):
-        if not channel.startswith(("C", "G")):
-            return None
-        try:
-            return ctx.sender.find_delivery(channel, k, now - timedelta(hours=1))
-        except Exception as exc:  # noqa: BLE001 - cannot look: post (an abandoned claim rarely reached Slack)
-            log.warning("could not look for an earlier integrity post: %s", exc)
-            return None
-
-    outcome = ctx.ledger.deliver(key, lambda k: _post(ctx, channel, message, k), find_existing=find,
-                                 also=lambda conn, _ref: _apply(conn, writes, now))
+    outcome = deliver_to_ops(ctx, key, message, now, also=lambda conn, _ref: _apply(conn, writes, now))
     csv_outcome = _send_csv(ctx, key, csv_key, csv_text, now) if outcome in ("sent", "already_sent") else "skipped"
     return {"post": outcome, "csv": csv_outcome, "period": period, "new": len(report.new),
             "resolved": len(report.resolved), "open": len(report.findings), "failures": len(report.failures)}

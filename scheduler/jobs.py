@@ -41,6 +41,8 @@ class JobSpec:
     description: str
     trigger: Callable[[Settings], BaseTrigger]
     misfire_grace_seconds: int = 300  # a tick this late still runs (coalesced); a later one waits for the next
+    enabled: Callable[[Settings], bool] = lambda _settings: True  # scheduled only when the settings call for it
+    off_reason: str = ""  # what `python bot.py jobs` says when it is not enabled
 
     def make_trigger(self, settings: Settings) -> BaseTrigger:
         return self.trigger(settings)
@@ -85,6 +87,8 @@ def crontab_weekdays(field: str) -> str:
     if not days:
         raise ValueError(f"the weekday field {field!r} names no day")
     return ",".join(_WEEKDAYS[day] for day in sorted(days))
+def _crm_interval(settings: Settings) -> BaseTrigger:
+    return IntervalTrigger(minutes=settings.crm.sync_minutes, start_date=EPOCH, timezone=UTC)
 
 
 def _integrity_cron(settings: Settings) -> BaseTrigger:
@@ -112,6 +116,10 @@ JOBS: tuple[JobSpec, ...] = (
     JobSpec("forecast_calls", "scheduler.call_reminders:run_call_reminders",
             "weekly forecast-call reminders (FORECAST_CALL_DAY at FORECAST_CALL_TIME, local), with the deadline",
             _every(5)),
+    JobSpec("crm_sync", "scheduler.crm_sync:run_crm_sync",
+            "CRM sync (CRM_SYNC_MINUTES); 3 failed runs in a row tell OPS_CHANNEL once, recovery once more",
+            _crm_interval, enabled=lambda settings: settings.crm.connector is not None,
+            off_reason="off: no CRM is configured"),
 )
 
 

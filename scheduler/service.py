@@ -94,7 +94,7 @@ class SchedulerService:
         """Make the job store match the registry; returns the ids now scheduled."""
         wanted = {}
         for spec in self.jobs:
-            if registry.resolve(spec.target) is None:
+            if not spec.enabled(self.settings) or registry.resolve(spec.target) is None:
                 continue
             wanted[spec.id] = spec
         for job in self.scheduler.get_jobs():

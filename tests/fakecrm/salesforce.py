@@ -207,26 +207,28 @@ class FakeSalesforce(FakeCrmServer):
         unknown = [f for f in q.fields if f not in self.fields[q.obj]]
         if unknown:
             return 400, [{"errorCode": "INVALID_FIELD", "message": f"No such column '{unknown[0]}'"}], {}
-        with self._lock:
-            rows = [dict(r) for r in self.objects[q.obj].values()
+        with self._lock:  # the result is a snapshot of the selected values, as Salesforce's query cursor is
+            rows = [r for r in self.objects[q.obj].values()
                     if (include_deleted or not r.get("IsDeleted")) and soql.matches(r, q.conditions)]
-        for name in reversed(q.order):
-            rows.sort(key=lambda r, n=name: (r.get(n) is None, str(r.get(n))))
-        if q.limit is not None:
-            rows = rows[:q.limit]
-        out = [{"attributes": {"type": q.obj, "url": f"/services/data/{VERSION}/sobjects/{q.obj}/{r['Id']}"},
-                **{f: r.get(f) for f in q.fields}} for r in rows]
+            for name in reversed(q.order):
+                rows.sort(key=lambda r, n=name: (r.get(n) is None, str(r.get(n))))
+            if q.limit is not None:
+                rows = rows[:q.limit]
+            values = [tuple(r.get(f) for f in q.fields) for r in rows]
         cursor = f"01g{next(self._ids):015d}"
-        self._cursors[cursor] = out
+        self._cursors[cursor] = (q.obj, q.fields, values)
         return self._next(f"{cursor}-0")
 
     def _next(self, locator: str) -> tuple[int, object, dict]:
         cursor, _, offset = locator.rpartition("-")
-        rows = self._cursors.get(cursor)
-        if rows is None:
+        found = self._cursors.get(cursor)
+        if found is None:
             return 400, [{"errorCode": "INVALID_QUERY_LOCATOR", "message": "invalid query locator"}], {}
+        obj, fields, rows = found
         start = int(offset)
-        page = rows[start:start + self.page_size]
+        page = [dict(zip(fields, values, strict=True)) for values in rows[start:start + self.page_size]]
+        page = [{"attributes": {"type": obj, "url": f"/services/data/{VERSION}/sobjects/{obj}/{r.get('Id')}"}, **r}
+                for r in page]
         done = start + self.page_size >= len(rows)
         body = {"totalSize": len(rows), "done": done, "records": page}
         if not done:

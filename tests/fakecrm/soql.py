@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 _QUERY = re.compile(r"^SELECT (?P<fields>.+?) FROM (?P<obj>\w+)(?: WHERE (?P<where>.+?))?"
                     r"(?: ORDER BY (?P<order>.+?))?(?: LIMIT (?P<limit>\d+))?$", re.IGNORECASE)
 _COND = re.compile(r"^(?P<field>[\w.]+) (?P<op>>|=|<|>=|<=|!=|IN) (?P<value>.+)$", re.IGNORECASE)
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
 
 
 class SoqlError(ValueError):
@@ -53,8 +57,8 @@ def _literal(text: str):
         return low == "true"
     if text.startswith("'") and text.endswith("'"):
         return text[1:-1]
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    try:  # the fake's times are all text like "2026-01-01T00:00:00.000+0000", which sorts as time does
+        return _stamp(datetime.fromisoformat(text.replace("Z", "+00:00")))
     except ValueError:
         raise SoqlError(f"unexpected literal: {text}") from None
 
@@ -62,8 +66,6 @@ def _literal(text: str):
 def matches(record: dict, conditions: list[tuple[str, str, object]]) -> bool:
     for name, op, value in conditions:
         have = record.get(name)
-        if isinstance(value, datetime):
-            have = datetime.fromisoformat(have.replace("+0000", "+00:00")) if have else None
         if have is None:
             return False
         if op == "IN":
