@@ -23,7 +23,7 @@ INTENTS = {name: (name,) for name in v.SUBCOMMANDS}
 # When a question names several intents ("which of Dana's deals are stuck?"), the most specific wins.
 PRIORITY = ("commission", "scorecard", "integrity", "changes", "stalled", "funnel", "winrate", "cycle",
             "leaderboard", "calls", "call", "metric", "forecast",
-            "quota", "pipeline", "deals", "deal", "digest", "settings", "help")
+            "quota", "pipeline", "deals", "deal", "digest", "settings", "status", "help")
 ARG_INTENTS = ("deal", "digest", "settings", "commission")
 _TOKEN = re.compile(r"<[@#!][^>]+>|[$#]?[\w.@'’+/%$-]*[\w%$]|[%$]")
 _AMOUNT = r"\$?\s?(?P<{n}>\d{{1,3}}(?:,\d{{3}})+|\d+(?:\.\d+)?)\s?(?P<{u}>k|m|mm|mn|bn|b|million|thousand|grand)?"

@@ -28,7 +28,8 @@ class Concept:
 
 # Subcommands, in the order `help` lists them (the first word of `/sales <what>` picks one of these outright).
 SUBCOMMANDS = ("help", "pipeline", "quota", "forecast", "deals", "deal", "stalled", "winrate", "cycle", "funnel",
-               "leaderboard", "changes", "integrity", "call", "calls", "digest", "settings", "commission", "scorecard")
+               "leaderboard", "changes", "integrity", "call", "calls", "digest", "settings", "commission", "scorecard",
+               "status")
 
 # The metric each subcommand answers with, when the question names no other.
 DEFAULT_METRIC = {"pipeline": "pipeline", "quota": "attainment", "forecast": "forecast", "winrate": "win_rate",
@@ -114,6 +115,8 @@ _METRIC_PHRASES: dict[tuple[str, str | None], str] = {
                     "make my call|update my call|change my call",
     ("calls", None): "calls|forecast calls|call roll-up|call rollup|calls roll-up|calls rollup|team calls|"
                      "who has called|who hasn't called|missing calls",
+    ("status", None): "status|sync status|crm status|sync health|data freshness|how fresh is the data|"
+                      "when did the crm sync|last sync",
     ("digest", None): "digest|digests|morning digest|weekly digest",
     ("commission", None): "commission|commissions|comp|my comp|comp plan|payout|payouts|my payout|earnings|"
                           "what will i earn|what do i earn|how much will i earn|what will i get paid|"
