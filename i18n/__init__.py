@@ -67,6 +67,12 @@ def current_currency() -> str:
     return _currency.get()
 
 
+def set_currency(code: str) -> str:
+    """Show money in `code` for the rest of the current context (a listener); returns it."""
+    _currency.set(code.upper())
+    return _currency.get()
+
+
 @contextmanager
 def use_currency(code: str | None) -> Iterator[str]:
     """Show money in `code` inside the block (None keeps the current one)."""

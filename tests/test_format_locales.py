@@ -137,3 +137,14 @@ def test_the_context_locale_and_currency_reach_every_formatter():
         assert fmt(0.25, "ratio") == "25%"
         assert fmt(date(2026, 10, 1), "date") == "1 ott 2026"
     assert fmt(Decimal(1_200_000), "money") == "$1.2M"
+
+
+@pytest.mark.parametrize(
+    ("locale", "expected"),
+    [("en", ["1 day", "41 days", f"{M}2 days"]), ("id", ["1 hari", "41 hari", f"{M}2 hari"]),
+     ("it", ["1 giorno", "41 giorni", f"{M}2 giorni"])],
+)
+def test_days_are_said_in_the_locale(locale, expected):
+    from render.format import days
+
+    assert [days(1, locale), days(41, locale), days(-2, locale)] == expected

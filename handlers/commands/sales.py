@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from handlers.deps import BotDeps
 from handlers.reply import answer_for, message_for, reply_privately, send_chart
+from i18n import _
 
 
 def register(app, deps: BotDeps) -> None:
@@ -18,4 +19,4 @@ def register(app, deps: BotDeps) -> None:
             where = send_chart(client, answer, user_id=user_id, channel_id=command.get("channel_id"))
             if where and where != command.get("channel_id"):
                 respond(response_type="ephemeral", replace_original=False,
-                        text="I sent the chart to you in a direct message, so only you can see it.")
+                        text=_("I sent the chart to you in a direct message, so only you can see it."))
