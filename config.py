@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import load_dotenv
 
+from i18n import LANGUAGES, SOURCE_LANGUAGE, language_of
+
 DEFAULT_DATABASE_URL = "sqlite:///salesops.db"
 
 
@@ -170,6 +172,7 @@ class Settings:
     fiscal_year_start_month: int = 1
     default_timezone: str = "UTC"
     org_currency: str = "USD"
+    default_locale: str = "en"  # the language for people with no setting and no Slack locale the bot speaks
     slack_bot_token: str = ""
     slack_signing_secret: str = ""
     slack_app_token: str = ""
@@ -198,6 +201,16 @@ class Settings:
         return ZoneInfo(self.default_timezone)
 
 
+def _default_locale(env: dict[str, str]) -> str:
+    raw = env.get("DEFAULT_LOCALE", "").strip()
+    if not raw:
+        return SOURCE_LANGUAGE
+    lang = language_of(raw)
+    if lang is None:
+        raise ConfigError(f"DEFAULT_LOCALE {raw!r} is not a language the bot speaks (one of: {', '.join(LANGUAGES)}).")
+    return lang
+
+
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     """Build Settings from `env` (default: the process environment after loading `.env`)."""
     if env is None:
@@ -219,6 +232,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         fiscal_year_start_month=_int(env, "FISCAL_YEAR_START_MONTH", 1, 1, 12),
         default_timezone=tz_name,
         org_currency=org_currency,
+        default_locale=_default_locale(env),
         slack_bot_token=env.get("SLACK_BOT_TOKEN", "").strip(),
         slack_signing_secret=env.get("SLACK_SIGNING_SECRET", "").strip(),
         slack_app_token=env.get("SLACK_APP_TOKEN", "").strip(),

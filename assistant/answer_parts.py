@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from assistant.answers import Action, Answer, Column, Table
 from assistant.ask import Ask
+from i18n import _
 from metrics.evaluate import MetricResult
 from metrics.periods import Period
 from metrics.scopes import Scope
@@ -22,9 +23,9 @@ def _context(ask: Ask, period: Period | None, scope: Scope | None) -> list[str]:
 
 
 def _actions(ask: Ask, chart: bool = True) -> list[Action]:
-    acts = [Action("share", "Share in channel", value=ask.request.raw[:1900])]
+    acts = [Action("share", _("Share in channel"), value=ask.request.raw[:1900])]
     if chart and "chart" not in ask.request.options:
-        acts.append(Action("chart", "Chart", value=(ask.request.raw + " chart")[:1900]))
+        acts.append(Action("chart", _("Chart"), value=(ask.request.raw + " chart")[:1900]))
     return acts
 
 

@@ -18,6 +18,7 @@ from assistant.grammar import INTENTS
 from assistant.metric_answers import NOT_COMPARABLE, compare_answer, metric_answer
 from assistant.scorecard_answers import scorecard
 from errors import UserError
+from i18n import N_, _
 from metrics.changes import KIND_TITLES, KINDS, changed_deal_count, changes_since, changes_summary
 from metrics.deals import CHOICES, DealRow, deal_history, find_deal
 from metrics.periods import parse_period
@@ -25,35 +26,35 @@ from metrics.scopes import Scope, default_scope
 from render.format import date_text, money_exact
 
 HELP_EXAMPLES = {
-    "help": "this list",
-    "pipeline": "`/sales pipeline` · `/sales pipeline west team next quarter by stage chart`",
-    "quota": "`/sales quota` · `/sales quota team` · “how am I tracking to quota?”",
-    "forecast": "`/sales forecast q3` — closed, commit, best case, pipeline vs quota",
-    "deals": "`/sales deals this week` — open deals closing in a period",
-    "deal": "`/sales deal Acme renewal` — one deal: stage path, changes, last activity",
-    "stalled": "`/sales stalled` · “which of Dana's deals are stuck?”",
-    "winrate": "`/sales winrate last quarter by owner`",
-    "cycle": "`/sales cycle ytd` — median and mean days to close",
-    "funnel": "`/sales funnel this year` — stage-to-stage conversion",
-    "leaderboard": "`/sales leaderboard team` — ranked by attainment, then closed won",
-    "changes": "`/sales changes since last week` — new, advanced, slipped, won, lost",
-    "integrity": "`/sales integrity` — data-quality findings (sales ops)",
+    "help": N_("this list"),
+    "pipeline": N_("`/sales pipeline` · `/sales pipeline west team next quarter by stage chart`"),
+    "quota": N_("`/sales quota` · `/sales quota team` · “how am I tracking to quota?”"),
+    "forecast": N_("`/sales forecast q3` — closed, commit, best case, pipeline vs quota"),
+    "deals": N_("`/sales deals this week` — open deals closing in a period"),
+    "deal": N_("`/sales deal Acme renewal` — one deal: stage path, changes, last activity"),
+    "stalled": N_("`/sales stalled` · “which of Dana's deals are stuck?”"),
+    "winrate": N_("`/sales winrate last quarter by owner`"),
+    "cycle": N_("`/sales cycle ytd` — median and mean days to close"),
+    "funnel": N_("`/sales funnel this year` — stage-to-stage conversion"),
+    "leaderboard": N_("`/sales leaderboard team` — ranked by attainment, then closed won"),
+    "changes": N_("`/sales changes since last week` — new, advanced, slipped, won, lost"),
+    "integrity": N_("`/sales integrity` — data-quality findings (sales ops)"),
+    "digest": N_("`/sales digest preview` · `time 07:30` · `pause 5d` · `off` · `on`"),
+    "settings": N_("`/sales settings` — your role, scope, time zone and digest · `/sales settings language id|it|en`"),
+    "commission": N_("`/sales commission` · `/sales comp what if Acme renewal` · `what if +50k` — estimated payout"),
+    "scorecard": N_("`/sales scorecard` · `/sales scorecard team` — you vs your team's median, and the bottleneck"),
     "call": "`/sales call` — submit your forecast call for the quarter (commit, best case, a note)",
     "calls": "`/sales calls [team]` — each person's call beside the system's roll-up and quota; who hasn't called",
-    "digest": "`/sales digest preview` · `time 07:30` · `pause 5d` · `off` · `on`",
-    "settings": "`/sales settings` — your role, scope, time zone and digest",
-    "commission": "`/sales commission` · `/sales comp what if Acme renewal` · `what if +50k` — estimated payout",
-    "scorecard": "`/sales scorecard` · `/sales scorecard team` — you vs your team's median, and the bottleneck",
     "status": "`/sales status` — how fresh the CRM data is, per object (sales ops, execs)",
 }
 
 
 def help_(ask: Ask) -> Answer:
-    lines = [f"*{name}* — {HELP_EXAMPLES[name]}" for name in INTENTS]
-    return Answer(kind="help", title="What I can answer",
-                  lines=["Ask `/sales <what> [who] [when]`, words in any order, or ask me in plain English.",
-                         *lines, "Who: `me`, `team`, a name, an email, a team name, `org`. "
-                         "When: `this quarter`, `q3`, `fy2027`, `last 30 days`, `2026-10`, `ytd`…"],
+    lines = [f"*{name}* — {_(HELP_EXAMPLES[name])}" for name in INTENTS]
+    return Answer(kind="help", title=_("What I can answer"),
+                  lines=[_("Ask `/sales <what> [who] [when]`, words in any order, or ask me in plain English."),
+                         *lines, _("Who: `me`, `team`, a name, an email, a team name, `org`. "
+                                   "When: `this quarter`, `q3`, `fy2027`, `last 30 days`, `2026-10`, `ytd`…")],
                   understood=None)
 
 
@@ -182,7 +183,7 @@ def deal(ask: Ask) -> Answer:
                     found.currency, found.own_amount)
     return Answer(kind="deal", title=found.name, deal=card, context=_context(ask, None, None),
                   understood=f"I read “{name}” as {found.name}." if match.read_as else None,
-                  actions=[Action("share", "Share in channel", value=ask.request.raw[:1900])])
+                  actions=[Action("share", _("Share in channel"), value=ask.request.raw[:1900])])
 
 
 CHANGE_LABELS = {"amount": "Amount", "close_date": "Close date"}
@@ -358,7 +359,7 @@ def integrity(ask: Ask) -> Answer:
     return Answer(kind="list", title="Data-integrity findings", figures=[Figure("Findings", len(findings), "count")],
                   table=table if findings else None, lines=[] if findings else ["No findings. The data is clean."],
                   context=_context(ask, None, Scope("org", "the whole org")),
-                  actions=[Action("share", "Share in channel", value=ask.request.raw[:1900])])
+                  actions=[Action("share", _("Share in channel"), value=ask.request.raw[:1900])])
 
 
 def _integrity_rule(ask: Ask, rule: str, findings: list, title: str) -> Answer:
@@ -371,17 +372,41 @@ def _integrity_rule(ask: Ask, rule: str, findings: list, title: str) -> Answer:
                   figures=[Figure("Findings", len(findings), "count")], table=table if rows else None,
                   lines=[] if rows else [f"No findings for “{title}”. The data is clean on that rule."],
                   context=_context(ask, None, Scope("org", "the whole org")),
-                  actions=[Action("share", "Share in channel", value=ask.request.raw[:1900])])
+                  actions=[Action("share", _("Share in channel"), value=ask.request.raw[:1900])])
+
+
+LANGUAGE_WORDS = ("language", "lang", "bahasa", "lingua")
+LANGUAGE_VALUES = {"en": "en", "english": "en", "inggris": "en", "inglese": "en",
+                   "id": "id", "indonesian": "id", "indonesia": "id", "indonesiano": "id",
+                   "it": "it", "italian": "it", "italia": "it", "italiano": "it",
+                   "auto": None, "slack": None, "otomatis": None, "automatico": None}
 
 
 def settings_(ask: Ask) -> Answer:
-    v = ask.viewer
+    """`/sales settings` shows the person's settings; `/sales settings language id|it|en|auto` sets their
+    language (auto: follow the Slack locale again), answered in the new language."""
+    from db.languages import choose_language, language_for
+    from i18n import LANGUAGE_NAMES, set_locale
     from metrics.scopes import default_scope
 
-    return Answer(kind="info", title="Your settings",
-                  figures=[Figure("Role", v.role, "text"), Figure("You see", default_scope(v).label, "text"),
-                           Figure("Time zone", v.timezone or ask.settings.default_timezone, "text"),
-                           Figure("Email", v.email or "—", "text")],
+    v = ask.viewer
+    words = ask.request.args.lower().split()
+    done = None
+    if words and words[0] in LANGUAGE_WORDS:
+        if len(words) != 2 or words[1] not in LANGUAGE_VALUES:
+            return Answer(kind="error", title=_("Language"), lines=[
+                _("Say `/sales settings language en`, `id` or `it` (or `auto` to follow your Slack language).")])
+        chosen = LANGUAGE_VALUES[words[1]]
+        choose_language(ask.conn.engine, v.rep_id, chosen)
+        lang = set_locale(language_for(ask.conn.engine, ask.settings.default_locale, rep_id=v.rep_id))
+        done = _("I'll speak {language} with you from now on.").format(language=LANGUAGE_NAMES[lang])
+    language = LANGUAGE_NAMES[language_for(ask.conn.engine, ask.settings.default_locale, rep_id=v.rep_id)]
+    return Answer(kind="info", title=_("Your settings"),
+                  figures=[Figure(_("Role"), v.role, "text"), Figure(_("You see"), default_scope(v).label, "text"),
+                           Figure(_("Time zone"), v.timezone or ask.settings.default_timezone, "text"),
+                           Figure(_("Language"), language, "text"),
+                           Figure(_("Email"), v.email or "—", "text")],
+                  lines=[done] if done else [],
                   context=[ask.freshness()])
 
 

@@ -25,18 +25,19 @@ from assistant.vocabulary import EXAMPLES
 from config import Settings
 from db.conversations import last_reading, remember_reading
 from errors import UserError
+from i18n import N_, _
 from metrics.cache import ResultCache
 from metrics.periods import PeriodError
 from metrics.scopes import Viewer
 
 log = logging.getLogger(__name__)
 
-UNAVAILABLE = "The sales data source is unavailable right now. Please try again in a minute."
+UNAVAILABLE = N_("The sales data source is unavailable right now. Please try again in a minute.")
 __all__ = ["Ask", "answer_text", "freshness_line", "read_for", "since_default", "viewer_today", "viewer_zone"]
 
 
 def error_answer(message: str, *, error_id: str | None = None, suggestion: str | None = None) -> Answer:
-    return Answer(kind="error", title="Sorry, I couldn't answer that", lines=[message], error_id=error_id,
+    return Answer(kind="error", title=_("Sorry, I couldn't answer that"), lines=[message], error_id=error_id,
                   suggestion=suggestion)
 
 
@@ -61,25 +62,26 @@ def closest_examples(text: str, n: int = 3) -> list[str]:
 
 def cannot_answer(reading: Reading, text: str) -> Answer:
     unknown = ", ".join(f"“{w}”" for w in reading.unknown)
-    lines = [f"I didn't understand {unknown}." if unknown else "I didn't understand that.",
-             "The closest things I can answer:", *(f"• {e}" for e in closest_examples(text)),
-             "`/sales help` lists everything."]
-    return Answer(kind="help", title="I can't answer that yet", lines=lines)
+    lines = [_("I didn't understand {words}.").format(words=unknown) if unknown else _("I didn't understand that."),
+             _("The closest things I can answer:"), *(f"• {e}" for e in closest_examples(text)),
+             _("`/sales help` lists everything.")]
+    return Answer(kind="help", title=_("I can't answer that yet"), lines=lines)
 
 
 def _said_back(answer: Answer, reading: Reading, ignored: list[str], followed: bool = False) -> None:
     notes = []
     if followed:
-        notes.append("I read this as: " + "; ".join([summary(reading), *reading.request.notes]) + ".")
+        notes.append(_("I read this as: {reading}.").format(reading="; ".join([summary(reading),
+                                                                                *reading.request.notes])))
         if answer.understood:
             notes.append(answer.understood)
     elif reading.request.notes and not answer.understood:
-        notes.append("I read this as: " + "; ".join(reading.request.notes) + ".")
+        notes.append(_("I read this as: {reading}.").format(reading="; ".join(reading.request.notes)))
     elif answer.understood:
         notes.append(answer.understood)
     words = [*(f"“{w}”" for w in reading.unknown), *ignored]
     if words:
-        notes.append("I ignored: " + ", ".join(words) + ".")
+        notes.append(_("I ignored: {words}.").format(words=", ".join(words)))
     answer.understood = " ".join(notes) or None
 
 
@@ -146,7 +148,7 @@ def answer_text(engine: Engine, viewer: Viewer, text: str, *, settings: Settings
         if isinstance(exc, OperationalError) or getattr(exc, "connection_invalidated", False):
             error_id = uuid.uuid4().hex[:8]
             log.warning("data source unavailable (error id %s): %s", error_id, exc)
-            return error_answer(UNAVAILABLE, error_id=error_id)
+            return error_answer(_(UNAVAILABLE), error_id=error_id)
         return _unexpected(text)
     except Exception:  # noqa: BLE001 - the user gets a sentence and an id; the log gets the trace
         return _unexpected(text)
@@ -155,5 +157,5 @@ def answer_text(engine: Engine, viewer: Viewer, text: str, *, settings: Settings
 def _unexpected(text: str) -> Answer:
     error_id = uuid.uuid4().hex[:8]
     log.exception("failed to answer %r (error id %s)", text, error_id)
-    return error_answer(f"Something went wrong on my side (error id {error_id}). The team has the details.",
-                        error_id=error_id)
+    return error_answer(_("Something went wrong on my side (error id {error_id}). The team has the details.")
+                        .format(error_id=error_id), error_id=error_id)

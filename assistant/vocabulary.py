@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from assistant import vocabulary_intl as intl
+
 
 @dataclass(frozen=True)
 class Concept:
@@ -235,7 +237,7 @@ STOP_WORDS = frozenset({
     'still', 'yet', 'already', 'about?', 'whole', 'entire', 'entirely', 'overall?', 'exactly', 'roughly',
     'approximately', 'approx', 'around', 'some?', 'my?', 'on?', 'for?', 'since', 'until', 'till', 'til',
     'till?', 'upto',
-})
+}) | intl.STOP_WORDS
 
 # Words glued to a preceding name: "EMEA Sales", "west team", "Dana's team".
 NAME_SUFFIXES = frozenset({"sales", "team", "team's", "region", "org", "group"})
@@ -256,6 +258,14 @@ def _build() -> dict[tuple[str, ...], Concept]:
     for rule, spec in _RULE_PHRASES.items():
         for p in _phrases(spec):
             out[p] = Concept(intent="integrity", rule=rule.strip())
+    for table in (intl.INTENT_PHRASES_ID, intl.INTENT_PHRASES_IT):
+        for (intent, metric), spec in table.items():
+            for p in _phrases(spec):
+                out.setdefault(p, Concept(intent=intent, metric=metric))
+    for table in (intl.SCOPE_PHRASES_ID, intl.SCOPE_PHRASES_IT):
+        for value, spec in table.items():
+            for p in _phrases(spec):
+                out.setdefault(p, Concept(scope=value))
     for table, key in ((_SCOPE_PHRASES, "scope"), (_OPTION_PHRASES, "option"), (_STAGE_PHRASES, "stage"),
                        (_SORT_PHRASES, "sort")):
         for value, spec in table.items():

@@ -199,6 +199,7 @@ bot_slack_identities = Table(
     Column("email", String(320)),
     Column("rep_id", Integer, ForeignKey("reps.id", ondelete="SET NULL")),
     Column("tz", String(64)),
+    Column("locale", String(16)),  # the Slack locale (users.info include_locale), e.g. "it-IT"
     Column("deleted", Boolean, nullable=False, server_default="0"),
     Column("fetched_at", UTCDateTime, nullable=False),
 )

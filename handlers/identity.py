@@ -34,7 +34,7 @@ def _cached(engine: Engine, user_id: str):
 
 def _fetch(client: WebClient, engine: Engine, user_id: str) -> tuple[str | None, int | None, str | None, bool]:
     try:
-        user = client.users_info(user=user_id)["user"]
+        user = client.users_info(user=user_id, include_locale=True)["user"]
     except SlackApiError as exc:
         if exc.response.get("error") == "user_not_found":
             raise UnknownViewer("I couldn't find your Slack account. Ask sales ops to check your setup.") from None
@@ -47,7 +47,8 @@ def _fetch(client: WebClient, engine: Engine, user_id: str) -> tuple[str | None,
         rep_id = conn.execute(select(reps.c.id).where(reps.c.slack_user_id == user_id)).scalar()
         if rep_id is None and email:
             rep_id = conn.execute(select(reps.c.id).where(func.lower(reps.c.email) == email.lower())).scalar()
-    store_slack_identity(engine, user_id, email=email, rep_id=rep_id, tz=tz, deleted=deleted)
+    store_slack_identity(engine, user_id, email=email, rep_id=rep_id, tz=tz, deleted=deleted,
+                         locale=user.get("locale"))
     return email, rep_id, tz, deleted
 
 

@@ -13,9 +13,11 @@ from sqlalchemy.exc import DBAPIError
 from assistant import vocabulary
 from assistant.answers import Answer
 from assistant.service import UNAVAILABLE, answer_text, error_answer
+from db.languages import language_for
 from errors import UserError
 from handlers.deps import BotDeps
 from handlers.identity import viewer_for_slack_user
+from i18n import N_, _, set_currency, set_locale
 from ops import telemetry
 from render.blocks import answer_to_message
 from render.charts import chart_alt_text, render_chart
@@ -34,9 +36,9 @@ def conversation_key(channel: str | None, user_id: str, thread_ts: str | None = 
     return f"thread:{channel}:{thread_ts}:{user_id}" if thread_ts else None
 
 
-RATE_LIMITED = ("You've asked me {limit} things in the last minute, which is my limit for one person so that "
+RATE_LIMITED = N_("You've asked me {limit} things in the last minute, which is my limit for one person so that "
                 "everyone gets quick answers. Please wait a minute and ask again.")
-BUSY = "I'm busy answering a lot of questions right now; please try again in a moment."
+BUSY = N_("I'm busy answering a lot of questions right now; please try again in a moment.")
 SUBCOMMANDS = frozenset(vocabulary.SUBCOMMANDS)
 OUTCOMES = {"refusal": "refused", "error": "error"}
 request_log = logging.getLogger("salesbot.request")
@@ -59,17 +61,19 @@ def answer_for(deps: BotDeps, client: WebClient, user_id: str, text: str, *, con
     connection); counted, timed and logged as one line. Never raises. `conversation` (see `conversation_key`)
     lets the message follow up the last question asked there."""
     started = time.perf_counter()
+    set_locale(deps.settings.default_locale)  # until the person is known (their own language: speak_to)
+    set_currency(deps.settings.org_currency)
     subcommand = subcommand_of(text)
     outcome, answer = "ok", None
     if not deps.limiter.allow(user_id):
-        outcome, answer = "rate_limited", error_answer(RATE_LIMITED.format(limit=deps.limiter.per_minute))
+        outcome, answer = "rate_limited", error_answer(_(RATE_LIMITED).format(limit=deps.limiter.per_minute))
     else:
         with deps.gate.slot() as free:
             if free:
                 answer = _answer(deps, client, user_id, text, conversation)
                 outcome = OUTCOMES.get(answer.kind, "ok")
             else:
-                outcome, answer = "busy", error_answer(BUSY)
+                outcome, answer = "busy", error_answer(_(BUSY))
     took = time.perf_counter() - started
     if outcome in ("rate_limited", "busy"):
         telemetry.LIMITED.labels(reason=outcome).inc()
@@ -90,14 +94,27 @@ def _answer(deps: BotDeps, client: WebClient, user_id: str, text: str, conversat
     except DBAPIError as exc:
         error_id = uuid.uuid4().hex[:8]
         log.warning("data source unavailable (error id %s): %s", error_id, exc)
-        return error_answer(UNAVAILABLE, error_id=error_id)
+        return error_answer(_(UNAVAILABLE), error_id=error_id)
     except Exception:  # noqa: BLE001 - Slack or network failure while identifying: a sentence and an id
         error_id = uuid.uuid4().hex[:8]
         log.exception("could not identify Slack user %s (error id %s)", user_id, error_id)
-        return error_answer(f"I couldn't check who you are right now (error id {error_id}). Please try again.",
+        return error_answer(_("I couldn't check who you are right now (error id {error_id}). Please try again.")
+                            .format(error_id=error_id),
                             error_id=error_id)
+    speak_to(deps, user_id, rep_id=viewer.rep_id)
     return answer_text(deps.engine, viewer, text, settings=deps.settings, cache=deps.cache,
                        conversation=conversation)
+
+
+def speak_to(deps: BotDeps, user_id: str | None, *, rep_id: int | None = None) -> str:
+    """Speak this person's language, in the org currency, for the rest of this listener (each listener runs in its
+    own context: handlers/workers.py). Returns the language; the default one when the store cannot be read."""
+    set_currency(deps.settings.org_currency)
+    try:
+        lang = language_for(deps.engine, deps.settings.default_locale, rep_id=rep_id, slack_user_id=user_id)
+    except DBAPIError:
+        lang = deps.settings.default_locale
+    return set_locale(lang)
 
 
 def message_for(deps: BotDeps, answer: Answer) -> dict:

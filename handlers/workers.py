@@ -3,6 +3,7 @@ graceful stop waits for them, so a question asked just before SIGTERM is still a
 
 from __future__ import annotations
 
+import contextvars
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -51,7 +52,8 @@ class DrainableExecutor(ThreadPoolExecutor):
     def submit(self, fn, /, *args, **kwargs) -> Future:
         self._pending.add()
         try:
-            future = super().submit(fn, *args, **kwargs)
+            # each listener in a fresh context: the language one answer speaks (i18n.set_locale) ends with it
+            future = super().submit(contextvars.Context().run, fn, *args, **kwargs)
         except BaseException:
             self._pending.done()
             raise

@@ -12,9 +12,11 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from assistant.answers import Action, Answer, DealCard, Table
+from i18n import N_, _
 from render.format import (
     DASH,
     clean_text,
+    count,
     date_text,
     escape_mrkdwn,
     fit_width,
@@ -49,14 +51,14 @@ TABLE_HARD_WIDTH = 120  # and never exceeds
 
 ACTION_PREFIX = "sales_"
 DEFAULT_LABELS = {
-    "share": "Share in channel",
-    "chart": "Show chart",
+    "share": N_("Share in channel"),
+    "chart": N_("Show chart"),
     "csv": "CSV",
-    "snooze_7": "Snooze 7 days",
-    "snooze_30": "Snooze 30 days",
-    "snooze_custom": "Snooze until…",
-    "still_active": "Still active",
-    "open_crm": "Open in CRM",
+    "snooze_7": N_("Snooze 7 days"),
+    "snooze_30": N_("Snooze 30 days"),
+    "snooze_custom": N_("Snooze until…"),
+    "still_active": N_("Still active"),
+    "open_crm": N_("Open in CRM"),
     "forecast_call": "Submit my call",
 }
 # actions that only make sense for the person who asked; dropped when an answer is shared in a channel
@@ -82,7 +84,7 @@ def section(text: str) -> dict:
 
 def header(text: str) -> dict:
     """A header block: plain text (no escaping), one line, ≤150 characters."""
-    return {"type": "header", "text": _plain(truncate(one_line(text).strip(), MAX_HEADER_TEXT) or "Sales")}
+    return {"type": "header", "text": _plain(truncate(one_line(text).strip(), MAX_HEADER_TEXT) or _("Sales"))}
 
 
 def context(texts: list[str]) -> dict:
@@ -103,8 +105,8 @@ def fields_sections(fields: list[str]) -> list[dict]:
     return out
 
 
-def _more_text(n: int, noun: str = "") -> str:
-    return f"_…and {n:,} more{' ' + noun if noun else ''}_"
+def _more_text(n: int) -> str:
+    return "_" + _("…and {count} more").format(count=count(n)) + "_"
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -212,15 +214,15 @@ def deal_facts(deal: DealCard, currency: str = "USD") -> list[tuple[str, str]]:
     """The deal card's fields as (label, plain text), in the order every renderer shows them. The amount is to
     the cent: this is one deal, and its changes are listed to the cent too. A deal in another currency than
     the one shown also gives its own amount."""
-    facts = [("Stage", one_line(deal.stage) or DASH), ("Amount", money_exact(deal.amount, currency))]
+    facts = [(_("Stage"), one_line(deal.stage) or DASH), (_("Amount"), money_exact(deal.amount, currency))]
     if deal.currency and deal.currency != currency and deal.own_amount is not None:
         facts.append((f"Amount in {one_line(deal.currency)}", money_exact(deal.own_amount, deal.currency)))
-    facts.append(("Close date", date_text(deal.close_date)))
+    facts.append((_("Close date"), date_text(deal.close_date)))
     if deal.probability is not None:
-        facts.append(("Probability", f"{deal.probability}%"))
-    facts.append(("Last activity", date_text(deal.last_activity)))
+        facts.append((_("Probability"), f"{deal.probability}%"))
+    facts.append((_("Last activity"), date_text(deal.last_activity)))
     if deal.next_step:
-        facts.append(("Next step", one_line(deal.next_step)))
+        facts.append((_("Next step"), one_line(deal.next_step)))
     return facts
 
 
@@ -236,7 +238,7 @@ def _deal_pieces(deal: DealCard, url: str | None, show_name: bool = True, curren
 
     if deal.stage_path:
         steps = [f"{_esc_line(stage, 200)} ({escape_mrkdwn(date_text(at))})" for stage, at in deal.stage_path]
-        label = "*Stage path*\n"
+        label = "*" + _("Stage path") + "*\n"
         # keep the latest steps: the path's end is what matters; the start collapses into "N earlier"
         kept: list[str] = []
         size = len(label)
@@ -248,7 +250,8 @@ def _deal_pieces(deal: DealCard, url: str | None, show_name: bool = True, curren
             size += extra
         kept.reverse()
         earlier = len(steps) - len(kept)
-        text = label + (f"_…{earlier:,} earlier_ → " if earlier else "") + " → ".join(kept)
+        before = "_" + _("…{count} earlier").format(count=count(earlier)) + "_ → " if earlier else ""
+        text = label + before + " → ".join(kept)
         pieces.append(_Piece(section(text), items=len(kept)))
 
     if deal.changes:
@@ -274,10 +277,11 @@ def _action_id(kind: str) -> str:
 
 def button(action: Action, *, default_value: str = "", url: str | None = None) -> dict:
     """One Action as a button element inside Slack's limits (text ≤75, value ≤2,000, url ≤3,000)."""
-    label = one_line(action.label).strip() or DEFAULT_LABELS.get(action.kind, action.kind.replace("_", " ").title())
+    label = one_line(action.label).strip() or (_(DEFAULT_LABELS[action.kind]) if action.kind in DEFAULT_LABELS
+                                               else action.kind.replace("_", " ").title())
     el: dict[str, Any] = {
         "type": "button",
-        "text": _plain(truncate(label, MAX_BUTTON_TEXT) or "Open"),
+        "text": _plain(truncate(label, MAX_BUTTON_TEXT) or _("Open")),
         "action_id": _action_id(action.kind),
     }
     value = action.value or default_value
@@ -326,7 +330,7 @@ def buttons(answer: Answer, *, crm_url_template: str | None = None, drop: frozen
 
 def fallback_text(answer: Answer) -> str:
     """The short top-level `text` (notifications, screen readers): "Open pipeline: $1.2M"."""
-    title = one_line(answer.title).strip() or "Sales"
+    title = one_line(answer.title).strip() or _("Sales")
     text = title
     if answer.figures:
         f = answer.figures[0]
@@ -359,7 +363,8 @@ def _notes(answer: Answer) -> list[str]:
 def _context_items(answer: Answer, extra: list[str] | None = None) -> list[str]:
     items = []
     if answer.error_id:
-        items.append(f"Error id: `{escape_mrkdwn(truncate(one_line(answer.error_id).replace('`', ''), 100))}`")
+        error_id = escape_mrkdwn(truncate(one_line(answer.error_id).replace("`", ""), 100))
+        items.append(_("Error id: `{error_id}`").format(error_id=error_id))
     items += [_esc_line(c, MAX_CONTEXT_TEXT) for c in answer.context if c and one_line(c).strip()]
     items += extra or []
     return items
@@ -386,7 +391,7 @@ def answer_blocks(
 
     body: list[_Piece] = []
     if answer.kind == "error" and not answer.lines and not answer.figures:
-        body.append(_Piece(section("Something went wrong on my side. I've logged it; please try again shortly.")))
+        body.append(_Piece(section(_("Something went wrong on my side. I've logged it; please try again shortly."))))
     body += [_Piece(b, items=len(b["fields"])) for b in fields_sections(_figure_fields(answer))]
     if answer.deal is not None:
         body += _deal_pieces(answer.deal, crm_url(answer.deal, crm_url_template), currency=answer.currency,
@@ -432,7 +437,7 @@ def ephemeral_with_share(answer: Answer, *, crm_url_template: str | None = None)
     """The ephemeral reply to a request (for `respond`/`chat.postEphemeral`): the message plus a "Share in
     channel" button (value: the request text) unless the answer has one or is an error/refusal/help."""
     if answer.kind not in ("error", "refusal", "help") and not any(a.kind == "share" for a in answer.actions):
-        share = Action("share", DEFAULT_LABELS["share"], value=answer.request_text[:MAX_BUTTON_VALUE])
+        share = Action("share", _(DEFAULT_LABELS["share"]), value=answer.request_text[:MAX_BUTTON_VALUE])
         answer = replace(answer, actions=[share, *answer.actions])
     msg = answer_to_message(answer, crm_url_template=crm_url_template)
     return {"response_type": "ephemeral", **msg}
@@ -444,7 +449,7 @@ _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,20}$")
 def shared_message(answer: Answer, *, shared_by: str | None = None, crm_url_template: str | None = None) -> dict:
     """The answer posted in a channel by "Share in channel": personal buttons (share, snooze, still active) are
     dropped, and a context line says who shared it (`shared_by` is a Slack user id, e.g. "U123ABC")."""
-    extra = [f"Shared by <@{shared_by}>"] if shared_by and _USER_ID.match(shared_by) else []
+    extra = [_("Shared by {user}").format(user=f"<@{shared_by}>")] if shared_by and _USER_ID.match(shared_by) else []
     return {
         "response_type": "in_channel",
         "text": fallback_text(answer),

@@ -9,25 +9,27 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from collections.abc import Callable
 from datetime import date, datetime
-from decimal import Context, Decimal, InvalidOperation
-from typing import Any
+from decimal import Context, Decimal, InvalidOperation, localcontext
+from functools import wraps
+from typing import Any, TypeVar
+
+from babel import Locale
+from babel.dates import format_date
+from babel.numbers import (
+    format_compact_currency,
+    format_currency,
+    format_decimal,
+    format_percent,
+    get_minus_sign_symbol,
+)
+
+from i18n import current_currency, current_locale, ngettext, use_locale
 
 DASH = "—"  # shown for a missing value
 MINUS = "\u2212"  # a real minus sign: −$1.5K
 ELLIPSIS = "…"
-
-_SYMBOLS = {
-    "USD": "$",
-    "EUR": "€",
-    "GBP": "£",
-    "JPY": "¥",
-    "INR": "₹",
-    "CAD": "CA$",
-    "AUD": "A$",
-    "NZD": "NZ$",
-}
-
 
 MAX_MAGNITUDE = 30  # |value| ≥ 1e31 is not a business number: formatters give up on it (fmt shows it raw)
 
@@ -69,147 +71,181 @@ def _round(d: Decimal, places: int = 0) -> Decimal:
     return d.quantize(Decimal(1).scaleb(-places), context=ctx)
 
 
-def _trim(text: str) -> str:
-    """'1.0' → '1', '1.50' → '1.5'."""
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return text
+_F = TypeVar("_F", bound=Callable[..., str])
 
 
-def _prefix(currency: str | None) -> tuple[str, str]:
-    """(symbol before the number, separator): ('$', '') or ('CHF', ' ')."""
-    code = (currency or "USD").upper()
-    if code in _SYMBOLS:
-        return _SYMBOLS[code], ""
-    return code, " "
+def _wide(fn: _F) -> _F:
+    """Run a formatter with precision for any magnitude it accepts (Babel quantizes in the current context,
+    whose default 28 digits cannot hold 1e25 to the cent)."""
+
+    @wraps(fn)
+    def run(*args: Any, **kwargs: Any) -> str:
+        with localcontext(Context(prec=2 * MAX_MAGNITUDE + 10)):
+            return fn(*args, **kwargs)
+
+    return run  # type: ignore[return-value]
 
 
-def _scaled(a: Decimal, divisor: int, decimals: int) -> tuple[Decimal, str]:
-    q = _round(a.scaleb(-len(str(divisor)) + 1), decimals)  # divisor is a power of ten
-    return q, _trim(f"{q:f}")
+def _locale(locale: str | None) -> str:
+    return locale or current_locale()
 
 
-def _compact(a: Decimal) -> str:
-    """Always compact: 0, 950, 1.5K, 12K, 350K, 1.2M, 3.4B (a ≥ 0, already rounded to whole units)."""
-    for divisor, suffix in ((10**12, "T"), (10**9, "B"), (10**6, "M")):
-        if a >= divisor * Decimal("0.9995"):
-            q, s = _scaled(a, divisor, 1)
-            return s + suffix
+def _code(currency: str | None) -> str:
+    return (currency or current_currency()).upper()
+
+
+def _signed(text: str, locale: str) -> str:
+    """CLDR's minus sign for these locales is the hyphen-minus; people read a real minus sign better (−$1.5K)."""
+    minus = get_minus_sign_symbol(locale)
+    return text.replace(minus, MINUS, 1) if minus != MINUS else text
+
+
+def _compact_precision(a: Decimal) -> tuple[int, int]:
+    """(power of ten of the unit shown, decimals) for an amount a ≥ 0 in whole units.
+
+    Millions and up: one decimal (1.2M, 12M). 100K–1M: whole thousands (350K). 1K–100K: one decimal (12.4K).
+    Below: whole units. An amount that rounds up into the next unit is shown in it (999,600 → 1M, never 1000K).
+    """
+    for power in (12, 9, 6):
+        if a >= Decimal(10) ** power * Decimal("0.9995"):
+            return power, 1
     if a >= 1000:
-        decimals = 1 if a < 100_000 else 0
-        q, s = _scaled(a, 1000, decimals)
-        if q >= 1000:  # 999,600 → 1M, not 1000K
-            return "1M"
-        return s + "K"
-    return f"{a:.0f}"
+        return 3, 1 if a < 100_000 else 0
+    return 0, 0
 
 
-def money(value: Any, currency: str | None = "USD") -> str:
-    """Money for people: $1.2M, $350K, $12.4K, $1.5K, $950, $0, −$1.5K; None → '—'.
+def _compact_rounded(a: Decimal) -> tuple[Decimal, int]:
+    """`a` rounded to what the compact form shows, and the decimals to show (so Babel never rounds again)."""
+    power, decimals = _compact_precision(a)
+    return _round(a.scaleb(-power), decimals).scaleb(power), decimals
 
-    Millions and up: one decimal ($1.2M, $12M). 100K–1M: whole thousands ($350K). 1K–100K: one decimal
-    ($12.4K, $1.5K). Below: whole units; a non-zero amount under 1 keeps its cents ($0.50). Unknown currency
-    codes are written before the number ('CHF 1.2M').
+
+@_wide
+def money(value: Any, currency: str | None = None, locale: str | None = None) -> str:
+    """Compact money for people, written the way CLDR writes it for the locale: '$1.2M', '$350K', '$12.4K',
+    '−$1.5K' (en), 'Rp1,2 jt' (id), '1,2 Mln €' (it); None → '—'.
+
+    `currency` is an ISO 4217 code (default: the currency of the current context, the org currency). A non-zero
+    amount under 1 keeps its cents ($0.50).
     """
     d = _number(value)
     if d is None:
         return DASH
-    symbol, sep = _prefix(currency)
-    sign = MINUS if d < 0 else ""
+    loc, code = _locale(locale), _code(currency)
     a = abs(d)
-    if a == 0:
-        return f"{symbol}{sep}0"
-    if a < 1:
-        cents = _round(a, 2)
-        if cents == 0:
-            return f"{symbol}{sep}0"
-        body = f"{cents:f}"
+    if a < 1 and _round(a, 2) != 0:
+        return _signed(format_currency(_round(d, 2), code, locale=loc), loc)
+    return money_short(d, code, loc)
+
+
+@_wide
+def money_exact(value: Any, currency: str | None = None, locale: str | None = None) -> str:
+    """Money to the cent, for one deal: '$12,500', '$12,345.67', '−$1,200.50' (en), '12.500 €' (it); cents only
+    when there are some."""
+    d = _number(value)
+    if d is None:
+        return DASH
+    loc, code = _locale(locale), _code(currency)
+    cents = _round(d, 2)
+    if cents == cents.to_integral_value():
+        pattern = Locale.parse(loc).currency_formats["standard"].pattern.replace("0.00", "0")
+        text = format_currency(cents, code, format=pattern, locale=loc, currency_digits=False)
     else:
-        body = _compact(_round(a))
-    return f"{sign}{symbol}{sep}{body}"
+        text = format_currency(cents, code, locale=loc, currency_digits=False)
+    return _signed(text, loc) if cents else text.replace(get_minus_sign_symbol(loc), "", 1)
 
 
-def money_exact(value: Any, currency: str | None = "USD") -> str:
-    """Money to the cent, for one deal: $12,500, $12,345.67, −$1,200.50; cents only when there are some."""
+@_wide
+def money_short(value: Any, currency: str | None = None, locale: str | None = None) -> str:
+    """Always-compact money for chart axes and tight spaces: $0, $500, $5K, $20K, $1.2M (per locale, as `money`)."""
     d = _number(value)
     if d is None:
         return DASH
-    symbol, sep = _prefix(currency)
-    cents = _round(abs(d), 2)
-    sign = MINUS if d < 0 and cents else ""
-    body = f"{cents:,.0f}" if cents == cents.to_integral_value() else f"{cents:,.2f}"
-    return f"{sign}{symbol}{sep}{body}"
+    loc, code = _locale(locale), _code(currency)
+    rounded, decimals = _compact_rounded(_round(abs(d)))
+    if rounded == 0:
+        d = rounded  # no "−$0"
+    text = format_compact_currency(rounded.copy_sign(d), code, locale=loc, fraction_digits=decimals)
+    return _signed(text, loc)
 
 
-def money_short(value: Any, currency: str | None = "USD") -> str:
-    """Always-compact money for chart axes and tight spaces: $0, $500, $5K, $20K, $1.2M."""
-    d = _number(value)
-    if d is None:
-        return DASH
-    symbol, sep = _prefix(currency)
-    sign = MINUS if d < 0 else ""
-    a = _round(abs(d))
-    return f"{sign}{symbol}{sep}{_compact(a)}"
+def _plain_percent(ratio: Decimal, loc: str) -> str:
+    """A ratio already rounded to what is shown, in the locale's percent pattern ('0.5%', '1.250%')."""
+    return format_percent(ratio, locale=loc, decimal_quantization=False)
 
 
-def percent(ratio: Any) -> str:
-    """A ratio as a percentage: 0.632 → '63%', 1.25 → '125%', 0.0049 → '0.5%', 0.0004 → '<0.1%', None → '—'."""
+@_wide
+def percent(ratio: Any, locale: str | None = None) -> str:
+    """A ratio as a percentage: 0.632 → '63%', 1.25 → '125%', 0.0049 → '0.5%', 0.0004 → '<0.1%', None → '—';
+    separators per locale ('1.250%' in it and id)."""
     d = _number(ratio)
     if d is None:
         return DASH
+    loc = _locale(locale)
     p = d * 100
-    sign = MINUS if p < 0 else ""
     a = abs(p)
     if a == 0:
-        return "0%"
+        return _plain_percent(Decimal(0), loc)
     if a < Decimal("0.05"):
-        return "<0.1%" if not sign else "0%"
-    if a < Decimal("0.995"):
-        tenths = _trim(f"{_round(a, 1):f}")
-        return f"{sign}{tenths}%"
-    return f"{sign}{int(_round(a)):,}%"
+        return "<" + _plain_percent(Decimal("0.001"), loc) if p > 0 else _plain_percent(Decimal(0), loc)
+    shown = _round(p, 1) if a < Decimal("0.995") else _round(p)
+    return _signed(_plain_percent(shown.scaleb(-2).normalize(), loc), loc)
 
 
-def count(value: Any) -> str:
-    """A whole count with thousands separators: 1234 → '1,234', None → '—'."""
+def _whole(n: int, loc: str) -> str:
+    return _signed(format_decimal(n, locale=loc), loc)
+
+
+@_wide
+def count(value: Any, locale: str | None = None) -> str:
+    """A whole count with the locale's thousands separators: 1234 → '1,234' (en), '1.234' (it, id); None → '—'."""
+    d = _number(value)
+    if d is None:
+        return DASH
+    return _whole(int(_round(d)), _locale(locale))
+
+
+@_wide
+def days(value: Any, locale: str | None = None) -> str:
+    """A duration in days: 41 → '41 days', 1 → '1 day', 2.6 → '3 days' ('41 hari', '41 giorni'); None → '—'."""
     d = _number(value)
     if d is None:
         return DASH
     n = int(_round(d))
-    return f"{MINUS}{abs(n):,}" if n < 0 else f"{n:,}"
+    with use_locale(_locale(locale)) as loc:
+        return ngettext("{n} day", "{n} days", abs(n)).format(n=_whole(n, loc))
 
 
-def days(value: Any) -> str:
-    """A duration in days: 41 → '41 days', 1 → '1 day', 2.6 → '3 days', None → '—'."""
-    d = _number(value)
-    if d is None:
-        return DASH
-    n = int(_round(d))
-    unit = "day" if abs(n) == 1 else "days"
-    number = f"{MINUS}{abs(n):,}" if n < 0 else f"{n:,}"
-    return f"{number} {unit}"
+DATE_PATTERN = "d MMM y"  # '31 Oct 2026', '31 Okt 2026', '31 ott 2026': CLDR's medium date in id and it
 
 
-def date_text(value: Any) -> str:
-    """A date for people: '31 Oct 2026'. Datetimes show their date; text passes through; None → '—'."""
+def date_text(value: Any, locale: str | None = None) -> str:
+    """A date for people: '31 Oct 2026', '1 ott 2026'. Datetimes show their date; text passes through; None → '—'."""
     if value is None:
         return DASH
     if isinstance(value, datetime):
         value = value.date()
     if isinstance(value, date):
-        return f"{value.day} {value.strftime('%b')} {value.year}"
+        return format_date(value, DATE_PATTERN, locale=_locale(locale))
     return str(value)
 
 
-def multiple(value: Any) -> str:
-    """A ratio read as "times": pipeline coverage 3.24 → '3.2×', None → '—'."""
+def first_weekday(locale: str | None = None) -> int:
+    """The first day of the week in the locale's language (0 = Monday), as CLDR gives it."""
+    return Locale.parse(_locale(locale)).first_week_day
+
+
+@_wide
+def multiple(value: Any, locale: str | None = None) -> str:
+    """A ratio read as "times": pipeline coverage 3.24 → '3.2×' ('3,2×' in it and id), None → '—'."""
     d = _number(value)
     if d is None:
         return DASH
-    return f"{_trim(f'{_round(d, 1):f}')}×"
+    loc = _locale(locale)
+    return _signed(format_decimal(_round(d, 1).normalize(), locale=loc, decimal_quantization=False), loc) + "×"
 
 
-def fmt(value: Any, kind: str = "text", currency: str | None = "USD") -> str:
+def fmt(value: Any, kind: str = "text", currency: str | None = None) -> str:
     """Format one value by its Figure/Column fmt: money | ratio | multiple | count | days | text | date.
 
     Text (or an unknown kind) is `str(value)`; None is '—' for every kind. The result is plain text: escape it

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from assistant.answers import Answer
+from i18n import _, ngettext
 from render.blocks import MAX_VIEW_BLOCKS, answer_blocks, context, header, section
-from render.format import escape_mrkdwn, one_line, truncate
+from render.format import count, escape_mrkdwn, one_line, truncate
 
 MIN_SECTION_BLOCKS = 3  # a section squeezed below this is not shown (and counted in "N more sections")
 
@@ -23,12 +24,12 @@ def home_view(
     share of the blocks left, so a long list in the first section cannot push the others out. `title` (default
     "Your sales") and `updated` ("Updated 09:14", shown as context) head the tab.
     """
-    blocks: list[dict] = [header(title or "Your sales")]
+    blocks: list[dict] = [header(title or _("Your sales"))]
     if updated:
         blocks.append(context([escape_mrkdwn(truncate(one_line(updated), 300))]))
     if not sections:
         blocks.append(
-            section("Nothing to show yet. Try `/sales quota`, `/sales pipeline` or `/sales stalled` in any channel.")
+            section(_("Nothing to show yet. Try `/sales quota`, `/sales pipeline` or `/sales stalled` in any channel."))
         )
         return {"type": "home", "blocks": blocks}
 
@@ -46,5 +47,7 @@ def home_view(
         blocks.extend(answer_blocks(answer, max_blocks=budget, crm_url_template=crm_url_template))
         shown += 1
     if shown < len(sections):
-        blocks.append(context([f"_…and {len(sections) - shown:,} more sections_"]))
+        more = len(sections) - shown
+        blocks.append(context(["_" + ngettext("…and {count} more section", "…and {count} more sections", more)
+                               .format(count=count(more)) + "_"]))
     return {"type": "home", "blocks": blocks[:MAX_VIEW_BLOCKS]}

@@ -294,6 +294,7 @@ EXPECTED_DEFAULTS = {
     "FISCAL_YEAR_START_MONTH": ("fiscal_year_start_month", 1),
     "DEFAULT_TIMEZONE": ("default_timezone", "UTC"),
     "ORG_CURRENCY": ("org_currency", "USD"),
+    "DEFAULT_LOCALE": ("default_locale", "en"),
     "SLACK_BOT_TOKEN": ("slack_bot_token", ""),
     "SLACK_SIGNING_SECRET": ("slack_signing_secret", ""),
     "SLACK_APP_TOKEN": ("slack_app_token", ""),

@@ -33,6 +33,9 @@ def register(app, deps: BotDeps) -> None:
                         channel_id=command.get("channel_id"))
         where = send_chart(client, answer, user_id=user_id, channel_id=command.get("channel_id"))
         if where and where != command.get("channel_id"):
-            what = " and ".join(w for w, f in (("the chart", answer.chart), ("the CSV file", answer.export)) if f)
-            respond(response_type="ephemeral", replace_original=False,
-                    text=f"I sent {what} to you in a direct message, so only you can see it.")
+            if answer.export is None:
+                text = _("I sent the chart to you in a direct message, so only you can see it.")
+            else:
+                what = " and ".join(w for w, f in (("the chart", answer.chart), ("the CSV file", answer.export)) if f)
+                text = f"I sent {what} to you in a direct message, so only you can see it."
+            respond(response_type="ephemeral", replace_original=False, text=text)

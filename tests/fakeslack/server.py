@@ -605,6 +605,8 @@ class FakeSlack:
         user = self.users.get(p.get("user", ""))
         if user is None:
             return {"ok": False, "error": "user_not_found"}
+        if str(p.get("include_locale", "")).lower() not in ("1", "true"):  # Slack sends the locale only when asked
+            user = {k: v for k, v in user.items() if k != "locale"}
         return {"ok": True, "user": user}
 
     def _m_users_list(self, p: dict) -> dict:
