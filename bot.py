@@ -68,6 +68,10 @@ def cmd_metrics(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
+    if args.load or args.soak:
+        from bench.load import run_load_command
+
+        return run_load_command(args, load_settings())
     from metrics.bench import run_bench_command
 
     return run_bench_command(args, load_settings())
@@ -213,6 +217,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--runs", type=int, default=20, help="timed runs per measurement (default 20)")
     p.add_argument("--output", default=None, help="folder for the JSON results (default bench-results/)")
     p.add_argument("--skip-slack", action="store_true", help="no Slack round trips or chart timings")
+    p.add_argument("--load", action="store_true",
+                   help="the served bot under a burst: 200 commands from 50 people in 10 s and 20 clicks at once")
+    p.add_argument("--soak", action="store_true", help="the served bot over time: --requests over --minutes")
+    p.add_argument("--requests", type=int, default=20_000, help="--soak: requests in all (default 20,000)")
+    p.add_argument("--minutes", type=float, default=10, help="--soak: over how many minutes (default 10)")
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("sync", help="sync the sales database from the CRM (Salesforce or HubSpot), or show its health")
