@@ -19,6 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Engine, select
 
 from db.schema import reps
+from errors import UserError
 from tests.fakeslack import FakeSlack, post_block_action, post_slash_command
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,7 +52,7 @@ def slack_people(engine: Engine, count: int) -> list[tuple[str, str, str]]:
     leaders = [p for p, r in zip(people, rows, strict=True) if r.role != "rep"][: max(count // 10, 1)]
     chosen = leaders + [p for p in people if p not in leaders][: count - len(leaders)]
     if len(chosen) < count:
-        raise SystemExit(f"The demo org has {len(chosen)} active people with an email; the benchmark needs "
+        raise UserError(f"The demo org has {len(chosen)} active people with an email; the benchmark needs "
                          f"{count}. Build a larger org (--reps).")
     return chosen
 
@@ -89,8 +90,7 @@ class ServedBot:
         while not self._ready():
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 self.__exit__()
-                raise SystemExit(f"the bot did not start; its log ({self.log_path}) ends:\n"
-                                 + self.log_path.read_text()[-2000:])
+                raise UserError(f"The bot did not start: its log is {self.log_path}.")
             time.sleep(0.2)
         return self
 
