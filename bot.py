@@ -72,6 +72,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from crm.bench import run_sync_bench
 
         return run_sync_bench(args, load_settings())
+    if args.load or args.soak:
+        from bench.load import run_load_command
+
+        return run_load_command(args, load_settings())
     from metrics.bench import run_bench_command
 
     return run_bench_command(args, load_settings())
@@ -222,6 +226,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sync", action="store_true",
                    help="the CRM sync instead: a fake Salesforce org of --deals opportunities synced into "
                         "DATABASE_URL (an empty database), first in full, then 1,000 changed deals")
+    p.add_argument("--load", action="store_true",
+                   help="the served bot under a burst: 200 commands from 50 people in 10 s and 20 clicks at once")
+    p.add_argument("--soak", action="store_true", help="the served bot over time: --requests over --minutes")
+    p.add_argument("--requests", type=int, default=20_000, help="--soak: requests in all (default 20,000)")
+    p.add_argument("--minutes", type=float, default=10, help="--soak: over how many minutes (default 10)")
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("sync", help="sync the sales database from the CRM (Salesforce or HubSpot), or show its health")

@@ -70,9 +70,9 @@ def serve(settings: Settings, engine) -> int:
         signal.signal(sig, lambda *_: stop.set())
     socket_mode = None
     if settings.slack_app_token:
-        from slack_bolt.adapter.socket_mode import SocketModeHandler
+        from handlers.socket_mode import OnceSocketModeHandler
 
-        socket_mode = SocketModeHandler(app, settings.slack_app_token)
+        socket_mode = OnceSocketModeHandler(app, settings.slack_app_token, deps)
         socket_mode.connect()
         log.info("connected to Slack with Socket Mode")
         port = settings.serving.metrics_port

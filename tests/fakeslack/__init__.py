@@ -18,8 +18,10 @@ from tests.fakeslack.incoming import (
     Reply,
     app_home_opened,
     app_mention,
+    block_action_payload,
     date_value,
     dm_message,
+    event_callback,
     input_value,
     option_value,
     post_block_action,
@@ -30,7 +32,9 @@ from tests.fakeslack.incoming import (
     post_url_verification,
     post_view_submission,
     sign,
+    slash_command_form,
     stale_timestamp,
+    view_submission_payload,
 )
 from tests.fakeslack.server import Call, FakeSlack, FakeSlackError, Message, Upload
 
@@ -55,8 +59,10 @@ __all__ = [
     "Upload",
     "app_home_opened",
     "app_mention",
+    "block_action_payload",
     "date_value",
     "dm_message",
+    "event_callback",
     "fake_slack",
     "input_value",
     "option_value",
@@ -70,5 +76,7 @@ __all__ = [
     "serve_bolt",
     "serve_wsgi",
     "sign",
+    "slash_command_form",
     "stale_timestamp",
+    "view_submission_payload",
 ]

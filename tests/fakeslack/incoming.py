@@ -94,9 +94,21 @@ def _user(user_id: str, team_id: str) -> dict:
     return {"id": user_id, "username": user_id.lower(), "name": user_id.lower(), "team_id": team_id}
 
 
-def post_slash_command(
-    bot_url: str,
-    secret: str,
+FORGE_OPTIONS = ("timestamp", "signed", "headers", "tamper", "timeout")
+
+
+def _forge(options: dict) -> dict:
+    """Takes the forging options (post_signed's) out of ``options``; the rest build the payload."""
+    return {k: options.pop(k) for k in FORGE_OPTIONS if k in options}
+
+
+def post_slash_command(bot_url: str, secret: str, *args: Any, **options: Any) -> Reply:
+    """A slash command, form-encoded with the fields Slack sends (``slash_command_form``'s arguments)."""
+    forge = _forge(options)
+    return post_signed(bot_url, secret, urlencode(slash_command_form(*args, **options)), **forge)
+
+
+def slash_command_form(
     text: str,
     user_id: str,
     channel_id: str = "C1",
@@ -108,10 +120,9 @@ def post_slash_command(
     api_app_id: str = DEFAULT_APP_ID,
     channel_name: str | None = None,
     user_name: str | None = None,
-    **forge: Any,
-) -> Reply:
-    """A slash command, form-encoded with the fields Slack sends."""
-    fields = {
+) -> dict[str, str]:
+    """A slash command's fields, as Slack posts them in HTTP mode and puts them in a Socket Mode envelope."""
+    return {
         "token": "deprecated-verification-token",
         "team_id": team_id,
         "team_domain": "testteam",
@@ -126,7 +137,6 @@ def post_slash_command(
         "response_url": response_url or "https://hooks.slack.com/commands/T0001/1/unused",
         "trigger_id": trigger_id or _trigger_id(),
     }
-    return post_signed(bot_url, secret, urlencode(fields), **forge)
 
 
 def post_payload(bot_url: str, secret: str, payload: dict, **forge: Any) -> Reply:
@@ -134,9 +144,13 @@ def post_payload(bot_url: str, secret: str, payload: dict, **forge: Any) -> Repl
     return post_signed(bot_url, secret, urlencode({"payload": json.dumps(payload)}), **forge)
 
 
-def post_block_action(
-    bot_url: str,
-    secret: str,
+def post_block_action(bot_url: str, secret: str, *args: Any, **options: Any) -> Reply:
+    """A block_actions payload (``block_action_payload``'s arguments) posted to the bot."""
+    forge = _forge(options)
+    return post_payload(bot_url, secret, block_action_payload(*args, **options), **forge)
+
+
+def block_action_payload(
     user_id: str,
     action_id: str,
     value: str | None = None,
@@ -154,8 +168,7 @@ def post_block_action(
     team_id: str = DEFAULT_TEAM_ID,
     api_app_id: str = DEFAULT_APP_ID,
     state: dict | None = None,
-    **forge: Any,
-) -> Reply:
+) -> dict:
     """A block_actions payload: a button click (default) or a select (``action_type``, ``selected_option``).
 
     On a message: pass ``message`` (the posted message, with its ``ts``), or ``ephemeral=True`` and ``message_ts``
@@ -200,12 +213,16 @@ def post_block_action(
             payload["message"] = message
     if response_url is not None:
         payload["response_url"] = response_url
-    return post_payload(bot_url, secret, payload, **forge)
+    return payload
 
 
-def post_view_submission(
-    bot_url: str,
-    secret: str,
+def post_view_submission(bot_url: str, secret: str, *args: Any, **options: Any) -> Reply:
+    """A view_submission / view_closed payload (``view_submission_payload``'s arguments) posted to the bot."""
+    forge = _forge(options)
+    return post_payload(bot_url, secret, view_submission_payload(*args, **options), **forge)
+
+
+def view_submission_payload(
     user_id: str,
     callback_id: str,
     values: dict | None = None,
@@ -217,13 +234,12 @@ def post_view_submission(
     team_id: str = DEFAULT_TEAM_ID,
     api_app_id: str = DEFAULT_APP_ID,
     kind: str = "view_submission",
-    **forge: Any,
-) -> Reply:
+) -> dict:
     """A view_submission (or, with ``kind="view_closed"``, a view_closed) payload.
 
     ``values`` is Slack's ``view.state.values``: ``{block_id: {action_id: {"type": "plain_text_input",
     "value": "..."}}}``; ``input_value()`` / ``date_value()`` / ``option_value()`` build the inner dicts."""
-    payload = {
+    return {
         "type": kind,
         "team": {"id": team_id, "domain": "testteam"},
         "user": _user(user_id, team_id),
@@ -248,7 +264,6 @@ def post_view_submission(
         "is_enterprise_install": False,
         "enterprise": None,
     }
-    return post_payload(bot_url, secret, payload, **forge)
 
 
 def input_value(value: str | None) -> dict:
@@ -269,18 +284,32 @@ def post_event(
     secret: str,
     event: dict,
     *,
+    retry_num: int | None = None,
+    retry_reason: str = "http_timeout",
+    **options: Any,
+) -> Reply:
+    """An Events API ``event_callback`` (``event_callback``'s arguments) posted to the bot. ``retry_num`` adds
+    X-Slack-Retry-Num / X-Slack-Retry-Reason, as Slack does when it redelivers an event: pass the same
+    ``event_id`` to simulate a redelivery."""
+    forge = _forge(options)
+    envelope = event_callback(event, **options)
+    if retry_num is not None:
+        extra = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": retry_reason}
+        forge["headers"] = {**extra, **(forge.get("headers") or {})}
+    return post_signed(bot_url, secret, json.dumps(envelope), "application/json", **forge)
+
+
+def event_callback(
+    event: dict,
+    *,
     team_id: str = DEFAULT_TEAM_ID,
     api_app_id: str = DEFAULT_APP_ID,
     bot_user_id: str = DEFAULT_BOT_USER_ID,
     event_id: str | None = None,
-    retry_num: int | None = None,
-    retry_reason: str = "http_timeout",
-    **forge: Any,
-) -> Reply:
-    """An Events API ``event_callback`` envelope around ``event`` (see ``app_mention``, ``dm_message``,
-    ``app_home_opened``). ``retry_num`` adds X-Slack-Retry-Num / X-Slack-Retry-Reason, as Slack does when it
-    redelivers an event: pass the same ``event_id`` to simulate a redelivery."""
-    envelope = {
+) -> dict:
+    """An Events API ``event_callback`` body around ``event`` (see ``app_mention``, ``dm_message``,
+    ``app_home_opened``): what HTTP mode posts and a Socket Mode ``events_api`` envelope carries."""
+    return {
         "token": "deprecated-verification-token",
         "team_id": team_id,
         "api_app_id": api_app_id,
@@ -299,10 +328,6 @@ def post_event(
         ],
         "is_ext_shared_channel": False,
     }
-    if retry_num is not None:
-        extra = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": retry_reason}
-        forge["headers"] = {**extra, **(forge.get("headers") or {})}
-    return post_signed(bot_url, secret, json.dumps(envelope), "application/json", **forge)
 
 
 def post_url_verification(bot_url: str, secret: str, challenge: str = "challenge-123", **forge: Any) -> Reply:
