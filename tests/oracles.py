@@ -16,7 +16,7 @@ from fractions import Fraction
 import pandas as pd
 from sqlalchemy import Connection, select
 
-from db.schema import opportunities, quotas, reps, stages
+from db.schema import exchange_rates, opportunities, quotas, reps, stages
 
 VELOCITY_LOOKBACK_DAYS = 365
 
@@ -34,9 +34,43 @@ class SalesTables:
     quotas: pd.DataFrame
 
 
-def read_tables(conn: Connection) -> SalesTables:
+ORG_CURRENCY = "USD"
+
+
+def _in_org_currency(deals: pd.DataFrame, stage: pd.DataFrame, rates: pd.DataFrame, today: date) -> pd.DataFrame:
+    """Amounts in the org currency, by this module's own reading of README "Currencies": a closed deal at the rate
+    valid on its close date, an open one at today's; amount ÷ rate rounded half-even to the cent per deal. A deal
+    whose currency has no rate on its day is left out, as the metrics layer leaves it out of every figure."""
+    keep, amounts = [], []
+    for amount, currency, name, close in zip(deals["amount"], deals["currency"], deals["stage"], deals["close_date"],
+                                             strict=True):
+        if currency in (None, ORG_CURRENCY) or amount is None:
+            keep.append(True)
+            amounts.append(amount)
+            continue
+        day = close if stage.at[name, "is_closed"] else today
+        hit = rates[[c == currency and f <= day and (t is None or t >= day)
+                     for c, f, t in zip(rates["currency"], rates["valid_from"], rates["valid_to"], strict=True)]]
+        if hit.empty:
+            keep.append(False)
+            amounts.append(None)
+            continue
+        rate = hit.sort_values("valid_from")["rate"].iloc[-1]
+        keep.append(True)
+        amounts.append(cents(Fraction(amount) / Fraction(rate)))
+    out = deals.copy()
+    out["amount"] = amounts
+    return _where(out, keep)
+
+
+def read_tables(conn: Connection, today: date | None = None) -> SalesTables:
+    """The sales tables; with `today`, deal amounts converted to the org currency (deals without a rate left out)."""
     deals = _frame(conn, opportunities)
     stage = _frame(conn, stages).set_index("name")
+    if today is not None:
+        deals = _in_org_currency(deals, stage, _frame(conn, exchange_rates), today)
+    elif any(c not in (None, ORG_CURRENCY) for c in deals["currency"]):
+        raise ValueError("deals in other currencies: pass today, so their amounts are converted")
     deals["is_open"] = [not stage.at[s, "is_closed"] for s in deals["stage"]]
     deals["is_won"] = [bool(stage.at[s, "is_closed"] and stage.at[s, "is_won"]) for s in deals["stage"]]
     deals["is_lost"] = [bool(stage.at[s, "is_closed"] and not stage.at[s, "is_won"]) for s in deals["stage"]]

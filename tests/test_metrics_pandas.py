@@ -79,7 +79,7 @@ def scopes_of(t: SalesTables) -> list[tuple[Scope, ScopeSpec]]:
 
 def assert_layer_matches_pandas(db, period: Period, scopes=None) -> int:
     with db.engine.connect() as conn:
-        t = read_tables(conn)
+        t = read_tables(conn, TODAY)
         checked = 0
         for scope, spec in scopes or scopes_of(t):
             assert layer(conn, scope, period) == oracle(t, spec, period), (scope, period.label)
@@ -96,7 +96,7 @@ def demo_org(db) -> dict[str, int]:
     an own quota row for one manager of managers (this quarter) and one first-line manager (Nov–Jan, 92 days)."""
     build_demo(db.engine, seed=7, reps=30, deals=800, today=TODAY)
     with db.engine.connect() as conn:
-        people = read_tables(conn).reps
+        people = read_tables(conn, TODAY).reps
     managers = people[people["role"] == "manager"]
     first_line = managers[managers["id"].isin(set(people.loc[people["role"] == "rep", "manager_id"]))]
     over_managers = managers[managers["id"].isin(set(first_line["manager_id"]))]
@@ -115,7 +115,7 @@ def test_managers_own_rows_and_their_teams_sums(db, demo_org):
     """The manager roll-up by hand: a manager's own row wins (prorated: 61 of the row's 92 days fall in Q4);
     the manager above a carrying manager, and the exec, sum their reps and never add a manager's row."""
     with db.engine.connect() as conn:
-        t = read_tables(conn)
+        t = read_tables(conn, TODAY)
 
         def quota(rep_id):
             return evaluate(conn, "quota", Q4, Scope("tree", "t", rep_id=rep_id), today=TODAY,
