@@ -74,6 +74,7 @@ HAND_SQL = {
 _TREE = ("(WITH RECURSIVE t(id) AS (SELECT id FROM reps WHERE id = :rep UNION ALL "
          "SELECT r.id FROM reps r JOIN t ON r.manager_id = t.id) SELECT id FROM t)")
 SCOPE_SQL = {"rep": " AND o.owner_id = :rep", "team": f" AND o.owner_id IN {_TREE}", "org": ""}
+SCOPE_SQL["vp"] = SCOPE_SQL["team"]  # a VP's tree is written as any manager's
 
 # Quota, prorated by the days each quota row overlaps the period; a manager's own row, else their team's reps.
 _OVERLAP = {
@@ -90,7 +91,7 @@ def _quota_sql(dialect: str, scope: str) -> str:
     reps_only = f"FROM quotas q JOIN reps r ON r.id = q.rep_id WHERE {_IN_PERIOD} AND r.role = 'rep'"
     if scope == "rep":
         return f"SELECT {prorated} FROM quotas q WHERE {_IN_PERIOD} AND q.rep_id = :rep"
-    if scope == "team":
+    if scope in ("team", "vp"):
         return (f"SELECT COALESCE((SELECT {prorated} FROM quotas q WHERE {_IN_PERIOD} AND q.rep_id = :rep), "
                 f"(SELECT {prorated} {reps_only} AND q.rep_id IN {_TREE}))")
     return f"SELECT {prorated} {reps_only}"
@@ -274,7 +275,8 @@ def p95(samples: list[float]) -> float:
 
 
 def _pick_scopes(conn: Connection) -> dict[str, Scope]:
-    """The rep with the most deals, and the first-line manager with the largest direct team."""
+    """The rep with the most deals, the first-line manager with the largest direct team, and the VP (a manager
+    reporting to the top of the org) with the most people below them: about half the org in the demo."""
     rep_id = conn.execute(
         select(opportunities.c.owner_id).where(opportunities.c.owner_id.is_not(None))
         .group_by(opportunities.c.owner_id).order_by(func.count().desc()).limit(1)
@@ -283,8 +285,16 @@ def _pick_scopes(conn: Connection) -> dict[str, Scope]:
         select(reps.c.manager_id).where(reps.c.role == "rep", reps.c.manager_id.is_not(None))
         .group_by(reps.c.manager_id).order_by(func.count().desc()).limit(1)
     ).scalar_one()
+    vp_id = max(_top_managers(conn), key=lambda rep_id: len(Scope("tree", "", rep_id=rep_id).member_ids(conn)))
     return {"rep": Scope("rep", "one rep", rep_id=rep_id), "team": Scope("tree", "one team", rep_id=manager_id),
-            "org": Scope("org", "org")}
+            "vp": Scope("tree", "one VP", rep_id=vp_id), "org": Scope("org", "org")}
+
+
+def _top_managers(conn: Connection) -> list[int]:
+    """The managers whose own manager is at the top of the org (has no manager)."""
+    top = select(reps.c.id).where(reps.c.manager_id.is_(None))
+    return list(conn.execute(select(reps.c.id).where(reps.c.role == "manager", reps.c.manager_id.in_(top)))
+                .scalars())
 
 
 def same_figure(layer, hand, kind: str) -> bool:

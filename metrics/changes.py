@@ -19,8 +19,9 @@ from sqlalchemy import Connection, Subquery, and_, case, func, not_, or_, select
 from db.schema import opportunities, opportunity_history, reps, stages
 from metrics.currency import Conversion
 from metrics.deals import conversion
+from metrics.dialect import among
 from metrics.periods import Period
-from metrics.scopes import Scope
+from metrics.scopes import Scope, is_wide
 
 KINDS = ("new", "advanced", "slipped", "pushed_out", "won", "lost", "amount_up", "amount_down")
 KIND_TITLES = {
@@ -86,15 +87,23 @@ def _probed_state_at(since: datetime, moved) -> Subquery:
 _STATE_AT = {"sqlite": _probed_state_at, "postgresql": _window_state_at}
 
 
-def _flags(since: datetime, period: Period, owner_ids, dialect: str):
-    """The per-kind flag expressions, the FROM clause and the WHERE conditions; owner_ids: None (org) or rep ids."""
+def _scope_flags(conn: Connection, since: datetime, period: Period, scope: Scope):
+    """_flags for the scope's reps; a wide scope's changed deals are found like the org's (see _flags)."""
+    ids = scope.member_ids(conn)
+    return _flags(since, period, ids, conn.dialect.name, wide=is_wide(conn, ids))
+
+
+def _flags(since: datetime, period: Period, owner_ids, dialect: str, *, wide: bool = True):
+    """The per-kind flag expressions, the FROM clause and the WHERE conditions; owner_ids: None (org) or rep ids.
+    A narrow scope (`wide` False) looks for its own deals' history first; a wide one (a VP's tree) does not: that
+    costs a scan of every deal twice and saves less (a VP at 150,000 deals: ~1.0 s -> ~0.75 s, the org ~0.8 s)."""
     h = opportunity_history
     # Only a deal with a history row after D can have changed: the index on changed_at finds those few, and the
     # state at D is then looked up for them alone, not for every deal in the database.
     moved = select(h.c.opportunity_id).where(h.c.changed_at > since)
-    if owner_ids is not None:  # a rep's or a team's deals first: far fewer than the org's changed ones
+    if not wide:  # a rep's or a team's deals first: far fewer than the org's changed ones
         moved = moved.where(h.c.opportunity_id.in_(
-            select(opportunities.c.id).where(opportunities.c.owner_id.in_(owner_ids))))
+            select(opportunities.c.id).where(among(opportunities.c.owner_id, owner_ids))))
     moved = moved.distinct().subquery("moved")
     before = _STATE_AT[dialect](since, moved)
     o, now_s, then_s = opportunities, NOW_S, THEN_S
@@ -121,7 +130,7 @@ def _flags(since: datetime, period: Period, owner_ids, dialect: str):
     )
     conds = [or_(*flags.values())]
     if owner_ids is not None:
-        conds.append(o.c.owner_id.in_(owner_ids))
+        conds.append(among(o.c.owner_id, owner_ids))
     return flags, from_, conds, before
 
 
@@ -135,7 +144,7 @@ def _amounts(money: Conversion, before) -> tuple:
 def changes_since(conn: Connection, since: datetime, *, period: Period, scope: Scope, limit: int = 500,
                   money: Conversion | None = None) -> list[Change]:
     """The changed deals, largest first; amounts in the org currency (`money`)."""
-    flags, from_, conds, before = _flags(since, period, scope.member_ids(conn), conn.dialect.name)
+    flags, from_, conds, before = _scope_flags(conn, since, period, scope)
     o = opportunities
     amount_now, amount_then = _amounts(conversion(conn, money), before)
     cols = [case((f, 1), else_=0).label(k) for k, f in flags.items()]
@@ -176,7 +185,7 @@ def _totals_row(row) -> dict[str, dict]:
 def changes_summary(conn: Connection, since: datetime, *, period: Period, scope: Scope,
                     money: Conversion | None = None) -> dict[str, dict]:
     """{kind: {"count": n, "amount": Σ current amount}} for every kind, zeros included."""
-    flags, from_, conds, before = _flags(since, period, scope.member_ids(conn), conn.dialect.name)
+    flags, from_, conds, before = _scope_flags(conn, since, period, scope)
     totals = _totals(flags, _amounts(conversion(conn, money), before)[0])
     return _totals_row(conn.execute(select(*totals).select_from(from_).where(*conds)).mappings().one())
 
@@ -184,7 +193,7 @@ def changes_summary(conn: Connection, since: datetime, *, period: Period, scope:
 def changed_deal_count(conn: Connection, since: datetime, *, period: Period, scope: Scope) -> int:
     """How many deals changed in any way since D: the length of the whole `changes_since` list (a deal with
     several kinds counts once), so a list cut at its limit can say how many more there are."""
-    _, from_, conds, _ = _flags(since, period, scope.member_ids(conn), conn.dialect.name)
+    _, from_, conds, _ = _scope_flags(conn, since, period, scope)
     return int(conn.execute(select(func.count()).select_from(from_).where(*conds)).scalar_one())
 
 

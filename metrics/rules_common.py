@@ -18,6 +18,7 @@ from sqlalchemy.sql.selectable import FromClause
 
 from config import Settings
 from db.schema import accounts, reps
+from metrics.dialect import among
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ def in_scope(column: ColumnElement, owner_ids: Any) -> ColumnElement:
         return column.in_(owner_ids)
     if isinstance(owner_ids, FromClause):
         return column.in_(select(*owner_ids.c))
-    return column.in_(list(owner_ids))
+    return among(column, owner_ids)
 
 
 def default_now(today: date, settings: Settings) -> datetime:

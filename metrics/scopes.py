@@ -94,6 +94,19 @@ class Scope:
         return None if query is None else [rep_id for (rep_id,) in conn.execute(query)]
 
 
+# A scope holding more than this share of the org's people is read like the org: every deal scanned and kept by a
+# hashed look-up of its owner (metrics.dialect.among), rather than found first through the owner index, which
+# for a VP's tree means half the deals fetched one index entry at a time.
+WIDE_SCOPE_SHARE = 0.25
+
+
+def is_wide(conn: Connection, ids: list[int] | None) -> bool:
+    """Whether `ids` (Scope.member_ids; None is the org) hold more than WIDE_SCOPE_SHARE of all reps."""
+    if ids is None:
+        return True
+    return len(ids) > WIDE_SCOPE_SHARE * conn.execute(select(func.count()).select_from(reps)).scalar_one()
+
+
 def tree_ids(root_id: int) -> Select:
     """The ids of a manager and everyone below them, through a recursive CTE (same SQL on both databases)."""
     base = select(reps.c.id).where(reps.c.id == root_id).cte("team_tree", recursive=True)

@@ -16,6 +16,7 @@ from sqlalchemy import and_, case, func, select, union_all
 from db.schema import bot_stage_entries, opportunities, opportunity_history, stages
 from metrics.activity_metrics import run_activities, run_deals_created, run_pipeline_created
 from metrics.compile import DIM_PREFIX, Window, deal_query
+from metrics.dialect import among
 from metrics.history_snapshot import changed_since, first_entries, usable_watermark
 from metrics.model import REP_DIMENSIONS
 from metrics.payout_metric import run_payout, run_payout_projected
@@ -106,7 +107,7 @@ def conversion_query(period_start: date, period_end: date, owner_ids, watermark:
             .where(select(h.c.id).where(h.c.opportunity_id == recent.c.opportunity_id, in_period).exists())
             .distinct()
         )
-    scoped = None if owner_ids is None else select(opportunities.c.id).where(opportunities.c.owner_id.in_(owner_ids))
+    scoped = None if owner_ids is None else select(opportunities.c.id).where(among(opportunities.c.owner_id, owner_ids))
     if scoped is not None:
         live_deals = live_deals.where(live_deals.selected_columns[0].in_(scoped))
     live = first_entries(live_deals).subquery("live")

@@ -79,6 +79,7 @@ from metrics.rules_common import (
     segment_threshold,
     sort_findings,
 )
+from metrics.scopes import is_wide
 
 RULES: dict[str, str] = {
     "no_activity": "No recent activity",
@@ -105,18 +106,27 @@ h = opportunity_history
 
 def _open_deals(*cols, owner_ids: Any, deal_ids: Any = None, open_stages: Any = None, convert: Any = None):
     """SELECT deal identity + cols FROM open deals (with stage, owner and account joined) in scope (and among
-    `deal_ids`, when given). Org-wide, `open_stages` (the open stages' names) repeats the open-stage condition as
-    values the planner can estimate: through the join alone PostgreSQL takes two thirds of all deals for open
-    and scans them all (past_close_date at 1,000,000 deals: 0.2 s instead of 10 ms). In a scope the owner index
-    is the one to use, and the names would lead the planner away from it (a rep's no_activity: 1.6 -> 8 ms)."""
+    `deal_ids`, when given). `open_stages` (the open stages' names; given org-wide and for a wide scope, see
+    _open_stage_hint) repeats the open-stage condition as values the planner can estimate: through the join alone
+    PostgreSQL takes two thirds of all deals for open and scans them all (past_close_date at 1,000,000 deals:
+    0.2 s instead of 10 ms)."""
     query = deal_rows(*cols, owner_ids=owner_ids, convert=convert).where(not_(s.c.is_closed))
-    if open_stages is not None and owner_ids is None and deal_ids is None:
+    if open_stages is not None and deal_ids is None:
         query = query.where(o.c.stage.in_(list(open_stages)))
     return query if deal_ids is None else query.where(o.c.id.in_(list(deal_ids)))
 
 
 def open_stage_names(conn: Connection) -> list[str]:
     return list(conn.execute(select(s.c.name).where(not_(s.c.is_closed)).order_by(s.c.name)).scalars())
+
+
+def _open_stage_hint(conn: Connection, owner_ids: Any) -> list[str] | None:
+    """The open stages' names for _open_deals when the scope is read like the org (the org, or a list of ids wider
+    than metrics.scopes.WIDE_SCOPE_SHARE); None for a narrower scope, whose owner index is the one to use and
+    whom the names would lead the planner away from (a rep's no_activity at 1,000,000 deals: 1.6 -> 8 ms)."""
+    if owner_ids is None or (isinstance(owner_ids, list | tuple | set) and is_wide(conn, list(owner_ids))):
+        return open_stage_names(conn)
+    return None
 
 
 def _no_activity_query(d: str, *, today: date, settings: Settings, owner_ids: Any = None, deal_ids: Any = None,
@@ -351,7 +361,7 @@ class Rule:
         if "watermark" not in kw:
             kw["watermark"] = usable_watermark(conn)
         if "open_stages" not in kw:
-            kw["open_stages"] = open_stage_names(conn)
+            kw["open_stages"] = _open_stage_hint(conn, kw.get("owner_ids"))
         return [self.finding(row, kw["settings"]) for row in conn.execute(self.query(conn.dialect.name, **kw))]
 
 
@@ -367,13 +377,13 @@ past_close_date = RULE_FUNCTIONS["past_close_date"]
 close_date_pushed = RULE_FUNCTIONS["close_date_pushed"]
 
 
-def _rule_kw(conn: Connection, cache: Any, benchmarks_wanted: bool) -> dict[str, Any]:
+def _rule_kw(conn: Connection, cache: Any, benchmarks_wanted: bool, owner_ids: Any) -> dict[str, Any]:
     """What the rules read from the database before they run: the open stages, the history snapshot's watermark,
     and the won-deal benchmarks (the snapshot's, else the cache's, else none: stuck_in_stage then computes them
     in its own query)."""
     state = usable_state(conn)
     out: dict[str, Any] = {"watermark": None if state is None else state.through,
-                           "open_stages": open_stage_names(conn)}
+                           "open_stages": _open_stage_hint(conn, owner_ids)}
     if benchmarks_wanted:
         if state is not None and state.benchmarks is not None:
             out["benchmarks"] = state.benchmarks
@@ -396,7 +406,7 @@ def stalled_deals(
 
     `cache` (a metrics.cache.ResultCache) keeps the org-wide won-deal stage benchmarks between calls.
     """
-    extra = _rule_kw(conn, cache, rules is None or "stuck_in_stage" in set(rules))
+    extra = _rule_kw(conn, cache, rules is None or "stuck_in_stage" in set(rules), owner_ids)
     return run_rules(RULES, RULE_FUNCTIONS, rules, conn, today=today, now=now, settings=settings,
                      owner_ids=owner_ids, **extra)
 
@@ -419,7 +429,8 @@ def stalled_overview(conn: Connection, *, today: date, now: datetime | None = No
     1,000,000 deals that is ~90,000 findings the database counts instead of sentences Python builds.
     """
     kw: dict[str, Any] = {"today": today, "now": now, "settings": settings, "owner_ids": owner_ids,
-                          "convert": Conversion.of(conn, settings.org_currency, today), **_rule_kw(conn, cache, True)}
+                          "convert": Conversion.of(conn, settings.org_currency, today),
+                          **_rule_kw(conn, cache, True, owner_ids)}
     d = conn.dialect.name
     names = list(RULE_FUNCTIONS)
     parts = []

@@ -15,7 +15,7 @@ from config import load_settings
 from db.demo import build_demo
 from metrics.bench import METRICS, answer_difference, run_bench, same_figure
 
-SCOPES = ("rep", "team", "org")
+SCOPES = ("rep", "team", "vp", "org")
 
 
 def test_every_benchmarked_metric_matches_its_hand_written_sql(db):
