@@ -141,6 +141,7 @@ def _velocity_sql(dialect: str, scope: str) -> str:
 
 # Per rep in scope (role rep), by name: the payout's credit (closed won) and quota; the scorecard's pipeline created.
 _REP_SCOPE = {"rep": " AND r.id = :rep", "team": f" AND r.id IN {_TREE}", "org": ""}
+_REP_SCOPE["vp"] = _REP_SCOPE["team"]
 
 
 def _payout_sql(dialect: str, scope: str) -> str:

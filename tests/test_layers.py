@@ -29,8 +29,10 @@ KNOWN = {
     ("render/charts.py", "assistant.answers"),
     ("render/home.py", "assistant.answers"),
     ("render/text.py", "assistant.answers"),
+    ("render/export.py", "assistant.answers"),
     ("assistant/intents.py", "scheduler.digest_schedule"),
     ("assistant/intents.py", "scheduler.digests"),
+    ("assistant/call_answers.py", "scheduler.forecast_calls"),
     ("scheduler/cli.py", "handlers.app"),
 }
 
