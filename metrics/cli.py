@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from config import Settings
 from db.engine import get_engine
 from metrics.evaluate import MetricResult, evaluate, metric_definition
+from metrics.moments import DEFAULT_POINTS, MomentError, parse_moment, trend_moments
 from metrics.periods import parse_period
 from metrics.scopes import Viewer, resolve_scope, viewer_by_email
 
@@ -30,19 +31,24 @@ def local_today(settings: Settings, viewer: Viewer | None = None) -> date:
 
 
 def to_json_value(value):
+    if isinstance(value, date | datetime):
+        return value.isoformat()
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() and value.as_tuple().exponent >= 0 else float(value)
     return value
 
 
 def result_to_json(result: MetricResult) -> dict:
-    return {
+    out = {
         "metric": result.metric,
         "period": {"start": result.period.start.isoformat(), "end": result.period.end.isoformat(),
                    "label": result.period.label},
         "scope": result.scope.label,
-        "rows": [{k: to_json_value(v) for k, v in row.items()} for row in result.rows],
     }
+    if result.as_of is not None:
+        out["as_of"] = to_json_value(result.as_of)
+    out["rows"] = [{k: to_json_value(v) for k, v in row.items()} for row in result.rows]
+    return out
 
 
 def _cell(value) -> str:
@@ -85,6 +91,20 @@ def print_explain(result: MetricResult, out=None) -> None:
         print(f"-- query {i}\n{sql};", file=out)
 
 
+def _moments(args, settings: Settings, today: date) -> datetime | tuple[datetime, ...] | None:
+    """--as-of D: one moment; --trend weekly|monthly [--points N]: the ends of the last N weeks or months."""
+    trend, as_of = getattr(args, "trend", None), getattr(args, "as_of", None)
+    if trend and as_of:
+        raise MomentError("Ask either --as-of or --trend, not both: a trend's points are the ends of the last "
+                          "weeks or months.")
+    if trend:
+        points = args.points or DEFAULT_POINTS[trend]
+        return trend_moments(trend, points, datetime.now(settings.tz), settings.tz)
+    if as_of:
+        return parse_moment(as_of, today, settings.tz, settings.fiscal_year_start_month)
+    return None
+
+
 def run_metrics_command(args, settings: Settings) -> int:
     engine = get_engine(settings.database_url)
     with engine.connect() as conn:
@@ -93,7 +113,8 @@ def run_metrics_command(args, settings: Settings) -> int:
         period = parse_period(args.period, today, settings.fiscal_year_start_month)
         scope = resolve_scope(conn, viewer, args.scope)  # no --scope: what the viewer's "my numbers" means
         result = evaluate(conn, args.metric, period, scope, by=args.by, today=today,
-                          fiscal_start_month=settings.fiscal_year_start_month)
+                          fiscal_start_month=settings.fiscal_year_start_month,
+                          as_of=_moments(args, settings, today))
     if args.explain:
         print_explain(result)
         print()
