@@ -67,8 +67,10 @@ def waterfall_statement(ctx: Ctx, scope_kind: str, by: tuple[str, ...]):
     first = rows.c.moment == 0
 
     def at(moment_is_first: bool, column) -> ColumnElement:
+        """The deal's value at one moment (its one row there; 0 when it has none). Not MAX(CASE … ELSE 0): a
+        negative amount would read as 0."""
         when = first if moment_is_first else not_(first)
-        return func.max(case((when, column), else_=0))
+        return func.coalesce(func.max(case((when, column))), 0)
 
     pivot = [rows.c.deal_id, at(True, 1).label("e1")]
     for name in ("pipe", "won_any", "lost_any"):

@@ -14,6 +14,7 @@ import bot
 from config import load_settings
 from db.demo import build_demo
 from metrics.bench import METRICS, answer_difference, run_bench, same_figure
+from metrics.bench_asof import AS_OF_QUESTIONS
 
 SCOPES = ("rep", "team", "org")
 
@@ -21,7 +22,7 @@ SCOPES = ("rep", "team", "org")
 def test_every_benchmarked_metric_matches_its_hand_written_sql(db):
     build_demo(db.engine, seed=3, reps=30, deals=1500, today=date.today())
     rows = run_bench(db.engine, replace(load_settings({}), database_url=db.url), runs=1)
-    assert {(r.metric, r.scope) for r in rows} == {(m, s) for m in METRICS for s in SCOPES}
+    assert {(r.metric, r.scope) for r in rows} == {(m, s) for m in METRICS + AS_OF_QUESTIONS for s in SCOPES}
     mismatched = [(r.metric, r.scope, r.difference) for r in rows if not r.answers_match]
     assert mismatched == []
 

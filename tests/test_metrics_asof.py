@@ -25,7 +25,7 @@ HALF_DAY = timedelta(hours=12)
 STAGE_NAMES = [s["name"] for s in DEFAULT_STAGES]
 
 # (stage, amount, close date offset from Oct 1, forecast category override)
-state = st.tuples(st.sampled_from(STAGE_NAMES), st.sampled_from([100, 250, 300, 1000]), st.integers(-20, 110),
+state = st.tuples(st.sampled_from(STAGE_NAMES), st.sampled_from([100, 250, 300, 1000, -50]), st.integers(-20, 110),
                   st.sampled_from([None, None, None, "commit", "omitted"]))
 # (owner, created slot, history: [(slot after creation, state)] or None for a deal loaded without history,
 #  the current state when there is no history)
