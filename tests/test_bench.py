@@ -95,11 +95,13 @@ def test_bench_command_on_a_tiny_org(db, tmp_path, monkeypatch, capsys):
     written = tmp_path / "bench-results" / f"bench-{db.backend}-300.json"
     result = json.loads(written.read_text())
     assert (result["database"], result["deals"], result["reps"]) == (db.backend, 300, 12)
-    assert {(r["metric"], r["scope"]) for r in result["rows"]} == {(m, s) for m in METRICS for s in SCOPES}
+    assert {(r["metric"], r["scope"]) for r in result["rows"]} == \
+        {(m, s) for m in METRICS + AS_OF_QUESTIONS for s in SCOPES}
     assert [(r["metric"], r["scope"], r["difference"]) for r in result["rows"] if not r["answers_match"]] == []
     assert "round_trips" not in result and "charts" not in result  # --skip-slack
-    table = [line for line in first.out.splitlines() if line.split()[:1] and line.split()[0] in METRICS]
-    assert len(table) == len(METRICS) * len(SCOPES) and all(line.endswith("  yes") for line in table)
+    names = METRICS + AS_OF_QUESTIONS
+    table = [line for line in first.out.splitlines() if line.split()[:1] and line.split()[0] in names]
+    assert len(table) == len(names) * len(SCOPES) and all(line.endswith("  yes") for line in table)
     with db.engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT COUNT(*) FROM opportunities").scalar_one() == 300
 
