@@ -199,6 +199,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--explain", action="store_true",
                    help="the definition and the SQL run: before the table; inside the JSON as \"explain\"; "
                         "on stderr with csv (stdout stays pure CSV)")
+    p.add_argument("--as-of", dest="as_of", default=None, metavar="D",
+                   help="as the data stood at D, rebuilt from history: a date (the end of that day in "
+                        "DEFAULT_TIMEZONE) or a timestamp; for waterfall, the second moment")
+    p.add_argument("--trend", choices=("weekly", "monthly"), default=None,
+                   help="the metric as of the end of each of the last --points weeks or months")
+    p.add_argument("--points", type=int, default=None, help="points of a --trend (default 13 weekly, 12 monthly)")
     p.set_defaults(func=cmd_metrics)
 
     p = sub.add_parser("digest", help="build (and send) the digests")

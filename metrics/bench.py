@@ -424,6 +424,10 @@ def run_bench(engine, settings: Settings, runs: int = 20, period_text: str = "th
                 rows.append(BenchRow(metric, scope_name, statistics.median(lt), p95(lt), statistics.median(ht),
                                      p95(ht), statistics.median(lt) / max(statistics.median(ht), 1e-6),
                                      p95(lt) / max(p95(ht), 1e-6), difference is None, difference))
+        from metrics.bench_asof import as_of_rows
+
+        rows += as_of_rows(conn, settings, period, today, scopes, SCOPE_SQL, params, min(runs, 5), _timed, p95,
+                           BenchRow)
     return rows
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from config import Settings
 from db.engine import get_engine
 from metrics.clock import person_by_email, viewer_today
 from metrics.evaluate import MetricResult, evaluate, metric_definition
+from metrics.moments import DEFAULT_POINTS, MomentError, parse_moment, trend_moments
 from metrics.periods import parse_period
 from metrics.scopes import Viewer, resolve_scope
 
@@ -25,21 +26,26 @@ def local_today(settings: Settings, viewer: Viewer | None = None) -> date:
 
 
 def to_json_value(value):
+    if isinstance(value, date | datetime):
+        return value.isoformat()
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() and value.as_tuple().exponent >= 0 else float(value)
     return value
 
 
 def result_to_json(result: MetricResult) -> dict:
-    return {
+    out = {
         "metric": result.metric,
         "currency": result.currency,
         "left_out": result.left_out,
         "period": {"start": result.period.start.isoformat(), "end": result.period.end.isoformat(),
                    "label": result.period.label},
         "scope": result.scope.label,
-        "rows": [{k: to_json_value(v) for k, v in row.items()} for row in result.rows],
     }
+    if result.as_of is not None:
+        out["as_of"] = to_json_value(result.as_of)
+    out["rows"] = [{k: to_json_value(v) for k, v in row.items()} for row in result.rows]
+    return out
 
 
 def _cell(value) -> str:
@@ -101,6 +107,20 @@ def print_explain(result: MetricResult, out=None) -> None:
         print(f"-- query {i}\n{sql};", file=out)
 
 
+def _moments(args, settings: Settings, today: date) -> datetime | tuple[datetime, ...] | None:
+    """--as-of D: one moment; --trend weekly|monthly [--points N]: the ends of the last N weeks or months."""
+    trend, as_of = getattr(args, "trend", None), getattr(args, "as_of", None)
+    if trend and as_of:
+        raise MomentError("Ask either --as-of or --trend, not both: a trend's points are the ends of the last "
+                          "weeks or months.")
+    if trend:
+        points = args.points or DEFAULT_POINTS[trend]
+        return trend_moments(trend, points, datetime.now(settings.tz), settings.tz)
+    if as_of:
+        return parse_moment(as_of, today, settings.tz, settings.fiscal_year_start_month)
+    return None
+
+
 def run_metrics_command(args, settings: Settings) -> int:
     engine = get_engine(settings.database_url)
     with engine.connect() as conn:
@@ -110,7 +130,7 @@ def run_metrics_command(args, settings: Settings) -> int:
         scope = resolve_scope(conn, viewer, args.scope)  # no --scope: what the viewer's "my numbers" means
         result = evaluate(conn, args.metric, period, scope, by=args.by, today=today,
                           fiscal_start_month=settings.fiscal_year_start_month, org_currency=settings.org_currency,
-                          currency=getattr(args, "currency", None))
+                          currency=getattr(args, "currency", None), as_of=_moments(args, settings, today))
     if args.explain and args.format == "table":
         print_explain(result)
         print()

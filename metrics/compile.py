@@ -79,9 +79,8 @@ def _order_by(ctx: Ctx, by: tuple[str, ...]) -> list[ColumnElement]:
     return out
 
 
-@lru_cache(maxsize=1024)
-def deal_statement(ctx: Ctx, measures: tuple[str, ...], scope_kind: str, by: tuple[str, ...]) -> Select:
-    """SELECT dims, measures FROM deals WHERE close_date in window AND owner in scope GROUP BY dims."""
+def deal_from(by: tuple[str, ...]):
+    """Deals joined to their stage and to whatever the breakdown's dimensions read (owner, manager, account)."""
     joins = frozenset().union(*(DIMENSIONS[d].joins for d in by))
     from_ = o.join(s, o.c.stage == s.c.name)
     if joins & {"owner", "mgr"}:
@@ -90,6 +89,13 @@ def deal_statement(ctx: Ctx, measures: tuple[str, ...], scope_kind: str, by: tup
         from_ = from_.outerjoin(mgr, owner.c.manager_id == mgr.c.id)
     if "acct" in joins:
         from_ = from_.outerjoin(acct, o.c.account_id == acct.c.id)
+    return from_
+
+
+@lru_cache(maxsize=1024)
+def deal_statement(ctx: Ctx, measures: tuple[str, ...], scope_kind: str, by: tuple[str, ...]) -> Select:
+    """SELECT dims, measures FROM deals WHERE close_date in window AND owner in scope GROUP BY dims."""
+    from_ = deal_from(by)
     # Rows no measure counts are filtered out in WHERE (fewer rows scanned, no empty groups); when every
     # measure shares one filter it lives only there.
     filters = {DEAL_MEASURES[m].filter for m in measures}

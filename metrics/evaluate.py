@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Select
 
 from errors import UserError
 from metrics import special
+from metrics.asof import as_of_statement, moment_params
 from metrics.cache import ResultCache, default_cache
 from metrics.compile import DIM_PREFIX, Window, deal_and_quota_query, deal_query, quota_query, render_sql
 from metrics.currency import rate_on, to_display
@@ -48,6 +49,7 @@ class MetricResult:
     org_currency: str = "USD"
     currency: str = "USD"  # the currency the money figures are in: the org's, or the one asked for
     rate: Decimal | None = None  # units of `currency` per org-currency unit (today's), when it is not the org's
+    as_of: datetime | None = None  # the moment the figures are as of, when not now (a trend's are in its rows)
 
     @property
     def sql(self) -> list[str]:
@@ -183,6 +185,44 @@ def _fmt_of(name: str, metric_fmt: str) -> str:
     return metric_fmt
 
 
+def _is_trend(moments: tuple[datetime, ...] | None) -> bool:
+    return moments is not None and len(moments) > 1
+
+
+def _merge_points(parts: list[list[dict]], dims: tuple[str, ...], moments: tuple[datetime, ...]) -> list[dict]:
+    """A trend's rows: for each moment, its deal rows merged with the quota rows (which do not move with it); a
+    moment with no deals still gets its row."""
+    deal_rows, quota_rows = parts[0], parts[1] if len(parts) > 1 else []
+    keys = [DIM_PREFIX + b for b in dims]
+    quota_by_key = {tuple(r[k] for k in keys): r for r in quota_rows}
+    out = []
+    for moment in moments:
+        at_moment = [r for r in deal_rows if r["as_of"] == moment]
+        if not dims and not at_moment:
+            at_moment = [{}]
+        for row in at_moment:
+            merged = {**quota_by_key.get(tuple(row.get(k) for k in keys), {}), **row, "as_of": moment}
+            out.append(merged)
+    return out
+
+
+def _output_row(metric: Metric, raw: dict, dims: tuple[str, ...], pace: Decimal) -> dict:
+    for name in metric.deal_measures:  # a group with no deals summed nothing: 0, not unknown
+        if raw.get(name) is None and DEAL_MEASURES[name].agg in ("sum", "count"):
+            raw[name] = 0
+    if raw.get("quota") is not None:  # a prorated quota is money: cents, on both databases, before any ratio
+        raw["quota"] = Decimal(str(raw["quota"])).quantize(CENT)
+    if metric.name == "forecast":
+        _derive_forecast(raw)
+    raw["pace"] = pace
+    out = {"as_of": raw["as_of"]} if "as_of" in raw else {}
+    out.update({b: raw.get(DIM_PREFIX + b) for b in dims})
+    out["value"] = _quantize(metric.value(raw), metric.fmt)
+    for extra in metric.extras:
+        out[extra] = _quantize(raw.get(extra), _fmt_of(extra, metric.fmt))
+    return out
+
+
 def evaluate(
     conn: Connection,
     name: str,
@@ -195,41 +235,43 @@ def evaluate(
     cache: ResultCache | None = None,
     org_currency: str = "USD",
     currency: str | None = None,
+    as_of: datetime | tuple[datetime, ...] | None = None,
 ) -> MetricResult:
-    """The metric for the period and scope, money in the org currency (or in `currency`, at today's rate)."""
+    """The metric for the period and scope, money in the org currency (or in `currency`, at today's rate); now, or
+    as the data stood at `as_of` (metrics.asof): several moments (a trend) give one row per moment and group, each
+    with an `as_of` key."""
     definition = metric_definition(name)
     dims = parse_dimensions(by, definition.dimensions)
     ctx = Ctx(conn.dialect.name, fiscal_start_month, org_currency)
+    moments = (as_of,) if isinstance(as_of, datetime) else as_of
     if isinstance(definition, special.SpecialMetric):
-        result = definition.evaluate(conn, ctx, period, scope, dims, today, cache)
+        result = definition.evaluate(conn, ctx, period, scope, dims, today, cache, moments)
         return in_currency(conn, result, currency, today)
     metric: Metric = definition
     window = Window(period.start, period.end, today)
-    queries: list[tuple[Select, dict]] = []
-    if metric.deal_measures and metric.needs_quota and not dims:
-        queries.append(deal_and_quota_query(ctx, metric.deal_measures, window, scope))
+    deal_q = quota_q = None
+    if metric.deal_measures and metric.needs_quota and not dims and not _is_trend(moments):
+        deal_q = deal_and_quota_query(ctx, metric.deal_measures, window, scope)
     else:
         if metric.deal_measures:
-            queries.append(deal_query(ctx, metric.deal_measures, window, scope, dims))
+            deal_q = deal_query(ctx, metric.deal_measures, window, scope, dims)
         if metric.needs_quota:
-            queries.append(quota_query(ctx, window, scope, dims))
+            quota_q = quota_query(ctx, window, scope, dims)
+    if moments and deal_q is not None:
+        statement, values = deal_q
+        deal_q = (as_of_statement(ctx.dialect, statement, scope.kind, len(moments)),
+                  {**values, **moment_params(moments)})
+    queries = [q for q in (deal_q, quota_q) if q is not None]
     parts = [run_query(conn, q, cache) for q in queries]
+    if _is_trend(moments):
+        merged = _merge_points(parts if deal_q is not None else [[], *parts], dims, moments)
+    else:
+        merged = _merge(parts, dims)
     rows = []
-    pace = period.elapsed_fraction(today)
-    for raw in _merge(parts, dims):
-        for name in metric.deal_measures:  # a group with no deals summed nothing: 0, not unknown
-            if raw.get(name) is None and DEAL_MEASURES[name].agg in ("sum", "count"):
-                raw[name] = 0
-        if raw.get("quota") is not None:  # a prorated quota is money: cents, on both databases, before any ratio
-            raw["quota"] = Decimal(str(raw["quota"])).quantize(CENT)
-        if metric.name == "forecast":
-            _derive_forecast(raw)
-        raw["pace"] = pace
-        out = {b: raw.get(DIM_PREFIX + b) for b in dims}
-        out["value"] = _quantize(metric.value(raw), metric.fmt)
-        for extra in metric.extras:
-            out[extra] = _quantize(raw.get(extra), _fmt_of(extra, metric.fmt))
-        rows.append(out)
+    for raw in merged:
+        at = raw.get("as_of")
+        rows.append(_output_row(metric, raw, dims, period.elapsed_fraction(at.date() if at else (
+            moments[0].date() if moments else today))))
     result = MetricResult(
         metric=metric.name,
         label=metric.label,
@@ -244,6 +286,7 @@ def evaluate(
         left_out=left_out(parts),
         org_currency=org_currency,
         currency=org_currency,
+        as_of=moments[0] if moments and len(moments) == 1 else None,
     )
     return in_currency(conn, result, currency, today)
 

@@ -14,13 +14,15 @@ from decimal import Decimal
 from sqlalchemy import and_, case, func, select, union_all
 
 from db.schema import bot_stage_entries, opportunities, opportunity_history, stages
+from errors import UserError
 from metrics.activity_metrics import run_activities, run_deals_created, run_pipeline_created
 from metrics.compile import DIM_PREFIX, Window, deal_query
 from metrics.dialect import among
 from metrics.history_snapshot import changed_since, first_entries, usable_watermark
-from metrics.model import REP_DIMENSIONS
+from metrics.model import DIMENSIONS, REP_DIMENSIONS
 from metrics.payout_metric import run_payout, run_payout_projected
 from metrics.periods import day_after_start
+from metrics.waterfall import run_waterfall
 
 VELOCITY_LOOKBACK_DAYS = 365
 
@@ -33,8 +35,9 @@ class SpecialMetric:
     fmt: str
     dimensions: tuple[str, ...]
     run: Callable
+    takes_moments: bool = False  # reads `moments` (as-of instants); the others cannot be asked as of a date
 
-    def evaluate(self, conn, ctx, period, scope, dims, today, cache):
+    def evaluate(self, conn, ctx, period, scope, dims, today, cache, moments=None):
         from metrics.evaluate import MetricResult, _quantize, left_out, run_query
 
         parts: list[list[dict]] = []
@@ -44,7 +47,12 @@ class SpecialMetric:
             parts.append(rows)
             return rows
 
-        queries, rows = self.run(conn, ctx, period, scope, dims, today, cache, run_and_keep)
+        if self.takes_moments:
+            queries, rows = self.run(conn, ctx, period, scope, dims, today, cache, run_and_keep, moments)
+        elif moments:
+            raise UserError(f"{self.label} cannot be asked as of a past date; ask it without --as-of or --trend.")
+        else:
+            queries, rows = self.run(conn, ctx, period, scope, dims, today, cache, run_and_keep)
         for row in rows:
             row["value"] = _quantize(row["value"], self.fmt)
         return MetricResult(self.name, self.label, self.fmt, self.description, period, scope, dims, rows,
@@ -156,6 +164,10 @@ def _conversion(conn, ctx, period, scope, dims, today, cache, run_query):
 SPECIAL_METRICS = {
     m.name: m
     for m in (
+        SpecialMetric("waterfall", "Pipeline waterfall",
+                      "how the period's open pipeline moved between two moments (default: the period's start and "
+                      "now): start + created + pulled_in + increased − decreased − pushed_out − won − lost − "
+                      "other_out = end", "money", ("bucket", *DIMENSIONS), run_waterfall, takes_moments=True),
         SpecialMetric("velocity", "Sales velocity",
                       "open deals × average deal size × win rate ÷ mean cycle days (money per day); "
                       "size, win rate and cycle over the 365 days to the period end", "money",

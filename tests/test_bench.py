@@ -14,6 +14,7 @@ import bot
 from config import load_settings
 from db.demo import build_demo
 from metrics.bench import METRICS, answer_difference, run_bench, same_figure
+from metrics.bench_asof import AS_OF_QUESTIONS
 
 SCOPES = ("rep", "team", "vp", "org")
 
@@ -21,7 +22,7 @@ SCOPES = ("rep", "team", "vp", "org")
 def test_every_benchmarked_metric_matches_its_hand_written_sql(db):
     build_demo(db.engine, seed=3, reps=30, deals=1500, today=date.today())
     rows = run_bench(db.engine, replace(load_settings({}), database_url=db.url), runs=1)
-    assert {(r.metric, r.scope) for r in rows} == {(m, s) for m in METRICS for s in SCOPES}
+    assert {(r.metric, r.scope) for r in rows} == {(m, s) for m in METRICS + AS_OF_QUESTIONS for s in SCOPES}
     mismatched = [(r.metric, r.scope, r.difference) for r in rows if not r.answers_match]
     assert mismatched == []
 
@@ -94,11 +95,13 @@ def test_bench_command_on_a_tiny_org(db, tmp_path, monkeypatch, capsys):
     written = tmp_path / "bench-results" / f"bench-{db.backend}-300.json"
     result = json.loads(written.read_text())
     assert (result["database"], result["deals"], result["reps"]) == (db.backend, 300, 12)
-    assert {(r["metric"], r["scope"]) for r in result["rows"]} == {(m, s) for m in METRICS for s in SCOPES}
+    assert {(r["metric"], r["scope"]) for r in result["rows"]} == \
+        {(m, s) for m in METRICS + AS_OF_QUESTIONS for s in SCOPES}
     assert [(r["metric"], r["scope"], r["difference"]) for r in result["rows"] if not r["answers_match"]] == []
     assert "round_trips" not in result and "charts" not in result  # --skip-slack
-    table = [line for line in first.out.splitlines() if line.split()[:1] and line.split()[0] in METRICS]
-    assert len(table) == len(METRICS) * len(SCOPES) and all(line.endswith("  yes") for line in table)
+    names = METRICS + AS_OF_QUESTIONS
+    table = [line for line in first.out.splitlines() if line.split()[:1] and line.split()[0] in names]
+    assert len(table) == len(names) * len(SCOPES) and all(line.endswith("  yes") for line in table)
     with db.engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT COUNT(*) FROM opportunities").scalar_one() == 300
 

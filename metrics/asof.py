@@ -1,0 +1,116 @@
+"""Deal metrics as the data stood at past moments (DESIGN §4a "As of D"), rebuilt from `opportunity_history`.
+
+A deal's state at a moment T is its last history row at or before T (by changed_at, then id: of two rows at the
+same instant the later-written one wins). A deal created after T does not exist at T. A deal created at or before T
+with no history row at or before T (a CRM export loaded without history) is taken as it stands now. Owner,
+account, product and currency are the deal's current ones: history does not record them, and scopes apply to the
+team as it is today.
+
+`deal_states(n)` is that state at n moments as one derived table, with the columns of `opportunities` that the
+semantic model reads plus `as_of`: the history is read once, each row carrying the instant the next row of its
+deal replaced it (a LEAD window), and a row is a deal's state at every moment in [changed_at, valid_to).
+`as_of_statement` swaps it in for `opportunities` in a compiled metric query (the MetricFlow way: one statement).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import lru_cache
+
+from sqlalchemy import Select, and_, bindparam, cast, exists, func, literal, or_, select, true, union_all
+from sqlalchemy.sql import visitors
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.schema import Column
+
+from db.schema import opportunity_history
+from db.types import UTCDateTime
+from metrics.compile import scope_condition
+from metrics.model import o
+
+# The deal's own columns an as-of state keeps (today's values), and the ones it takes from history.
+CURRENT_COLUMNS = ("id", "owner_id", "account_id", "product", "currency", "created_at")
+HISTORY_COLUMNS = ("stage", "amount", "close_date", "probability", "forecast_category")
+
+
+def moment_param(i: int) -> str:
+    return f"as_of_{i}"
+
+
+def moment_params(moments: tuple[datetime, ...]) -> dict:
+    return {moment_param(i): m for i, m in enumerate(moments)}
+
+
+def _moments(dialect: str, n: int):
+    """The n moments as a derived table: `at`, each a bound parameter, and `k`, its position (0 = the first)."""
+    def one(i: int):
+        value = bindparam(moment_param(i), type_=UTCDateTime)
+        # PostgreSQL cannot type a bare parameter in a SELECT list; SQLite's CAST would turn the text into a number
+        return select((cast(value, UTCDateTime) if dialect == "postgresql" else value).label("at"),
+                      literal(i).label("k"))
+    parts = [one(i) for i in range(n)]
+    return (parts[0] if n == 1 else union_all(*parts)).subquery("moments")
+
+
+def as_of_amount(amount: ColumnElement) -> ColumnElement:
+    """The one expression every as-of amount goes through (from a history row, or the deal for one without):
+    where a conversion to the org currency belongs (the deal's `currency` column is kept beside it)."""
+    return amount
+
+
+@lru_cache(maxsize=64)
+def deal_states(dialect: str, scope_kind: str, n: int):
+    """Each deal's state at each of n moments: a derived table named like `opportunities` with an `as_of` column.
+
+    The scope restricts the history read to the scope's deals first (a rep's history, not the org's)."""
+    h = opportunity_history
+    m = _moments(dialect, n)
+    last = select(func.max(m.c.at)).scalar_subquery()
+    valid_to = func.lead(h.c.changed_at).over(partition_by=h.c.opportunity_id, order_by=(h.c.changed_at, h.c.id))
+    rows = select(h.c.opportunity_id, h.c.changed_at, valid_to.label("valid_to"),
+                  *(h.c[c] for c in HISTORY_COLUMNS)).where(h.c.changed_at <= last)
+    in_scope = scope_condition(o.c.owner_id, scope_kind)
+    if in_scope is not None:
+        rows = rows.where(h.c.opportunity_id.in_(select(o.c.id).where(in_scope)))
+    r = rows.subquery("history_rows")
+    existed = or_(o.c.created_at.is_(None), o.c.created_at <= m.c.at)
+
+    def state(src) -> list[ColumnElement]:
+        cols = [m.c.at.label("as_of"), m.c.k.label("moment"), *(o.c[c] for c in CURRENT_COLUMNS)]
+        for c in HISTORY_COLUMNS:
+            cols.append((as_of_amount(src.c.amount) if c == "amount" else src.c[c]).label(c))
+        return cols
+
+    from_history = (
+        select(*state(r))
+        .select_from(r.join(o, o.c.id == r.c.opportunity_id)
+                     .join(m, and_(r.c.changed_at <= m.c.at, or_(r.c.valid_to.is_(None), r.c.valid_to > m.c.at))))
+        .where(existed)
+    )
+    no_row_yet = exists(select(h.c.id).where(h.c.opportunity_id == o.c.id, h.c.changed_at <= m.c.at))
+    as_now = select(*state(o)).select_from(o.join(m, true())).where(existed, ~no_row_yet)
+    if in_scope is not None:
+        as_now = as_now.where(in_scope)
+    return union_all(from_history, as_now).subquery("deal_states")
+
+
+def swap_deals(statement: Select, states) -> Select:
+    """The statement with `opportunities` replaced by `states` (same column names)."""
+    def replace(element, **_):
+        if element is o:
+            return states
+        if isinstance(element, Column) and element.table is o:
+            return states.c[element.name]
+        return None
+    return visitors.replacement_traverse(statement, {}, replace)
+
+
+@lru_cache(maxsize=512)
+def as_of_statement(dialect: str, statement: Select, scope_kind: str, n: int) -> Select:
+    """A compiled deal statement read at n moments instead of now; with several, grouped and ordered by `as_of`."""
+    states = deal_states(dialect, scope_kind, n)
+    swapped = swap_deals(statement, states)
+    if n == 1:
+        return swapped
+    return swapped.add_columns(states.c.as_of.label("as_of")).group_by(states.c.as_of).order_by(states.c.as_of)
+
+

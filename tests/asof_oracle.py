@@ -1,0 +1,87 @@
+"""An independent rebuild, in pandas, of each deal's state at past moments from the history rows (README "As of
+a date"), and the figures the as-of, waterfall and trend tests compare the metrics layer with.
+
+It reads the tables whole with plain SELECTs and never imports the metrics layer. The rules, as documented: a
+deal's state at T is its last history row at or before T (rows at the same instant: the later-inserted wins); a
+deal created after T does not exist; one created at or before T with no history row by then is taken as it
+stands now.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+import pandas as pd
+from sqlalchemy import Connection, select
+
+from db.schema import opportunities, opportunity_history, stages
+
+FIELDS = ("stage", "amount", "close_date", "probability", "forecast_category")
+
+
+def _frame(conn: Connection, table) -> pd.DataFrame:
+    query = select(table).order_by(*table.primary_key.columns)
+    df = pd.read_sql(query, conn, coerce_float=False)
+    return df.astype(object).where(pd.notna(df), None)
+
+
+class History:
+    """The deals, their history and the stage list, read once."""
+
+    def __init__(self, conn: Connection):
+        self.deals = _frame(conn, opportunities)
+        self.rows = _frame(conn, opportunity_history)
+        self.stages = _frame(conn, stages).set_index("name")
+
+    def states(self, moment: datetime) -> pd.DataFrame:
+        """One row per deal that existed at `moment`: owner_id, the FIELDS as of then, and the stage's flags."""
+        out = []
+        for deal in self.deals.to_dict("records"):
+            if deal["created_at"] is not None and deal["created_at"] > moment:
+                continue
+            mine = self.rows[self.rows["opportunity_id"] == deal["id"]]
+            mine = mine[pd.Series([t <= moment for t in mine["changed_at"]], index=mine.index, dtype=bool)]
+            # a stable sort by time keeps rows of the same instant in id (insertion) order: the last one wins
+            mine = mine.assign(key=list(mine["changed_at"])).sort_values("key", kind="stable")
+            source = mine.iloc[-1].to_dict() if len(mine) else deal
+            out.append({"id": deal["id"], "owner_id": deal["owner_id"], **{f: source[f] for f in FIELDS}})
+        df = pd.DataFrame(out, columns=["id", "owner_id", *FIELDS]).astype(object)
+        df = df.where(pd.notna(df), None)
+        st = self.stages
+        df["is_closed"] = [bool(st.at[s, "is_closed"]) for s in df["stage"]]
+        df["is_won"] = [bool(st.at[s, "is_closed"] and st.at[s, "is_won"]) for s in df["stage"]]
+        df["category"] = [c if c is not None else st.at[s, "forecast_category"]
+                          for c, s in zip(df["forecast_category"], df["stage"], strict=True)]
+        df["prob"] = [p if p is not None else st.at[s, "probability"]
+                      for p, s in zip(df["probability"], df["stage"], strict=True)]
+        return df
+
+
+def in_window(df: pd.DataFrame, start: date, end: date) -> pd.Series:
+    return pd.Series([d is not None and start <= d <= end for d in df["close_date"]], index=df.index, dtype=bool)
+
+
+def open_pipeline(df: pd.DataFrame, start: date, end: date) -> pd.DataFrame:
+    """Open deals, not forecast as omitted, closing in the window."""
+    mask = in_window(df, start, end) & ~df["is_closed"] & (df["category"] != "omitted")
+    return df[mask]
+
+
+def money(values) -> Decimal:
+    return sum((Decimal(str(v)) for v in values if v is not None), Decimal("0")).quantize(Decimal("0.01"))
+
+
+def figures_at(df: pd.DataFrame, start: date, end: date, owners: set[int] | None) -> dict[str, Decimal]:
+    """pipeline, closed_won, commit (closed + commit), weighted pipeline of the deals in `df` owned in scope."""
+    if owners is not None:
+        df = df[df["owner_id"].isin(owners)]
+    pipe = open_pipeline(df, start, end)
+    won = df[in_window(df, start, end) & df["is_won"]]
+    commit = pipe[pipe["category"] == "commit"]
+    weighted = sum((Decimal(str(a)) * Decimal(int(p)) / 100 for a, p in zip(pipe["amount"], pipe["prob"],
+                                                                                  strict=True) if a is not None),
+                   Decimal("0"))
+    return {"pipeline": money(pipe["amount"]), "closed_won": money(won["amount"]),
+            "commit": money(won["amount"]) + money(commit["amount"]),
+            "weighted_pipeline": weighted.quantize(Decimal("0.01"))}
