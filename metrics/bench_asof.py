@@ -17,7 +17,8 @@ from metrics.moments import end_of_day, trend_moments
 _STATE = """SELECT l.id, l.owner_id, CASE WHEN l.hid IS NULL THEN o.stage ELSE h.stage END AS stage,
   CASE WHEN l.hid IS NULL THEN o.amount ELSE h.amount END AS amount,
   CASE WHEN l.hid IS NULL THEN o.close_date ELSE h.close_date END AS close_date,
-  CASE WHEN l.hid IS NULL THEN o.forecast_category ELSE h.forecast_category END AS forecast_category{extra}
+  CASE WHEN l.hid IS NULL THEN o.forecast_category ELSE h.forecast_category END AS forecast_category,
+  o.currency AS currency{extra}
 FROM (SELECT o.id, o.owner_id{extra_inner}, (SELECT h.id FROM opportunity_history h WHERE h.opportunity_id = o.id
         AND h.changed_at <= {at} ORDER BY h.changed_at DESC, h.id DESC LIMIT 1) AS hid
       FROM opportunities o{moments} WHERE (o.created_at IS NULL OR o.created_at <= {at}){scope}) l
@@ -27,17 +28,33 @@ _PIPE = "NOT s.is_closed AND COALESCE(x.forecast_category, s.forecast_category) 
 _IN = "x.close_date BETWEEN :start AND :end"
 
 
-def as_of_pipeline_sql(scope_sql: str) -> str:
+def _x_amount(dialect: str, org_currency: str = "USD") -> str:
+    """The state's amount in the org currency, written as the bench's own conversion (metrics.bench)."""
+    from metrics.bench import _org_amount
+
+    sql = _org_amount(dialect, org_currency).replace("x.", "xr.").replace("exchange_rates x ", "exchange_rates xr ")
+    for column in ("amount", "currency", "close_date"):
+        sql = sql.replace(f"o.{column}", f"x.{column}")
+    return sql
+
+
+def _convertible(dialect: str) -> str:
+    """A deal counts unless its amount needs a rate there is not (the layer leaves it out, of counts too)."""
+    return f"(x.amount IS NULL OR {_x_amount(dialect)} IS NOT NULL)"
+
+
+def as_of_pipeline_sql(scope_sql: str, dialect: str = "sqlite") -> str:
     state = _STATE.format(at=":at", scope=scope_sql, moments="", extra="", extra_inner="")
-    return (f"SELECT COUNT(*), COALESCE(SUM(x.amount), 0) FROM ({state}) x JOIN stages s ON s.name = x.stage "
-            f"WHERE {_IN} AND {_PIPE}")
+    return (f"SELECT COUNT(*), COALESCE(SUM({_x_amount(dialect)}), 0) FROM ({state}) x "
+            f"JOIN stages s ON s.name = x.stage WHERE {_IN} AND {_PIPE} AND {_convertible(dialect)}")
 
 
-def trend_sql(scope_sql: str, points: int) -> str:
+def trend_sql(scope_sql: str, points: int, dialect: str = "sqlite") -> str:
     moments = " UNION ALL ".join(f"SELECT {k} AS k, :at{k} AS at" for k in range(points))
     state = _STATE.format(at="m.at", scope=scope_sql, moments=f" CROSS JOIN ({moments}) m", extra=", l.k",
                           extra_inner=", m.k")
-    return (f"SELECT x.k, COALESCE(SUM(CASE WHEN {_IN} AND {_PIPE} THEN x.amount END), 0) FROM ({state}) x "
+    return (f"SELECT x.k, COALESCE(SUM(CASE WHEN {_IN} AND {_PIPE} AND {_convertible(dialect)} "
+            f"THEN {_x_amount(dialect)} END), 0) FROM ({state}) x "
             "JOIN stages s ON s.name = x.stage GROUP BY x.k ORDER BY x.k")
 
 
@@ -93,10 +110,10 @@ def as_of_rows(conn, settings, period, today, scopes, scope_sql, params, runs, t
     first = min(datetime.combine(period.start, time.min, tzinfo=tz), now)
     second = min(now, end_of_day(period.end, tz))
     questions = {
-        "as_of_pipeline": (four_weeks, as_of_pipeline_sql, {"at": _stamp(four_weeks, dialect)}),
+        "as_of_pipeline": (four_weeks, lambda s: as_of_pipeline_sql(s, dialect), {"at": _stamp(four_weeks, dialect)}),
         "waterfall": ((first, second), waterfall_sql,
                       {"at1": _stamp(first, dialect), "at2": _stamp(second, dialect)}),
-        "trend_13_weekly": (points, lambda s: trend_sql(s, len(points)),
+        "trend_13_weekly": (points, lambda s: trend_sql(s, len(points), dialect),
                             {f"at{k}": _stamp(m, dialect) for k, m in enumerate(points)}),
     }
     rows = []

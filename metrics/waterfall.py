@@ -135,7 +135,7 @@ def run_waterfall(conn, ctx, period, scope, dims, today, cache, run_query, momen
         raise UserError("The waterfall's first moment must come before its second.")
     by = tuple(x for x in dims if x != "bucket")
     query = (waterfall_statement(ctx, scope.kind, by),
-             {**params(Window(period.start, period.end), scope), **moment_params((first, second))})
+             {**params(Window(period.start, period.end, today), scope), **moment_params((first, second))})
     out = []
     for row in run_query(conn, query, cache):
         for bucket in BUCKETS:
