@@ -53,6 +53,10 @@ def _integrity_cron(settings: Settings) -> BaseTrigger:
     return CronTrigger.from_crontab(settings.integrity_cron, timezone=settings.tz)
 
 
+def _weekly_snapshot(_settings: Settings) -> BaseTrigger:
+    return CronTrigger(day_of_week="mon", hour=6, minute=0, timezone=UTC)
+
+
 JOBS: tuple[JobSpec, ...] = (
     JobSpec("digests", "scheduler.digests:run_digests",
             "morning digests (managers, weekdays) and weekly exec digests (Mondays) that are due", _every(5)),
@@ -65,6 +69,9 @@ JOBS: tuple[JobSpec, ...] = (
             misfire_grace_seconds=6 * 3600),
     JobSpec("snapshots", "scheduler.snapshots:refresh_snapshots",
             "history snapshot (stage conversion, pushed close dates): new history in, rebuilt daily", _every(15)),
+    JobSpec("forecast_snapshots", "scheduler.forecast_snapshots:take_weekly_snapshots",
+            "weekly forecast snapshots per rep and manager, as of Monday 06:00 UTC", _weekly_snapshot,
+            misfire_grace_seconds=6 * 24 * 3600),
 )
 
 

@@ -76,7 +76,7 @@ def replica(db, tag: str, retry_seconds: float = 0.2, **kw) -> SchedulerService:
 
 
 def test_the_registry_names_importable_jobs(caplog):
-    assert [j.id for j in JOBS] == ["digests", "alerts", "nudges", "integrity", "snapshots"]
+    assert [j.id for j in JOBS] == ["digests", "alerts", "nudges", "integrity", "snapshots", "forecast_snapshots"]
     for spec in JOBS:
         assert callable(resolve(spec.target)), spec.target
     with caplog.at_level(logging.INFO, logger="scheduler.jobs"):
