@@ -57,6 +57,14 @@ def ctx_for(db) -> JobContext:
     return JobContext(db.engine, settings, sender=None, ledger=None)
 
 
+def cli_env(db, monkeypatch) -> None:
+    """`bot.main` on this database, in UTC, calendar fiscal year."""
+    monkeypatch.setenv("DATABASE_URL", db.url)
+    monkeypatch.setenv("LOG_LEVEL", "WARNING")
+    monkeypatch.setenv("DEFAULT_TIMEZONE", "UTC")
+    monkeypatch.delenv("FISCAL_YEAR_START_MONTH", raising=False)
+
+
 def stored(conn) -> list[dict]:
     t = bot_forecast_snapshots
     return [dict(r) for r in conn.execute(select(t).order_by(t.c.week_of, t.c.rep_id, t.c.period_start)).mappings()]
@@ -173,10 +181,7 @@ def test_a_stored_week_equals_the_as_of_metrics_of_that_moment(db):
 def test_backfill_command_fills_the_weeks_once(db, monkeypatch, capsys):
     ids = load(db, [("Ann", 0, [(0, ("Negotiation", 1000, 20, None))], None)])
     add_quotas(db, ids)
-    monkeypatch.setenv("DATABASE_URL", db.url)
-    monkeypatch.setenv("LOG_LEVEL", "WARNING")
-    monkeypatch.setenv("DEFAULT_TIMEZONE", "UTC")
-    monkeypatch.delenv("FISCAL_YEAR_START_MONTH", raising=False)
+    cli_env(db, monkeypatch)
     with time_machine.travel(datetime(2026, 10, 20, 12, tzinfo=UTC), tick=False):
         take_weekly_snapshots(ctx_for(db), datetime(2026, 10, 19, 6, tzinfo=UTC))  # the job took this week
         assert bot.main(["forecast", "backfill", "--quarters", "1"]) == 0
