@@ -12,16 +12,20 @@ import pytest
 import time_machine
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Column, Date, DateTime, Integer, MetaData, Numeric, String, Table, inspect, update
+from sqlalchemy import Column, Date, DateTime, Integer, MetaData, Numeric, String, Table, insert, inspect, update
 
 import bot
-from db.schema import bot_forecast_snapshots
+from config import load_settings
+from db.schema import bot_forecast_snapshots, reps
 from errors import UserError
+from metrics.accuracy_trail import trailing_accuracy, within_line
 from metrics.cache import ResultCache
 from metrics.evaluate import evaluate
 from metrics.scopes import Scope
+from scheduler.digest_content import DigestBuilder
 from scheduler.forecast_snapshots import take_weekly_snapshots
 from tests.asof_oracle import History, figures_at, in_window, money, open_pipeline
+from tests.test_digest_content import message_text, person
 from tests.test_forecast_snapshots import Q4, cli_env, ctx_for
 from tests.test_metrics_asof import BASE, HALF_DAY, load, state
 
@@ -176,3 +180,23 @@ def test_metrics_forecast_accuracy_json(db, monkeypatch, capsys):
         D("0.5625"), 2300, 1600, D("0.4375"))
     # as of the end of Oct 14 (UTC): Ann's won 200 and commits 1,000 + 300, Bob's 800: the same 2,300
     assert early["rows"][0]["forecast"] == 2300 and early["rows"][0]["as_of"].startswith("2026-10-14T23:59:59")
+
+
+def test_trailing_error_and_the_exec_digest_line(db):
+    """Over the four quarters before Jan 15, 2027 only Q4 2026 had closed won: |2,300 − 1,600| / 1,600 = 43.75%."""
+    load(db, HAND)
+    with db.engine.begin() as conn:
+        erin = conn.execute(insert(reps).returning(reps.c.id), {"external_id": "erin", "name": "Erin Exec",
+                                                                "role": "exec", "email": "erin@example.com"})
+        erin_id = erin.scalar_one()
+    with db.engine.connect() as conn:
+        trail = trailing_accuracy(conn, Scope("org", "org"), AFTER_Q4)
+    assert [q.label for q, _ in trail.quarters] == [f"Q{n} FY2026" for n in (1, 2, 3, 4)]
+    assert [row["actual"] for _, row in trail.quarters] == [D("0.00")] * 3 + [D("1600.00")]
+    assert trail.mape == D("0.4375") and trail.within == D("0.4375")
+    line = "Commit at mid-quarter has been within ±44% of actual over the last quarter"
+    assert within_line(trail) == line
+    digest = DigestBuilder(db.engine, load_settings({})).build(
+        person(db.engine, erin_id), "exec_digest", AFTER_Q4, datetime(2027, 1, 15, 16, tzinfo=UTC),
+        datetime(2027, 1, 8, 16, tzinfo=UTC))
+    assert line in message_text(digest.message)
