@@ -55,6 +55,12 @@ def cmd_import(args: argparse.Namespace) -> int:
     return run_import_command(args, load_settings())
 
 
+def cmd_forecast(args: argparse.Namespace) -> int:
+    from metrics.forecast_cli import run_forecast_command
+
+    return run_forecast_command(args, load_settings())
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from metrics.integrity_cli import run_check_command
 
@@ -206,6 +212,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the metric as of the end of each of the last --points weeks or months")
     p.add_argument("--points", type=int, default=None, help="points of a --trend (default 13 weekly, 12 monthly)")
     p.set_defaults(func=cmd_metrics)
+
+    p = sub.add_parser("forecast", help="forecast snapshots: fill past weeks from history")
+    fc = p.add_subparsers(dest="action", required=True)
+    f = fc.add_parser("backfill", help="weekly forecast snapshots of past weeks, rebuilt from history")
+    f.add_argument("--quarters", type=int, default=8, help="how many quarters back (default 8)")
+    f.set_defaults(func=cmd_forecast)
 
     p = sub.add_parser("digest", help="build (and send) the digests")
     p.add_argument("--dry-run", action="store_true", help="print exactly what would be sent; send nothing")

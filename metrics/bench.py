@@ -441,6 +441,28 @@ def print_rows(rows: list[BenchRow], out=None) -> None:
               f"{'yes' if r.answers_match else 'NO'}", file=out)
 
 
+def time_backfill(engine, settings: Settings, quarters: int = 8) -> dict:
+    """The forecast-snapshot backfill of `quarters` quarters from an empty table (target: 5,000 reps at 1M deals
+    on PostgreSQL in 10 minutes); the stored snapshots are removed again."""
+    from sqlalchemy import delete
+
+    from db.schema import bot_forecast_snapshots
+    from metrics.forecast_snapshots import backfill_moments, take_snapshots
+
+    now = datetime.now(UTC)
+    moments = backfill_moments(now, settings.tz, quarters, settings.fiscal_year_start_month)
+    with engine.begin() as conn:
+        conn.execute(delete(bot_forecast_snapshots))
+    t0 = perf_counter()
+    done = take_snapshots(engine, moments, settings.tz, settings.fiscal_year_start_month, source="backfill", now=now)
+    took = perf_counter() - t0
+    with engine.begin() as conn:
+        conn.execute(delete(bot_forecast_snapshots))
+    print(f"forecast backfill: {done['weeks']} weeks × {done['people']:,} people, {done['rows']:,} rows in "
+          f"{took:.1f} s ({took / max(done['weeks'], 1):.2f} s a week)")
+    return {"weeks": done["weeks"], "people": done["people"], "rows": done["rows"], "seconds": round(took, 1)}
+
+
 def run_bench_command(args, settings: Settings) -> int:
     engine = get_engine(settings.database_url)
     print(ensure_demo(engine, args.deals, args.reps, settings))
@@ -455,6 +477,7 @@ def run_bench_command(args, settings: Settings) -> int:
         extra["round_trips"] = [asdict(t) for t in trips]
         extra["charts"] = {k: {"p50_ms": v[0], "p95_ms": v[1], "bytes": v[2]}
                            for k, v in print_chart_timings(args.runs).items()}
+    extra["forecast_backfill"] = time_backfill(engine, settings)
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     worst = max(rows, key=lambda r: r.layer_p95_ms)
     print(f"peak RSS {rss_mb:.0f} MB; slowest p95 {worst.layer_p95_ms:.1f} ms ({worst.metric}, {worst.scope})")

@@ -15,6 +15,7 @@ from sqlalchemy import and_, case, func, select, union_all
 
 from db.schema import bot_stage_entries, opportunities, opportunity_history, stages
 from errors import UserError
+from metrics.accuracy import run_accuracy
 from metrics.activity_metrics import run_activities, run_deals_created, run_pipeline_created
 from metrics.compile import DIM_PREFIX, Window, deal_query
 from metrics.dialect import among
@@ -168,6 +169,11 @@ SPECIAL_METRICS = {
                       "how the period's open pipeline moved between two moments (default: the period's start and "
                       "now): start + created + pulled_in + increased − decreased − pushed_out − won − lost − "
                       "other_out = end", "money", ("bucket", *DIMENSIONS), run_waterfall, takes_moments=True),
+        SpecialMetric("forecast_accuracy", "Forecast accuracy",
+                      "for a finished period: 1 − |F − A| / A, F the commit roll-up at a point (default the "
+                      "period's midpoint), A the closed won at the period's end; bias (F − A) / A; also for the "
+                      "best-case roll-up and the submitted call", "ratio", REP_DIMENSIONS, run_accuracy,
+                      takes_moments=True),
         SpecialMetric("velocity", "Sales velocity",
                       "open deals × average deal size × win rate ÷ mean cycle days (money per day); "
                       "size, win rate and cycle over the 365 days to the period end", "money",

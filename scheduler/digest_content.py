@@ -43,6 +43,7 @@ from sqlalchemy import Connection
 from assistant.answers import Answer, ChartSpec, Figure
 from assistant.service import freshness_line
 from config import Settings
+from metrics.accuracy_trail import trailing_accuracy, within_line
 from metrics.cache import ResultCache
 from metrics.changes import KINDS, changes_by_owner, changes_summary
 from metrics.currency import Conversion
@@ -379,6 +380,9 @@ class DigestBuilder:
                            ("Pipeline", "pipeline")):
             share = f" ({percent(fc[key] / fc['quota'])} of quota)" if fc["quota"] and fc[key] is not None else ""
             lines.append(f"• {label}: {money(fc[key])}{share}")
+        accuracy = within_line(trailing_accuracy(conn, scope, today, sm, cache=self.cache))
+        if accuracy:
+            lines.append(f"• {accuracy}")
         lines.append("")
         teams = sorted(teams, key=lambda r: (r["value"] is None, -(r["value"] or 0), str(r.get("team") or "")))
         lines.append("*By team*:")

@@ -101,6 +101,10 @@ def _integrity_cron(settings: Settings) -> BaseTrigger:
                        timezone=settings.tz)
 
 
+def _weekly_snapshot(_settings: Settings) -> BaseTrigger:
+    return CronTrigger(day_of_week="mon", hour=6, minute=0, timezone=UTC)
+
+
 JOBS: tuple[JobSpec, ...] = (
     JobSpec("digests", "scheduler.digests:run_digests",
             "morning digests (managers, weekdays) and weekly exec digests (Mondays) that are due", _every(5)),
@@ -120,6 +124,9 @@ JOBS: tuple[JobSpec, ...] = (
             "CRM sync (CRM_SYNC_MINUTES); 3 failed runs in a row tell OPS_CHANNEL once, recovery once more",
             _crm_interval, enabled=lambda settings: settings.crm.connector is not None,
             off_reason="off: no CRM is configured"),
+    JobSpec("forecast_snapshots", "scheduler.forecast_snapshots:take_weekly_snapshots",
+            "weekly forecast snapshots per rep and manager, as of Monday 06:00 UTC", _weekly_snapshot,
+            misfire_grace_seconds=6 * 24 * 3600),
 )
 
 

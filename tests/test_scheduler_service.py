@@ -77,7 +77,7 @@ def replica(db, tag: str, retry_seconds: float = 0.2, **kw) -> SchedulerService:
 
 def test_the_registry_names_importable_jobs(caplog):
     assert [j.id for j in JOBS] == ["digests", "alerts", "nudges", "integrity", "snapshots", "forecast_calls",
-                                    "crm_sync"]
+                                    "crm_sync", "forecast_snapshots"]
     for spec in JOBS:
         assert callable(resolve(spec.target)), spec.target
     with caplog.at_level(logging.INFO, logger="scheduler.jobs"):
