@@ -1,7 +1,7 @@
 """Weekly forecast snapshots per person and quarter (bot_forecast_snapshots)
 
 Revision ID: 0009_snapshots
-Revises: 0008_i18n (on main: re-chain after "0008_calls")
+Revises: 0008_i18n
 """
 
 import sqlalchemy as sa
