@@ -385,17 +385,6 @@ bot_forecast_calls = Table(
     "bot_forecast_calls",
     metadata,
     Column("id", Integer, primary_key=True),
-)
-
-# Weekly forecast snapshots (DESIGN §4a): per person and quarter, the figures as of the week's Monday 06:00 UTC.
-# A rep's row is their own deals (scope 'rep'); a manager's or exec's is their tree (scope 'tree'). One row per
-# week, person, scope and quarter: the weekly job and the backfill insert what is missing and never overwrite.
-bot_forecast_snapshots = Table(
-    "bot_forecast_snapshots",
-    metadata,
-    Column("id", Integer, primary_key=True),
-    Column("week_of", Date, nullable=False),
-    Column("taken_at", UTCDateTime, nullable=False),
     Column("rep_id", Integer, ForeignKey("reps.id", ondelete="CASCADE"), nullable=False),
     Column("scope", String(8), nullable=False),
     Column("period_start", Date, nullable=False),
@@ -411,6 +400,21 @@ bot_forecast_snapshots = Table(
     Column("late", Boolean, nullable=False, server_default="0"),
     CheckConstraint("scope IN ('rep', 'tree')", name="scope"),
     Index("ix_bot_forecast_calls_rep_period", "rep_id", "period_start", "submitted_at"),
+)
+
+# Weekly forecast snapshots (DESIGN §4a): per person and quarter, the figures as of the week's Monday 06:00 UTC.
+# A rep's row is their own deals (scope 'rep'); a manager's or exec's is their tree (scope 'tree'). One row per
+# week, person, scope and quarter: the weekly job and the backfill insert what is missing and never overwrite.
+bot_forecast_snapshots = Table(
+    "bot_forecast_snapshots",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("week_of", Date, nullable=False),
+    Column("taken_at", UTCDateTime, nullable=False),
+    Column("rep_id", Integer, ForeignKey("reps.id", ondelete="CASCADE"), nullable=False),
+    Column("scope", String(8), nullable=False),
+    Column("period_start", Date, nullable=False),
+    Column("period_end", Date, nullable=False),
     Column("closed_won", Money, nullable=False),
     Column("commit_amount", Money, nullable=False),
     Column("best_case_amount", Money, nullable=False),
