@@ -58,8 +58,9 @@ def weekly_moments(period: Period) -> list[datetime]:
 
 
 def ratio(forecast: Decimal | None, actual: Decimal) -> tuple[Decimal | None, Decimal | None]:
-    """(accuracy, bias) of a forecast against the actual; (None, None) without a forecast or when A = 0."""
-    if forecast is None or actual == 0:
+    """(accuracy, bias) of a forecast against the actual; (None, None) without a forecast or when A ≤ 0 (a
+    negative closed-won total — refunds, bad data — has no meaningful accuracy: 1 − |F − A| / A would exceed 1)."""
+    if forecast is None or actual <= 0:
         return None, None
     bias = (forecast - actual) / actual
     return (1 - abs(bias)).quantize(PLACES), bias.quantize(PLACES)
@@ -118,7 +119,7 @@ def run_accuracy(conn, ctx, period: Period, scope: Scope, dims, today, cache, ru
     end = period_end_moment(period)
     snapshot = None if dims else stored_snapshot(conn, scope, period, point)
     wanted = (end,) if snapshot is not None else (point, end)
-    statement, values = deal_query(ctx, MEASURES, Window(period.start, period.end), scope, dims)
+    statement, values = deal_query(ctx, MEASURES, Window(period.start, period.end, today), scope, dims)
     query = (as_of_statement(ctx.dialect, statement, scope.kind, len(wanted)), {**values, **moment_params(wanted)})
     at: dict[tuple, dict] = defaultdict(dict)
     for row in run_query(conn, query, cache):
@@ -145,5 +146,7 @@ def run_accuracy(conn, ctx, period: Period, scope: Scope, dims, today, cache, ru
                    call_bias=call_bias, as_of=point, actual_as_of=end)
         if actual == 0:
             row["note"] = "no closed won in the period: accuracy and bias are undefined (A = 0)"
+        elif actual < 0:
+            row["note"] = "closed won in the period is negative: accuracy and bias are undefined (A < 0)"
         rows.append(row)
     return [query], rows

@@ -135,7 +135,8 @@ def week_figures(conn: Connection, moment: datetime, quarters: tuple[Period, ...
     """The snapshot rows of every person for `quarters` (adjacent, in order) as of `moment`: one statement."""
     ctx = Ctx(conn.dialect.name, fiscal_start_month)
     statement = as_of_statement(ctx.dialect, owner_quarter_statement(ctx), "org", 1)
-    values = {"window_start": quarters[0].start, "window_end": quarters[-1].end, **moment_params((moment,))}
+    values = {"window_start": quarters[0].start, "window_end": quarters[-1].end, **moment_params((moment,)),
+              "rate_day": moment.date()}  # an open deal's amount in the org currency at the rate of the week's day
     sums: dict[tuple[int, str], dict] = {}
     for row in conn.execute(statement, values).mappings():
         sums[(row["owner_id"], row["quarter"])] = {m: as_decimal(row[m] or 0) for m in MEASURES}

@@ -132,7 +132,7 @@ def pandas_accuracy(history: History, point: datetime, owners: set[int] | None) 
     ends = at_end if owners is None else at_end[at_end["owner_id"].isin(owners)]
     actual = money(ends[in_window(ends, Q4.start, Q4.end) & ends["is_won"]]["amount"])
     out = {"forecast": commit, "actual": actual, "best_case": best}
-    if actual:
+    if actual > 0:  # README: no accuracy when the actual is zero or negative
         out.update(value=(1 - abs(commit - actual) / actual).quantize(D("0.0001")),
                    bias=((commit - actual) / actual).quantize(D("0.0001")),
                    best_case_accuracy=(1 - abs(best - actual) / actual).quantize(D("0.0001")))
