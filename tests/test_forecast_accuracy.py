@@ -12,11 +12,11 @@ import pytest
 import time_machine
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Column, Date, DateTime, Integer, MetaData, Numeric, String, Table, insert, inspect, update
+from sqlalchemy import insert, update
 
 import bot
 from config import load_settings
-from db.schema import bot_forecast_snapshots, reps
+from db.schema import bot_forecast_calls, bot_forecast_snapshots, reps
 from errors import UserError
 from metrics.accuracy_trail import trailing_accuracy, within_line
 from metrics.cache import ResultCache
@@ -51,24 +51,10 @@ def accuracy(conn, scope: Scope, *, by=(), as_of=None, today=AFTER_Q4) -> list[d
                     cache=ResultCache()).rows
 
 
-def call_columns() -> tuple[Column, ...]:
-    return (Column("id", Integer, primary_key=True), Column("rep_id", Integer), Column("scope", String(8)),
-            Column("period_start", Date), Column("period_end", Date), Column("week_of", Date),
-            Column("commit_amount", Numeric(18, 2)), Column("best_case_amount", Numeric(18, 2)),
-            Column("submitted_at", DateTime(timezone=True)), Column("late", Integer))
-
-
 @pytest.fixture
 def calls_table(db):
-    """`bot_forecast_calls` (forecast calls, from the calls branch): the real one when the schema has it, else a
-    stand-in with its columns for this test, dropped afterwards."""
-    created = not inspect(db.engine).has_table("bot_forecast_calls")
-    calls = Table("bot_forecast_calls", MetaData(), *call_columns())
-    if created:
-        calls.create(db.engine)
-    yield calls
-    if created:
-        calls.drop(db.engine)
+    """`bot_forecast_calls`, where forecast calls are kept (scheduler/forecast_calls.py)."""
+    return bot_forecast_calls
 
 
 def test_accuracy_worked_by_hand(db, calls_table):
@@ -78,7 +64,7 @@ def test_accuracy_worked_by_hand(db, calls_table):
             conn.execute(calls_table.insert(), {
                 "rep_id": ids["Ann"], "scope": "rep", "period_start": Q4.start, "period_end": Q4.end,
                 "week_of": date(2026, 11, 2), "commit_amount": D(amount), "best_case_amount": D(amount),
-                "submitted_at": datetime(2026, 11, day, 9, tzinfo=UTC), "late": 0})
+                "submitted_at": datetime(2026, 11, day, 9, tzinfo=UTC), "late": False})
     with db.engine.connect() as conn:
         ann = accuracy(conn, Scope("rep", "Ann", rep_id=ids["Ann"]))[0]
         bob = accuracy(conn, Scope("rep", "Bob", rep_id=ids["Bob"]))[0]
