@@ -4,9 +4,9 @@ and a sync that loads only what each page names (a real fake Salesforce over HTT
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
-from crm.engine import sync
+from crm.engine import TableStatistics, sync
 from crm.mapping import crm_mapping
 from db.schema import bot_sync_rejects, opportunities, opportunity_history, stages
 from tests.fakecrm.org import STAGES, large_org, seed_org
@@ -77,3 +77,37 @@ def test_the_sync_bench_runs_and_refuses_a_database_with_data(db, tmp_path, monk
     capsys.readouterr()
     assert bot.main(["bench", "--sync", "--deals", "60", "--output", str(tmp_path)]) == 1
     assert "already has opportunities" in capsys.readouterr().err
+
+
+def _estimated_rows(conn, table: str) -> float:
+    return conn.execute(text("SELECT reltuples FROM pg_class WHERE relname = :t"), {"t": table}).scalar_one()
+
+
+@pytest.mark.postgresql
+def test_tables_a_sync_grows_are_analysed_as_they_double(db):
+    """A first sync with stale statistics plans its look-ups by external id as growing sequential scans (100k
+    deals took over 10 minutes): each grown table is analysed when its added rows have doubled since the last."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL statistics")
+    with FakeSalesforce(page_size=500) as fake:
+        large_org(fake, 60, seed=8)
+        report = sync(db.engine, connector(fake), crm_mapping("salesforce"))  # below the first analysis: none
+    created = {e: c.created for e, c in report.changes.items()}
+    statistics = TableStatistics(db.engine, first=100)
+    with db.engine.connect() as conn:
+        assert _estimated_rows(conn, "activities") == -1  # never analysed
+        statistics.after_page(report)
+        actual = {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()
+                  for t in ("activities", "opportunity_history", "reps")}
+        assert _estimated_rows(conn, "activities") == actual["activities"] == created["activities"]
+        assert _estimated_rows(conn, "opportunity_history") == actual["opportunity_history"]
+        assert created["reps"] < 100 and _estimated_rows(conn, "reps") == -1  # not grown enough yet
+    assert statistics.analysed_at == {e: n for e, n in {**created, "opportunity_history": report.history_added}
+                                      .items() if n >= 100}
+    report.changes["activities"].created = 2 * created["activities"] - 1
+    before = dict(statistics.analysed_at)
+    statistics.after_page(report)  # not yet doubled
+    assert statistics.analysed_at == before
+    report.changes["activities"].created += 1
+    statistics.after_page(report)
+    assert statistics.analysed_at["activities"] == 2 * created["activities"]
