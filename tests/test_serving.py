@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import http.client
 import json
-import urllib.request
-
 import time
+import urllib.request
 from dataclasses import replace
 
 import pytest
