@@ -75,6 +75,7 @@ class HubSpotConnector:
     name = "hubspot"
     full_objects = frozenset({"owners", "pipelines"})
     deletable = ("deals", *ENGAGEMENTS)
+    optional: frozenset[str] = frozenset()
     derived: dict[str, dict[str, tuple[str, ...]]] = {}  # computed fields are reported by fields() itself
 
     def __init__(self, settings: CrmSettings, http: CrmHttp | None = None, ceiling: int = SEARCH_CEILING):
@@ -124,6 +125,8 @@ class HubSpotConnector:
         """The object's fields (its properties and the fields computed here), or None when it is not a HubSpot
         object this connector reads."""
         if obj not in self._fields:
+            if obj == "pipelines":
+                self.stages()  # (their scope is the deals' one; a refusal names it)
             if obj in SEARCHED:
                 body = self._call("GET", f"/crm/v3/properties/{obj}", f"the {obj} properties")
                 self._fields[obj] = {p["name"] for p in body.get("results", [])} | COMPUTED[obj]
