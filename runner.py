@@ -98,6 +98,8 @@ def _stop_gracefully(settings: Settings, deps, server, socket_mode, scheduler) -
     grace = settings.serving.shutdown_grace_seconds
     deadline = time.monotonic() + grace
     log.info("stopping: no new requests; finishing the work in flight (up to %s s)", grace)
+    if scheduler is not None:
+        scheduler.request_stop()  # a digest run stops after the delivery it is sending, while requests drain
     if socket_mode is not None:
         socket_mode.close()
     drained = stop_serving(server, deps, deadline)
