@@ -109,20 +109,21 @@ def test_run_refuses_to_start_on_a_fatal_problem_with_the_doctors_sentence(works
 # --- CRM credentials ----------------------------------------------------------------------------------------
 
 
-def crm_lines(lines: list[str]) -> list[str]:
-    return [line for line in lines if line[2:].startswith("CRM")]
+def crm_doctor(fake, capsys, monkeypatch) -> tuple[int, list[str]]:
+    """`doctor` with the fake CRM's credentials set: its exit status and its CRM lines."""
+    for name, value in fake.env().items():
+        monkeypatch.setenv(name, value)
+    code, lines = doctor(capsys)
+    return code, [line for line in lines if line[2:].startswith("CRM")]
 
 
 def test_salesforce_credentials_a_bad_secret_and_an_object_out_of_sight_are_named(workspace, capsys, monkeypatch):
     with FakeSalesforce() as fake:
-        for name, value in fake.env().items():
-            monkeypatch.setenv(name, value)
-        code, lines = doctor(capsys)
-        assert crm_lines(lines) == [
+        assert crm_doctor(fake, capsys, monkeypatch) == (0, [
             "✓ CRM: Salesforce accepts the credentials.",
             "✓ CRM objects: Salesforce lets the bot read OpportunityStage, User, Account, Opportunity, "
-            "OpportunityHistory, Task, Event; not in this org, so skipped: ForecastingQuota, DatedConversionRate."]
-        assert code == 0 and fake.tokens_issued == 1
+            "OpportunityHistory, Task, Event; not in this org, so skipped: ForecastingQuota, DatedConversionRate."])
+        assert fake.tokens_issued == 1
 
         monkeypatch.setenv("SALESFORCE_CLIENT_SECRET", "not-the-secret")
         code, lines = doctor(capsys)
@@ -141,14 +142,10 @@ def test_salesforce_credentials_a_bad_secret_and_an_object_out_of_sight_are_name
 
 def test_hubspot_token_a_refused_token_and_a_missing_scope_are_named(workspace, capsys, monkeypatch):
     with FakeHubSpot() as fake:
-        for name, value in fake.env().items():
-            monkeypatch.setenv(name, value)
-        code, lines = doctor(capsys)
-        assert crm_lines(lines) == [
+        assert crm_doctor(fake, capsys, monkeypatch) == (0, [
             "✓ CRM: HubSpot accepts the credentials.",
             "✓ CRM objects: HubSpot lets the bot read pipelines, owners, companies, deals, deal_history, calls, "
-            "emails, meetings, notes, tasks."]
-        assert code == 0
+            "emails, meetings, notes, tasks."])
 
         fake.fail("properties", 403, body={
             "status": "error", "message": "This app hasn't been granted all required scopes to make this call.",
