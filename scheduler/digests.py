@@ -280,8 +280,8 @@ def resolve_unknown_users(ctx: JobContext, emails: list[str] | None = None) -> i
         key = person.email.lower()
         if _NOT_IN_SLACK.get(key, 0) > time.monotonic():
             continue
-        if asked >= LOOKUPS_PER_RUN:  # spread a first big batch over several ticks (users.lookupByEmail is Tier 3)
-            break
+        if asked >= LOOKUPS_PER_RUN or ctx.stopping.is_set():  # spread a first big batch over several ticks
+            break  # (users.lookupByEmail is Tier 3); a shutdown leaves the rest to the next leader
         asked += 1
         try:
             resolved = resolve_slack_user(ctx.engine, ctx.sender, person)
