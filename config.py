@@ -93,6 +93,7 @@ class CrmSettings:
     hubspot_api_url: str = "https://api.hubapi.com"
     sync_minutes: int = 15
     mapping_file: str = ""
+    max_retries: int = 6  # a call refused (429, 5xx) or timed out is tried again this often: 0.5 s, 1 s, 2 s … apart
 
     @property
     def connector(self) -> str | None:
@@ -127,6 +128,7 @@ def _crm_settings(env: dict[str, str]) -> CrmSettings:
         hubspot_api_url=(get("HUBSPOT_API_URL") or "https://api.hubapi.com").rstrip("/"),
         sync_minutes=_int(env, "CRM_SYNC_MINUTES", 15, 1, 1440),
         mapping_file=get("CRM_MAPPING"),
+        max_retries=_int(env, "CRM_MAX_RETRIES", 6, 0, 20),
     )
 
 

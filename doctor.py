@@ -208,17 +208,22 @@ def check_fiscal(settings: Settings) -> Iterator[Check]:
 
 
 def check_crm(settings: Settings) -> Iterator[Check]:
+    """With CRM credentials set: the CRM signs the bot in (a token is issued, or the given one is taken), and every
+    object the mapping reads can be read (Salesforce: described; HubSpot: the pipelines and each object's
+    properties, which a private app without the object's scope may not read)."""
     connector = settings.crm.connector
     if connector is None:
         return
     from crm.http import CrmHttp, CrmUnavailable
     from crm.hubspot import HubSpotConnector
+    from crm.mapping import crm_mapping
     from crm.salesforce import SalesforceConnector
 
     label = "HubSpot" if connector == "hubspot" else "Salesforce"
     try:
         make = HubSpotConnector if connector == "hubspot" else SalesforceConnector
-        make(settings.crm, CrmHttp(timeout=15, retries=1)).check_sign_in()
+        crm = make(settings.crm, CrmHttp(timeout=15, retries=1))
+        crm.check_sign_in()
     except CrmUnavailable as exc:
         yield Check(False, f"CRM: {exc}")
         return
@@ -226,6 +231,35 @@ def check_crm(settings: Settings) -> Iterator[Check]:
         yield Check(False, f"CRM: cannot reach {label} ({type(exc).__name__}); check the network and its URL.")
         return
     yield Check(True, f"CRM: {label} accepts the credentials.")
+    try:
+        objects = list(dict.fromkeys(spec.crm_object for spec in crm_mapping(connector, settings.crm.mapping_file)))
+    except UserError as exc:
+        yield Check(False, f"CRM mapping: {exc}")
+        return
+    yield _crm_objects(crm, label, objects)
+
+
+def _crm_objects(crm, label: str, objects: list[str]) -> Check:
+    from crm.http import CrmUnavailable
+
+    refused, unseen, readable, absent = [], [], [], []
+    for obj in objects:
+        try:
+            if crm.fields(obj) is not None:
+                readable.append(obj)
+            else:
+                (absent if obj in crm.optional else unseen).append(obj)
+        except CrmUnavailable as exc:
+            refused.append(str(exc))
+        except Exception as exc:  # noqa: BLE001 - network
+            refused.append(f"cannot reach {label} ({type(exc).__name__}) for {obj}.")
+    if unseen:
+        refused.append(f"the integration user cannot see {', '.join(unseen)}; give its profile (or a permission "
+                       "set) Read and View All on them.")
+    if refused:
+        return Check(False, f"CRM objects: {' '.join(refused)}")
+    skipped = f"; not in this org, so skipped: {', '.join(absent)}" if absent else ""
+    return Check(True, f"CRM objects: {label} lets the bot read {', '.join(readable)}{skipped}.")
 
 
 def run_checks(settings: Settings, engine: Engine, client=None) -> list[Check]:

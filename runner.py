@@ -59,11 +59,17 @@ def serve(settings: Settings, engine) -> int:
     from handlers.server import serve_http
     from metrics.cache import ResultCache
 
-    refuse_to_start_on_fatal(settings, engine)
     deps = BotDeps(engine, settings, ResultCache(settings.cache_ttl_seconds))
+    health = Health(deps, slack_auth=False)
+    server = None
+    if settings.slack_app_token and settings.serving.metrics_port:
+        # Socket Mode's operator endpoints come up first: live at once, ready once Slack took the token and the
+        # connection is open (an orchestrator's readiness probe waits for that)
+        server = serve_http(None, deps, settings.serving.metrics_port, health=health)
+        log.info("health and metrics on http://0.0.0.0:%s (/healthz, /readyz, /metrics)", server.port)
+    refuse_to_start_on_fatal(settings, engine)
     threading.Thread(target=_warm_caches, args=(deps,), name="warm-caches", daemon=True).start()
     app = build_app(deps)  # bolt calls auth.test here: a refused token stops the start
-    health = Health(deps, slack_auth=True)
     scheduler = _start_scheduler(deps, app)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -75,13 +81,10 @@ def serve(settings: Settings, engine) -> int:
         socket_mode = OnceSocketModeHandler(app, settings.slack_app_token, deps)
         socket_mode.connect()
         log.info("connected to Slack with Socket Mode")
-        port = settings.serving.metrics_port
-        server = serve_http(None, deps, port, health=health) if port else None
-        if server is not None:
-            log.info("health and metrics on http://0.0.0.0:%s (/healthz, /readyz, /metrics)", server.port)
     else:
         server = serve_http(app, deps, settings.port, health=health)
         log.info("serving Slack on http://0.0.0.0:%s/slack/events (/healthz, /readyz, /metrics)", server.port)
+    health.slack_auth = True
     stop.wait()
     return _stop_gracefully(settings, deps, server, socket_mode, scheduler)
 
@@ -95,6 +98,8 @@ def _stop_gracefully(settings: Settings, deps, server, socket_mode, scheduler) -
     grace = settings.serving.shutdown_grace_seconds
     deadline = time.monotonic() + grace
     log.info("stopping: no new requests; finishing the work in flight (up to %s s)", grace)
+    if scheduler is not None:
+        scheduler.request_stop()  # a digest run stops after the delivery it is sending, while requests drain
     if socket_mode is not None:
         socket_mode.close()
     drained = stop_serving(server, deps, deadline)

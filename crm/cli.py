@@ -24,11 +24,13 @@ def make_connector(crm: CrmSettings, asked: str | None = None) -> Connector:
                         "README, \"Connecting your CRM\".")
     if asked and asked != configured:
         raise UserError(f"You asked for a {asked} sync, but the credentials set are {configured}'s.")
+    from crm.http import CrmHttp
     from crm.hubspot import HubSpotConnector
     from crm.salesforce import SalesforceConnector
 
+    make = HubSpotConnector if configured == "hubspot" else SalesforceConnector
     try:
-        return HubSpotConnector(crm) if configured == "hubspot" else SalesforceConnector(crm)
+        return make(crm, CrmHttp(retries=crm.max_retries))
     except CrmUnavailable as exc:
         raise UserError(str(exc)) from None
 

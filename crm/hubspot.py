@@ -10,7 +10,7 @@ association batch read and the archived listing.
 The objects the mapping's `object:` entries name (crm/hubspot.yml):
 - `owners` (reps): active and archived owners; an archived owner is an inactive rep. Read whole every run.
 - `pipelines` (stages): every deal pipeline's stages, one page (the stage set is replaced as a whole).
-- `companies` (accounts), `deals` (opportunities): CRM search on hs_lastmodifieddate in time windows (below).
+- `companies` (accounts), `deals` (opportunities): CRM search on hs_lastmodifieddate, keyset-paged (below).
   A deal's company is its primary deal-to-company association.
 - `deal_history` (opportunity_history): the deals the search finds, read again in batches with
   propertiesWithHistory=dealstage,amount,closedate; one row per distinct change time holding the deal's state at
@@ -21,8 +21,9 @@ The objects the mapping's `object:` entries name (crm/hubspot.yml):
   (the lowest deal id when there are several).
 Deletions: archived deals and engagements, through the archived listing (archivedAt after the watermark).
 
-The search API stops at 10,000 results a query, so a search runs in windows of hs_lastmodifieddate: a window whose
-total is above the ceiling is halved until it fits, and the next window starts where it ended.
+The search API stops at 10,000 results a query, and its `after` is an offset that a record changing mid-search
+throws off by one, so searches are keyset-paged: each page is a new search from the last hs_lastmodifieddate seen
+(`_search`).
 """
 
 from __future__ import annotations
@@ -49,7 +50,6 @@ HISTORY_BATCH = 50  # inputs of a batch read with propertiesWithHistory
 TRACKED = ("dealstage", "amount", "closedate")
 ENGAGEMENTS = ("calls", "emails", "meetings", "notes", "tasks")
 SEARCHED = ("companies", "deals", *ENGAGEMENTS)
-HOUR_MS = 3_600_000
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Fields the connector computes (not HubSpot properties), per object.
 COMPUTED = {
@@ -75,16 +75,18 @@ class HubSpotConnector:
     name = "hubspot"
     full_objects = frozenset({"owners", "pipelines"})
     deletable = ("deals", *ENGAGEMENTS)
+    optional: frozenset[str] = frozenset()
     derived: dict[str, dict[str, tuple[str, ...]]] = {}  # computed fields are reported by fields() itself
 
-    def __init__(self, settings: CrmSettings, http: CrmHttp | None = None, ceiling: int = SEARCH_CEILING):
+    def __init__(self, settings: CrmSettings, http: CrmHttp | None = None, ceiling: int = SEARCH_CEILING,
+                 page_size: int = SEARCH_PAGE):
         if not settings.hubspot_access_token:
             raise CrmUnavailable("HUBSPOT_ACCESS_TOKEN is not set (a private app's access token).")
         self.base = settings.hubspot_api_url.rstrip("/")
         self.token = settings.hubspot_access_token
         self.http = http or CrmHttp()
         self.http.wait_hint = _rate_limit_wait
-        self.ceiling = ceiling
+        self.ceiling, self.page_size = ceiling, page_size
         self._fields: dict[str, set[str] | None] = {}
         self._stages: dict[str, Stage] | None = None
 
@@ -124,6 +126,8 @@ class HubSpotConnector:
         """The object's fields (its properties and the fields computed here), or None when it is not a HubSpot
         object this connector reads."""
         if obj not in self._fields:
+            if obj == "pipelines":
+                self.stages()  # (their scope is the deals' one; a refusal names it)
             if obj in SEARCHED:
                 body = self._call("GET", f"/crm/v3/properties/{obj}", f"the {obj} properties")
                 self._fields[obj] = {p["name"] for p in body.get("results", [])} | COMPUTED[obj]
@@ -278,47 +282,63 @@ class HubSpotConnector:
                                                          ["toObjectId"])
         return out
 
-    # --- search in windows -----------------------------------------------------------------------------
+    # --- search, keyset-paged --------------------------------------------------------------------------
 
     def _search(self, obj: str, properties: list[str], since: datetime | None) -> Iterator[list[dict]]:
-        """Pages of results modified since `since` (a minute of overlap), oldest first, in windows of
-        hs_lastmodifieddate that each hold at most the search ceiling."""
-        now = _ms(datetime.now(UTC))
-        if since is None:
-            first = self._search_page(obj, [MODIFIED], None, None, None, limit=1)
-            if not first.get("results"):
-                return
-            low = _ms(_parse_time(first["results"][0]["properties"][MODIFIED]))
-        else:
-            low = _ms(since - OVERLAP)
-        span: int | None = None  # None: the window is open-ended
+        """Pages of results modified since `since` (a minute of overlap), oldest first.
+
+        Each page is a new search from the last modification time seen (GTE it, sorted ascending), the records
+        already taken at that very millisecond left out; `after` is not used. `after` is an offset into the
+        result set, so a record that changes while the search is paged (its hs_lastmodifieddate moves to now)
+        shifts every later record one place down and the next page skips one, which the watermark then leaves
+        behind for good. Each search here starts at offset 0, so it never meets the 10,000-result ceiling
+        either; only a page whose records all share one millisecond is paged by offset (`_one_millisecond`)."""
+        low = None if since is None else _ms(since - OVERLAP)
+        taken_at_low: set[str] = set()  # ids already yielded whose modification time is `low`
         while True:
-            high = None if span is None else low + span
-            body = self._search_page(obj, properties, low, high, None)
-            if body.get("total", 0) > self.ceiling:
-                span = (span if span is not None else max(now - low, HOUR_MS)) // 2
-                if span < 1:
+            body = self._search_page(obj, properties, low, None, None)
+            results = body.get("results", [])
+            fresh = [r for r in results if str(r["id"]) not in taken_at_low]
+            if fresh:
+                yield fresh
+            if not results or (not _next(body) and body.get("total", 0) <= len(results)):
+                return  # nothing after this page (a page cut short by the ceiling has no `next`, but a total)
+            last = _ms(_modified(results[-1]))
+            if last == low:  # a whole page at one millisecond: no later time to start the next page from
+                yield from self._one_millisecond(obj, properties, low, taken_at_low | {str(r["id"]) for r in fresh})
+                low, taken_at_low = low + 1, set()
+                continue
+            taken_at_low = {str(r["id"]) for r in results if _ms(_modified(r)) == last}
+            low = last
+
+    def _one_millisecond(self, obj: str, properties: list[str], moment: int, taken: set[str]
+                         ) -> Iterator[list[dict]]:
+        """Every record modified at `moment` not in `taken`, paged by offset; the pass is repeated until it finds
+        nothing new (a record that changed meanwhile left the millisecond and shifted the offsets)."""
+        while True:
+            found_new, after = False, None
+            while True:
+                if after is not None and int(after) >= self.ceiling:
                     raise CrmUnavailable(f"more than {self.ceiling:,} HubSpot {obj} have one modification time to "
                                          "the millisecond; the search API cannot page through them.")
-                continue
-            while True:
-                yield body.get("results", [])
+                body = self._search_page(obj, properties, moment, moment + 1, after)
+                fresh = [r for r in body.get("results", []) if str(r["id"]) not in taken]
+                if fresh:
+                    found_new = True
+                    taken |= {str(r["id"]) for r in fresh}
+                    yield fresh
                 after = _next(body)
                 if not after:
                     break
-                body = self._search_page(obj, properties, low, high, after)
-            if high is None:
+            if not found_new:
                 return
-            low, span = high, span * 2
-            if low + span > now:
-                span = None
 
-    def _search_page(self, obj: str, properties: list[str], low: int | None, high: int | None, after: str | None,
-                     limit: int = SEARCH_PAGE) -> dict:
+    def _search_page(self, obj: str, properties: list[str], low: int | None, high: int | None, after: str | None
+                     ) -> dict:
         filters = [{"propertyName": MODIFIED, "operator": op, "value": str(bound)}
                    for op, bound in (("GTE", low), ("LT", high)) if bound is not None]
-        body = {"filterGroups": [{"filters": filters}] if filters else [], "properties": properties, "limit": limit,
-                "sorts": [{"propertyName": MODIFIED, "direction": "ASCENDING"}]}
+        body = {"filterGroups": [{"filters": filters}] if filters else [], "properties": properties,
+                "limit": self.page_size, "sorts": [{"propertyName": MODIFIED, "direction": "ASCENDING"}]}
         if after:
             body["after"] = after
         return self._call("POST", f"/crm/v3/objects/{obj}/search", f"the {obj} search", json=body)
@@ -373,8 +393,12 @@ def _next(body: dict) -> str | None:
     return ((body.get("paging") or {}).get("next") or {}).get("after")
 
 
+def _modified(record: dict) -> datetime | None:
+    return _parse_time((record.get("properties") or {}).get(MODIFIED))
+
+
 def _latest(results: list[dict]) -> datetime | None:
-    stamps = [_parse_time((r.get("properties") or {}).get(MODIFIED)) for r in results]
+    stamps = [_modified(r) for r in results]
     return max((s for s in stamps if s), default=None)
 
 

@@ -29,6 +29,8 @@ class SalesforceConnector:
     # Objects read whole on every run: small, and the stage set is replaced as a whole; a dated rate's
     # NextStartDate moves when a later rate is added, which its SystemModstamp need not show.
     full_objects = frozenset({"OpportunityStage", "DatedConversionRate"})
+    # Objects an org may lack (a sync skips them with a note; `doctor` does not call their absence a problem).
+    optional = frozenset({"ForecastingQuota", "DatedConversionRate"})
     # Objects whose deletions are read back through queryAll.
     deletable = ("Opportunity", "Task", "Event")
     # Fields `_normalise` derives, and the stored fields each is derived from (any one present will do).
@@ -56,17 +58,20 @@ class SalesforceConnector:
         if s.salesforce_username and s.salesforce_private_key_file:
             url, data = f"{s.salesforce_login_url}/services/oauth2/token", {
                 "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": self._assertion()}
+            fix = ("check SALESFORCE_CLIENT_ID, SALESFORCE_USERNAME and SALESFORCE_PRIVATE_KEY_FILE (the key of the "
+                   "certificate uploaded to the connected app) and that the user's profile is pre-authorised")
         elif s.salesforce_client_id and s.salesforce_client_secret:
             url, data = f"{self.instance_url}/services/oauth2/token", {
                 "grant_type": "client_credentials", "client_id": s.salesforce_client_id,
                 "client_secret": s.salesforce_client_secret}
+            fix = ("check SALESFORCE_CLIENT_ID and SALESFORCE_CLIENT_SECRET (the connected app's consumer key and "
+                   "secret) and that its Client Credentials Flow is enabled with a Run As user")
         else:
             raise CrmUnavailable("Salesforce refused the access token and there is no way to get a new one: set "
                                  "SALESFORCE_CLIENT_ID and SALESFORCE_CLIENT_SECRET (or the JWT settings).")
         resp = self.http.request("POST", url, data=data)
         if resp.status_code != 200:
-            raise CrmUnavailable(f"Salesforce refused to sign in ({resp.status_code}: {_error_text(resp)}); check "
-                                 "the connected app's client id, secret or certificate and its OAuth policies.")
+            raise CrmUnavailable(f"Salesforce refused to sign in ({resp.status_code}: {_error_text(resp)}); {fix}.")
         body = resp.json()
         self.token = body["access_token"]
         self.instance_url = (body.get("instance_url") or self.instance_url).rstrip("/")

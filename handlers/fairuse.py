@@ -56,21 +56,9 @@ class AnswerGate:
     @contextmanager
     def slot(self) -> Iterator[bool]:
         """Yields True while holding a slot, or False when the bot is too busy (nothing held)."""
-        got = self._free.acquire(blocking=False)
-        if not got:
-            with self._lock:
-                if self.waiting >= self.queue:
-                    yield False
-                    return
-                self.waiting += 1
-            try:
-                got = self._free.acquire(timeout=self.wait_seconds)
-            finally:
-                with self._lock:
-                    self.waiting -= 1
-            if not got:
-                yield False
-                return
+        if not self._free.acquire(blocking=False) and not self._wait_in_queue():
+            yield False  # (outside the lock: the caller answers "busy" while others come and go)
+            return
         with self._lock:
             self.running += 1
         try:
@@ -79,6 +67,19 @@ class AnswerGate:
             with self._lock:
                 self.running -= 1
             self._free.release()
+
+
+    def _wait_in_queue(self) -> bool:
+        """Wait for a slot if the queue has room, at most `wait_seconds`; whether a slot was taken."""
+        with self._lock:
+            if self.waiting >= self.queue:
+                return False
+            self.waiting += 1
+        try:
+            return self._free.acquire(timeout=self.wait_seconds)
+        finally:
+            with self._lock:
+                self.waiting -= 1
 
 
 def pool_slots(engine) -> int:

@@ -22,7 +22,8 @@ def _head_revision() -> str:
 
 
 class Health:
-    """Readiness and scrape-time state of one serving bot. `slack_auth` is set once Slack accepted the token."""
+    """Readiness and scrape-time state of one serving bot. `slack_auth` is set once Slack accepted the token (and,
+    in Socket Mode, the connection is open): until then /readyz says the bot is not ready."""
 
     def __init__(self, deps: BotDeps, *, slack_auth: bool = True):
         self.deps = deps
@@ -30,18 +31,28 @@ class Health:
         self._registry = CollectorRegistry(auto_describe=False)
         self._registry.register(telemetry.StateCollector(self.state))
 
-    def readiness(self) -> dict[str, bool]:
+    def readiness(self) -> tuple[dict[str, bool], list[str]]:
+        """{"database", "migrations", "slack_auth"} → whether each holds, and a sentence for each that does not."""
         from db.engine import current_revision
 
         database = migrations = False
+        reasons = []
         try:
             with self.deps.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
             database = True
-            migrations = current_revision(self.deps.engine) == _head_revision()
-        except Exception as exc:  # noqa: BLE001 - readiness is a yes/no; the reason goes to the log
+            current, head = current_revision(self.deps.engine), _head_revision()
+            migrations = current == head
+            if not migrations:
+                reasons.append(f"migrations: the database is at {current or 'no migration'}, the newest is {head}; "
+                               "run `python bot.py db upgrade`.")
+        except Exception as exc:  # noqa: BLE001 - readiness is a yes/no with a reason; the details go to the log
             log.warning("readiness: database check failed: %s", exc)
-        return {"database": database, "migrations": migrations, "slack_auth": self.slack_auth}
+            reasons.append(f"database: cannot reach it ({type(exc).__name__}); check DATABASE_URL and that the "
+                           "server is up.")
+        if not self.slack_auth:
+            reasons.append("slack_auth: Slack has not accepted the token yet (or Socket Mode is not connected).")
+        return {"database": database, "migrations": migrations, "slack_auth": self.slack_auth}, reasons
 
     def metrics(self) -> tuple[bytes, str]:
         return telemetry.exposition(self._registry)

@@ -71,9 +71,10 @@ def wsgi_app(app: App | None, health: Health, in_flight: InFlight | None = None,
         if method == "GET" and path == "/healthz":
             return _json(start_response, "200 OK", {"ok": True})
         if method == "GET" and path == "/readyz":
-            checks = health.readiness()
-            ok = all(checks.values())
-            return _json(start_response, "200 OK" if ok else "503 Service Unavailable", {"ok": ok, **checks})
+            checks, reasons = health.readiness()
+            if reasons:
+                return _json(start_response, "503 Service Unavailable", {"ok": False, **checks, "reasons": reasons})
+            return _json(start_response, "200 OK", {"ok": True, **checks})
         if method == "GET" and path == "/metrics":
             body, content_type = health.metrics()
             start_response("200 OK", [("Content-Type", content_type)])

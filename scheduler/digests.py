@@ -210,7 +210,13 @@ def build_all(ctx: JobContext, items: list[Planned], now: datetime, *, workers: 
             yield one(item)
         return
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="digest-build") as pool:
-        yield from pool.map(one, items)
+        futures = [pool.submit(one, item) for item in items]
+        try:
+            for future in futures:
+                yield future.result()
+        finally:  # the caller stopped early (a shutdown): the digests not yet started are not built
+            for future in futures:
+                future.cancel()
 
 
 def deliver(ctx: JobContext, item: Planned, digest: Digest, now: datetime,
@@ -274,8 +280,8 @@ def resolve_unknown_users(ctx: JobContext, emails: list[str] | None = None) -> i
         key = person.email.lower()
         if _NOT_IN_SLACK.get(key, 0) > time.monotonic():
             continue
-        if asked >= LOOKUPS_PER_RUN:  # spread a first big batch over several ticks (users.lookupByEmail is Tier 3)
-            break
+        if asked >= LOOKUPS_PER_RUN or ctx.stopping.is_set():  # spread a first big batch over several ticks
+            break  # (users.lookupByEmail is Tier 3); a shutdown leaves the rest to the next leader
         asked += 1
         try:
             resolved = resolve_slack_user(ctx.engine, ctx.sender, person)
@@ -295,7 +301,9 @@ def run_digests(ctx: JobContext, now: datetime | None = None, *, day: date | Non
                 workers: int = 2, limit: int | None = None,
                 on_outcome: Callable[[Outcome], None] | None = None) -> dict:
     """Send (or with `dry_run` only build) the digests due at `now`. Returns a summary:
-    {"due": n, "sent": n, "already_sent": n, "busy": n, "failed": n, ..., "outcomes": [...]}"""
+    {"due": n, "sent": n, "already_sent": n, "busy": n, "failed": n, ..., "interrupted": n, "outcomes": [...]}
+    where "interrupted" counts the digests left unsent because `ctx.stopping` was set (the process is stopping):
+    the run stops between two deliveries, so nothing is left claimed, and the next run sends the rest."""
     now = now or datetime.now(UTC)
     started = time.perf_counter()
     ledger = timeline_ledger(ctx, now)
@@ -310,7 +318,12 @@ def run_digests(ctx: JobContext, now: datetime | None = None, *, day: date | Non
         if on_outcome is not None:
             on_outcome(out)
 
-    for item, built in build_all(ctx, todo, now, workers=workers):
+    interrupted = 0
+    for done, (item, built) in enumerate(build_all(ctx, todo, now, workers=workers)):
+        if ctx.stopping.is_set() and not dry_run:  # shutting down: stop between deliveries, none cut in half
+            interrupted = len(todo) - done
+            log.info("digest run stopped for the shutdown with %s digest(s) left to send", interrupted)
+            break
         p = item.person
         if isinstance(built, Exception):
             note(Outcome(p.email, p.name, p.rep_id, item.slot.kind, item.slot.local_date, "error",
@@ -327,6 +340,7 @@ def run_digests(ctx: JobContext, now: datetime | None = None, *, day: date | Non
     counts = Counter(o.status for o in outcomes)
     summary = {"due": len(todo), **{k: counts.get(k, 0) for k in ("sent", "already_sent", "busy", "failed",
                                                                    "gave_up", "error", "dry_run")},
+               "interrupted": interrupted,
                "skipped": dict(Counter(o.status if o.status != "skipped" else (o.reason or "skipped").split(" (")[0]
                                        for o in skipped)),
                "seconds": round(time.perf_counter() - started, 2)}

@@ -190,16 +190,17 @@ def run_job(job_id: str, target: str) -> dict | None:
     started = time.perf_counter()
     now = datetime.now(UTC)
     telemetry.JOB_RUNS.labels(job=job_id).inc()
-    try:
-        summary = fn(service.context, now)
-    except Exception:
-        telemetry.JOB_FAILURES.labels(job=job_id).inc()
-        log.exception("job %s failed", job_id)
-        service.record_run(job_id, now, None, error=True)
-        raise
-    took = time.perf_counter() - started
-    log.info("job %s done in %.1f s: %s", job_id, took, _short(summary))
-    service.record_run(job_id, now, summary)
+    with service.running():  # until its run is recorded: a graceful stop reads what it left undone
+        try:
+            summary = fn(service.context, now)
+        except Exception:
+            telemetry.JOB_FAILURES.labels(job=job_id).inc()
+            log.exception("job %s failed", job_id)
+            service.record_run(job_id, now, None, error=True)
+            raise
+        took = time.perf_counter() - started
+        log.info("job %s done in %.1f s: %s", job_id, took, _short(summary))
+        service.record_run(job_id, now, summary)
     return summary
 
 

@@ -17,7 +17,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from datetime import datetime
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
@@ -63,7 +65,9 @@ class SchedulerService:
         self.election = LeaderElection(self.lock, on_elected=self._elected, on_lost=self._lost,
                                        retry_seconds=retry_seconds, check_seconds=check_seconds)
         self.runs: list[tuple[str, datetime, dict | None, bool]] = []  # recent runs (job id, at, summary, error)
-        self._runs_lock = threading.Lock()
+        self._runs_lock = threading.Condition()
+        self._running = 0  # jobs under way in run_job
+        self._cut_short: set[str] = set()  # jobs a shutdown interrupted, to run again at once
         self._started = False
 
     @property
@@ -114,25 +118,66 @@ class SchedulerService:
                                    misfire_grace_time=spec.misfire_grace_seconds, coalesce=True, max_instances=1)
         return list(wanted)
 
+    @contextmanager
+    def running(self) -> Iterator[None]:
+        """Around one job's run (scheduler.jobs.run_job), so a graceful stop can wait for the jobs under way."""
+        with self._runs_lock:
+            self._running += 1
+        try:
+            yield
+        finally:
+            with self._runs_lock:
+                self._running -= 1
+                self._runs_lock.notify_all()
+
     def record_run(self, job_id: str, at: datetime, summary: dict | None, error: bool = False) -> None:
         if isinstance(summary, dict):  # keep the counts, not the per-person details (digests, payloads)
             summary = {k: v for k, v in summary.items() if not isinstance(v, list)}
         with self._runs_lock:
             self.runs.append((job_id, at, summary, error))
             del self.runs[:-100]
+            if isinstance(summary, dict) and summary.get("interrupted"):
+                self._cut_short.add(job_id)
+
+    def request_stop(self) -> None:
+        """Fire no more jobs, and ask the one running to stop at its next safe point (JobContext.stopping)."""
+        self.context.stopping.set()
+        self._lost()
 
     def stop_gracefully(self, deadline: float) -> bool:
-        """Fire no more jobs, let a running one finish until the monotonic `deadline`, then step down and release
-        the leader lock. Returns whether every job finished; one cut off leaves its delivery claimed in the
-        ledger, and the next leader takes the claim over (after ledger.STALE_AFTER) without sending it twice."""
+        """Fire no more jobs, let a running one stop at its next safe point (a digest run after the delivery it
+        is sending) until the monotonic `deadline`, mark a job so interrupted due at once in the job store (the
+        next leader, this replica restarted or another, resumes it on taking over rather than at its next tick),
+        then step down and release the leader lock. Returns whether every job finished; one cut off by the
+        deadline leaves its delivery claimed in the ledger, and the next leader takes the claim over (after
+        ledger.STALE_AFTER) without sending it twice."""
         if not self._started:
             return True
-        self._lost()  # pause: nothing new starts
+        self.request_stop()
+        with self._runs_lock:
+            self._runs_lock.wait_for(lambda: self._running == 0, timeout=max(deadline - time.monotonic(), 0))
         finished = threading.Thread(target=self._shutdown_scheduler, args=(True,), name="scheduler-stop", daemon=True)
         finished.start()
         finished.join(max(deadline - time.monotonic(), 0))
+        # after APScheduler's shutdown (its loop looks for due jobs once more on the way out and would move a job
+        # due now on to its next tick), and before the lock goes to another replica
+        self._due_at_once(sorted(self._cut_short))
         self.shutdown(wait=False)
         return not finished.is_alive()
+
+    def _due_at_once(self, job_ids: list[str]) -> None:
+        """Mark the jobs a shutdown interrupted due now in the job store: the next leader runs them on taking over."""
+        store = SQLAlchemyJobStore(engine=self.engine, tablename=JOBS_TABLE)
+        for job_id in job_ids:
+            try:
+                job = store.lookup_job(job_id)
+                if job is None:
+                    continue
+                job.next_run_time = datetime.now(UTC)
+                store.update_job(job)
+                log.info("scheduler: %s was interrupted; the next leader runs it again at once", job_id)
+            except Exception:  # noqa: BLE001 - its next tick catches up instead
+                log.warning("scheduler: could not mark %s to run again at once", job_id, exc_info=True)
 
     def _shutdown_scheduler(self, wait: bool) -> None:
         try:

@@ -177,7 +177,7 @@ def test_a_search_window_over_the_ceiling_still_returns_every_deal(db):
     with FakeHubSpot(ceiling=25) as fake:
         seed_portal(fake, seed=8, owners=3, deals=120, engagements=30)
         report = sync(db.engine, connector(fake, ceiling=25), crm_mapping("hubspot"))
-        assert max(fake.search_totals) > 25  # the whole set was over the ceiling: windows were needed
+        assert max(fake.search_totals) > 25  # over the ceiling: one search paged by `after` could not read it all
         assert not fake.refused  # and no page went past the ceiling
         assert deal_ids(db.engine) == {d["id"] for d in fake.live("deals")}
         assert report.changes["activities"].created == 30
@@ -190,6 +190,48 @@ def test_a_search_window_over_the_ceiling_still_returns_every_deal(db):
         with db.engine.connect() as conn:
             assert conn.execute(select(opportunities.c.amount).where(opportunities.c.amount == Decimal("777.00"))
                                 ).all().__len__() == 60
+
+
+def deal_amounts(engine) -> dict[str, Decimal]:
+    with engine.connect() as conn:
+        return dict(conn.execute(select(opportunities.c.external_id, opportunities.c.amount)).all())
+
+
+def portal_amounts(fake) -> dict[str, Decimal]:
+    return {d["id"]: Decimal(d["amount"]) for d in fake.live("deals")}
+
+
+def test_a_deal_changed_while_the_search_is_paged_skips_nothing(db, fake):
+    """HubSpot's `after` is an offset: a deal on page one that changes before page two is asked for moves to the
+    end of the results and every later deal one place up, so paging by `after` skips one, for good."""
+    seed_portal(fake, seed=9, owners=2, deals=14, engagements=0)
+    first_page = sorted(fake.live("deals"), key=lambda d: d["hs_lastmodifieddate"])[:5]
+    pages_asked: list[dict] = []
+
+    def change_on_page_two(obj: str, body: dict) -> None:
+        if obj == "deals" and body.get("limit") == 5:
+            pages_asked.append(body)
+            if len(pages_asked) == 2:
+                fake.update("deals", first_page[1]["id"], amount="4242.00")
+
+    fake.on_search = change_on_page_two
+    report = sync(db.engine, connector(fake, page_size=5), crm_mapping("hubspot"))
+    assert len(pages_asked) > 2 and portal_amounts(fake)[first_page[1]["id"]] == Decimal("4242.00")
+    assert deal_amounts(db.engine) == portal_amounts(fake)  # every deal, the changed one as it is now
+    assert report.history_added == portal_history_rows(fake)
+
+    # a dozen deals changed at one millisecond: more than a page at one modification time, paged all the same
+    fake.on_search = None
+    moved = [d["id"] for d in fake.live("deals")[:12]]
+    for i, deal in enumerate(moved):
+        fake.update("deals", deal, amount=f"{1000 + i}.00")
+    same_moment = fake.now()
+    for deal in moved:
+        fake.records["deals"][deal]["properties"]["hs_lastmodifieddate"] = same_moment
+    report = sync(db.engine, connector(fake, page_size=5), crm_mapping("hubspot"))
+    assert report.changes["opportunities"].updated == 12 and report.history_added == 12
+    assert deal_amounts(db.engine) == portal_amounts(fake)
+    assert not fake.refused and not fake.errors
 
 
 def test_a_429_storm_and_the_ten_second_window_lose_nothing_and_double_nothing(db, fake, tmp_path):

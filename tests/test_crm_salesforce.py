@@ -316,6 +316,7 @@ def test_jwt_bearer_sign_in(db, tmp_path):
 def test_the_sync_command_and_its_status(db, fake, monkeypatch, capsys):
     seed_org(fake, seed=6, reps=2, deals=8, tasks=3)
     monkeypatch.setenv("DATABASE_URL", db.url)
+    monkeypatch.setenv("CRM_MAX_RETRIES", "1")  # the failing run below gives up after one retry, half a second
     for name, value in fake.env().items():
         monkeypatch.setenv(name, value)
     assert bot.main(["sync"]) == 0
@@ -329,6 +330,7 @@ def test_the_sync_command_and_its_status(db, fake, monkeypatch, capsys):
     assert bot.main(["sync"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: The salesforce sync stopped at OpportunityStage") and "Traceback" not in err
+    assert "after 1 retries" in err and fake.faults[-1].times == 98  # one try and one retry, CRM_MAX_RETRIES=1
     assert bot.main(["sync", "--status"]) == 0
     assert "1 failed run in a row" in capsys.readouterr().out
     monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", "pat-na1-x")

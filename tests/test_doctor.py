@@ -1,5 +1,7 @@
 """`python bot.py doctor` against the fake Slack on the small org: one line per check, ✓ or ✗ with the fix, a
-non-zero exit when anything is ✗; `run` refuses to start on a fatal one with the same sentence."""
+non-zero exit when anything is ✗; `run` refuses to start on a fatal one with the same sentence. With CRM
+credentials, against the fake Salesforce and HubSpot: signed in, every mapped object readable, or what is wrong
+and its fix; both CRMs set is the one clear error."""
 
 from __future__ import annotations
 
@@ -8,6 +10,8 @@ from sqlalchemy import update
 
 import bot as bot_cli
 from db.schema import reps
+from tests.fakecrm.hubspot import FakeHubSpot
+from tests.fakecrm.salesforce import FakeSalesforce
 from tests.fakeslack.server import SCOPES
 from tests.orgs import build_small_org
 from tests.slackbot import SECRET, TOKEN, USERS
@@ -100,3 +104,68 @@ def test_run_refuses_to_start_on_a_fatal_problem_with_the_doctors_sentence(works
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 1
     assert err == [f"error: {refused.removeprefix('✗ ')}"]
+
+
+# --- CRM credentials ----------------------------------------------------------------------------------------
+
+
+def crm_doctor(fake, capsys, monkeypatch) -> tuple[int, list[str]]:
+    """`doctor` with the fake CRM's credentials set: its exit status and its CRM lines."""
+    for name, value in fake.env().items():
+        monkeypatch.setenv(name, value)
+    code, lines = doctor(capsys)
+    return code, [line for line in lines if line[2:].startswith("CRM")]
+
+
+def test_salesforce_credentials_a_bad_secret_and_an_object_out_of_sight_are_named(workspace, capsys, monkeypatch):
+    with FakeSalesforce() as fake:
+        assert crm_doctor(fake, capsys, monkeypatch) == (0, [
+            "✓ CRM: Salesforce accepts the credentials.",
+            "✓ CRM objects: Salesforce lets the bot read OpportunityStage, User, Account, Opportunity, "
+            "OpportunityHistory, Task, Event; not in this org, so skipped: ForecastingQuota, DatedConversionRate."])
+        assert fake.tokens_issued == 1
+
+        monkeypatch.setenv("SALESFORCE_CLIENT_SECRET", "not-the-secret")
+        code, lines = doctor(capsys)
+        assert code == 1 and crossed(lines) == [
+            "✗ CRM: Salesforce refused to sign in (400: invalid client credentials); check SALESFORCE_CLIENT_ID and "
+            "SALESFORCE_CLIENT_SECRET (the connected app's consumer key and secret) and that its Client Credentials "
+            "Flow is enabled with a Run As user."]
+
+        monkeypatch.setenv("SALESFORCE_CLIENT_SECRET", fake.client_secret)
+        del fake.fields["Opportunity"]  # the integration user's profile cannot see it: Salesforce says 404
+        code, lines = doctor(capsys)
+        assert code == 1 and crossed(lines) == [  # (ForecastingQuota's absence stays fine: quotas come from a CSV)
+            "✗ CRM objects: the integration user cannot see Opportunity; give its profile (or a permission set) "
+            "Read and View All on them."]
+
+
+def test_hubspot_token_a_refused_token_and_a_missing_scope_are_named(workspace, capsys, monkeypatch):
+    with FakeHubSpot() as fake:
+        assert crm_doctor(fake, capsys, monkeypatch) == (0, [
+            "✓ CRM: HubSpot accepts the credentials.",
+            "✓ CRM objects: HubSpot lets the bot read pipelines, owners, companies, deals, deal_history, calls, "
+            "emails, meetings, notes, tasks."])
+
+        fake.fail("properties", 403, body={
+            "status": "error", "message": "This app hasn't been granted all required scopes to make this call.",
+            "category": "MISSING_SCOPES",
+            "errors": [{"message": "One or more of the following scopes are required.",
+                        "context": {"requiredGranularScopes": ["crm.objects.companies.read"]}}]})
+        code, lines = doctor(capsys)
+        assert code == 1 and crossed(lines) == [
+            "✗ CRM objects: HubSpot's private app may not read the companies properties: give it the scope "
+            "crm.objects.companies.read (README, \"Connecting your CRM\")."]
+
+        monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", "pat-na1-revoked")
+        code, lines = doctor(capsys)
+        assert code == 1 and crossed(lines) == [
+            "✗ CRM: HubSpot refused the access token (401); check HUBSPOT_ACCESS_TOKEN (the private app's token, "
+            "Settings > Integrations > Private Apps)."]
+
+        monkeypatch.setenv("SALESFORCE_CLIENT_ID", "cid")  # and Salesforce's too: which one is meant?
+        assert bot_cli.main(["doctor"]) == 1
+        out, err = capsys.readouterr()
+        assert out == "" and err.strip() == (
+            "error: Both Salesforce (SALESFORCE_*) and HubSpot (HUBSPOT_ACCESS_TOKEN) credentials are set; the bot "
+            "syncs from one CRM, so unset the other.")

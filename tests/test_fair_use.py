@@ -1,5 +1,6 @@
 """Fair use through the real bot: a per-person limit answered with a polite sentence, and questions beyond the free
-database slots waiting in a bounded queue, answered "busy, try again in a moment" when it is full."""
+database slots waiting in a bounded queue, answered "busy, try again in a moment" when it is full or when their
+wait reaches BUSY_WAIT_SECONDS."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 from handlers.reply import BUSY
 from tests.fakeslack import post_slash_command
 from tests.slackbot import SECRET, serve_bot
+from tests.test_serving import samples, value
 
 WAIT = 30  # seconds to wait for an event that must come (no timing is asserted)
 
@@ -67,3 +69,26 @@ def test_a_question_beyond_the_free_slots_and_the_queue_is_answered_busy(bot_fac
         bot.fake.release_delays()
         assert BUSY not in reply_text(bot, "queued")
         assert BUSY not in reply_text(bot, "slow")
+
+
+def test_a_queued_question_waits_at_most_busy_wait_seconds_then_hears_busy(bot_factory):
+    with bot_factory(answer_slots=1, busy_queue=5, busy_wait_seconds=1) as bot:
+        before = samples(bot.base_url)
+        bot.fake.fail("users.info", status=None, delay=WAIT, times=1)  # Ann's answer holds the only slot
+        ask(bot, "UANN", "slow")
+        bot.fake.wait_for("users.info", timeout=WAIT)
+        ask(bot, "UBOB", "waited")  # room in the queue, but the slot stays taken past BUSY_WAIT_SECONDS
+        assert BUSY in reply_text(bot, "waited")
+        assert bot.deps.gate.waiting == 0 and bot.deps.gate.running == 1  # it left the queue; Ann still runs
+        bot.fake.release_delays()
+        assert BUSY not in reply_text(bot, "slow")
+        ask(bot, "UBOB", "again")  # the slot is free again: Bob is answered
+        assert BUSY not in reply_text(bot, "again")
+        after = samples(bot.base_url)
+    grown = {(name, outcome): value(after, name, **labels) - value(before, name, **labels)
+             for name, outcome, labels in (
+                 ("salesbot_requests_total", "busy", {"subcommand": "pipeline", "outcome": "busy"}),
+                 ("salesbot_requests_total", "ok", {"subcommand": "pipeline", "outcome": "ok"}),
+                 ("salesbot_fair_use_refusals_total", "busy", {"reason": "busy"}))}
+    assert grown == {("salesbot_requests_total", "busy"): 1, ("salesbot_requests_total", "ok"): 2,
+                     ("salesbot_fair_use_refusals_total", "busy"): 1}

@@ -1,7 +1,10 @@
-"""`python bot.py run` in HTTP mode as a real process against the fake Slack: SIGTERM while a question is being
-answered lets it finish (the answer arrives), the process exits 0 within SHUTDOWN_GRACE_SECONDS and gives up the
-scheduler's leader lock (another process can take it). Its JSON log has one line per request and never a token
-or the signing secret, error path included."""
+"""`python bot.py run` in HTTP mode as a real process against the fake Slack, its clock on the small org's Tuesday
+(tests/clock_run.py): SIGTERM while a question is being answered and the morning digests are being sent lets the
+question finish (the answer arrives) and the digest run stop after the digest it is sending; the process exits 0
+within SHUTDOWN_GRACE_SECONDS ("stopped cleanly") and gives up the scheduler's leader lock. Restarted, the bot
+resumes the digest run at once and every manager has exactly one digest (the delivery ledger: nothing claimed
+and left, nothing twice). Its JSON log has one line per request and never a token or the signing secret, error
+path included."""
 
 from __future__ import annotations
 
@@ -12,12 +15,20 @@ import subprocess
 import sys
 import time
 import urllib.request
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import time_machine
+from apscheduler.job import Job
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import select
 
+from config import load_settings
+from db.schema import bot_delivery_ledger as ledger
+from db.schema import reps
+from scheduler.jobs import job_by_id, run_job
 from scheduler.leader import lock_for
+from scheduler.service import job_store
 from tests.fakeslack import post_slash_command
 from tests.orgs import build_small_org
 from tests.slackbot import SECRET, TOKEN, USERS
@@ -26,13 +37,6 @@ from tests.test_signatures import free_port
 ROOT = Path(__file__).resolve().parent.parent
 GRACE = 30  # SHUTDOWN_GRACE_SECONDS given to the bot
 WAIT = 60  # seconds to wait for an event that must come (no timing is asserted)
-
-
-def real_now() -> int:
-    """Slack signs with the real clock; the bot process runs on it even when this session's clock is shifted."""
-    if time_machine.escape_hatch.is_travelling():
-        return int(time_machine.escape_hatch.time.time())
-    return int(time.time())
 
 
 def wait_until(condition, what: str) -> None:
@@ -58,8 +62,29 @@ def held_elsewhere(lock) -> bool:
     return True
 
 
+def log_entries(log_path: Path) -> list[dict]:
+    return [json.loads(line) for line in log_path.read_text().splitlines() if line.startswith("{")]
+
+
+def logged(log_path: Path, message: str) -> bool:
+    return any(e["message"].startswith(message) for e in log_entries(log_path))
+
+
+def digests_due_now(engine) -> None:
+    """The digests tick due now in the job store, as when its tick came while no replica led (the leader keeps a
+    stored job's next run time), so the bot starts the run as soon as it leads rather than at the next tick."""
+    spec = job_by_id("digests")
+    job = Job(BackgroundScheduler(), id=spec.id, func=run_job, trigger=spec.make_trigger(load_settings({})),
+              executor="default", args=[spec.id, spec.target], kwargs={}, name=spec.description,
+              misfire_grace_time=spec.misfire_grace_seconds, coalesce=True, max_instances=1,
+              next_run_time=datetime.now(UTC))
+    job_store(engine).add_job(job)
+
+
 @pytest.fixture
-def bot_process(db, fake_slack, tmp_path):
+def start_bot(db, fake_slack, tmp_path, small_org_clock):
+    """Starts `python bot.py run` (HTTP mode, the clock at the test's own) as often as asked; yields the starter,
+    which returns (process, base URL, log path). Every process is killed at the end if still running."""
     build_small_org(db.engine)
     for user_id, (email, name, tz) in USERS.items():
         fake_slack.add_user(user_id, email, name, tz=tz)
@@ -68,22 +93,33 @@ def bot_process(db, fake_slack, tmp_path):
            "SLACK_API_URL": fake_slack.api_url, "PORT": str(port), "LOG_FORMAT": "json", "LOG_LEVEL": "DEBUG",
            "SHUTDOWN_GRACE_SECONDS": str(GRACE), "PYTHONUNBUFFERED": "1"}
     for name in ("SLACK_APP_TOKEN", "OPS_CHANNEL", "HUBSPOT_ACCESS_TOKEN", "SALESFORCE_ACCESS_TOKEN",
-                 "SALESFORCE_CLIENT_ID", "TEST_CLOCK_SHIFT_DAYS"):
+                 "SALESFORCE_CLIENT_ID", "TEST_CLOCK_SHIFT_DAYS", "DIGEST_TIME", "QUIET_HOURS", "METRICS_PORT"):
         env.pop(name, None)
-    log_path = tmp_path / "bot.log"
-    with open(log_path, "w") as log_file:
-        proc = subprocess.Popen([sys.executable, str(ROOT / "bot.py"), "run"], cwd=tmp_path, env=env,
-                                stdout=log_file, stderr=subprocess.STDOUT)
+    started: list[subprocess.Popen] = []
+
+    def start() -> tuple[subprocess.Popen, str, Path]:
+        log_path = tmp_path / f"bot{len(started) + 1}.log"
+        with open(log_path, "w") as log_file:
+            proc = subprocess.Popen([sys.executable, str(ROOT / "tests" / "clock_run.py"),
+                                     datetime.now(UTC).isoformat(), "run"], cwd=tmp_path, env=env,
+                                    stdout=log_file, stderr=subprocess.STDOUT)
+        started.append(proc)
+        return proc, f"http://127.0.0.1:{port}", log_path
+
     try:
-        yield proc, f"http://127.0.0.1:{port}", log_path
+        yield start
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
+        fake_slack.release_delays()
+        for proc in started:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(10)
 
 
-def test_sigterm_finishes_the_question_in_flight_exits_0_and_releases_the_leader_lock(db, fake_slack, bot_process):
-    proc, base_url, log_path = bot_process
+def test_sigterm_during_a_question_and_a_digest_run_loses_nothing_and_sends_nothing_twice(db, fake_slack, start_bot):
+    digests_due_now(db.engine)
+    fake_slack.fail("chat.postMessage", status=None, delay=WAIT, times=1)  # Slack holds the first digest
+    proc, base_url, log_path = start_bot()
     wait_until(lambda: ready(base_url) or proc.poll() is not None, "the bot to be ready")
     assert proc.poll() is None, log_path.read_text()[-3000:]
     lock = lock_for(db.engine)
@@ -93,34 +129,70 @@ def test_sigterm_finishes_the_question_in_flight_exits_0_and_releases_the_leader
         # an error path first: Slack fails the identity lookup for Bob (logged with its trace)
         fake_slack.fail("users.info", error="fatal_error")
         status, _ = post_slash_command(f"{base_url}/slack/events", SECRET, "quota", "UBOB",
-                                       response_url=fake_slack.response_url("bob"), timestamp=real_now())
+                                       response_url=fake_slack.response_url("bob"))
         assert status == 200
         fake_slack.wait_for(lambda c: c.method == "response_url" and c.name == "bob", timeout=WAIT)
 
-        # the slow question: Slack takes its time to say who Ann is, and SIGTERM arrives meanwhile
-        fake_slack.fail("users.info", status=None, delay=3)
+        # the digest run is sending its first digest, and a question waits on Slack to say who Ann is
+        fake_slack.wait_for("chat.postMessage", timeout=WAIT)
+        fake_slack.fail("users.info", status=None, delay=WAIT)
         status, _ = post_slash_command(f"{base_url}/slack/events", SECRET, "pipeline", "UANN",
-                                       response_url=fake_slack.response_url("ann"), timestamp=real_now())
+                                       response_url=fake_slack.response_url("ann"))
         assert status == 200
         fake_slack.wait_for("users.info", timeout=WAIT)  # the failed lookup was an attempt, not a call
         proc.send_signal(signal.SIGTERM)
+        wait_until(lambda: logged(log_path, "stopping: no new requests"), "the bot to start stopping")
+        fake_slack.release_delays()  # Slack answers both now
 
         fake_slack.wait_for(lambda c: c.method == "response_url" and c.name == "ann", timeout=WAIT)
         (answer,) = [m for m in fake_slack.messages(kind="response_url") if m.url_name == "ann"]
         assert "Sorry" not in (answer.text or "")
-        assert proc.wait(timeout=GRACE) == 0, log_path.read_text()[-3000:]
+        assert proc.wait(timeout=GRACE + WAIT) == 0, log_path.read_text()[-3000:]
         assert lock.try_acquire(), "the leader lock was not released"
         lock.release()
     finally:
         getattr(lock, "dispose", lock.release)()
 
+    entries = log_entries(log_path)
+    assert any(e["message"] == "stopped cleanly" for e in entries)  # all within SHUTDOWN_GRACE_SECONDS
+    # the digest being sent was sent; the run stopped there, claiming nothing more
+    sent_first = digest_messages(fake_slack)
+    assert len(sent_first) == 1 and ledger_rows(db.engine) == {next(iter(sent_first)): ("sent", 1)}
+
+    proc, base_url, log2 = start_bot()  # restarted: it resumes the digest run at once
+    fake_slack.wait_for_messages(2, kind="message", timeout=WAIT)
+    wait_until(lambda: logged(log2, "job digests done") or proc.poll() is not None, "the resumed digest run")
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=GRACE + WAIT) == 0, log2.read_text()[-3000:]
+    managers = {"DUMAX", "DUMIA"}  # Max and Mia manage; Erin's exec digest is a Monday's
+    assert digest_messages(fake_slack) == dict.fromkeys(managers, 1)
+    assert ledger_rows(db.engine) == dict.fromkeys(managers, ("sent", 1))
+    assert sorted(u.filename for u in fake_slack.uploads() if u.completed).__len__() == 2  # one chart each
+
     log = log_path.read_text()
     assert TOKEN not in log and SECRET not in log
-    entries = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
     assert len(entries) == len([line for line in log.splitlines() if line.strip()]), "a log line is not JSON"
     requests = [e for e in entries if e["logger"] == "salesbot.request"]
     assert [(e["user"], e["subcommand"], e["outcome"]) for e in requests] == [("UBOB", "quota", "error"),
                                                                              ("UANN", "pipeline", "ok")]
     assert all(e["request_id"] and e["duration_ms"] >= 0 for e in requests)
     assert requests[0]["error_id"] and any("trace" in e for e in entries)
-    assert any(e["message"] == "stopped cleanly" for e in entries)
+
+
+def digest_messages(fake_slack) -> dict[str, int]:
+    """DM channel → how many digests it received."""
+    found: dict[str, int] = {}
+    for m in fake_slack.messages(kind="message"):
+        if (m.metadata or {}).get("event_payload", {}).get("kind") == "digest":
+            found[m.channel] = found.get(m.channel, 0) + 1
+    return found
+
+
+def ledger_rows(engine) -> dict[str, tuple[str, int]]:
+    """The digest deliveries in the ledger: DM channel → (status, attempts)."""
+    with engine.connect() as conn:
+        rows = conn.execute(select(ledger.c.recipient, ledger.c.status, ledger.c.attempts)
+                            .where(ledger.c.kind == "digest")).all()
+        names = dict(conn.execute(select(reps.c.id, reps.c.email)).all())
+    slack_of = {email: user_id for user_id, (email, _, _) in USERS.items()}
+    return {f"D{slack_of[names[int(r.recipient)]]}": (r.status, r.attempts) for r in rows}

@@ -1,17 +1,28 @@
-"""HTTP mode's operator endpoints on the real bot (waitress, the same server as production): /healthz, /readyz,
-/metrics in Prometheus text format with the request, Slack-call and ack figures, and the request-body limit."""
+"""HTTP mode's operator endpoints on the real bot (waitress, the same server as production): /healthz, /readyz
+(503 with the reason while the database is unreachable, behind the newest migration, or Slack has not taken the
+token), /metrics in Prometheus text format with the request, Slack-call and ack figures, and the body limit."""
 
 from __future__ import annotations
 
 import http.client
 import json
+import time
 import urllib.request
+from dataclasses import replace
 
 import pytest
+from alembic.script import ScriptDirectory
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import create_engine, text
 
+from db.engine import alembic_config, head_revision
+from handlers.deps import BotDeps
+from handlers.health import Health
+from handlers.server import serve_http, stop_serving
+from metrics.cache import ResultCache
 from tests.fakeslack import post_slash_command
 from tests.slackbot import SECRET, serve_bot
+from tests.test_signatures import free_port
 
 WAIT = 30
 
@@ -47,6 +58,46 @@ def test_health_and_readiness(bot):
     assert status == 200
     assert json.loads(body) == {"ok": True, "database": True, "migrations": True, "slack_auth": True}
     assert get(f"{bot.base_url}/nothing-here")[0] == 404
+
+
+def readyz(base_url: str) -> tuple[int, dict]:
+    status, _, body = get(f"{base_url}/readyz")
+    return status, json.loads(body)
+
+
+def test_readiness_is_503_with_the_reason_until_every_part_holds(bot, db):
+    head = head_revision()
+    behind = ScriptDirectory.from_config(alembic_config()).get_revision(head).down_revision
+    with db.engine.begin() as conn:  # the schema as a replica still on the previous release left it
+        conn.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": behind})
+    try:
+        assert readyz(bot.base_url) == (503, {
+            "ok": False, "database": True, "migrations": False, "slack_auth": True,
+            "reasons": [f"migrations: the database is at {behind}, the newest is {head}; run "
+                        "`python bot.py db upgrade`."]})
+    finally:
+        with db.engine.begin() as conn:
+            conn.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": head})
+    assert readyz(bot.base_url)[0] == 200
+
+    # a bot whose database does not answer, and that Slack has not yet answered either
+    url = (f"sqlite:///{db.url.rsplit('/', 1)[0]}/no-such-folder/sales.db" if db.backend == "sqlite"
+           else f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/salesbot")
+    unreachable = create_engine(url, connect_args={} if db.backend == "sqlite" else {"connect_timeout": 3})
+    deps = BotDeps(unreachable, replace(bot.deps.settings, database_url=url), ResultCache(0))
+    server = serve_http(None, deps, 0, host="127.0.0.1", health=Health(deps, slack_auth=False))
+    try:
+        status, body = readyz(f"http://127.0.0.1:{server.port}")
+        assert get(f"http://127.0.0.1:{server.port}/healthz")[0] == 200  # alive all the same
+    finally:
+        stop_serving(server, deps, time.monotonic() + 5)
+        deps.workers.shutdown(wait=False)
+        unreachable.dispose()
+    assert status == 503 and body["ok"] is False
+    assert (body["database"], body["migrations"], body["slack_auth"]) == (False, False, False)
+    assert body["reasons"] == [
+        "database: cannot reach it (OperationalError); check DATABASE_URL and that the server is up.",
+        "slack_auth: Slack has not accepted the token yet (or Socket Mode is not connected)."]
 
 
 def test_metrics_count_a_question_its_slack_calls_and_its_ack(bot):

@@ -2,14 +2,17 @@
 and its fake Socket Mode (tests/fakeslack/socketmode.py): slash commands, button clicks, modal submissions, DMs and
 mentions arrive as envelopes, each is acked by its envelope id within Slack's 3 seconds (a form's field errors ride
 on the ack), and each is answered once, through a server-side disconnect, a `refresh_requested` and redeliveries
-of envelopes already taken."""
+of envelopes already taken. METRICS_PORT serves /healthz, /readyz (not ready until Slack took the token) and
+/metrics beside the socket."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
+from dataclasses import dataclass
 
 import pytest
 
@@ -25,35 +28,62 @@ from tests.fakeslack import (
 from tests.fakeslack.socketmode import FakeSocketMode
 from tests.orgs import build_small_org
 from tests.slackbot import TOKEN, USERS
-from tests.test_graceful_shutdown import ROOT, WAIT
+from tests.test_graceful_shutdown import ROOT, WAIT, wait_until
+from tests.test_serving import get, samples, value
+from tests.test_signatures import free_port
 
 APP_TOKEN = "xapp-1-A0001-socket-mode-test-token"
 
 
+@dataclass
+class SocketBot:
+    socket_mode: FakeSocketMode
+    proc: subprocess.Popen
+    log_path: object
+    base_url: str  # METRICS_PORT's /healthz, /readyz, /metrics
+    starting: tuple[int, dict]  # /readyz while Slack had not yet answered auth.test
+
+
 @pytest.fixture
 def socket_bot(db, fake_slack, tmp_path):
-    """The bot process connected to the fake Socket Mode; yields (socket mode, process, log path)."""
+    """The bot process connected to the fake Socket Mode, its operator endpoints on METRICS_PORT. Slack holds
+    the first auth.test answer until /readyz has been read once, so that read is of a bot not yet ready."""
     build_small_org(db.engine)
     for user_id, (email, name, tz) in USERS.items():
         fake_slack.add_user(user_id, email, name, tz=tz)
+    port = free_port()
     env = {**os.environ, "DATABASE_URL": db.url, "SLACK_BOT_TOKEN": TOKEN, "SLACK_APP_TOKEN": APP_TOKEN,
            "SLACK_API_URL": fake_slack.api_url, "LOG_FORMAT": "json", "LOG_LEVEL": "DEBUG",
-           "SHUTDOWN_GRACE_SECONDS": "30", "PYTHONUNBUFFERED": "1"}
-    for name in ("SLACK_SIGNING_SECRET", "PORT", "METRICS_PORT", "OPS_CHANNEL", "HUBSPOT_ACCESS_TOKEN",
+           "SHUTDOWN_GRACE_SECONDS": "30", "PYTHONUNBUFFERED": "1", "METRICS_PORT": str(port)}
+    for name in ("SLACK_SIGNING_SECRET", "PORT", "OPS_CHANNEL", "HUBSPOT_ACCESS_TOKEN",
                  "SALESFORCE_ACCESS_TOKEN", "SALESFORCE_CLIENT_ID", "TEST_CLOCK_SHIFT_DAYS"):
         env.pop(name, None)
     log_path = tmp_path / "bot.log"
+    base_url = f"http://127.0.0.1:{port}"
+    fake_slack.fail("auth.test", status=None, delay=WAIT, times=1)
     with FakeSocketMode(fake_slack, app_token=APP_TOKEN) as socket_mode:
         with open(log_path, "w") as log_file:
             proc = subprocess.Popen([sys.executable, str(ROOT / "bot.py"), "run"], cwd=tmp_path, env=env,
                                     stdout=log_file, stderr=subprocess.STDOUT)
         try:
+            fake_slack.wait_for("auth.test", timeout=WAIT)
+            wait_until(lambda: answers(f"{base_url}/healthz") or proc.poll() is not None, "the operator endpoints")
+            status, _, body = get(f"{base_url}/readyz")
+            fake_slack.release_delays()
             socket_mode.wait_connected(1, timeout=WAIT)
-            yield socket_mode, proc, log_path
+            yield SocketBot(socket_mode, proc, log_path, base_url, (status, json.loads(body)))
         finally:
+            fake_slack.release_delays()
             if proc.poll() is None:
                 proc.kill()
                 proc.wait(10)
+
+
+def answers(url: str) -> bool:
+    try:
+        return get(url)[0] == 200
+    except OSError:
+        return False
 
 
 def stop(proc, log_path) -> str:
@@ -74,7 +104,8 @@ def answers_at(fake, name: str) -> list:
 
 
 def test_every_kind_of_envelope_is_acked_by_its_id_and_answered_once(fake_slack, socket_bot):
-    socket_mode, proc, log_path = socket_bot
+    socket_mode, proc, log_path = socket_bot.socket_mode, socket_bot.proc, socket_bot.log_path
+    before = samples(socket_bot.base_url)
     sent = {
         "command": command(socket_mode, fake_slack, "pipeline", "UANN", "cmd"),
         "click": socket_mode.send("interactive", block_action_payload(
@@ -91,7 +122,29 @@ def test_every_kind_of_envelope_is_acked_by_its_id_and_answered_once(fake_slack,
     fake_slack.wait_for(lambda c: c.method == "response_url" and c.name == "click", timeout=WAIT)
     fake_slack.wait_for_messages(1, channel="DUBOB", kind="message", timeout=WAIT)
     fake_slack.wait_for_messages(1, channel="C1", kind="ephemeral", timeout=WAIT)
+    wait_until(lambda: value(samples(socket_bot.base_url), "salesbot_requests_total", subcommand="question",
+                             outcome="ok") - value(before, "salesbot_requests_total", subcommand="question",
+                                                   outcome="ok") == 2, "the DM and the mention to be counted")
+    after = samples(socket_bot.base_url)
+    ready = get(f"{socket_bot.base_url}/readyz")
     log = stop(proc, log_path)  # every answer under way is finished: a second one would be there now
+
+    def grew(name: str, **labels) -> float:
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    # METRICS_PORT: counted like HTTP mode's, each envelope's ack timed; ready once connected, not before
+    assert grew("salesbot_requests_total", subcommand="pipeline", outcome="ok") == 1
+    assert grew("salesbot_requests_total", subcommand="quota", outcome="ok") == 1  # the click
+    assert grew("salesbot_requests_total", subcommand="question", outcome="ok") == 2  # the DM and the mention
+    assert grew("salesbot_ack_seconds_count") == len(sent)
+    assert grew("salesbot_slack_api_calls_total", method="chat.postMessage", status="ok") == 1  # the DM's answer
+    assert value(after, "salesbot_scheduler_leader") == 1  # this replica fires the scheduled jobs
+    assert ready[0] == 200 and json.loads(ready[2]) == {"ok": True, "database": True, "migrations": True,
+                                                        "slack_auth": True}
+    status, body = socket_bot.starting
+    assert status == 503 and body["slack_auth"] is False and body["database"] and body["migrations"]
+    assert body["reasons"] == ["slack_auth: Slack has not accepted the token yet (or Socket Mode is not "
+                               "connected)."]
 
     acks = {name: socket_mode.acks(envelope_id) for name, envelope_id in sent.items()}
     assert {name: len(found) for name, found in acks.items()} == dict.fromkeys(sent, 1)
@@ -116,7 +169,7 @@ def test_every_kind_of_envelope_is_acked_by_its_id_and_answered_once(fake_slack,
 
 
 def test_reconnects_after_a_drop_and_a_refresh_and_answers_redeliveries_once(fake_slack, socket_bot):
-    socket_mode, proc, log_path = socket_bot
+    socket_mode, proc, log_path = socket_bot.socket_mode, socket_bot.proc, socket_bot.log_path
     first = command(socket_mode, fake_slack, "pipeline", "UANN", "first")
     socket_mode.wait_for_ack(first, timeout=WAIT)
     fake_slack.wait_for(lambda c: c.method == "response_url" and c.name == "first", timeout=WAIT)

@@ -1,8 +1,8 @@
 """A fake HubSpot CRM v3 API on 127.0.0.1: owners, deal pipelines, properties, search (filterGroups, sorts, `after`
-paging, the result ceiling), batch read with propertiesWithHistory, v4 association batch reads and the archived
-listing; records the tests add, change and archive (every property change kept in its history); faults to
-inject (429 with Retry-After, 500, 401) and an optional ten-second request window on a clock the client's sleeps
-move forward."""
+paging, the result ceiling; a hook to change records between pages), batch read with propertiesWithHistory, v4
+association batch reads and the archived listing; records the tests add, change and archive (every property
+change kept in its history); faults to inject (429 with Retry-After, 500, 401) and an optional ten-second request
+window on a clock the client's sleeps move forward."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import json
 import time
 import urllib.parse
 from collections import deque
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 
 from tests.fakecrm.server import FakeCrmServer
@@ -55,6 +56,7 @@ class FakeHubSpot(FakeCrmServer):
         self.search_totals: list[int] = []  # the total of every search answered
         self.refused: list[tuple[int, str]] = []  # (status, path) of every refusal served
         self.window: tuple[int, float] | None = None  # (requests, seconds): the ten-second limit, when set
+        self.on_search: Callable[[str, dict], None] | None = None  # called (object, request) before each search
         self._window_calls: deque[float] = deque()
         self._slept = 0.0
         self._ids = itertools.count(1001)
@@ -207,6 +209,8 @@ class FakeHubSpot(FakeCrmServer):
         return 200, _paged(rows, query, 500)
 
     def _search(self, obj: str, body: dict) -> tuple[int, object]:
+        if self.on_search is not None:  # a test changing the portal while a search is paged
+            self.on_search(obj, body)
         limit = int(body.get("limit", 10))
         if limit > 200:
             return 400, {"status": "error", "message": "limit may not exceed 200", "category": "VALIDATION_ERROR"}
