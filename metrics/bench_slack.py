@@ -27,12 +27,13 @@ class RoundTrip:
 
 
 def _people(engine: Engine) -> dict[str, str]:
-    """One rep, one first-line manager and one exec by email: the demo logins when present."""
+    """One rep, one first-line manager, one VP (a manager of managers, about half the demo org) and one exec by
+    email: the demo logins when present (a VP only then: the demo's `vp@` login)."""
     from db.demo import DEMO_LOGINS
 
     out = {}
     with engine.connect() as conn:
-        for role in ("rep", "manager", "exec"):
+        for role in ("rep", "manager", "vp", "exec"):
             preferred = conn.execute(select(reps.c.email).where(reps.c.email == DEMO_LOGINS[role])).scalar()
             email = preferred or conn.execute(
                 select(reps.c.email).where(reps.c.role == role, reps.c.active.is_(True), reps.c.email.is_not(None))

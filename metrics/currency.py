@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from sqlalchemy import Connection, Date, and_, bindparam, case, func, literal, literal_column, or_, select
+from sqlalchemy import Connection, Date, and_, bindparam, case, func, literal, literal_column, not_, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from db.schema import exchange_rates, opportunities, stages
@@ -70,16 +70,36 @@ def org_amount(dialect: str, org_currency: str, *, amount: ColumnElement = oppor
     return case((in_org_currency(org_currency, currency), amount), else_=converted)
 
 
+def rate_exists(currency: ColumnElement, day: ColumnElement) -> ColumnElement:
+    """Some rate of `currency` is valid on `day`: the condition under which rate_lookup finds one."""
+    r = exchange_rates
+    return (select(literal_column("1"))
+            .where(r.c.currency == currency, r.c.valid_from <= day, or_(r.c.valid_to.is_(None), r.c.valid_to >= day))
+            .exists())
+
+
+def _convertible(org_currency: str, columns: dict[str, ColumnElement]) -> ColumnElement:
+    """The deal's amount converts: it is in the org currency (or has none), or a rate is valid on its day.
+
+    The same deals as `org_amount(...) IS NOT NULL` for a deal with an amount (a rate is positive, so a found
+    rate always gives a quotient), but an existence probe instead of the quotient: a count or the left-out count
+    costs no arithmetic, and a statement with several counts does not compute the conversion once for each."""
+    currency = columns.get("currency", opportunities.c.currency)
+    day = rate_day(columns.get("is_closed", stages.c.is_closed), columns.get("close_date", opportunities.c.close_date),
+                   columns.get("today", RATE_DAY))
+    return or_(in_org_currency(org_currency, currency), rate_exists(currency, day))
+
+
 def rate_missing(dialect: str, org_currency: str, **columns: ColumnElement) -> ColumnElement:
     """The deal has an amount that cannot be converted: no rate for its currency on its day."""
     amount = columns.get("amount", opportunities.c.amount)
-    return and_(amount.is_not(None), org_amount(dialect, org_currency, **columns).is_(None))
+    return and_(amount.is_not(None), not_(_convertible(org_currency, columns)))
 
 
 def rate_known(dialect: str, org_currency: str, **columns: ColumnElement) -> ColumnElement:
     """The deal counts: it has no amount, or its amount converts."""
     amount = columns.get("amount", opportunities.c.amount)
-    return or_(amount.is_(None), org_amount(dialect, org_currency, **columns).is_not(None))
+    return or_(amount.is_(None), _convertible(org_currency, columns))
 
 
 @dataclass(frozen=True)
