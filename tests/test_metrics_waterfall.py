@@ -1,7 +1,9 @@
 """The pipeline waterfall: the identity start + created + pulled_in + increased − decreased − pushed_out − won −
 lost − other_out = end to the cent on generated histories (both databases, several scopes and breakdowns), start and
 end against the as-of pipeline rebuilt by pandas (tests/asof_oracle.py), won against the closed-won amount of the
-period's deals closed between the moments, and every bucket on a hand-worked history."""
+period's deals closed between the moments, amounts in the org currency (deals in several currencies with dated
+rates: open ones at each moment's rate, closed ones at their close date's), and every bucket on a hand-worked
+history."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from metrics.cache import ResultCache
 from metrics.evaluate import evaluate
 from metrics.scopes import Scope
 from tests.asof_oracle import History, figures_at, in_window, money
-from tests.test_metrics_asof import BASE, HALF_DAY, Q4, deal, load
+from tests.test_metrics_asof import BASE, HALF_DAY, Q4, currencies, deal, load, rates
 
 ZERO = Decimal("0.00")
 
@@ -51,9 +53,10 @@ def won_between(first: pd.DataFrame, second: pd.DataFrame, owners) -> Decimal:
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(deals=st.lists(deal, max_size=12), slots=st.tuples(st.integers(0, 30), st.integers(0, 30)))
-def test_waterfall_identity_against_pandas(db, deals, slots):
-    ids = load(db, deals)
+@given(deals=st.lists(deal, max_size=12), slots=st.tuples(st.integers(0, 30), st.integers(0, 30)),
+       currencies=currencies, rates=rates)
+def test_waterfall_identity_against_pandas(db, deals, slots, currencies, rates):
+    ids = load(db, deals, currencies, rates)
     first, second = (BASE + s * HALF_DAY for s in sorted(slots))
     with db.engine.connect() as conn:
         history = History(conn)
