@@ -18,12 +18,12 @@ from __future__ import annotations
 from datetime import datetime
 from functools import lru_cache
 
-from sqlalchemy import Date, Select, and_, bindparam, cast, exists, func, literal, or_, select, true, union_all
+from sqlalchemy import Date, Select, and_, any_, bindparam, cast, exists, func, literal, or_, select, true, union_all
 from sqlalchemy.sql import visitors
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
 from sqlalchemy.sql.schema import Column
 
-from db.schema import opportunity_history
+from db.schema import opportunity_history, reps
 from db.types import UTCDateTime
 from metrics.compile import scope_condition
 from metrics.currency import RATE_DAY
@@ -63,6 +63,43 @@ def _moments(dialect: str, n: int):
     return (parts[0] if n == 1 else union_all(*parts)).subquery("moments")
 
 
+def _owner_in_scope(dialect: str, scope_kind: str) -> ColumnElement | None:
+    """The deal's owner is in the scope. On PostgreSQL a tree or team is `owner_id = ANY(ARRAY(…))`: the planner
+    cannot estimate a recursive CTE (it guesses hundreds of reps for a team of a dozen, then reads the org's whole
+    history), while an array of ids sends it to the (owner_id, close_date) index and the history index per deal."""
+    if dialect != "postgresql" or scope_kind in ("org", "rep"):
+        return scope_condition(o.c.owner_id, scope_kind)
+    members = select(reps.c.id).where(scope_condition(reps.c.id, scope_kind)).scalar_subquery()
+    return o.c.owner_id == any_(func.array(members))
+
+
+def _history_rows(dialect: str, in_scope: ColumnElement | None, last) -> Select:
+    """The history rows up to the last moment, each with `valid_to`: when the next row of its deal replaced it.
+
+    For a scope on PostgreSQL, the scope's deals first and each one's history through a LATERAL subquery: an
+    index probe per deal (430 ms for a team of 25,000 deals at 1,000,000, where the planner's own choice, a scan
+    of the whole history hashed against the deals, took 1.2 s)."""
+    h = opportunity_history
+    src = h
+    deals = None
+    if in_scope is not None and dialect == "postgresql":
+        deals = select(o.c.id).where(in_scope).subquery("scope_deals")
+        src = (select(h.c.id, h.c.opportunity_id, h.c.changed_at, *(h.c[c] for c in HISTORY_COLUMNS))
+               .where(h.c.opportunity_id == deals.c.id, h.c.changed_at <= last)
+               .offset(0)  # a fence: without it the planner flattens the LATERAL back into a hash join
+               .lateral("deal_history"))
+    valid_to = func.lead(src.c.changed_at).over(partition_by=src.c.opportunity_id,
+                                                 order_by=(src.c.changed_at, src.c.id))
+    rows = select(src.c.opportunity_id, src.c.changed_at, valid_to.label("valid_to"),
+                  *(src.c[c] for c in HISTORY_COLUMNS))
+    if deals is not None:
+        return rows.select_from(deals.join(src, true()))
+    rows = rows.where(h.c.changed_at <= last)
+    if in_scope is not None:
+        rows = rows.where(h.c.opportunity_id.in_(select(o.c.id).where(in_scope)))
+    return rows
+
+
 @lru_cache(maxsize=64)
 def deal_states(dialect: str, scope_kind: str, n: int):
     """Each deal's state at each of n moments: a derived table named like `opportunities` with an `as_of` column.
@@ -71,13 +108,8 @@ def deal_states(dialect: str, scope_kind: str, n: int):
     h = opportunity_history
     m = _moments(dialect, n)
     last = select(func.max(m.c.at)).scalar_subquery()
-    valid_to = func.lead(h.c.changed_at).over(partition_by=h.c.opportunity_id, order_by=(h.c.changed_at, h.c.id))
-    rows = select(h.c.opportunity_id, h.c.changed_at, valid_to.label("valid_to"),
-                  *(h.c[c] for c in HISTORY_COLUMNS)).where(h.c.changed_at <= last)
-    in_scope = scope_condition(o.c.owner_id, scope_kind)
-    if in_scope is not None:
-        rows = rows.where(h.c.opportunity_id.in_(select(o.c.id).where(in_scope)))
-    r = rows.subquery("history_rows")
+    in_scope = _owner_in_scope(dialect, scope_kind)
+    r = _history_rows(dialect, in_scope, last).subquery("history_rows")
     existed = or_(o.c.created_at.is_(None), o.c.created_at <= m.c.at)
 
     def state(src) -> list[ColumnElement]:
