@@ -111,3 +111,25 @@ def test_every_bucket_by_hand(db):
                    "increased": Decimal("50.00"), "decreased": Decimal("80.00"), "pushed_out": Decimal("400.00"),
                    "won": Decimal("1120.00"), "lost": Decimal("300.00"), "other_out": Decimal("500.00"),
                    "end": Decimal("1450.00")}
+
+
+def test_currencies_by_hand(db):
+    """Oct 1 00:00 → Nov 1 00:00, Q4, USD org. EUR is 0.8 per USD through Oct 14 and 0.5 from Oct 15; CHF has no
+    rate. An open EUR deal of 400 is 500.00 USD at the first moment and 800.00 at the second: increased 300.00.
+    A EUR deal of 100 won Oct 10 converts at its close date's rate (125.00) at both. The CHF deal is left out."""
+    oct1, nov1 = datetime(2026, 10, 1, tzinfo=BASE.tzinfo), datetime(2026, 11, 1, tzinfo=BASE.tzinfo)
+    deals = [
+        ("Ann", 0, [(0, ("Proposal", 400, 30, None))], None),
+        ("Ann", 0, [(0, ("Proposal", 100, 30, None)), (40, ("Closed Won", 100, 9, None))], None),
+        ("Bob", 0, [(0, ("Proposal", 700, 30, None))], None),
+    ]
+    rates = [("EUR", -30, "0.8", 43), ("EUR", 14, "0.5", None)]
+    load(db, deals, ["EUR", "EUR", "CHF"], rates)
+    with db.engine.connect() as conn:
+        result = evaluate(conn, "waterfall", Q4, Scope("org", "org"), today=date(2026, 12, 1), as_of=(oct1, nov1),
+                          cache=ResultCache())
+    got = {r["bucket"]: r["value"] for r in result.rows}
+    assert got == {"start": Decimal("625.00"), "created": ZERO, "pulled_in": ZERO, "increased": Decimal("300.00"),
+                   "decreased": ZERO, "pushed_out": ZERO, "won": Decimal("125.00"), "lost": ZERO, "other_out": ZERO,
+                   "end": Decimal("800.00")}
+    assert result.left_out == 1
