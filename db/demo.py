@@ -1233,7 +1233,7 @@ def _sqlite_values(kind: str, values: np.ndarray, nulls) -> list:
     elif kind == TS:
         safe = np.where(nulls, 0, values) if nulls is not None else values
         s = np.datetime_as_string(safe.astype("datetime64[s]"))
-        out = np.strings.add(np.strings.replace(s, "ev_t", " "), ".000000").tolist()
+        out = np.strings.add(np.strings.replace(s, "T", " "), ".000000").tolist()
     else:
         raise ValueError(kind)
     if nulls is not None and nulls.any():

@@ -28,39 +28,42 @@ _PIPE = "NOT s.is_closed AND COALESCE(x.forecast_category, s.forecast_category) 
 _IN = "x.close_date BETWEEN :start AND :end"
 
 
-def _x_amount(dialect: str, org_currency: str = "USD") -> str:
-    """The state's amount in the org currency, written as the bench's own conversion (metrics.bench)."""
+def _x_amount(dialect: str, day: str, org_currency: str = "USD") -> str:
+    """The state's amount in the org currency, written as the bench's own conversion (metrics.bench): a closed
+    deal at its close date's rate, an open one at the rate of `day` (the moment's day)."""
     from metrics.bench import _org_amount
 
     sql = _org_amount(dialect, org_currency).replace("x.", "xr.").replace("exchange_rates x ", "exchange_rates xr ")
     for column in ("amount", "currency", "close_date"):
         sql = sql.replace(f"o.{column}", f"x.{column}")
-    return sql
+    return sql.replace(":today", day)
 
 
-def _convertible(dialect: str) -> str:
+def _convertible(dialect: str, day: str) -> str:
     """A deal counts unless its amount needs a rate there is not (the layer leaves it out, of counts too)."""
-    return f"(x.amount IS NULL OR {_x_amount(dialect)} IS NOT NULL)"
+    return f"(x.amount IS NULL OR {_x_amount(dialect, day)} IS NOT NULL)"
 
 
 def as_of_pipeline_sql(scope_sql: str, dialect: str = "sqlite") -> str:
     state = _STATE.format(at=":at", scope=scope_sql, moments="", extra="", extra_inner="")
-    return (f"SELECT COUNT(*), COALESCE(SUM({_x_amount(dialect)}), 0) FROM ({state}) x "
-            f"JOIN stages s ON s.name = x.stage WHERE {_IN} AND {_PIPE} AND {_convertible(dialect)}")
+    return (f"SELECT COUNT(*), COALESCE(SUM({_x_amount(dialect, ':day')}), 0) FROM ({state}) x "
+            f"JOIN stages s ON s.name = x.stage WHERE {_IN} AND {_PIPE} AND {_convertible(dialect, ':day')}")
 
 
 def trend_sql(scope_sql: str, points: int, dialect: str = "sqlite") -> str:
-    moments = " UNION ALL ".join(f"SELECT {k} AS k, :at{k} AS at" for k in range(points))
-    state = _STATE.format(at="m.at", scope=scope_sql, moments=f" CROSS JOIN ({moments}) m", extra=", l.k",
-                          extra_inner=", m.k")
-    return (f"SELECT x.k, COALESCE(SUM(CASE WHEN {_IN} AND {_PIPE} AND {_convertible(dialect)} "
-            f"THEN {_x_amount(dialect)} END), 0) FROM ({state}) x "
+    day = "CAST(:day{k} AS DATE)" if dialect == "postgresql" else ":day{k}"
+    moments = " UNION ALL ".join(f"SELECT {k} AS k, :at{k} AS at, {day.format(k=k)} AS day" for k in range(points))
+    state = _STATE.format(at="m.at", scope=scope_sql, moments=f" CROSS JOIN ({moments}) m", extra=", l.k, l.day",
+                          extra_inner=", m.k, m.day")
+    return (f"SELECT x.k, COALESCE(SUM(CASE WHEN {_IN} AND {_PIPE} AND {_convertible(dialect, 'x.day')} "
+            f"THEN {_x_amount(dialect, 'x.day')} END), 0) FROM ({state}) x "
             "JOIN stages s ON s.name = x.stage GROUP BY x.k ORDER BY x.k")
 
 
-def waterfall_sql(scope_sql: str) -> str:
+def waterfall_sql(scope_sql: str, dialect: str = "sqlite") -> str:
+    """Each moment's states, flagged, joined per deal; an amount with no rate on its day counts as 0 there."""
     one, two = (_STATE.format(at=at, scope=scope_sql, moments="", extra="", extra_inner="") for at in (":at1", ":at2"))
-    flags = ("SELECT x.id, COALESCE(x.amount, 0) AS amount, "
+    flags = ("SELECT x.id, COALESCE({amount}, 0) AS amount, "
              f"CASE WHEN {_IN} AND {_PIPE} THEN 1 ELSE 0 END AS pipe, "
              f"CASE WHEN {_IN} AND s.is_closed AND s.is_won THEN 1 ELSE 0 END AS won_in, "
              f"CASE WHEN {_IN} AND s.is_closed AND NOT s.is_won THEN 1 ELSE 0 END AS lost_in, "
@@ -71,7 +74,8 @@ def waterfall_sql(scope_sql: str) -> str:
                 "COALESCE(a.pipe, 0) AS p1, b.pipe AS p2, "
                 "CASE WHEN b.won_in = 1 AND COALESCE(a.won_any, 0) = 0 THEN 1 ELSE 0 END AS won, "
                 "CASE WHEN b.lost_in = 1 AND COALESCE(a.lost_any, 0) = 0 THEN 1 ELSE 0 END AS lost, b.in_window "
-                f"FROM ({flags.format(two)}) b LEFT JOIN ({flags.format(one)}) a ON a.id = b.id")
+                f"FROM ({flags.format(two, amount=_x_amount(dialect, ':day2'))}) b "
+                f"LEFT JOIN ({flags.format(one, amount=_x_amount(dialect, ':day1'))}) a ON a.id = b.id")
     entered = "(d.p1 = 0 AND (d.p2 = 1 OR d.won = 1 OR d.lost = 1))"
     gone = "(d.p1 = 1 AND d.p2 = 0 AND d.won = 0 AND d.lost = 0)"
     sums = [
@@ -95,6 +99,11 @@ def _stamp(moment: datetime, dialect: str):
     return utc.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f") if dialect == "sqlite" else utc
 
 
+def _day(moment: datetime, dialect: str):
+    """The moment's day as given (its exchange-rate day), as the database compares dates."""
+    return moment.date().isoformat() if dialect == "sqlite" else moment.date()
+
+
 def _cents(values) -> list[Decimal]:
     return [Decimal(str(v)).quantize(Decimal("0.01")) for v in values]
 
@@ -110,11 +119,14 @@ def as_of_rows(conn, settings, period, today, scopes, scope_sql, params, runs, t
     first = min(datetime.combine(period.start, time.min, tzinfo=tz), now)
     second = min(now, end_of_day(period.end, tz))
     questions = {
-        "as_of_pipeline": (four_weeks, lambda s: as_of_pipeline_sql(s, dialect), {"at": _stamp(four_weeks, dialect)}),
-        "waterfall": ((first, second), waterfall_sql,
-                      {"at1": _stamp(first, dialect), "at2": _stamp(second, dialect)}),
+        "as_of_pipeline": (four_weeks, lambda s: as_of_pipeline_sql(s, dialect),
+                           {"at": _stamp(four_weeks, dialect), "day": _day(four_weeks, dialect)}),
+        "waterfall": ((first, second), lambda s: waterfall_sql(s, dialect),
+                      {"at1": _stamp(first, dialect), "at2": _stamp(second, dialect),
+                       "day1": _day(first, dialect), "day2": _day(second, dialect)}),
         "trend_13_weekly": (points, lambda s: trend_sql(s, len(points), dialect),
-                            {f"at{k}": _stamp(m, dialect) for k, m in enumerate(points)}),
+                            {**{f"at{k}": _stamp(m, dialect) for k, m in enumerate(points)},
+                             **{f"day{k}": _day(m, dialect) for k, m in enumerate(points)}}),
     }
     rows = []
     for name, (moments, sql_of, stamps) in questions.items():

@@ -15,6 +15,11 @@ start + created + pulled_in + increased − decreased − pushed_out − won −
   date moved into the period, or it came back from omitted or closed), by its amount as of the second moment.
 - `won` is the closed-won amount of the period's deals closed won between the moments, whatever their path.
 
+Amounts are in the org currency as of each moment (metrics.asof): a closed deal at its close date's rate, an open
+one at the rate of the moment's day, so a rate change moves an open deal's amount like an edit would (`increased`
+or `decreased`). A deal whose currency has no rate on that day counts as 0 at that moment and is counted in
+`left_out` (the identity holds whatever the amounts).
+
 A breakdown (`--by`) reads each dimension as of the second moment, so every deal falls in exactly one group and
 the identity holds in each.
 """
@@ -31,8 +36,9 @@ from sqlalchemy.sql.elements import ColumnElement
 from errors import UserError
 from metrics.asof import deal_states, moment_params, swap_deals
 from metrics.compile import DIM_PREFIX, END, START, Window, deal_from, params, scope_condition
+from metrics.currency import rate_missing
 from metrics.dialect import money_total
-from metrics.model import DIMENSIONS, FILTERS, Ctx, as_decimal, o
+from metrics.model import DIMENSIONS, FILTERS, MISSING_RATES, Ctx, amount, as_decimal, o
 
 CENT = Decimal("0.01")
 
@@ -56,7 +62,9 @@ def waterfall_statement(ctx: Ctx, scope_kind: str, by: tuple[str, ...]):
         "lost_any": FILTERS["lost"](ctx),
         "in_window": in_window,
     }
-    cols = [o.c.id.label("deal_id"), states.c.moment, func.coalesce(o.c.amount, 0).label("amount")]
+    # the amount in the org currency as of the moment; one with no rate then counts as 0 there (and is counted)
+    cols = [o.c.id.label("deal_id"), states.c.moment, func.coalesce(amount(ctx), 0).label("amount"),
+            case((and_(in_window, rate_missing(ctx.dialect, ctx.org_currency)), 1), else_=0).label("unconverted")]
     cols += [case((cond, 1), else_=0).label(name) for name, cond in flags.items()]
     cols += [DIMENSIONS[d].expr(ctx).label(DIM_PREFIX + d) for d in by]
     per_moment = select(*cols).select_from(deal_from(by))
@@ -77,7 +85,8 @@ def waterfall_statement(ctx: Ctx, scope_kind: str, by: tuple[str, ...]):
         pivot.append(at(True, rows.c[name]).label(f"{name}1"))
     for name in ("pipe", "won_in", "lost_in", "in_window"):
         pivot.append(at(False, rows.c[name]).label(f"{name}2"))
-    pivot += [at(True, rows.c.amount).label("a1"), at(False, rows.c.amount).label("a2")]
+    pivot += [at(True, rows.c.amount).label("a1"), at(False, rows.c.amount).label("a2"),
+              func.max(rows.c.unconverted).label("unconverted")]
     # a deal's group: its dimension values as of the second moment (every deal alive at the first is at the second)
     pivot += [func.max(case((not_(first), rows.c[DIM_PREFIX + d]))).label(DIM_PREFIX + d) for d in by]
     d = select(*pivot).group_by(rows.c.deal_id).subquery("deal")
@@ -105,7 +114,8 @@ def waterfall_statement(ctx: Ctx, scope_kind: str, by: tuple[str, ...]):
         "end": total(p2, d.c.a2),
     }
     dims = [d.c[DIM_PREFIX + x] for x in by]
-    query = select(*dims, *(v.label(k) for k, v in buckets.items()))
+    left_out = func.coalesce(func.sum(d.c.unconverted), 0).label(MISSING_RATES)
+    query = select(*dims, *(v.label(k) for k, v in buckets.items()), left_out)
     if by:
         query = query.group_by(*dims).order_by(*dims)
     return query

@@ -4,18 +4,22 @@ a date"), and the figures the as-of, waterfall and trend tests compare the metri
 It reads the tables whole with plain SELECTs and never imports the metrics layer. The rules, as documented: a
 deal's state at T is its last history row at or before T (rows at the same instant: the later-inserted wins); a
 deal created after T does not exist; one created at or before T with no history row by then is taken as it
-stands now.
+stands now. Amounts are in the org currency as the data stood at T: a closed deal at the rate valid on its close
+date, an open one at the rate valid on T's day (T as given); amount ÷ rate, half-even to the cent per deal; None
+when its currency has no rate that day (left out of every figure).
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from fractions import Fraction
 
 import pandas as pd
 from sqlalchemy import Connection, select
 
-from db.schema import opportunities, opportunity_history, stages
+from db.schema import exchange_rates, opportunities, opportunity_history, stages
+from tests.oracles import ORG_CURRENCY, cents
 
 FIELDS = ("stage", "amount", "close_date", "probability", "forecast_category")
 
@@ -33,6 +37,22 @@ class History:
         self.deals = _frame(conn, opportunities)
         self.rows = _frame(conn, opportunity_history)
         self.stages = _frame(conn, stages).set_index("name")
+        self.rates = _frame(conn, exchange_rates)
+
+    def in_org_currency(self, amount, currency: str | None, day: date) -> Decimal | None:
+        """The amount in the org currency at the rate of `currency` valid on `day` (of overlapping ranges, the one
+        that started last); None when it has no rate that day."""
+        if amount is None or currency in (None, ORG_CURRENCY):
+            return amount
+        if day is None:
+            return None
+        r = self.rates
+        valid = [c == currency and f <= day and (t is None or t >= day)
+                 for c, f, t in zip(r["currency"], r["valid_from"], r["valid_to"], strict=True)]
+        hit = r[pd.Series(valid, index=r.index, dtype=bool)]
+        if hit.empty:
+            return None
+        return cents(Fraction(amount) / Fraction(hit.sort_values("valid_from")["rate"].iloc[-1]))
 
     def states(self, moment: datetime) -> pd.DataFrame:
         """One row per deal that existed at `moment`: owner_id, the FIELDS as of then, and the stage's flags."""
@@ -45,7 +65,10 @@ class History:
             # a stable sort by time keeps rows of the same instant in id (insertion) order: the last one wins
             mine = mine.assign(key=list(mine["changed_at"])).sort_values("key", kind="stable")
             source = mine.iloc[-1].to_dict() if len(mine) else deal
-            out.append({"id": deal["id"], "owner_id": deal["owner_id"], **{f: source[f] for f in FIELDS}})
+            state = {"id": deal["id"], "owner_id": deal["owner_id"], **{f: source[f] for f in FIELDS}}
+            day = state["close_date"] if self.stages.at[state["stage"], "is_closed"] else moment.date()
+            state["amount"] = self.in_org_currency(state["amount"], deal["currency"], day)
+            out.append(state)
         df = pd.DataFrame(out, columns=["id", "owner_id", *FIELDS]).astype(object)
         df = df.where(pd.notna(df), None)
         st = self.stages

@@ -1,7 +1,8 @@
 """Deal metrics as of a past moment against an independent pandas rebuild from the history rows
 (tests/asof_oracle.py), on both databases: deals created after D, deals with no history row by D (or none at
-all), several rows at the same instant and rows exactly at D, omitted forecasts, for the org, a rep, a manager's
-tree and a team label."""
+all), several rows at the same instant and rows exactly at D, omitted forecasts, deals in several currencies with
+dated rates (open ones at the moment's rate, closed at the close date's, none left out unconverted), for the org, a
+rep, a manager's tree and a team label."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, insert
 
-from db.schema import DEFAULT_STAGES, opportunities, opportunity_history, reps
+from db.schema import DEFAULT_STAGES, exchange_rates, opportunities, opportunity_history, reps
 from metrics.cache import ResultCache
 from metrics.evaluate import evaluate
 from metrics.periods import Period
@@ -34,11 +35,25 @@ deal = st.tuples(st.sampled_from(["Ann", "Bob", "Mgr"]), st.integers(0, 16),
                  state)
 
 
-def load(db, deals) -> dict[str, int]:
-    """The generated org: Mgr manages Ann (team East); Bob (team West) reports to nobody."""
+# Deals' currencies (CHF never has a rate: its deals are left out) and dated rates: (currency, first day as an
+# offset from Oct 1, rate, days it lasts or None for open-ended), around the moments and the close dates.
+currencies = st.lists(st.sampled_from([None, "USD", "EUR", "EUR", "IDR", "CHF"]), max_size=12)
+rates = st.lists(st.tuples(st.sampled_from(["EUR", "IDR"]), st.integers(-15, 20),
+                           st.sampled_from(["0.9", "1.1", "0.925", "16000.5"]),
+                           st.one_of(st.none(), st.integers(0, 40))),
+                 max_size=4, unique_by=lambda r: (r[0], r[1]))
+
+
+def load(db, deals, currencies=(), rates=()) -> dict[str, int]:
+    """The generated org: Mgr manages Ann (team East); Bob (team West) reports to nobody. Deal i is in
+    currencies[i] (the org currency when there is none); `rates` as the strategy above."""
     with db.engine.begin() as conn:
-        for table in (opportunity_history, opportunities, reps):
+        for table in (opportunity_history, opportunities, reps, exchange_rates):
             conn.execute(delete(table))
+        for currency, first, rate, days in rates:
+            conn.execute(insert(exchange_rates), {
+                "currency": currency, "rate": Decimal(rate), "valid_from": Q4.start + timedelta(days=first),
+                "valid_to": None if days is None else Q4.start + timedelta(days=first + days)})
         ids: dict[str, int] = {}
         for name, team, manager in (("Mgr", "East", None), ("Ann", "East", "Mgr"), ("Bob", "West", None)):
             ids[name] = conn.execute(insert(reps).returning(reps.c.id), {
@@ -50,7 +65,8 @@ def load(db, deals) -> dict[str, int]:
             current = plain if steps is None else sorted(steps, key=lambda s: s[0])[-1][1]
             opp = conn.execute(insert(opportunities).returning(opportunities.c.id),
                                {"external_id": f"d{i}", "name": f"d{i}", "owner_id": ids[owner],
-                                "created_at": created_at, **values(current)}).scalar_one()
+                                "created_at": created_at, "currency": currencies[i] if i < len(currencies) else None,
+                                **values(current)}).scalar_one()
             for slot, st_ in steps or ():
                 conn.execute(insert(opportunity_history), {"opportunity_id": opp,
                                                            "changed_at": created_at + slot * HALF_DAY,
@@ -73,9 +89,9 @@ def layer(conn, scope: Scope, moment: datetime) -> dict[str, Decimal]:
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(deals=st.lists(deal, max_size=12), moment_slot=st.integers(0, 30))
-def test_as_of_matches_pandas_rebuild(db, deals, moment_slot):
-    ids = load(db, deals)
+@given(deals=st.lists(deal, max_size=12), moment_slot=st.integers(0, 30), currencies=currencies, rates=rates)
+def test_as_of_matches_pandas_rebuild(db, deals, moment_slot, currencies, rates):
+    ids = load(db, deals, currencies, rates)
     moment = BASE + moment_slot * HALF_DAY  # on the half-day grid: rows exactly at D are common
     with db.engine.connect() as conn:
         oracle = History(conn).states(moment)

@@ -1,7 +1,9 @@
 """The pipeline waterfall: the identity start + created + pulled_in + increased − decreased − pushed_out − won −
 lost − other_out = end to the cent on generated histories (both databases, several scopes and breakdowns), start and
 end against the as-of pipeline rebuilt by pandas (tests/asof_oracle.py), won against the closed-won amount of the
-period's deals closed between the moments, and every bucket on a hand-worked history."""
+period's deals closed between the moments, amounts in the org currency (deals in several currencies with dated
+rates: open ones at each moment's rate, closed ones at their close date's), and every bucket on a hand-worked
+history."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from metrics.cache import ResultCache
 from metrics.evaluate import evaluate
 from metrics.scopes import Scope
 from tests.asof_oracle import History, figures_at, in_window, money
-from tests.test_metrics_asof import BASE, HALF_DAY, Q4, deal, load
+from tests.test_metrics_asof import BASE, HALF_DAY, Q4, currencies, deal, load, rates
 
 ZERO = Decimal("0.00")
 
@@ -51,9 +53,10 @@ def won_between(first: pd.DataFrame, second: pd.DataFrame, owners) -> Decimal:
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(deals=st.lists(deal, max_size=12), slots=st.tuples(st.integers(0, 30), st.integers(0, 30)))
-def test_waterfall_identity_against_pandas(db, deals, slots):
-    ids = load(db, deals)
+@given(deals=st.lists(deal, max_size=12), slots=st.tuples(st.integers(0, 30), st.integers(0, 30)),
+       currencies=currencies, rates=rates)
+def test_waterfall_identity_against_pandas(db, deals, slots, currencies, rates):
+    ids = load(db, deals, currencies, rates)
     first, second = (BASE + s * HALF_DAY for s in sorted(slots))
     with db.engine.connect() as conn:
         history = History(conn)
@@ -108,3 +111,25 @@ def test_every_bucket_by_hand(db):
                    "increased": Decimal("50.00"), "decreased": Decimal("80.00"), "pushed_out": Decimal("400.00"),
                    "won": Decimal("1120.00"), "lost": Decimal("300.00"), "other_out": Decimal("500.00"),
                    "end": Decimal("1450.00")}
+
+
+def test_currencies_by_hand(db):
+    """Oct 1 00:00 → Nov 1 00:00, Q4, USD org. EUR is 0.8 per USD through Oct 14 and 0.5 from Oct 15; CHF has no
+    rate. An open EUR deal of 400 is 500.00 USD at the first moment and 800.00 at the second: increased 300.00.
+    A EUR deal of 100 won Oct 10 converts at its close date's rate (125.00) at both. The CHF deal is left out."""
+    oct1, nov1 = datetime(2026, 10, 1, tzinfo=BASE.tzinfo), datetime(2026, 11, 1, tzinfo=BASE.tzinfo)
+    deals = [
+        ("Ann", 0, [(0, ("Proposal", 400, 30, None))], None),
+        ("Ann", 0, [(0, ("Proposal", 100, 30, None)), (40, ("Closed Won", 100, 9, None))], None),
+        ("Bob", 0, [(0, ("Proposal", 700, 30, None))], None),
+    ]
+    rates = [("EUR", -30, "0.8", 43), ("EUR", 14, "0.5", None)]
+    load(db, deals, ["EUR", "EUR", "CHF"], rates)
+    with db.engine.connect() as conn:
+        result = evaluate(conn, "waterfall", Q4, Scope("org", "org"), today=date(2026, 12, 1), as_of=(oct1, nov1),
+                          cache=ResultCache())
+    got = {r["bucket"]: r["value"] for r in result.rows}
+    assert got == {"start": Decimal("625.00"), "created": ZERO, "pulled_in": ZERO, "increased": Decimal("300.00"),
+                   "decreased": ZERO, "pushed_out": ZERO, "won": Decimal("125.00"), "lost": ZERO, "other_out": ZERO,
+                   "end": Decimal("800.00")}
+    assert result.left_out == 1
