@@ -68,7 +68,7 @@ def waterfall(ask: Ask) -> Answer:
     when = _("from {first} to {second}").format(first=moment_words(first, zone), second=moment_words(second, zone))
     answer = Answer(kind="metric", title=_("Pipeline waterfall · {scope}").format(scope=scope.label),
                     figures=[Figure(_("Start"), values["start"]), Figure(_("End"), values["end"]),
-                             Figure(_("Change"), values["end"] - values["start"])],
+                             Figure(_("Net change"), values["end"] - values["start"])],
                     table=Table([Column(_("step")), Column(_("amount"), "money")], [list(s) for s in steps]),
                     lines=[_("How the open pipeline of {period} moved {when}.").format(period=period.label,
                                                                                        when=when)],

@@ -123,6 +123,9 @@ def test_as_of_answers_match_the_history_rebuilt_by_pandas(bot):
     assert refused.response_type == "ephemeral" and "$" not in all_text(refused)
     assert "can't see" in all_text(refused)
 
+    ask(bot, "UANN", "settings language it", "it")  # the moment in the asker's language
+    assert "al 1 ott 2026" in context_texts(ask(bot, "UANN", "pipeline as of oct 1", "ann-it"))
+
 
 @pytest.mark.parametrize(("text", "said"), [
     ("pipeline as of 2027-03-01", "2027-03-01 is in the future"),
@@ -151,7 +154,7 @@ def test_waterfall_adds_up_ties_to_the_metric_layer_and_charts_privately(bot):
     lines = table.strip("`\n").splitlines()[2:]
     assert [line.rsplit("  ", 1)[0].strip() for line in lines] == [label for label, _ in steps]
     assert [line.rsplit(" ", 1)[1] for line in lines] == [money(buckets[b]) for _, b in steps]
-    assert fields(msg)["Change"] == money(buckets["end"] - buckets["start"])
+    assert fields(msg)["Net change"] == money(buckets["end"] - buckets["start"])
     assert "from the start of 1 Oct 2026 to 1 Dec 2026 15:" in text
     check_limits(msg)
 
