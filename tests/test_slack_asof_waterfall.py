@@ -23,10 +23,14 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select, update
 
+from assistant.followup import read_followup
+from assistant.grammar import parse_request
+from assistant.request_codec import decode, encode
 from db.schema import opportunities, opportunity_history
 from metrics.cache import ResultCache
 from metrics.evaluate import evaluate
@@ -44,6 +48,30 @@ END_OF_OCT_1 = datetime(2026, 10, 1, 23, 59, 59, 999999, tzinfo=UTC)
 START_OF_Q4 = datetime(2026, 10, 1, tzinfo=UTC)
 TEAM_WATERFALL = {"start": 11300, "created": 1000, "pulled_in": 2000, "increased": 200, "decreased": 0,
                   "pushed_out": 4000, "won": 6000, "lost": 500, "other_out": 700, "end": 3300}
+
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+OCT_1_TOKYO = datetime(2026, 10, 1, 23, 59, 59, 999999, tzinfo=TOKYO)  # the end of Oct 1 where the org is
+
+
+@pytest.mark.parametrize(("text", "intent", "moment"), [
+    ("/sales pipeline as of oct 1", "pipeline", OCT_1_TOKYO),
+    ("what was my forecast on 2026-10-01?", "forecast", OCT_1_TOKYO),
+    ("where did we stand on 1 oct", "help", OCT_1_TOKYO),
+    ("win rate as of 2026-10-01T09:30:00+02:00 by owner", "winrate", datetime(2026, 10, 1, 7, 30, tzinfo=UTC)),
+    ("/sales waterfall my team q4 as of nov 1", "waterfall", datetime(2026, 11, 1, 23, 59, 59, 999999, tzinfo=TOKYO)),
+    ("pipeline as of now", "pipeline", None),
+])
+def test_the_moment_is_read_from_the_question(text, intent, moment):
+    """A date is the end of that day where the org is (here Tokyo); a timestamp is as given; the reading keeps it
+    through a button or a stored conversation, and a follow-up ("and as of sep 1?") changes only the moment."""
+    request = parse_request(text, date(2026, 12, 1), 1, TOKYO)
+    assert request.intent == intent and not request.unknown and request.problem is None
+    assert request.as_of == moment
+    assert decode(encode(request))[0].as_of == moment
+    if intent == "pipeline" and moment is not None:
+        later = read_followup("and as of sep 1?", request, date(2026, 12, 1), 1, TOKYO)
+        assert (later.intent, later.as_of.astimezone(TOKYO).date()) == ("pipeline", date(2026, 9, 1))
 
 
 def _deal(conn, owner: int, amount: int) -> int:
