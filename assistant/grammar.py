@@ -432,7 +432,7 @@ def parse_request(text: str, today: date, fiscal_start_month: int = 1, zone: Zon
 def _take_moment(text: str, today: date, fiscal: int, zone: ZoneInfo, req: Request) -> str:
     """"as of oct 1" (or "on oct 1" after a verb in the past: "what was my pipeline on oct 1?") out of the text:
     the moment the figures are read at. "as of now" is no moment."""
-    text = _PAST_ON.sub(lambda m: f"{m[1]}{m[2]}as of ", _AS_OF_NOW.sub(" ", text))
+    text = _PAST_ON.sub(lambda m: m[0] if _EVENT.search(m[2]) else f"{m[1]}{m[2]}as of ", _AS_OF_NOW.sub(" ", text))
     moment, rest, problem = extract_moment(text, today, zone, fiscal)
     if problem:
         req.problem = req.problem or problem
@@ -441,6 +441,9 @@ def _take_moment(text: str, today: date, fiscal: int, zone: ZoneInfo, req: Reque
 
 
 _AS_OF_NOW = re.compile(r"\bas\s+of\s+(?:right\s+)?now\b", re.IGNORECASE)
+# what happened on a day ("what was closed on oct 1") is a period, not a moment
+_EVENT = re.compile(r"\b(?:created|closed|won|lost|booked|signed|added|opened|moved|changed|slipped|pushed)\b",
+                    re.IGNORECASE)
 # "on <date>" after a verb in the past: "what was my pipeline on oct 1", "where did we stand on 2026-10-01"
 _PAST_ON = re.compile(r"\b(was|were|stood|had|did\s+\w+\s+stand)\b(.*?)\bon\s+(?=\d{4}-\d{2}-\d{2}"
                       r"|\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?[a-z]{3}|[a-z]{3,9}\.?\s+\d{1,2}\b)", re.IGNORECASE)

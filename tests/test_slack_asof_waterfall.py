@@ -61,6 +61,7 @@ OCT_1_TOKYO = datetime(2026, 10, 1, 23, 59, 59, 999999, tzinfo=TOKYO)  # the end
     ("win rate as of 2026-10-01T09:30:00+02:00 by owner", "winrate", datetime(2026, 10, 1, 7, 30, tzinfo=UTC)),
     ("/sales waterfall my team q4 as of nov 1", "waterfall", datetime(2026, 11, 1, 23, 59, 59, 999999, tzinfo=TOKYO)),
     ("pipeline as of now", "pipeline", None),
+    ("what was closed on oct 1", "metric", None),  # what happened on a day is no moment
 ])
 def test_the_moment_is_read_from_the_question(text, intent, moment):
     """A date is the end of that day where the org is (here Tokyo); a timestamp is as given; the reading keeps it
