@@ -39,7 +39,7 @@ from metrics.scopes import Scope
 from render.format import money
 from tests.asof_oracle import History, figures_at
 from tests.factories import Factory, at
-from tests.fakeslack import post_block_action, post_slash_command
+from tests.fakeslack import dm_message, post_block_action, post_event, post_slash_command
 from tests.slackbot import SECRET
 from tests.test_slack_bot import all_text, check_limits, fields
 
@@ -128,13 +128,14 @@ def context_texts(message) -> list[str]:
 
 
 def test_as_of_answers_match_the_history_rebuilt_by_pandas(bot):
-    """Ann's pipeline as of Oct 1 (hand-worked 9,000 over 5 deals) and Max's team forecast on Oct 1, against the
-    pandas rebuild; the context line and "I read this as…" state the moment; Ann cannot read Bob's."""
+    """Ann's pipeline as of Oct 1 (hand-worked 9,000 over 5 deals) and Max's team forecast on Oct 1 (asked in a
+    DM), against the pandas rebuild; the context line and "I read this as…" state the moment; Ann cannot read Bob's."""
     with bot.deps.engine.connect() as conn:
         states = History(conn).states(END_OF_OCT_1)
     ann = figures_at(states, Q4.start, Q4.end, {bot.org["A"]})
     team = figures_at(states, Q4.start, Q4.end, {bot.org[k] for k in ("M", "M2", "A", "B")})
-    assert ann["pipeline"] == Decimal("9000.00")
+    assert ann["pipeline"] == Decimal("9000.00")  # now: 3,000
+    assert team["closed_won"] == Decimal("0.00")  # now: 6,000 (Ann 3,000 won Oct 10, Bob 1,000 and 2,000 in Nov)
 
     msg = ask(bot, "UANN", "pipeline as of oct 1", "ann")
     assert fields(msg) == {"Pipeline": money(ann["pipeline"]), "Weighted": money(ann["weighted_pipeline"]),
@@ -143,7 +144,8 @@ def test_as_of_answers_match_the_history_rebuilt_by_pandas(bot):
     assert "I read this as: the figures as the data stood at the end of 1 Oct 2026 (UTC)." in all_text(msg)
     check_limits(msg)
 
-    msg = ask(bot, "UMAX", "what was my team's forecast on oct 1?", "max")
+    assert post_event(bot.url, SECRET, dm_message("UMAX", "what was my team's forecast on oct 1?")).status == 200
+    msg = bot.fake.wait_for_messages(1, kind="message", timeout=15)[-1]
     shown = fields(msg)
     assert (shown["Closed"], shown["Commit"]) == (money(team["closed_won"]), money(team["commit"]))
     assert "as of 1 Oct 2026" in context_texts(msg)
