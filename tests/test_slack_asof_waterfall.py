@@ -163,6 +163,8 @@ def test_as_of_answers_match_the_history_rebuilt_by_pandas(bot):
     ("pipeline as of blorp", "I couldn't read “blorp” as a date after “as of”."),
     ("deals as of oct 1", "I can't answer “deals” as of a past date yet."),
     ("waterfall next quarter", "has not started yet, so its pipeline has not moved"),
+    ("waterfall q4 as of sep 1", "The waterfall runs from the start of Q4 FY2026; “as of” must come after that."),
+    ("velocity as of oct 1", "Sales velocity can't be read as of a past date"),
 ])
 def test_dates_that_cannot_be_answered_get_a_sentence(running_bot, text, said):
     msg = ask(running_bot, "UMAX", text)
