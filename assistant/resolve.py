@@ -106,7 +106,7 @@ class Reading:
         if self.period is not None:
             parts.append(self.period.described + ("" if self.period_given else " [default]"))
         if r.as_of is not None:
-            parts.append(f"as of {r.as_of.isoformat()}")
+            parts.append(f"as of {r.as_of.isoformat(timespec='seconds')}")
         if r.compare is not None and r.compare.kind == "period" and r.compare.period is not None:
             parts.append(f"vs {r.compare.period.described}")
         elif self.compare_scope is not None:
