@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from assistant.answers import Action, Answer, Column, Table
+from assistant.as_of_answers import as_of_line
 from assistant.ask import Ask
 from i18n import _
 from metrics.evaluate import MetricResult
@@ -16,6 +17,8 @@ def _context(ask: Ask, period: Period | None, scope: Scope | None) -> list[str]:
     out = []
     if period is not None:
         out.append(period.described)
+    if (moment := as_of_line(ask)) is not None:
+        out.append(moment)
     if scope is not None:
         out.append(scope.label)
     out.append(ask.freshness())

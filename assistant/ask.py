@@ -62,8 +62,9 @@ class Ask:
         return freshness_line(self.conn, self.settings, self.now)
 
     def metric(self, name: str, period: Period, scope: Scope, by=()) -> MetricResult:
+        """The metric now, or as the data stood at the moment the question asks about ("as of oct 1")."""
         return evaluate(self.conn, name, period, scope, by=by, today=self.today, fiscal_start_month=self.fiscal,
-                        cache=self.cache, org_currency=self.settings.org_currency)
+                        cache=self.cache, org_currency=self.settings.org_currency, as_of=self.request.as_of)
 
 
 def freshness_line(conn: Connection, settings: Settings, now: datetime) -> str:

@@ -11,7 +11,7 @@ from metrics.currency import rate_on, to_display
 from metrics.evaluate import CurrencyError, MetricResult
 
 # Charts whose values are money (the leaderboard's are ratios).
-MONEY_CHARTS = ("pipeline_by_stage", "attainment_pace", "forecast")
+MONEY_CHARTS = ("pipeline_by_stage", "attainment_pace", "forecast", "waterfall")
 
 
 def conversion_lines(org_currency: str) -> list[str]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import re
 from datetime import date
+from zoneinfo import ZoneInfo
 
 from assistant.grammar import ARG_INTENTS, Compare, Request, parse_request
 from assistant.request_codec import encode
@@ -33,10 +34,12 @@ _NO_INTENT_NOTE = "help ("
 
 def _changes_something(fragment: Request) -> bool:
     return bool(fragment.period or fragment.by or fragment.filters or fragment.options or fragment.names
-                or fragment.scope_word or fragment.limit is not None or fragment.compare or fragment.problem)
+                or fragment.scope_word or fragment.limit is not None or fragment.compare or fragment.problem
+                or fragment.as_of)
 
 
-def read_followup(text: str, previous: Request | None, today: date, fiscal: int) -> Request | None:
+def read_followup(text: str, previous: Request | None, today: date, fiscal: int, zone: ZoneInfo | None = None
+                  ) -> Request | None:
     """The previous request with this message's change applied, or None when the message is a question of its
     own (or there is no previous request)."""
     if previous is None or not previous.intent_given or previous.intent in ARG_INTENTS + ("help",):
@@ -49,7 +52,7 @@ def read_followup(text: str, previous: Request | None, today: date, fiscal: int)
     lead = _COMPARE_LEAD.match(rest)
     if lead:
         rest = rest[lead.end():]
-    fragment = parse_request(rest, today, fiscal)
+    fragment = parse_request(rest, today, fiscal, zone)
     if fragment.intent_given and (not cued or fragment.intent in ARG_INTENTS + ("help",)):
         return None
     if not fragment.intent_given and not _changes_something(fragment):
@@ -94,6 +97,8 @@ def merge(previous: Request, fragment: Request, today: date, fiscal: int) -> Req
         merged.period = fragment.period
         if merged.compare is not None and merged.compare.kind == "period" and fragment.compare is None:
             merged.compare = None  # "vs last quarter" was relative to the old period
+    if fragment.as_of is not None:
+        merged.as_of = fragment.as_of
     if fragment.compare is not None:
         merged.compare = fragment.compare
         _period_for_comparison(merged, today, fiscal)

@@ -12,16 +12,18 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from assistant import vocabulary as v
+from metrics.moments import extract_moment
 from metrics.periods import Period, PeriodError, all_time, extract_period, parse_period
 
 # Kept for callers that list the subcommands (help).
 INTENTS = {name: (name,) for name in v.SUBCOMMANDS}
 # When a question names several intents ("which of Dana's deals are stuck?"), the most specific wins.
-PRIORITY = ("commission", "scorecard", "integrity", "changes", "stalled", "funnel", "winrate", "cycle",
+PRIORITY = ("waterfall", "commission", "scorecard", "integrity", "changes", "stalled", "funnel", "winrate", "cycle",
             "leaderboard", "calls", "call", "metric", "forecast",
             "quota", "pipeline", "deals", "deal", "digest", "settings", "status", "help")
 ARG_INTENTS = ("deal", "digest", "settings", "commission")
@@ -90,6 +92,7 @@ class Request:
     understood_anything: bool = True
     intent_given: bool = True  # False when no word named what was asked ("and last quarter?", "by owner")
     currency: str | None = None  # show money in this currency (ISO 4217, upper case) at today's rate
+    as_of: datetime | None = None  # "as of oct 1": the figures as the data stood then (a date: the end of that day)
 
     @property
     def guessed(self) -> bool:
@@ -406,25 +409,51 @@ def _rephrase(text: str) -> str:
     return text
 
 
-def parse_request(text: str, today: date, fiscal_start_month: int = 1) -> Request:
-    """Read one question. Never raises: an impossible period is kept as `problem`, a sentence."""
+UTC_ZONE = ZoneInfo("UTC")
+
+
+def parse_request(text: str, today: date, fiscal_start_month: int = 1, zone: ZoneInfo | None = None) -> Request:
+    """Read one question. Never raises: an impossible period or moment is kept as `problem`, a sentence. `zone`:
+    where a date after "as of" ends (DEFAULT_TIMEZONE; UTC when not given)."""
+    zone = zone or UTC_ZONE
     body, _ = _strip_prefix(text)
     if (deal_request := _deal_request(body, text)) is not None:
         return deal_request
     what_if = _WHAT_IF.search(text)
     if what_if is not None:  # `commission what if NAME`: as for `deal NAME`, the words after "what if" are a deal
         # name or an amount, verbatim (never read for a period: "what if Q4 renewal"); only those before are read
-        req = _parse(text[:what_if.end()], today, fiscal_start_month)
+        req = _parse(text[:what_if.end()], today, fiscal_start_month, zone)
         if req.intent == "commission":
             req.raw, req.args = text, "what if " + re.sub(r"[\s?!.,]+$", "", text[what_if.end():].strip())
             return req
-    return _parse(text, today, fiscal_start_month)
+    return _parse(text, today, fiscal_start_month, zone)
 
 
-def _parse(text: str, today: date, fiscal_start_month: int) -> Request:
+def _take_moment(text: str, today: date, fiscal: int, zone: ZoneInfo, req: Request) -> str:
+    """"as of oct 1" (or "on oct 1" after a verb in the past: "what was my pipeline on oct 1?") out of the text:
+    the moment the figures are read at. "as of now" is no moment."""
+    text = _PAST_ON.sub(lambda m: m[0] if _EVENT.search(m[2]) else f"{m[1]}{m[2]}as of ", _AS_OF_NOW.sub(" ", text))
+    moment, rest, problem = extract_moment(text, today, zone, fiscal)
+    if problem:
+        req.problem = req.problem or problem
+    req.as_of = moment
+    return rest
+
+
+_AS_OF_NOW = re.compile(r"\bas\s+of\s+(?:right\s+)?now\b", re.IGNORECASE)
+# what happened on a day ("what was closed on oct 1") is a period, not a moment
+_EVENT = re.compile(r"\b(?:created|closed|won|lost|booked|signed|added|opened|moved|changed|slipped|pushed)\b",
+                    re.IGNORECASE)
+# "on <date>" after a verb in the past: "what was my pipeline on oct 1", "where did we stand on 2026-10-01"
+_PAST_ON = re.compile(r"\b(was|were|stood|had|did\s+\w+\s+stand)\b(.*?)\bon\s+(?=\d{4}-\d{2}-\d{2}"
+                      r"|\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?[a-z]{3}|[a-z]{3,9}\.?\s+\d{1,2}\b)", re.IGNORECASE)
+
+
+def _parse(text: str, today: date, fiscal_start_month: int, zone: ZoneInfo) -> Request:
     raw = text
     body, slash = _strip_prefix(text)
     req = Request(intent="", raw=raw)
+    body = _take_moment(body, today, fiscal_start_month, zone, req)
     body = _take_amounts(_take_currency(_rephrase(body), req), req)
     body, shift = _shifted_compare(body, req)
     main, other = body, ""

@@ -9,6 +9,7 @@ from decimal import Decimal
 from assistant import call_answers
 from assistant.answer_parts import LIST_LIMIT, _actions, _breakdown_table, _context, _explain, ranked, velocity_note
 from assistant.answers import Action, Answer, ChartSpec, Column, DealCard, Figure, Table
+from assistant.as_of_answers import check_as_of, said_as_of
 from assistant.ask import Ask, since_default, viewer_zone
 from assistant.chart_specs import breakdown_chart, chart_for, chart_title, funnel_chart
 from assistant.comp_answers import commission
@@ -17,6 +18,7 @@ from assistant.exports import EXPORT_LIMIT, with_exports
 from assistant.grammar import INTENTS
 from assistant.metric_answers import NOT_COMPARABLE, compare_answer, metric_answer
 from assistant.scorecard_answers import scorecard
+from assistant.waterfall_answers import waterfall
 from errors import UserError
 from i18n import N_, _
 from metrics.changes import KIND_TITLES, KINDS, changed_deal_count, changes_since, changes_summary
@@ -46,11 +48,15 @@ HELP_EXAMPLES = {
     "call": "`/sales call` — submit your forecast call for the quarter (commit, best case, a note)",
     "calls": "`/sales calls [team]` — each person's call beside the system's roll-up and quota; who hasn't called",
     "status": "`/sales status` — how fresh the CRM data is, per object (sales ops, execs)",
+    "waterfall": N_("`/sales waterfall my team this quarter` · `/sales waterfall q3` — how the pipeline moved: "
+                    "created, pulled in, pushed out, won, lost…"),
 }
 
 
 def help_(ask: Ask) -> Answer:
     lines = [f"*{name}* — {_(HELP_EXAMPLES[name])}" for name in INTENTS]
+    lines.append(_("*as of* — any deal figure as the data stood then: `/sales pipeline as of oct 1` · "
+                   "“what was my forecast on 2026-10-01?”"))
     return Answer(kind="help", title=_("What I can answer"),
                   lines=[_("Ask `/sales <what> [who] [when]`, words in any order, or ask me in plain English."),
                          *lines, _("Who: `me`, `team`, a name, an email, a team name, `org`. "
@@ -513,6 +519,7 @@ HANDLERS: dict[str, Callable[[Ask], Answer]] = {
     "metric": metric_answer,
     "commission": commission, "scorecard": scorecard,
     "call": call_answers.call, "calls": call_answers.calls,
+    "waterfall": waterfall,
 }
 # What each answer uses of a reading beyond intent, scope and period; the rest is said back as ignored.
 HONOURS: dict[str, frozenset[str]] = {
@@ -530,16 +537,18 @@ HONOURS: dict[str, frozenset[str]] = {
     "metric": frozenset({"by", "chart", "csv", "limit", "sort", "explain", "compare"}),
     "commission": frozenset({"chart"}),
     "scorecard": frozenset({"chart"}),
+    "waterfall": frozenset({"chart", "explain"}),
 }
 
 
 def answer_for(ask: Ask) -> Answer:
     """The answer for a reading: a comparison when one was asked of a metric, else the intent's own answer."""
     request = ask.request
+    check_as_of(ask)
     if request.compare is not None and "compare" in HONOURS.get(request.intent, ()) and request.metric \
             and request.metric not in NOT_COMPARABLE:
-        return with_exports(ask, in_display_currency(ask, compare_answer(ask)))
-    return with_exports(ask, in_display_currency(ask, HANDLERS[request.intent](ask)))
+        return said_as_of(ask, with_exports(ask, in_display_currency(ask, compare_answer(ask))))
+    return said_as_of(ask, with_exports(ask, in_display_currency(ask, HANDLERS[request.intent](ask))))
 
 
 def ignored_parts(ask: Ask) -> list[str]:

@@ -9,7 +9,7 @@ sentence (`UnreadableRequest`), never a traceback.
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -49,6 +49,19 @@ def _period_of(data: Any) -> Period | None:
         raise UnreadableRequest() from exc
 
 
+def _moment_of(data: Any) -> datetime | None:
+    """An as-of moment: an ISO timestamp with its offset (readings kept before there were moments have none)."""
+    if data is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(data)
+    except (TypeError, ValueError) as exc:
+        raise UnreadableRequest() from exc
+    if moment.tzinfo is None:
+        raise UnreadableRequest()
+    return moment
+
+
 def _names_of(data: Any) -> list[tuple[str, bool]]:
     if not isinstance(data, list) or len(data) > MAX_NAMES:
         raise UnreadableRequest()
@@ -71,6 +84,7 @@ def request_to_dict(request: Request) -> dict:
         "names": [list(n) for n in request.names], "period": _period_dict(request.period), "by": list(request.by),
         "limit": request.limit, "filters": {k: str(val) for k, val in request.filters.items()},
         "options": sorted(request.options), "compare": compare,
+        "as_of": request.as_of.isoformat() if request.as_of else None,
     }
 
 
@@ -109,6 +123,7 @@ def request_from_dict(data: Any) -> Request:
             raise UnreadableRequest()
         request.compare = Compare(compare["kind"], _period_of(compare.get("period")),
                                   _names_of(compare.get("names", [])))
+    request.as_of = _moment_of(data.get("as_of"))
     request.scope_text = request.names[0][0] if request.names else (word if word in ("me", "team", "org") else "")
     return request
 

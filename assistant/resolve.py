@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
 
@@ -92,6 +93,7 @@ class Reading:
             "options": sorted(r.options), "filters": {k: str(val) for k, val in r.filters.items()},
             "args": r.args or None, "unknown": self.unknown, "notes": r.notes, "problem": r.problem,
             "confidence": self.confidence,
+            "as_of": r.as_of.isoformat() if r.as_of else None,
         }
 
     def line(self) -> str:
@@ -103,6 +105,8 @@ class Reading:
             parts.append(f"{self.scope.name} ({self.scope.kind}){problem}")
         if self.period is not None:
             parts.append(self.period.described + ("" if self.period_given else " [default]"))
+        if r.as_of is not None:
+            parts.append(f"as of {r.as_of.isoformat(timespec='seconds')}")
         if r.compare is not None and r.compare.kind == "period" and r.compare.period is not None:
             parts.append(f"vs {r.compare.period.described}")
         elif self.compare_scope is not None:
@@ -130,6 +134,8 @@ def effective_period(request: Request, today: date, fiscal: int) -> Period | Non
         return None
     if request.intent == "changes":
         return Period(today - timedelta(days=1), today, "the last 24 hours", None, fiscal)
+    if request.as_of is not None:  # "what was my pipeline on aug 15": the quarter it was then
+        today = min(today, request.as_of.date())
     default = DEFAULT_PERIODS.get(request.intent, "this quarter")
     if request.intent == "deals" and (request.limit or request.filters.get("sort")
                                       or "amount_min" in request.filters or "amount_max" in request.filters):
@@ -231,6 +237,7 @@ def resolve(conn: Connection, viewer: Viewer, request: Request, today: date, fis
     return Reading(request, scope, period, compare_scope, unknown)
 
 
-def read_question(conn: Connection, viewer: Viewer, text: str, today: date, fiscal: int) -> Reading:
+def read_question(conn: Connection, viewer: Viewer, text: str, today: date, fiscal: int,
+                  zone: ZoneInfo | None = None) -> Reading:
     """Grammar then names: the reading `parse` prints and the answer path answers."""
-    return resolve(conn, viewer, parse_request(text, today, fiscal), today, fiscal)
+    return resolve(conn, viewer, parse_request(text, today, fiscal, zone), today, fiscal)

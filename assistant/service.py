@@ -9,6 +9,7 @@ import difflib
 import logging
 import uuid
 from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -46,7 +47,7 @@ def read_for(engine: Engine, viewer: Viewer, text: str, *, settings: Settings, n
     """How `text` is read for this person, on their own today: what `bot.py parse` prints."""
     today = viewer_today(viewer, settings, now or datetime.now(UTC))
     with engine.connect() as conn:
-        return read_question(conn, viewer, text, today, settings.fiscal_year_start_month)
+        return read_question(conn, viewer, text, today, settings.fiscal_year_start_month, settings.tz)
 
 
 def closest_examples(text: str, n: int = 3) -> list[str]:
@@ -85,14 +86,14 @@ def _said_back(answer: Answer, reading: Reading, ignored: list[str], followed: b
     answer.understood = " ".join(notes) or None
 
 
-def _request_for(engine: Engine, text: str, conversation: str | None, today: date, fiscal: int, now: datetime
-                 ) -> tuple[Request, bool]:
+def _request_for(engine: Engine, text: str, conversation: str | None, today: date, fiscal: int, now: datetime,
+                 zone: ZoneInfo) -> tuple[Request, bool]:
     """What a message asks, and whether it followed up the conversation's last question: an encoded question (a
     button's value, perhaps with words after it: " chart"), the last question changed, or the message alone."""
     if is_encoded(text):
         request, rest = decode(text)
         if rest:
-            changed = read_followup(rest, request, today, fiscal)
+            changed = read_followup(rest, request, today, fiscal, zone)
             if changed is None:
                 raise UnreadableRequest()
             request = changed
@@ -104,10 +105,10 @@ def _request_for(engine: Engine, text: str, conversation: str | None, today: dat
         except UnreadableRequest:
             log.warning("conversation %s kept an unreadable reading; starting afresh", conversation)
             previous = None
-        changed = read_followup(text, previous, today, fiscal)
+        changed = read_followup(text, previous, today, fiscal, zone)
         if changed is not None:
             return changed, True
-    return parse_request(text, today, fiscal), False
+    return parse_request(text, today, fiscal, zone), False
 
 
 def answer_text(engine: Engine, viewer: Viewer, text: str, *, settings: Settings, now: datetime | None = None,
@@ -120,7 +121,7 @@ def answer_text(engine: Engine, viewer: Viewer, text: str, *, settings: Settings
     today = viewer_today(viewer, settings, now)
     fiscal = settings.fiscal_year_start_month
     try:
-        request, followed = _request_for(engine, text, conversation, today, fiscal, now)
+        request, followed = _request_for(engine, text, conversation, today, fiscal, now, settings.tz)
         remember = False
         with engine.connect() as conn:
             reading = resolve(conn, viewer, request, today, fiscal)

@@ -31,7 +31,7 @@ class Concept:
 # Subcommands, in the order `help` lists them (the first word of `/sales <what>` picks one of these outright).
 SUBCOMMANDS = ("help", "pipeline", "quota", "forecast", "deals", "deal", "stalled", "winrate", "cycle", "funnel",
                "leaderboard", "changes", "integrity", "call", "calls", "digest", "settings", "commission", "scorecard",
-               "status")
+               "status", "waterfall")
 
 # The metric each subcommand answers with, when the question names no other.
 DEFAULT_METRIC = {"pipeline": "pipeline", "quota": "attainment", "forecast": "forecast", "winrate": "win_rate",
@@ -126,6 +126,9 @@ _METRIC_PHRASES: dict[tuple[str, str | None], str] = {
     ("scorecard", None): "scorecard|scorecards|score card|coaching|bottleneck|bottlenecks|where do my deals get stuck|"
                          "where do deals get stuck|rep scorecard",
     ("settings", None): "settings|setting|preferences|my settings|config|configuration",
+    ("waterfall", None): "waterfall|waterfalls|pipeline waterfall|pipe waterfall|pipeline bridge|pipe bridge|"
+                         "forecast waterfall|pipeline walk|pipe walk|pipeline movement|where did my pipeline go|"
+                         "where did the pipeline go|where did our pipeline go|pipeline flow",
     ("help", None): "help|commands|usage|what can you do|what can i ask|how do i use this|how does this work|"
                     "what do you do|examples",
 }

@@ -11,6 +11,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from errors import UserError
+from i18n import _
 from metrics.periods import PeriodError, format_day, parse_period, week_bounds
 
 TREND_GRAINS = ("weekly", "monthly")
@@ -29,6 +30,10 @@ _AS_OF = re.compile(r"\bas\s+(?:of|at)\s+", re.IGNORECASE)
 
 class MomentError(UserError):
     """An as-of date or a trend that cannot be read or asked."""
+
+
+class FutureMoment(MomentError):
+    """An as-of moment after the end of today."""
 
 
 def end_of_day(d: date, tz: ZoneInfo) -> datetime:
@@ -54,21 +59,23 @@ def parse_moment(text: str, today: date, tz: ZoneInfo, fiscal_start_month: int =
         try:
             stamp = datetime.fromisoformat(raw)
         except ValueError as exc:
-            raise MomentError(f"I couldn't read the timestamp {raw!r}.") from exc
+            raise MomentError(_("I couldn't read the timestamp “{text}”.").format(text=raw)) from exc
         moment = stamp if stamp.tzinfo else stamp.replace(tzinfo=tz)
     elif (m := _MONTH_DAY.fullmatch(raw)) is not None:
         try:
             moment = end_of_day(_month_day(m, today), tz)
         except ValueError as exc:
-            raise MomentError(f"{raw!r} is not a date on the calendar.") from exc
+            raise MomentError(_("“{text}” is not a date on the calendar.").format(text=raw)) from exc
     else:
         try:
             moment = end_of_day(parse_period(raw, today, fiscal_start_month).end, tz)
         except PeriodError as exc:
-            raise MomentError(f"I couldn't read {raw!r} as a date. Dates look like 2026-10-01, oct 1, "
-                              "1 october 2025, yesterday, last friday, last quarter (its last day).") from exc
+            raise MomentError(_("I couldn't read “{text}” as a date. Dates look like 2026-10-01, oct 1, "
+                                "1 october 2025, yesterday, last friday, last quarter (its last day).")
+                              .format(text=raw)) from exc
     if moment > end_of_day(today, tz):
-        raise MomentError(f"{raw} is in the future: the history can say how things stood, not how they will.")
+        raise FutureMoment(_("{text} is in the future: the history can say how things stood, not how they will.")
+                           .format(text=raw))
     return moment
 
 
@@ -86,12 +93,13 @@ def extract_moment(text: str, today: date, tz: ZoneInfo, fiscal_start_month: int
         try:
             moment = parse_moment(phrase, today, tz, fiscal_start_month)
         except MomentError as exc:
-            if problem is None and "future" in str(exc):
+            if problem is None and isinstance(exc, FutureMoment):
                 problem = str(exc)
             continue
         return moment, f"{text[:m.start()]} {text[m.end() + words[n - 1].end():]}", None
     after = " ".join(w[0] for w in words[:2])
-    return None, text[:m.start()], problem or f"I couldn't read {after!r} as a date after \"as of\"."
+    return None, text[:m.start()], problem or _("I couldn't read “{text}” as a date after “as of”.").format(
+        text=after)
 
 
 def trend_moments(grain: str, points: int, now: datetime, tz: ZoneInfo) -> tuple[datetime, ...]:

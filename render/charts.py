@@ -33,7 +33,7 @@ from assistant.answers import ChartSpec
 from render.format import count, days, money_short, one_line, percent, truncate
 
 CHART_KINDS = ("bars", "lines", "funnel", "paired", "pipeline_by_stage", "attainment_pace", "forecast", "leaderboard",
-               "payout_curve", "scorecard")
+               "payout_curve", "scorecard", "waterfall")
 SIZE_IN = (6.4, 3.6)
 DPI = 100  # the layout's dots per inch: label widths and margins are worked out at this density
 SAVE_DPI = 2 * DPI  # the PNG's: twice the pixel density
@@ -496,6 +496,39 @@ def _scorecard(fig, ax, spec: ChartSpec, currency: str) -> None:
     fig.subplots_adjust(hspace=0.7, wspace=0.3)
 
 
+def _waterfall(fig, ax, spec: ChartSpec, currency: str) -> None:
+    """A pipeline waterfall: the first and last of `series` are levels drawn from zero (start, end); those between
+    are signed movements, each a floating bar from the running total (green up, red down), its amount on it."""
+    labels = [_safe(_label(s, 12)) for s, _ in spec.series]
+    values = [_num(v) for _, v in spec.series]
+    bottoms, heights, colors, running = [], [], [], 0.0
+    for i, v in enumerate(values):
+        if i in (0, len(values) - 1):
+            bottoms.append(0.0)
+            heights.append(v)
+            colors.append(BLUE)
+            running = v
+        else:
+            bottoms.append(running if v >= 0 else running + v)
+            heights.append(abs(v))
+            colors.append(GREEN if v > 0 else RED if v < 0 else GREY)
+            running += v
+    xs = list(range(len(values)))
+    bars = ax.bar(xs, heights, bottom=bottoms, color=colors, width=0.65)
+    for i in range(len(xs) - 1):  # thin connectors from each bar's top to the next one's start
+        level = bottoms[i] + heights[i] if i == 0 or values[i] >= 0 else bottoms[i]
+        ax.plot([xs[i] + 0.33, xs[i + 1] - 0.33], [level, level], color=GREY, linewidth=0.8)
+    for bar, v, i in zip(bars, values, xs, strict=True):
+        signed = i not in (0, len(values) - 1)
+        text = ("+" if signed and v > 0 else "") + money_short(v, currency)
+        ax.annotate(text, (bar.get_x() + bar.get_width() / 2, bar.get_y() + bar.get_height()), xytext=(0, 3),
+                    textcoords="offset points", ha="center", va="bottom", fontsize=7, color=INK)
+    ax.set_xticks(xs, labels, rotation=30, ha="right")
+    _money_axis(ax.yaxis, currency)
+    ax.grid(axis="y", color=GRID, linewidth=0.8)
+    ax.margins(y=0.15)
+
+
 _DRAW = {
     "bars": _bars,
     "lines": _lines,
@@ -507,6 +540,7 @@ _DRAW = {
     "leaderboard": _leaderboard,
     "payout_curve": _payout_curve,
     "scorecard": _scorecard,
+    "waterfall": _waterfall,
 }
 
 
@@ -653,6 +687,14 @@ def sample_specs() -> dict[str, ChartSpec]:
              ("Cycle (days)", (Decimal(48), Decimal(55))), ("Attainment", (Decimal("0.92"), Decimal("0.87")))],
             extra={"rep": "Dana Novak", "formats": {"Pipeline created": "money", "Win rate": "ratio",
                                                     "Avg deal size": "money", "Attainment": "ratio"}},
+        ),
+        "waterfall": ChartSpec(
+            "waterfall",
+            "Pipeline waterfall · West · Q4 FY2026",
+            [("Start", Decimal(2_400_000)), ("Created", Decimal(900_000)), ("Pulled in", Decimal(150_000)),
+             ("Increased", Decimal(120_000)), ("Decreased", Decimal(-80_000)), ("Pushed out", Decimal(-400_000)),
+             ("Won", Decimal(-610_000)), ("Lost", Decimal(-300_000)), ("Other out", Decimal(-50_000)),
+             ("End", Decimal(2_130_000))],
         ),
     }
 
