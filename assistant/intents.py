@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import date, datetime, time
 from decimal import Decimal
 
-from assistant import call_answers
+from assistant import accuracy_answers, call_answers, trend_answers
 from assistant.answer_parts import LIST_LIMIT, _actions, _breakdown_table, _context, _explain, ranked, velocity_note
 from assistant.answers import Action, Answer, ChartSpec, Column, DealCard, Figure, Table
 from assistant.ask import Ask, since_default, viewer_zone
@@ -46,6 +46,10 @@ HELP_EXAMPLES = {
     "call": "`/sales call` — submit your forecast call for the quarter (commit, best case, a note)",
     "calls": "`/sales calls [team]` — each person's call beside the system's roll-up and quota; who hasn't called",
     "status": "`/sales status` — how fresh the CRM data is, per object (sales ops, execs)",
+    "trend": N_("`/sales trend pipeline|commit|forecast|winrate|attainment [who] [weekly|monthly]` — as of the end of "
+                "each of the last 13 weeks or 12 months, with a chart"),
+    "accuracy": N_("`/sales accuracy [who] [last 4 quarters]` — commit, best case and calls at mid-quarter vs "
+                   "actual, the mean error, and a chart"),
 }
 
 
@@ -513,6 +517,7 @@ HANDLERS: dict[str, Callable[[Ask], Answer]] = {
     "metric": metric_answer,
     "commission": commission, "scorecard": scorecard,
     "call": call_answers.call, "calls": call_answers.calls,
+    "trend": trend_answers.trend, "accuracy": accuracy_answers.accuracy,
 }
 # What each answer uses of a reading beyond intent, scope and period; the rest is said back as ignored.
 HONOURS: dict[str, frozenset[str]] = {
@@ -530,6 +535,8 @@ HONOURS: dict[str, frozenset[str]] = {
     "metric": frozenset({"by", "chart", "csv", "limit", "sort", "explain", "compare"}),
     "commission": frozenset({"chart"}),
     "scorecard": frozenset({"chart"}),
+    "trend": frozenset({"by", "chart", "weekly"}),
+    "accuracy": frozenset({"chart"}),
 }
 
 
