@@ -6,7 +6,7 @@ actual), and a chart of the latest quarter's commit roll-up week by week (the we
 rebuilds) against the actual.
 
 Which quarters: none named → the last 4 finished; a quarter → that one (finished); "last N quarters" (a rolling
-range) → the last N finished; a year or another range → the finished quarters inside it.
+range, N = its days ÷ 91) → the last N finished; a year, `ytd` or another range → the finished quarters inside it.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def asked_quarters(period: Period | None, today: date, fiscal: int) -> list[Peri
     """The finished quarters asked for, oldest first (see the module docstring)."""
     if period is None:
         return last_quarters(today, QUARTERS_SHOWN, fiscal)
-    if period.grain is None and period.end >= today - timedelta(days=1):  # "last 4 quarters", "last 6 months"
+    if period.grain is None and period.label.startswith("last "):  # rolling: "last 4 quarters", "last 6 months"
         return last_quarters(today, max(1, min(MAX_QUARTERS, round(period.days / 91))), fiscal)
     out, quarter = [], period_containing(period.start, "quarter", fiscal)
     while quarter.start <= period.end and quarter.end < today:

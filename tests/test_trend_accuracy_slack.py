@@ -132,6 +132,10 @@ def test_accuracy_table_and_mape_by_hand(bot):
     values = [v for _, v in answer.chart.series]
     assert len(values) == 13 and set(values[:11]) == {d("4000.00")} and values[-1] == d("5000.00")
 
+    ytd = ask(bot, "ann.rep@example.com", "/sales accuracy ytd")
+    assert [r[0] for r in ytd.table.rows] == ["Q1 FY2026", "Q2 FY2026", "Q3 FY2026"]
+    unfinished = ask(bot, "ann.rep@example.com", "/sales accuracy this quarter")
+    assert unfinished.kind == "error" and "finished quarters" in " ".join(unfinished.lines)
     last = ask(bot, "ann.rep@example.com", "/sales accuracy last quarter")
     assert [r[0] for r in last.table.rows] == ["Q3 FY2026"]
     assert "10%" not in last.lines[0] and "20%" in last.lines[0]
