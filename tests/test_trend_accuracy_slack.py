@@ -18,6 +18,7 @@ from db.schema import bot_forecast_calls
 from metrics.moments import trend_moments
 from metrics.periods import Period
 from metrics.scopes import viewer_by_email
+from render.charts import chart_figure
 from tests.asof_oracle import History, figures_at
 from tests.factories import Factory, at
 from tests.fakeslack import post_slash_command
@@ -91,6 +92,9 @@ def test_trend_points_words_and_chart(bot):
 
     monthly = ask(bot, "ann.rep@example.com", "/sales trend commit monthly")
     assert len(monthly.table.rows) == 12 and monthly.chart.target == Decimal("10000.00")  # Ann's Q4 quota
+    [ax] = chart_figure(monthly.chart).axes  # the quota drawn across: a flat line at 10,000, named
+    assert [list(line.get_ydata()) for line in ax.get_lines()][1] == [10000.0, 10000.0]
+    assert any(t.get_text().replace("\\$", "$") == "quota $10K" for t in ax.texts)  # "$" escaped for mathtext
     attainment = ask(bot, "ann.rep@example.com", "/sales trend attainment")
     assert attainment.chart.target == 1 and attainment.table.rows[-1][1] == Decimal("0.3")  # 3,000 of 10,000
 
