@@ -111,3 +111,11 @@ def funnel_chart(result: MetricResult, scope: Scope, period: Period) -> ChartSpe
 
 def paired_chart(title: str, what: str, labels: tuple[str, str], first, second, fmt: str) -> ChartSpec:
     return ChartSpec("paired", title, [(what, (first, second))], extra={"fmt": fmt, "legend": list(labels)})
+
+
+def time_line_chart(title: str, series: list[tuple[str, object]], fmt: str, target=None,
+                    target_label: str | None = None) -> ChartSpec:
+    """A value at each moment (a trend's points, a forecast's weeks), in time order, with a dashed target line (the
+    quota, the actual) when there is one."""
+    extra = {"fmt": fmt} if target_label is None else {"fmt": fmt, "target_label": target_label}
+    return ChartSpec("lines", title, series, target=target, extra=extra)

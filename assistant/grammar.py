@@ -23,7 +23,8 @@ from metrics.periods import Period, PeriodError, all_time, extract_period, parse
 # Kept for callers that list the subcommands (help).
 INTENTS = {name: (name,) for name in v.SUBCOMMANDS}
 # When a question names several intents ("which of Dana's deals are stuck?"), the most specific wins.
-PRIORITY = ("waterfall", "commission", "scorecard", "integrity", "changes", "stalled", "funnel", "winrate", "cycle",
+PRIORITY = ("accuracy", "trend", "waterfall", "commission", "scorecard", "integrity", "changes", "stalled", "funnel",
+            "winrate", "cycle",
             "leaderboard", "calls", "call", "metric", "forecast",
             "quota", "pipeline", "deals", "deal", "digest", "settings", "status", "help")
 ARG_INTENTS = ("deal", "digest", "settings", "commission")
@@ -322,7 +323,7 @@ def _choose(req: Request, concepts: list[v.Concept], first: v.Concept | None, sl
     else:
         intents = {c.intent for c in named}
         req.intent = next((i for i in PRIORITY if i in intents), "")
-    metrics = [c.metric for c in named if c.intent == req.intent and c.metric]
+    metrics = [c.metric for c in named if c.metric and (c.intent == req.intent or req.intent in v.OF_ANY_METRIC)]
     req.metric = metrics[0] if metrics else v.DEFAULT_METRIC.get(req.intent)
     for c in concepts:
         if c.by and c.intent == req.intent and c.by not in req.by:

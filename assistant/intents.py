@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import date, datetime, time
 from decimal import Decimal
 
-from assistant import call_answers
+from assistant import accuracy_answers, call_answers, trend_answers
 from assistant.answer_parts import LIST_LIMIT, _actions, _breakdown_table, _context, _explain, ranked, velocity_note
 from assistant.answers import Action, Answer, ChartSpec, Column, DealCard, Figure, Table
 from assistant.as_of_answers import check_as_of, said_as_of
@@ -50,6 +50,10 @@ HELP_EXAMPLES = {
     "status": "`/sales status` — how fresh the CRM data is, per object (sales ops, execs)",
     "waterfall": N_("`/sales waterfall my team this quarter` · `/sales waterfall q3` — how the pipeline moved: "
                     "created, pulled in, pushed out, won, lost…"),
+    "trend": N_("`/sales trend pipeline|commit|forecast|winrate|attainment [who] [weekly|monthly]` — as of the end of "
+                "each of the last 13 weeks or 12 months, with a chart"),
+    "accuracy": N_("`/sales accuracy [who] [last 4 quarters]` — commit, best case and calls at mid-quarter vs "
+                   "actual, the mean error, and a chart"),
 }
 
 
@@ -520,6 +524,7 @@ HANDLERS: dict[str, Callable[[Ask], Answer]] = {
     "commission": commission, "scorecard": scorecard,
     "call": call_answers.call, "calls": call_answers.calls,
     "waterfall": waterfall,
+    "trend": trend_answers.trend, "accuracy": accuracy_answers.accuracy,
 }
 # What each answer uses of a reading beyond intent, scope and period; the rest is said back as ignored.
 HONOURS: dict[str, frozenset[str]] = {
@@ -538,6 +543,8 @@ HONOURS: dict[str, frozenset[str]] = {
     "commission": frozenset({"chart"}),
     "scorecard": frozenset({"chart"}),
     "waterfall": frozenset({"chart", "explain"}),
+    "trend": frozenset({"by", "chart", "weekly"}),
+    "accuracy": frozenset({"chart"}),
 }
 
 

@@ -31,11 +31,14 @@ class Concept:
 # Subcommands, in the order `help` lists them (the first word of `/sales <what>` picks one of these outright).
 SUBCOMMANDS = ("help", "pipeline", "quota", "forecast", "deals", "deal", "stalled", "winrate", "cycle", "funnel",
                "leaderboard", "changes", "integrity", "call", "calls", "digest", "settings", "commission", "scorecard",
-               "status", "waterfall")
+               "status", "waterfall", "trend", "accuracy")
 
 # The metric each subcommand answers with, when the question names no other.
 DEFAULT_METRIC = {"pipeline": "pipeline", "quota": "attainment", "forecast": "forecast", "winrate": "win_rate",
                   "cycle": "cycle_days", "funnel": "conversion", "leaderboard": "attainment"}
+
+# Subcommands about another subcommand's metric ("trend pipeline"): the metric named by any phrase is theirs.
+OF_ANY_METRIC = ("trend",)
 
 # (intent, metric) -> the phrases that name it.
 _METRIC_PHRASES: dict[tuple[str, str | None], str] = {
@@ -125,6 +128,8 @@ _METRIC_PHRASES: dict[tuple[str, str | None], str] = {
                           "what would i earn|incentive|incentives|variable pay|what if|accelerator|spiff|spiffs",
     ("scorecard", None): "scorecard|scorecards|score card|coaching|bottleneck|bottlenecks|where do my deals get stuck|"
                          "where do deals get stuck|rep scorecard",
+    ("trend", None): "trend|trends|trend line|over time",
+    ("accuracy", None): "accuracy|forecast accuracy|how accurate|accurate|mape|forecast error|forecasting accuracy",
     ("settings", None): "settings|setting|preferences|my settings|config|configuration",
     ("waterfall", None): "waterfall|waterfalls|pipeline waterfall|pipe waterfall|pipeline bridge|pipe bridge|"
                          "forecast waterfall|pipeline walk|pipe walk|pipeline movement|where did my pipeline go|"
@@ -177,6 +182,7 @@ _OPTION_PHRASES: dict[str, str] = {
                "show the sql|show sql|how calculated|explained|methodology|calculated|calculate|computed",
     "share": "share|share in channel",
     "csv": "csv|export|download|spreadsheet|excel|as csv|as a csv",
+    "weekly": "weekly|week by week|week on week",
 }
 
 _DIMENSION_WORDS: dict[str, str] = {

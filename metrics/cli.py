@@ -15,6 +15,7 @@ from metrics.evaluate import MetricResult, evaluate, metric_definition
 from metrics.moments import DEFAULT_POINTS, MomentError, parse_moment, trend_moments
 from metrics.periods import parse_period
 from metrics.scopes import Viewer, resolve_scope
+from metrics.trend_snapshots import evaluate_trend
 
 # The CLI is an operator's tool: without --as it sees what sales ops sees (everything).
 OPERATOR = Viewer(rep_id=0, name="operator", email=None, role="ops", active=True, timezone=None)
@@ -128,9 +129,13 @@ def run_metrics_command(args, settings: Settings) -> int:
         today = local_today(settings, viewer)
         period = parse_period(args.period, today, settings.fiscal_year_start_month)
         scope = resolve_scope(conn, viewer, args.scope)  # no --scope: what the viewer's "my numbers" means
-        result = evaluate(conn, args.metric, period, scope, by=args.by, today=today,
-                          fiscal_start_month=settings.fiscal_year_start_month, org_currency=settings.org_currency,
-                          currency=getattr(args, "currency", None), as_of=_moments(args, settings, today))
+        moments = _moments(args, settings, today)
+        common = dict(by=args.by, today=today, fiscal_start_month=settings.fiscal_year_start_month,
+                      org_currency=settings.org_currency, currency=getattr(args, "currency", None))
+        if isinstance(moments, tuple):  # a trend reads the weekly snapshots first
+            result = evaluate_trend(conn, args.metric, period, scope, moments, **common)
+        else:
+            result = evaluate(conn, args.metric, period, scope, as_of=moments, **common)
     if args.explain and args.format == "table":
         print_explain(result)
         print()

@@ -285,8 +285,13 @@ def _lines(fig, ax, spec: ChartSpec, currency: str) -> None:
     rotate = len(xs[::step]) > 6
     ax.set_xticks(xs[::step], labels[::step], rotation=30 if rotate else 0, ha="right" if rotate else "center")
     _value_axis(ax.yaxis, fmt, currency)
-    low = min([0.0, *(v for v in values if v is not None)])
-    high = max([0.0, *(v for v in values if v is not None)])
+    target = None if spec.target is None else _num(spec.target)
+    if target is not None:  # the quota (or the actual) as a dashed line across, named at its right end
+        ax.axhline(target, color=RED, linestyle="--", linewidth=1.2)
+        ax.annotate(_safe(f"{spec.extra.get('target_label') or 'target'} {write(target)}"), (len(xs) - 0.5, target),
+                    xytext=(0, 3), textcoords="offset points", ha="right", va="bottom", fontsize=8, color=RED)
+    known = [0.0, *(v for v in values if v is not None), *([] if target is None else [target])]
+    low, high = min(known), max(known)
     ax.set_ylim(low, (max(high, 1.0) if fmt == "ratio" else high or 1.0) * 1.15)
     ax.grid(axis="y", color=GRID, linewidth=0.8)
     if len(xs) <= 12:
