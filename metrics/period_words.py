@@ -11,9 +11,9 @@ from __future__ import annotations
 FILLER = ""
 
 WORDS_ID: dict[str, str] = {
-    "ini": "this", "sekarang": "this", "berjalan": "this", "besok": "tomorrow",
+    "ini": "this", "ni": "this", "sekarang": "this", "berjalan": "this", "besok": "tomorrow",
     "lalu": "last", "kemarin": "yesterday", "sebelumnya": "last", "terakhir": "last", "kmrn": "yesterday",
-    "depan": "next", "berikutnya": "next", "mendatang": "next", "selanjutnya": "next",
+    "depan": "next", "dpn": "next", "berikutnya": "next", "mendatang": "next", "selanjutnya": "next",
     "hari": "day", "minggu": "week", "pekan": "week", "mgg": "week", "bulan": "month", "bln": "month",
     "kuartal": "quarter", "triwulan": "quarter", "kwartal": "quarter", "tahun": "year", "thn": "year",
     "awal": "start",
@@ -36,6 +36,7 @@ WORDS_IT: dict[str, str] = {
     "anni": "year",
     "inizio": "start",
     "oggi": "today", "ieri": "yesterday", "domani": "tomorrow",
+    "al": "to",
     "il": FILLER, "lo": FILLER, "la": FILLER, "l": FILLER, "nel": FILLER, "nello": FILLER, "nella": FILLER,
     "nell": FILLER, "del": FILLER, "dello": FILLER, "della": FILLER, "dell": FILLER, "di": FILLER,
     "negli": FILLER, "nei": FILLER, "degli": FILLER, "dei": FILLER, "entro": FILLER,
@@ -69,7 +70,8 @@ UNITS = {"bulan": "month", "kuartal": "quarter", "triwulan": "quarter", "tahun":
 # Relative words that follow their unit ("kuartal ini", "trimestre scorso"); Italian "questo" and "prossimo" come
 # before it as in English ("questo mese", "prossimo trimestre").
 POSTFIX = frozenset({
-    "ini", "lalu", "depan", "kemarin", "kmrn", "sebelumnya", "berikutnya", "mendatang", "selanjutnya", "terakhir",
+    "ini", "ni", "lalu", "depan", "dpn", "kemarin", "kmrn", "sebelumnya", "berikutnya", "mendatang", "selanjutnya",
+    "terakhir",
     "sekarang", "berjalan", "scorso", "scorsa", "prossimo", "prossima", "prossimi", "precedente", "successivo",
     "corrente", "passato", "passata", "passati", "attuale", "corso", "ultimi", "scorsi",
 })

@@ -499,6 +499,11 @@ _UNITS = ("day", "week", "month", "quarter", "year")
 _TO_DATE = {"year": "ytd", "fy": "ytd", "quarter": "qtd", "month": "mtd"}
 
 
+def _spelled(tok: _Tok) -> str:
+    """The word as meant: a typo's correction ("prosimo" → "prossimo")."""
+    return tok.fixed or tok.text
+
+
 def _in_english_order(raw: list[tuple[str, _Tok]]) -> list[tuple[str, _Tok]]:
     """Indonesian and Italian orders read as the English ones: "kuartal ini", "trimestre scorso" (this quarter,
     last quarter), "bulan kemarin" (last month), "hari ini" (today), "30 hari terakhir" (last 30 days),
@@ -509,11 +514,11 @@ def _in_english_order(raw: list[tuple[str, _Tok]]) -> list[tuple[str, _Tok]]:
         c, t = raw[i]
         nxt = raw[i + 1][0] if i + 1 < len(raw) else ""
         nxt2 = raw[i + 2][0] if i + 2 < len(raw) else ""
-        if c == "day" and nxt == "this" and raw[i + 1][1].text in intl.POSTFIX:
+        if c == "day" and nxt == "this" and _spelled(raw[i + 1][1]) in intl.POSTFIX:
             out.append(("today", t))
-        elif c in _UNITS and nxt in ("this", "last", "next", "yesterday") and raw[i + 1][1].text in intl.POSTFIX:
+        elif c in _UNITS and nxt in ("this", "last", "next", "yesterday") and _spelled(raw[i + 1][1]) in intl.POSTFIX:
             out += [("last" if nxt == "yesterday" else nxt, raw[i + 1][1]), (c, t)]
-        elif c.isdigit() and nxt in _UNITS and nxt2 in ("last", "next") and raw[i + 2][1].text in intl.POSTFIX:
+        elif c.isdigit() and nxt in _UNITS and nxt2 in ("last", "next") and _spelled(raw[i + 2][1]) in intl.POSTFIX:
             out += [(nxt2, raw[i + 2][1]), (c, t), raw[i + 1]]
             i += 3
             continue
@@ -1048,8 +1053,10 @@ def extract_period(text: str, today: date, fiscal_year_start_month: int = 1) -> 
         if found is None:
             return None, text
         period, _, end, begin = found
-        if m := _SINCE_BEFORE.search(text[:begin]):  # "since ytd", "da inizio anno": already up to today
-            period, begin = period if period.end == today else since(period, today), m.start()
+        if m := _SINCE_BEFORE.search(text[:begin]):
+            # "da inizio anno" already runs to today, "dal 1/12 al 15/12" is a range of its own
+            whole = period.end == today or (period.grain is None and period.start < period.end)
+            period, begin = period if whole else since(period, today), m.start()
     rest = text[:begin] + " " + text[end:]
     rest = re.sub(r"\s+", " ", rest).strip()
     rest = re.sub(r"\s+([?!.,;:])", r"\1", rest)
