@@ -447,7 +447,7 @@ def _bare_unit(text: str, today: date, fiscal: int) -> tuple[Period | None, str]
 
 def parse_request(text: str, today: date, fiscal_start_month: int = 1) -> Request:
     """Read one question. Never raises: an impossible period is kept as `problem`, a sentence."""
-    raw, text = text, _DEAL_LIST.sub(r"\1deals\2", text, count=1)  # Indonesian "deal saya": my deals
+    raw, text = text, _DEAL_LIST.sub(rf"\1{v.DEAL_LIST}\2", text, count=1)  # Indonesian "deal saya": my deals
     req = _parse_request(text, today, fiscal_start_month)
     req.raw = raw if req.raw == text else req.raw
     return req

@@ -246,6 +246,11 @@ NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, 
                 "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20, "fifty": 50}
 
 
+# What the grammar puts for an Indonesian "deal" that means the deals ("deal saya", "deal macet"): the list,
+# unless a stronger word names the question (stalled, an integrity rule).
+DEAL_LIST = "deal-list"
+
+
 def _phrases(spec: str) -> list[tuple[str, ...]]:
     return [tuple(p.split()) for p in spec.split("|") if p.strip()]
 
@@ -291,6 +296,8 @@ def _build() -> dict[tuple[str, ...], Concept]:
     for p in _phrases("doing|looking|going|shaping up|trending|tracking overall"):
         out[p] = Concept(intent="quota", metric="attainment", weak=True)
     out[("top",)] = Concept(intent="leaderboard", metric="attainment", sort="largest", weak=True)
+    out[(DEAL_LIST,)] = Concept(intent="deals", weak=True)
+    out[(DEAL_LIST, "closing")] = Concept(intent="deals")  # "deal closing 31/12": the deals that close
     # "who's behind on quota": attainment per person
     for p in _phrases("who's behind|who is behind|whos behind|behind on quota|behind quota|behind plan|"
                       "who's ahead|who is ahead|under quota|below quota|missing quota|who's missing|"
