@@ -375,7 +375,7 @@ _TEXT_CORRECTABLE = frozenset({"this", "last", "next", "past", "day", "week", "m
 _DASHES = str.maketrans({c: "-" for c in "\u2010\u2011\u2012\u2013\u2014\u2015\u2212"})
 _TOKEN_RE = re.compile(
     r"(?<!\d)(?P<isodate>\d{4}(?P<sep1>[-/])\d{1,2}(?P=sep1)\d{1,2})(?!\d)"
-    r"|(?<![\d/.])(?P<numdate>\d{1,2}(?P<sep2>[-/.])\d{1,2}(?P=sep2)(?:\d{4}|\d{2})|\d{1,2}/\d{1,2})(?![\d/])"
+    r"|(?<![\d/])(?<!\d\.)(?P<numdate>\d{1,2}(?P<sep2>[-/.])\d{1,2}(?P=sep2)(?:\d{4}|\d{2})|\d{1,2}/\d{1,2})(?![\d/])"
     r"|(?<!\d)(?P<isomonth>\d{4}[-/]\d{1,2})(?![\d/])"
     r"|(?P<dots>\.{2,})"
     r"|(?P<poss>['’]s\b)"
