@@ -415,6 +415,8 @@ _REPHRASE = (
                 r"signed|land|landed)\b", re.I), r"\1 closed won"),
     # "compare dana and mei", "compare dana with mei reed": a comparison of two people
     (re.compile(r"\bcompare\s+(.{1,40}?)\s+(?:and|with|to)\s+", re.I), r"\1 vs "),
+    # "mese per mese", "bulan per bulan": by month
+    (re.compile(r"\b(mese|bulan) (?:per|demi|ke) \1\b", re.I), r"per \1"),
     # "the quarter", "the month": the current one
     (re.compile(r"(?<!\bof )(?<!\bin )\bthe (week|month|quarter|year)\b(?!\s+(?:before|after|to date))", re.I),
      r"this \1"),

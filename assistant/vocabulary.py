@@ -271,7 +271,8 @@ def _build() -> dict[tuple[str, ...], Concept]:
         for value, spec in table.items():
             for p in _phrases(spec):
                 out.setdefault(p, Concept(scope=value))
-    for table, key in ((intl.RULE_PHRASES, "rule"), (intl.OPTION_PHRASES, "option"), (intl.SORT_PHRASES, "sort")):
+    for table, key in ((intl.RULE_PHRASES, "rule"), (intl.OPTION_PHRASES, "option"), (intl.SORT_PHRASES, "sort"),
+                       (intl.STAGE_PHRASES, "stage")):
         for value, spec in table.items():
             for p in _phrases(spec):
                 out.setdefault(p, Concept(intent="integrity", rule=value) if key == "rule" else Concept(**{key: value}))

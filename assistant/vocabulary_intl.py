@@ -11,9 +11,10 @@ from __future__ import annotations
 
 INTENT_PHRASES_ID: dict[tuple[str, str | None], str] = {
     ("quota", "attainment"): "kuota|target saya|pencapaian|pencapaian kuota|pencapaian target|capaian|"
-                             "capaian target",
+                             "capaian target|achievement|achievement saya|ach",
     ("forecast", "forecast"): "prakiraan|perkiraan|proyeksi",
-    ("deals", None): "daftar deal|deal terbuka|yang closing|yang akan closing|akan closing|deal aktif",
+    ("deals", None): "daftar deal|deal terbuka|yang closing|yang akan closing|akan closing|deal aktif|deal2|"
+                     "deal-deal",
     ("stalled", None): "macet|deal macet|mandek|tertahan|nyangkut|nggak gerak|tidak bergerak",
     ("winrate", "win_rate"): "tingkat kemenangan|rasio menang|rasio kemenangan",
     ("cycle", "cycle_days"): "siklus|siklus penjualan|lama closing|berapa lama",
@@ -25,7 +26,7 @@ INTENT_PHRASES_ID: dict[tuple[str, str | None], str] = {
     ("commission", None): "komisi|insentif",
     ("help", None): "bantuan|tolong",
     ("metric", "closed_won"): "closing saya|closing tim|closing kami|total closing|sudah closing|udah closing|"
-                              "menang|deal menang|yang menang|penjualan|omzet",
+                              "menang|deal menang|yang menang|penjualan|omzet|closingan",
     ("metric", "closed_lost"): "kalah|deal kalah|yang kalah|gagal",
     ("metric", "weighted_pipeline"): "pipeline tertimbang|tertimbang",
     ("metric", "avg_deal_size"): "rata-rata ukuran deal|ukuran deal|rata-rata nilai deal|nilai rata-rata deal|"
@@ -37,7 +38,7 @@ INTENT_PHRASES_ID: dict[tuple[str, str | None], str] = {
 
 INTENT_PHRASES_IT: dict[tuple[str, str | None], str] = {
     ("quota", "attainment"): "quota raggiunta|raggiungimento|obiettivo|obiettivi|come sto andando|"
-                             "come stiamo andando|come va|in linea|sono in linea|siamo in linea",
+                             "come stiamo andando|come va|in linea|sono in linea|siamo in linea|a che punto",
     ("forecast", "forecast"): "previsione|previsioni|proiezione|previsione aziendale",
     ("deals", None): "trattative|opportunità|in chiusura|che chiudono|chiudono|da chiudere",
     ("deal", None): "trattativa",
@@ -95,6 +96,13 @@ SORT_PHRASES: dict[str, str] = {
     "smallest": "terkecil|paling kecil|più piccole|più piccola",
 }
 
+STAGE_PHRASES: dict[str, str] = {
+    "Prospecting": "prospek|prospezione",
+    "Qualification": "kualifikasi|qualificazione|qualifica",
+    "Proposal": "penawaran|proposta|offerta",
+    "Negotiation": "negosiasi|negoziazione|in negoziazione|trattativa finale",
+}
+
 # Breakdowns: "per sales", "per fase", "berdasarkan stage".
 DIMENSION_WORDS: dict[str, str] = {
     "owner": "sales|salesnya|tenaga penjual|commerciale|commerciali|venditore|venditori|rappresentante",
@@ -115,6 +123,7 @@ BARE_DIMENSIONS = {"bulanan": "month", "mensile": "month", "mensili": "month", "
 DEAL_LIST_NEXT = frozenset({
     "saya", "aku", "tim", "kami", "yang", "di", "ke", "minggu", "bulan", "kuartal", "tahun", "hari", "terbesar",
     "terkecil", "macet", "closing", "tanpa", "duplikat", "mandek", "kalah", "menang", "per", "dpn", "bln",
+    "chiusi", "aperti", "persi", "vinti", "bloccati", "fermi", "in", "del", "della", "dei", "che", "ad",
 })
 
 # Amount filters: "di atas 500 juta", "sopra 100k", "sotto 10k".
@@ -134,4 +143,5 @@ STOP_WORDS = frozenset({
     "al", "allo", "all", "dell", "nell", "sull", "che", "chi", "è", "e", "ho", "abbiamo", "mi", "ci", "sto",
     "stiamo", "per", "con", "in", "un", "una", "uno", "a", "da", "dal", "dalla", "i", "l", "raggiungere",
     "fammi", "vedere", "come", "mio", "qual", "quale", "sta", "andando", "linea", "tutta", "tutte", "tutto",
+    "gmn", "persen", "siamo", "messi", "col", "aperte", "aperti", "aperta", "ha", "hanno", "ad", "andamento",
 })

@@ -516,9 +516,12 @@ def _in_english_order(raw: list[tuple[str, _Tok]]) -> list[tuple[str, _Tok]]:
         nxt2 = raw[i + 2][0] if i + 2 < len(raw) else ""
         if c == "day" and nxt == "this" and _spelled(raw[i + 1][1]) in intl.POSTFIX:
             out.append(("today", t))
+        elif c == "month" and nxt in _MONTH_NUM and t.text in _INTL_WORDS:  # "bulan Oktober": October
+            out.append(raw[i + 1])
         elif c in _UNITS and nxt in ("this", "last", "next", "yesterday") and _spelled(raw[i + 1][1]) in intl.POSTFIX:
             out += [("last" if nxt == "yesterday" else nxt, raw[i + 1][1]), (c, t)]
-        elif c.isdigit() and nxt in _UNITS and nxt2 in ("last", "next") and _spelled(raw[i + 2][1]) in intl.POSTFIX:
+        elif (c.isdigit() and nxt in _UNITS and nxt2 in ("last", "next") and _spelled(raw[i + 2][1]) in intl.POSTFIX
+              and not (out and out[-1][0] == "q")):  # "30 hari terakhir", not "Q1 tahun depan"
             out += [(nxt2, raw[i + 2][1]), (c, t), raw[i + 1]]
             i += 3
             continue
@@ -733,6 +736,9 @@ def _match(items: list[tuple[str, _Tok]], today: date, sm: int, *, in_text: bool
 
     if m := re.fullmatch(r"(?:this )?q (\d+)", s):
         return quarter_period(fiscal_year_of(today, sm), _quarter_number(m[1]), sm)
+    if m := re.fullmatch(r"q (\d+) (this|last|next) (?:year|fy)", s):  # "q1 next year", "Q1 tahun depan"
+        fy = fiscal_year_of(today, sm) + {"this": 0, "last": -1, "next": 1}[m[2]]
+        return quarter_period(fy, _quarter_number(m[1]), sm)
     if m := re.fullmatch(r"q (\d+) (fy )?(\d+)", s):
         q = _quarter_number(m[1])
         fy = _year(m[3], two_digit_ok=bool(m[2]) or not in_text)  # in prose "q3 10 deals" is not FY2010
