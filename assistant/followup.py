@@ -17,9 +17,10 @@ import re
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from assistant.grammar import ARG_INTENTS, Compare, Request, parse_request
+from assistant.grammar import ARG_INTENTS, NO_INTENT_NOTE, Compare, Request, parse_request
 from assistant.request_codec import encode
 from assistant.resolve import Reading
+from i18n import _
 from metrics.periods import PeriodError, parse_period
 
 _CUE = re.compile(
@@ -28,8 +29,6 @@ _CUE = re.compile(
     re.IGNORECASE)
 _COMPARE_LEAD = re.compile(r"^\s*(?:vs\.?|versus|compared\s+(?:to|with)|against|relative\s+to)\s+", re.IGNORECASE)
 _MENTION = re.compile(r"^\s*<@[A-Z0-9]+>\s*")
-# Said when no word named the question: the merged reading drops it (the previous reading names the question).
-_NO_INTENT_NOTE = "help ("
 
 
 def _changes_something(fragment: Request) -> bool:
@@ -102,7 +101,8 @@ def merge(previous: Request, fragment: Request, today: date, fiscal: int) -> Req
     if fragment.compare is not None:
         merged.compare = fragment.compare
         _period_for_comparison(merged, today, fiscal)
-    merged.notes = [n for n in fragment.notes if not n.startswith(_NO_INTENT_NOTE)]
+    # "help (I did not recognise …)": the previous reading names the question, so the merged one drops the note
+    merged.notes = [n for n in fragment.notes if n != _(NO_INTENT_NOTE)]
     merged.unknown, merged.problem = list(fragment.unknown), fragment.problem
     merged.args, merged.understood_anything, merged.intent_given = "", True, True
     merged.scope_text = merged.names[0][0] if merged.names else (

@@ -17,6 +17,8 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from assistant import vocabulary as v
+from assistant import vocabulary_intl as intl
+from i18n import N_, _, current_locale
 from metrics.moments import extract_moment
 from metrics.periods import Period, PeriodError, all_time, extract_period, parse_period
 
@@ -28,16 +30,22 @@ PRIORITY = ("accuracy", "trend", "waterfall", "commission", "scorecard", "integr
             "leaderboard", "calls", "call", "metric", "forecast",
             "quota", "pipeline", "deals", "deal", "digest", "settings", "status", "help")
 ARG_INTENTS = ("deal", "digest", "settings", "commission")
+# Said back in the asker's language ("I read this as: pipeline (per “pipline”)"): read when the question is.
+READ_FOR = N_("{reading} (for “{word}”)")
+NO_INTENT_NOTE = N_("help (I did not recognise what you asked for)")
 _TOKEN = re.compile(r"<[@#!][^>]+>|[$#]?[\w.@'’+/%$-]*[\w%$]|[%$]")
-_AMOUNT = r"\$?\s?(?P<{n}>\d{{1,3}}(?:,\d{{3}})+|\d+(?:\.\d+)?)\s?(?P<{u}>k|m|mm|mn|bn|b|million|thousand|grand)?"
-_MIN_WORDS = r"over|above|more than|greater than|bigger than|larger than|at least|north of|exceeding|upwards of|>=|>"
-_MAX_WORDS = r"under|below|less than|smaller than|at most|south of|up to|<=|<"
+_INTL_UNITS = "|".join(sorted(intl.UNITS, key=len, reverse=True))
+_AMOUNT = (r"\$?\s?(?P<{n}>\d{{1,3}}(?:,\d{{3}})+|\d+(?:\.\d+)?)\s?(?P<{u}>million|thousand|grand|"
+           + _INTL_UNITS + r"|k|mm|mn|bn|b)?")
+_MIN_WORDS = (r"over|above|more than|greater than|bigger than|larger than|at least|north of|exceeding|upwards of|>=|>|"
+              + intl.MIN_WORDS)
+_MAX_WORDS = r"under|below|less than|smaller than|at most|south of|up to|<=|<|" + intl.MAX_WORDS
 _AMOUNT_RE = re.compile(
     rf"(?:(?P<op>{_MIN_WORDS}|{_MAX_WORDS})\s*{_AMOUNT.format(n='a', u='ua')}\b"
     rf"|between\s+{_AMOUNT.format(n='lo', u='ulo')}\s+and\s+{_AMOUNT.format(n='hi', u='uhi')}\b"
     rf"|{_AMOUNT.format(n='plus', u='uplus')}\s?\+)", re.IGNORECASE)
 _UNITS = {"k": 1000, "thousand": 1000, "grand": 1000, "m": 10**6, "mm": 10**6, "mn": 10**6, "million": 10**6,
-          "b": 10**9, "bn": 10**9}
+          "b": 10**9, "bn": 10**9} | intl.UNITS
 # Currencies an answer can be shown in by name after "in" ("pipeline in eur"): ISO 4217 codes that are not English
 # words (no ALL, TOP, TRY, CUP). Any three-letter code may follow `--currency` or "currency".
 CURRENCY_CODES = frozenset({
@@ -118,7 +126,11 @@ def _strip_prefix(text: str) -> tuple[str, bool]:
 
 
 def _norm(word: str) -> str:
-    return word.lower().strip("?!.,;:\"()[]{}")
+    """Lower case without punctuation, and without Indonesian "-nya" ("pipeline-nya": the pipeline)."""
+    return word.lower().strip("?!.,;:\"()[]{}").removesuffix("-nya")
+
+
+_ELISION = re.compile(r"(?:l|dell|sull|all|nell|dall|un|quest|d)'(?=\w{2})")
 
 
 def _tokens(text: str) -> list[_Tok]:
@@ -129,8 +141,11 @@ def _tokens(text: str) -> list[_Tok]:
         if not low:
             continue
         sentence_start = i == 0 or text[:m.start()].rstrip().endswith((".", "?", "!"))
+        start = m.start()
+        if elided := _ELISION.match(low):  # Italian "l'obiettivo", "sull'obiettivo": the noun
+            raw, low, start = raw[elided.end():], low[elided.end():], start + elided.end()
         capital = raw[:1].isupper() and not sentence_start or raw.startswith("<@") or "@" in raw
-        out.append(_Tok(raw.strip("?!.,;:\"()[]{}"), low, m.start(), capital))
+        out.append(_Tok(raw.strip("?!.,;:\"()[]{}"), low, start, capital))
     return out
 
 
@@ -177,12 +192,13 @@ def _take_period(text: str, today: date, fiscal: int, req: Request) -> tuple[Per
 
 
 def _match_concept(toks: list[_Tok], i: int) -> tuple[v.Concept, int] | None:
+    concepts = v.CONCEPTS_BY_LANGUAGE.get(current_locale(), v.CONCEPTS)
     for n in range(min(v.MAX_PHRASE, len(toks) - i), 0, -1):
         words = tuple(t.low for t in toks[i: i + n])
-        if words in v.CONCEPTS:
-            return v.CONCEPTS[words], n
-        if words[-1].endswith("'s") and (*words[:-1], words[-1][:-2]) in v.CONCEPTS:
-            return v.CONCEPTS[(*words[:-1], words[-1][:-2])], n
+        if words in concepts:
+            return concepts[words], n
+        if words[-1].endswith("'s") and (*words[:-1], words[-1][:-2]) in concepts:
+            return concepts[(*words[:-1], words[-1][:-2])], n
     return None
 
 
@@ -196,7 +212,7 @@ def _match_dimension(toks: list[_Tok], i: int, req: Request) -> tuple[str, int] 
         close = difflib.get_close_matches(toks[i].low, singles, n=1, cutoff=0.75)
         if close:
             dim = v.DIMENSIONS_BY_WORD[(close[0],)]
-            req.notes.append(f"by {dim} (for {toks[i].text!r})")
+            req.notes.append(_(READ_FOR).format(reading=_("by {dimension}").format(dimension=dim), word=toks[i].text))
             return dim, 1
     return None
 
@@ -217,6 +233,9 @@ def _number(word: str) -> int | None:
     return v.NUMBER_WORDS.get(word)
 
 
+# "le 5 trattative più grandi": a count after an article, before the deals, is a limit.
+_COUNTED = frozenset({"trattative", "opportunità"})
+_COUNT_ARTICLES = frozenset({"le", "mie", "nostre", "sue"})
 _LIMIT_LEADERS = frozenset({"top", "bottom", "biggest", "largest", "highest", "lowest", "smallest", "best",
                             "worst", "first"})
 
@@ -253,7 +272,9 @@ class _Reader:
                 req.limit = n
                 toks[i + 1].used = True
                 self._after_limit(i + 2)
-            if (n := _number(tok.low)) is not None and i + 1 < len(toks) and toks[i + 1].low in _LIMIT_LEADERS:
+            if (n := _number(tok.low)) is not None and i + 1 < len(toks) and (
+                    toks[i + 1].low in _LIMIT_LEADERS or toks[i + 1].low in _COUNTED and i and toks[i - 1].low in
+                    _COUNT_ARTICLES):
                 req.limit = n
                 self._use(i, 1)
                 self._after_limit(i + 2)
@@ -306,7 +327,7 @@ def _fuzzy(req: Request, reader: _Reader) -> None:
             if close:
                 concept = v.CONCEPTS[(close[0],)]
                 reader.concepts.append(concept)
-                req.notes.append(f"{concept.intent or concept.option} (for {tok.text!r})")
+                req.notes.append(_(READ_FOR).format(reading=concept.intent or concept.option, word=tok.text))
                 group.remove(tok)
                 tok.used = True
                 if not group:
@@ -398,6 +419,8 @@ _REPHRASE = (
                 r"signed|land|landed)\b", re.I), r"\1 closed won"),
     # "compare dana and mei", "compare dana with mei reed": a comparison of two people
     (re.compile(r"\bcompare\s+(.{1,40}?)\s+(?:and|with|to)\s+", re.I), r"\1 vs "),
+    # "mese per mese", "bulan per bulan": by month
+    (re.compile(r"\b(mese|bulan) (?:per|demi|ke) \1\b", re.I), r"per \1"),
     # "the quarter", "the month": the current one
     (re.compile(r"(?<!\bof )(?<!\bin )\bthe (week|month|quarter|year)\b(?!\s+(?:before|after|to date))", re.I),
      r"this \1"),
@@ -413,11 +436,35 @@ def _rephrase(text: str) -> str:
 UTC_ZONE = ZoneInfo("UTC")
 
 
+_DEAL_LIST = re.compile(r"^(\s*(?:<@[A-Z0-9]+>\s*)?(?:/sales\s+)?)deal(\s+(?:"
+                        + "|".join(sorted(intl.DEAL_LIST_NEXT)) + r")\b)", re.IGNORECASE)
+_BARE_UNIT = re.compile(r"(?<!\bper )(?<!\bby )(?<![\w'’])(?:(?:del|il|nel|sul|al)\s+)?(?P<unit>trimestre|mese|anno|"
+                        r"settimana|kuartal|triwulan|bulan|tahun)\b(?!\s+\d)", re.IGNORECASE)
+_BARE_UNITS = {"trimestre": "quarter", "kuartal": "quarter", "triwulan": "quarter", "mese": "month", "bulan": "month",
+               "anno": "year", "tahun": "year", "settimana": "week"}
+
+
+def _bare_unit(text: str, today: date, fiscal: int) -> tuple[Period | None, str]:
+    """"/sales pipeline trimestre", "top 5 trattative del trimestre": a unit alone (not "per trimestre", a
+    breakdown) is the current one."""
+    m = _BARE_UNIT.search(text)
+    if m is None:
+        return None, text
+    period = parse_period(f"this {_BARE_UNITS[m['unit'].lower()]}", today, fiscal)
+    return period, f"{text[:m.start()]} {text[m.end():]}"
+
+
 def parse_request(text: str, today: date, fiscal_start_month: int = 1, zone: ZoneInfo | None = None) -> Request:
     """Read one question. Never raises: an impossible period or moment is kept as `problem`, a sentence. `zone`:
     where a date after "as of" ends (DEFAULT_TIMEZONE; UTC when not given)."""
-    zone = zone or UTC_ZONE
-    body, _ = _strip_prefix(text)
+    raw, text = text, _DEAL_LIST.sub(rf"\1{v.DEAL_LIST}\2", text, count=1)  # Indonesian "deal saya": my deals
+    req = _parse_request(text, today, fiscal_start_month, zone or UTC_ZONE)
+    req.raw = raw if req.raw == text else req.raw
+    return req
+
+
+def _parse_request(text: str, today: date, fiscal_start_month: int, zone: ZoneInfo) -> Request:
+    body = _strip_prefix(text)[0]
     if (deal_request := _deal_request(body, text)) is not None:
         return deal_request
     what_if = _WHAT_IF.search(text)
@@ -462,6 +509,8 @@ def _parse(text: str, today: date, fiscal_start_month: int, zone: ZoneInfo) -> R
     if len(parts) == 2:
         main, other = parts
     period, main_rest = _take_period(main, today, fiscal_start_month, req)
+    if period is None and not req.problem:
+        period, main_rest = _bare_unit(main_rest, today, fiscal_start_month)
     if other:
         compare, leftover, moved = _compare_side(other, today, fiscal_start_month, req, period is not None)
         req.compare, period = compare, period or moved
@@ -491,7 +540,7 @@ def _parse(text: str, today: date, fiscal_start_month: int, zone: ZoneInfo) -> R
                                        or req.limit)
         req.intent = "help"
         if raw.strip() and _strip_prefix(raw)[0]:
-            req.notes.append("help (I did not recognise what you asked for)")
+            req.notes.append(_(NO_INTENT_NOTE))
     req.scope_text = _scope_text(req)
     return req
 
@@ -546,6 +595,10 @@ def _args(text: str, reader: _Reader, intent: str) -> str:
     m = re.match(rf"\s*(?:the\s+)?{intent}s?\b", text, re.IGNORECASE)
     if m:
         return text[m.end():].strip(" ?")
+    toks = _tokens(text)
+    hit = _match_concept(toks, 0) if toks else None
+    if hit is not None and hit[0].intent == intent and hit[1] < len(toks):  # `impostazioni lingua it`
+        return text[toks[hit[1]].start:].strip(" ?")
     words = [t.text for t in reader.toks if not t.used or any(t in g for g in reader.groups)]
     return " ".join(words).strip()
 

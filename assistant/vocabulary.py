@@ -205,7 +205,7 @@ _DIMENSION_WORDS: dict[str, str] = {
 BY_WORDS = ("by", "per", "broken down by", "breakdown by", "break down by", "split by", "grouped by", "group by",
             "for each", "across", "each", "by each", "across all", "for every")
 # Words that, alone, already ask for a breakdown ("monthly bookings").
-BARE_DIMENSIONS = {"monthly": "month", "quarterly": "quarter", "daily": "day"}
+BARE_DIMENSIONS = {"monthly": "month", "quarterly": "quarter", "daily": "day"} | intl.BARE_DIMENSIONS
 
 _STAGE_PHRASES: dict[str, str] = {
     "Prospecting": "prospecting|prospect stage|prospects",
@@ -255,6 +255,11 @@ NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, 
                 "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20, "fifty": 50}
 
 
+# What the grammar puts for an Indonesian "deal" that means the deals ("deal saya", "deal macet"): the list,
+# unless a stronger word names the question (stalled, an integrity rule).
+DEAL_LIST = "deal-list"
+
+
 def _phrases(spec: str) -> list[tuple[str, ...]]:
     return [tuple(p.split()) for p in spec.split("|") if p.strip()]
 
@@ -275,6 +280,13 @@ def _build() -> dict[tuple[str, ...], Concept]:
         for value, spec in table.items():
             for p in _phrases(spec):
                 out.setdefault(p, Concept(scope=value))
+    for table, key in ((intl.RULE_PHRASES, "rule"), (intl.OPTION_PHRASES, "option"), (intl.SORT_PHRASES, "sort"),
+                       (intl.STAGE_PHRASES, "stage")):
+        for value, spec in table.items():
+            for p in _phrases(spec):
+                out.setdefault(p, Concept(intent="integrity", rule=value) if key == "rule" else Concept(**{key: value}))
+    for p in _phrases(intl.BEHIND_PHRASES):
+        out.setdefault(p, Concept(intent="quota", metric="attainment", by="owner"))
     for table, key in ((_SCOPE_PHRASES, "scope"), (_OPTION_PHRASES, "option"), (_STAGE_PHRASES, "stage"),
                        (_SORT_PHRASES, "sort")):
         for value, spec in table.items():
@@ -294,6 +306,8 @@ def _build() -> dict[tuple[str, ...], Concept]:
     for p in _phrases("doing|looking|going|shaping up|trending|tracking overall"):
         out[p] = Concept(intent="quota", metric="attainment", weak=True)
     out[("top",)] = Concept(intent="leaderboard", metric="attainment", sort="largest", weak=True)
+    out[(DEAL_LIST,)] = Concept(intent="deals", weak=True)
+    out[(DEAL_LIST, "closing")] = Concept(intent="deals")  # "deal closing 31/12": the deals that close
     # "who's behind on quota": attainment per person
     for p in _phrases("who's behind|who is behind|whos behind|behind on quota|behind quota|behind plan|"
                       "who's ahead|who is ahead|under quota|below quota|missing quota|who's missing|"
@@ -304,11 +318,16 @@ def _build() -> dict[tuple[str, ...], Concept]:
 
 
 CONCEPTS: dict[tuple[str, ...], Concept] = _build()
+# What a word means only in one language: in Indonesian sales talk "closing" is a won deal ("closing saya bulan
+# ini"), in English "closing" asks which deals close ("what's closing this month").
+CONCEPTS_BY_LANGUAGE: dict[str, dict[tuple[str, ...], Concept]] = {
+    "id": CONCEPTS | {("closing",): Concept(intent="metric", metric="closed_won")},
+}
 MAX_PHRASE = max(len(p) for p in CONCEPTS)
-DIMENSIONS_BY_WORD: dict[tuple[str, ...], str] = {p: dim for dim, spec in _DIMENSION_WORDS.items()
-                                                  for p in _phrases(spec)}
+DIMENSIONS_BY_WORD: dict[tuple[str, ...], str] = {p: dim for table in (_DIMENSION_WORDS, intl.DIMENSION_WORDS)
+                                                  for dim, spec in table.items() for p in _phrases(spec)}
 MAX_DIMENSION = max(len(p) for p in DIMENSIONS_BY_WORD)
-BY_PHRASES = sorted((tuple(w.split()) for w in BY_WORDS), key=len, reverse=True)
+BY_PHRASES = sorted((tuple(w.split()) for w in BY_WORDS + intl.BY_WORDS), key=len, reverse=True)
 # Single words a typo may be read as (long enough to be safe).
 TYPO_TARGETS = sorted({p[0] for p, c in CONCEPTS.items() if len(p) == 1 and len(p[0]) >= 5
                        and (c.intent or c.option)})

@@ -1,57 +1,147 @@
-"""Indonesian and Italian words for the subcommands and scopes, merged into the grammar's vocabulary.
+"""Indonesian and Italian words for the subcommands, metrics, scopes, breakdowns and filters, merged into the
+grammar's vocabulary (periods are `metrics.period_words`).
 
-Data only, in `assistant.vocabulary`'s shapes: (intent, metric) → phrases, scope → phrases. Words that are also
-common first names or English words are left out (Italian "mia" is a name in many orgs).
+Data only, in `assistant.vocabulary`'s shapes: (intent, metric) → phrases, scope → phrases, and so on. Words that
+are also common first names or English words are left out or only taken in a phrase (Italian "mia" is a name in
+many orgs: "la mia" is me). Indonesian has no plural, so "deal" before a word that cannot start a deal's name
+("deal saya", "deal yang macet") is the list of deals (`DEAL_LIST_NEXT`).
 """
 
 from __future__ import annotations
 
 INTENT_PHRASES_ID: dict[tuple[str, str | None], str] = {
-    ("quota", "attainment"): "kuota|target saya|pencapaian|pencapaian kuota",
+    ("quota", "attainment"): "kuota|target saya|pencapaian|pencapaian kuota|pencapaian target|capaian|"
+                             "capaian target|achievement|achievement saya|ach",
     ("forecast", "forecast"): "prakiraan|perkiraan|proyeksi",
-    ("deals", None): "daftar deal|deal terbuka",
-    ("stalled", None): "macet|deal macet|mandek|tertahan",
-    ("winrate", "win_rate"): "tingkat kemenangan|rasio menang",
-    ("cycle", "cycle_days"): "siklus|siklus penjualan|lama closing",
+    ("deals", None): "daftar deal|deal terbuka|yang closing|yang akan closing|akan closing|deal aktif|deal2|"
+                     "deal-deal",
+    ("stalled", None): "macet|deal macet|mandek|tertahan|nyangkut|nggak gerak|tidak bergerak",
+    ("winrate", "win_rate"): "tingkat kemenangan|rasio menang|rasio kemenangan",
+    ("cycle", "cycle_days"): "siklus|siklus penjualan|lama closing|berapa lama",
+    ("funnel", "conversion"): "konversi|tingkat konversi|konversi stage|corong",
     ("leaderboard", "attainment"): "peringkat|papan peringkat",
-    ("changes", None): "perubahan|apa yang berubah",
+    ("changes", None): "perubahan|apa yang berubah|yang berubah|berubah",
     ("integrity", None): "integritas|kualitas data",
     ("settings", None): "pengaturan|setelan",
     ("commission", None): "komisi|insentif",
     ("help", None): "bantuan|tolong",
+    ("metric", "closed_won"): "closing saya|closing tim|closing kami|total closing|sudah closing|udah closing|"
+                              "menang|deal menang|yang menang|penjualan|omzet|closingan",
+    ("metric", "closed_lost"): "kalah|deal kalah|yang kalah|gagal",
+    ("metric", "weighted_pipeline"): "pipeline tertimbang|tertimbang",
+    ("metric", "avg_deal_size"): "rata-rata ukuran deal|ukuran deal|rata-rata nilai deal|nilai rata-rata deal|"
+                                 "rata-rata deal",
+    ("metric", "gap"): "kurang berapa|kurang berapa lagi|kekurangan|sisa target|sisa kuota|selisih",
+    ("metric", "coverage"): "cakupan",
+    ("status", None): "status sinkronisasi|sinkronisasi",
 }
 
 INTENT_PHRASES_IT: dict[tuple[str, str | None], str] = {
-    ("quota", "attainment"): "quota raggiunta|raggiungimento|obiettivo|come sto andando|come stiamo andando",
-    ("forecast", "forecast"): "previsione|previsioni|proiezione",
-    ("deals", None): "trattative|opportunità",
+    ("quota", "attainment"): "quota raggiunta|raggiungimento|obiettivo|obiettivi|come sto andando|"
+                             "come stiamo andando|come va|in linea|sono in linea|siamo in linea|a che punto",
+    ("forecast", "forecast"): "previsione|previsioni|proiezione|previsione aziendale",
+    ("deals", None): "trattative|opportunità|in chiusura|che chiudono|chiudono|da chiudere",
     ("deal", None): "trattativa",
-    ("stalled", None): "bloccate|trattative bloccate|ferme|trattative ferme|in stallo",
-    ("winrate", "win_rate"): "tasso di vittoria|percentuale di vittoria",
-    ("cycle", "cycle_days"): "ciclo|ciclo di vendita|tempo di chiusura",
+    ("stalled", None): "bloccate|trattative bloccate|ferme|trattative ferme|in stallo|bloccata|ferma",
+    ("winrate", "win_rate"): "tasso di vittoria|percentuale di vittoria|tasso di successo",
+    ("cycle", "cycle_days"): "ciclo|ciclo di vendita|tempo di chiusura|durata del ciclo",
+    ("funnel", "conversion"): "conversione|conversioni|tasso di conversione|imbuto",
     ("leaderboard", "attainment"): "classifica",
-    ("changes", None): "modifiche|cambiamenti|cosa è cambiato",
-    ("integrity", None): "integrità|qualità dei dati",
+    ("changes", None): "modifiche|cambiamenti|cosa è cambiato|cosa e cambiato|cambiato|novità",
+    ("integrity", None): "integrità|qualità dei dati|qualità dati",
     ("settings", None): "impostazioni",
-    ("commission", None): "provvigione|provvigioni|commissioni",
+    ("commission", None): "provvigione|provvigioni|commissioni|quanto guadagno|quanto guadagnerò|guadagno",
     ("help", None): "aiuto",
+    ("metric", "closed_won"): "chiuso|ho chiuso|abbiamo chiuso|chiuse|chiusi|venduto|ho venduto|"
+                              "abbiamo venduto|fatturato|vinte|trattative vinte|chiuso vinto|chiuse vinte|vendite",
+    ("metric", "closed_lost"): "perse|trattative perse|perso|chiuso perso|chiuse perse",
+    ("metric", "weighted_pipeline"): "pipeline ponderata|pipeline pesata|ponderata",
+    ("metric", "avg_deal_size"): "dimensione media|valore medio|dimensione media delle trattative|"
+                                 "valore medio delle trattative|importo medio",
+    ("metric", "gap"): "quanto mi manca|quanto ci manca|mi manca|ci manca|manca|divario",
+    ("metric", "coverage"): "copertura|copertura della pipeline",
+    ("status", None): "stato della sincronizzazione|sincronizzazione|stato sincronizzazione",
 }
 
+# Integrity rules by the words people use for them.
+RULE_PHRASES: dict[str, str] = {
+    "owner_unknown": "tanpa owner|tanpa pemilik|senza proprietario|senza owner",
+    "duplicate_account": "akun duplikat|account duplikat|account duplicati|clienti duplicati",
+    "duplicate_opportunity": "duplikat|deal duplikat|duplicati|trattative duplicate|duplicate",
+    "missing_amount": "tanpa nilai|tanpa amount|nilai kosong|senza importo|importo mancante",
+}
+
+# "siapa yang di bawah target", "chi è indietro": attainment per person.
+BEHIND_PHRASES = ("di bawah target|di bawah kuota|ketinggalan|belum capai target|siapa yang ketinggalan|"
+                  "chi è indietro|chi e indietro|indietro|chi è sotto quota|sotto quota|chi è in ritardo|in ritardo")
+
 SCOPE_PHRASES_ID: dict[str, str] = {
-    "me": "saya|aku|milik saya|punya saya",
-    "team": "tim|tim saya|tim kami",
-    "org": "semua|seluruh perusahaan|perusahaan",
+    "me": "saya|aku|gue|gw|milik saya|punya saya|punyaku",
+    "team": "tim|tim saya|tim kami|timku",
+    "org": "semua|seluruh perusahaan|perusahaan|semua tim",
 }
 
 SCOPE_PHRASES_IT: dict[str, str] = {
-    "me": "io|mio|miei|mie|personale",
-    "team": "squadra|il mio team|la mia squadra|mio team",
-    "org": "azienda|tutta l'azienda|tutti",
+    "me": "io|mio|miei|mie|personale|la mia|il mio|le mie|i miei|del mio|della mia|delle mie|dei miei",
+    "team": "squadra|il mio team|la mia squadra|mio team|mia squadra|del mio team|della mia squadra",
+    "org": "azienda|tutti|aziendale",
 }
+
+OPTION_PHRASES: dict[str, str] = {
+    "chart": "grafik|grafico|come grafico|diagramma",
+}
+
+SORT_PHRASES: dict[str, str] = {
+    "largest": "terbesar|paling besar|più grandi|più grande|più grosse|maggiori",
+    "smallest": "terkecil|paling kecil|più piccole|più piccola",
+}
+
+STAGE_PHRASES: dict[str, str] = {
+    "Prospecting": "prospek|prospezione",
+    "Qualification": "kualifikasi|qualificazione|qualifica",
+    "Proposal": "penawaran|proposta|offerta",
+    "Negotiation": "negosiasi|negoziazione|in negoziazione|trattativa finale",
+}
+
+# Breakdowns: "per sales", "per fase", "berdasarkan stage".
+DIMENSION_WORDS: dict[str, str] = {
+    "owner": "sales|salesnya|tenaga penjual|commerciale|commerciali|venditore|venditori|rappresentante",
+    "team": "tim|squadra|squadre",
+    "region": "wilayah|regione|regioni|area",
+    "segment": "segmen|segmento|segmenti",
+    "stage": "tahap|fase|fasi",
+    "product": "produk|prodotto|prodotti",
+    "industry": "industri|settore|settori",
+    "month": "bulan|mese|mesi",
+    "quarter": "kuartal|trimestre|trimestri",
+}
+BY_WORDS = ("berdasarkan", "menurut", "suddiviso per", "diviso per")
+BARE_DIMENSIONS = {"bulanan": "month", "mensile": "month", "mensili": "month", "trimestrale": "quarter",
+                   "trimestrali": "quarter", "harian": "day", "giornaliero": "day"}
+
+# After "deal", these words say the deals are meant, not one deal's name ("deal saya", "deal yang closing").
+DEAL_LIST_NEXT = frozenset({
+    "saya", "aku", "tim", "kami", "yang", "di", "ke", "minggu", "bulan", "kuartal", "tahun", "hari", "terbesar",
+    "terkecil", "macet", "closing", "tanpa", "duplikat", "mandek", "kalah", "menang", "per", "dpn", "bln",
+    "chiusi", "aperti", "persi", "vinti", "bloccati", "fermi", "in", "del", "della", "dei", "che", "ad",
+})
+
+# Amount filters: "di atas 500 juta", "sopra 100k", "sotto 10k".
+MIN_WORDS = r"di atas|lebih dari|sopra|oltre|più di|superiori a"
+MAX_WORDS = r"di bawah|kurang dari|sotto|meno di|inferiori a"
+UNITS = {"rb": 1000, "ribu": 1000, "juta": 10**6, "jt": 10**6, "miliar": 10**9, "milyar": 10**9, "m": 10**6,
+         "mila": 1000, "mln": 10**6, "milioni": 10**6, "milione": 10**6, "mld": 10**9, "miliardi": 10**9}
 
 # Glue and question words that carry no meaning for the reading ("trattative bloccate di Marco").
 STOP_WORDS = frozenset({
-    "di", "dari", "yang", "apa", "berapa", "bagaimana", "mana", "untuk", "dan", "dong", "ya",
+    "di", "dari", "yang", "apa", "berapa", "bagaimana", "gimana", "mana", "untuk", "buat", "dan", "dong", "ya",
+    "apakah", "ada", "sudah", "udah", "lagi", "capai", "mencapai", "punya", "siapa", "nih", "sih", "aja", "saja",
+    "bisa", "tampilkan", "lihat", "cek", "kasih", "minta", "mau", "sekarang", "total", "jumlah", "nilai",
+    "semua", "ke", "pada", "dalam", "lama", "itu", "ini", "kah", "nya",
     "della", "delle", "dei", "degli", "rispetto", "alla", "quali", "sono", "quanto", "quanta", "cosa", "mostra",
-    "mostrami", "dimmi", "le", "gli", "il", "lo",
+    "mostrami", "dimmi", "le", "gli", "il", "lo", "la", "del", "nel", "nella", "nello", "sulla", "sul", "sullo",
+    "al", "allo", "all", "dell", "nell", "sull", "che", "chi", "è", "e", "ho", "abbiamo", "mi", "ci", "sto",
+    "stiamo", "per", "con", "in", "un", "una", "uno", "a", "da", "dal", "dalla", "i", "l", "raggiungere",
+    "fammi", "vedere", "come", "mio", "qual", "quale", "sta", "andando", "linea", "tutta", "tutte", "tutto",
+    "gmn", "persen", "siamo", "messi", "col", "aperte", "aperti", "aperta", "ha", "hanno", "ad", "andamento",
 })

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from errors import UserError
 from i18n import _
-from metrics.periods import PeriodError, format_day, parse_period, week_bounds
+from metrics.periods import Period, PeriodError, format_day, parse_period, week_bounds
 
 TREND_GRAINS = ("weekly", "monthly")
 DEFAULT_POINTS = {"weekly": 13, "monthly": 12}
@@ -50,9 +50,18 @@ def _month_day(m: re.Match, today: date) -> date:
     return this_year if this_year <= today else date(today.year - 1, month, day)
 
 
+def _past(period: Period, raw: str, today: date) -> date:
+    """The period's last day; a day typed without its year ("1 ottobre", "15/1") is the last one that has come."""
+    end = period.end
+    if period.grain == "day" and end > today and not re.search(r"\d{4}|\d+[/.-]\d+[/.-]\d+", raw):
+        return end.replace(year=end.year - 1)
+    return end
+
+
 def parse_moment(text: str, today: date, tz: ZoneInfo, fiscal_start_month: int = 1) -> datetime:
-    """"2026-10-01", "2026-10-01T09:30:00+02:00", "oct 1", "1 october 2025", "yesterday", "last quarter" (its
-    last day): the instant meant. Not a moment after the end of today."""
+    """"2026-10-01", "2026-10-01T09:30:00+02:00", "oct 1", "1 october 2025", "1 ottobre", "1 okt", "1/10" (in the
+    order the asker writes dates), "yesterday", "last quarter" (its last day): the instant meant. Not a moment after
+    the end of today."""
     raw = " ".join((text or "").split())
     moment: datetime | None = None
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}[T ]\d{1,2}:\d{2}.*", raw):
@@ -68,7 +77,7 @@ def parse_moment(text: str, today: date, tz: ZoneInfo, fiscal_start_month: int =
             raise MomentError(_("“{text}” is not a date on the calendar.").format(text=raw)) from exc
     else:
         try:
-            moment = end_of_day(parse_period(raw, today, fiscal_start_month).end, tz)
+            moment = end_of_day(_past(parse_period(raw, today, fiscal_start_month), raw, today), tz)
         except PeriodError as exc:
             raise MomentError(_("I couldn't read “{text}” as a date. Dates look like 2026-10-01, oct 1, "
                                 "1 october 2025, yesterday, last friday, last quarter (its last day).")

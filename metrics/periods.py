@@ -21,6 +21,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from errors import UserError
+from i18n import current_locale
+from metrics import period_words as intl
 
 GRAINS = ("day", "week", "month", "quarter", "year")
 ALL_TIME_START = date(1900, 1, 1)
@@ -347,10 +349,16 @@ WORDS: dict[str, str] = {
     "from": _FILLER, "between": _FILLER, "within": _FILLER,
     **_MONTH_WORDS,
     **_NUMBER_WORDS,
+    **intl.WORDS_ID,
+    **intl.WORDS_IT,
 }
+_INTL_WORDS = frozenset(intl.WORDS_ID) | frozenset(intl.WORDS_IT)
 
 # Words that typo correction may aim at (fillers and one/two-letter forms are too easy to hit by accident).
-_VOCAB = sorted(w for w, c in WORDS.items() if c != _FILLER and len(w) >= 3)
+# Indonesian and Italian words are typo targets from five letters ("kuartl", "trimestr"): shorter ones ("ini",
+# "lalu", "mese") are too close to other words, and ordinals ("quarto") too close to "quarter".
+_VOCAB = sorted(w for w, c in WORDS.items() if c != _FILLER and not c.startswith("ord")
+                and len(w) >= (5 if w in _INTL_WORDS else 3))
 # Real words a typo must never be "corrected" from (lost -> last, weekly -> week, ...).
 _STOPWORDS = frozenset({
     "lost", "list", "lust", "most", "best", "post", "pest", "test", "text", "mast", "vast", "cast", "fast", "east",
@@ -367,6 +375,7 @@ _TEXT_CORRECTABLE = frozenset({"this", "last", "next", "past", "day", "week", "m
 _DASHES = str.maketrans({c: "-" for c in "\u2010\u2011\u2012\u2013\u2014\u2015\u2212"})
 _TOKEN_RE = re.compile(
     r"(?<!\d)(?P<isodate>\d{4}(?P<sep1>[-/])\d{1,2}(?P=sep1)\d{1,2})(?!\d)"
+    r"|(?<![\d/])(?<!\d\.)(?P<numdate>\d{1,2}(?P<sep2>[-/.])\d{1,2}(?P=sep2)(?:\d{4}|\d{2})|\d{1,2}/\d{1,2})(?![\d/])"
     r"|(?<!\d)(?P<isomonth>\d{4}[-/]\d{1,2})(?![\d/])"
     r"|(?P<dots>\.{2,})"
     r"|(?P<poss>['’]s\b)"
@@ -386,6 +395,7 @@ class _Tok:
     fixed: str | None = None  # the vocabulary word a typo was read as
     options: tuple[str, ...] = ()  # equally close vocabulary words when the typo is ambiguous
     usable: bool = True  # extract mode: False when glued to an unknown word ("u2026xyz")
+    day_first: bool = False  # numdate: 1/10 is the 1st of October (the asker's locale writes the day first)
 
 
 def _edit_distance(a: str, b: str) -> int:
@@ -425,15 +435,36 @@ def _correct(word: str, *, prose: bool = False) -> tuple[str | None, tuple[str, 
     return None, tuple(top)
 
 
+def day_first(lang: str | None = None) -> bool:
+    """Whether `lang` (default: the language being spoken) writes a date's day before its month: 1/10 is the 1st
+    of October in Italian and Indonesian, January 10 in English (CLDR's short date pattern, through Babel)."""
+    return _day_first(lang or current_locale())
+
+
+@functools.cache
+def _day_first(lang: str) -> bool:
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        pattern = Locale.parse(lang).date_formats["short"].pattern
+    except (UnknownLocaleError, ValueError):
+        return False
+    return pattern.lower().find("d") < pattern.find("M")
+
+
 def _tokenize(text: str, *, prose: bool = False) -> list[_Tok]:
+    """The period words of `text`; a numeric date is read in the order the language being spoken writes dates."""
+    dayfirst = day_first()
     out: list[_Tok] = []
     for m in _TOKEN_RE.finditer(text.translate(_DASHES)):
-        kind = "isodate" if m.group("isodate") else m.lastgroup
+        kind = "isodate" if m.group("isodate") else "numdate" if m.group("numdate") else m.lastgroup
         if kind == "poss":
             continue
-        tok = _Tok(kind, m.group(0).casefold(), m.start(), m.end())
+        tok = _Tok(kind, m.group(0).casefold(), m.start(), m.end(), day_first=dayfirst)
         if kind in ("isodate", "isomonth"):
             tok.canon = kind
+        elif kind == "numdate":
+            tok.canon = "isodate"
         elif kind == "dots":
             tok.canon = "to"
         elif kind == "num":
@@ -464,6 +495,50 @@ def _restrict_for_text(toks: list[_Tok]) -> None:
         group = [t] if t is not None else []
 
 
+_UNITS = ("day", "week", "month", "quarter", "year")
+_TO_DATE = {"year": "ytd", "fy": "ytd", "quarter": "qtd", "month": "mtd"}
+
+
+def _spelled(tok: _Tok) -> str:
+    """The word as meant: a typo's correction ("prosimo" → "prossimo")."""
+    return tok.fixed or tok.text
+
+
+def _in_english_order(raw: list[tuple[str, _Tok]]) -> list[tuple[str, _Tok]]:
+    """Indonesian and Italian orders read as the English ones: "kuartal ini", "trimestre scorso" (this quarter,
+    last quarter), "bulan kemarin" (last month), "hari ini" (today), "30 hari terakhir" (last 30 days),
+    "kuartal ketiga", "terzo trimestre" (q3), "awal tahun", "inizio anno" (year to date)."""
+    out: list[tuple[str, _Tok]] = []
+    i = 0
+    while i < len(raw):
+        c, t = raw[i]
+        nxt = raw[i + 1][0] if i + 1 < len(raw) else ""
+        nxt2 = raw[i + 2][0] if i + 2 < len(raw) else ""
+        if c == "day" and nxt == "this" and _spelled(raw[i + 1][1]) in intl.POSTFIX:
+            out.append(("today", t))
+        elif c == "month" and nxt in _MONTH_NUM and t.text in _INTL_WORDS:  # "bulan Oktober": October
+            out.append(raw[i + 1])
+        elif c in _UNITS and nxt in ("this", "last", "next", "yesterday") and _spelled(raw[i + 1][1]) in intl.POSTFIX:
+            out += [("last" if nxt == "yesterday" else nxt, raw[i + 1][1]), (c, t)]
+        elif (c.isdigit() and nxt in _UNITS and nxt2 in ("last", "next") and _spelled(raw[i + 2][1]) in intl.POSTFIX
+              and not (out and out[-1][0] == "q")):  # "30 hari terakhir", not "Q1 tahun depan"
+            out += [(nxt2, raw[i + 2][1]), (c, t), raw[i + 1]]
+            i += 3
+            continue
+        elif c.startswith("ord") and nxt == "quarter":
+            out += [("q", t), (c[3:], t)]
+        elif c == "quarter" and nxt.startswith("ord"):
+            out += [("q", t), (nxt[3:], raw[i + 1][1])]
+        elif c == "start" and nxt in _TO_DATE:
+            out.append((_TO_DATE[nxt], t))
+        else:
+            out.append((c, t))
+            i += 1
+            continue
+        i += 2
+    return out
+
+
 def _items(toks: list[_Tok]) -> list[tuple[str, _Tok]] | None:
     """Canonical (word, token) pairs with fillers dropped and multi-word forms joined; None if a word is unknown."""
     raw = []
@@ -472,6 +547,7 @@ def _items(toks: list[_Tok]) -> list[tuple[str, _Tok]] | None:
             return None
         if t.canon != _FILLER:
             raw.append((t.canon, t))
+    raw = _in_english_order(raw)
     out: list[tuple[str, _Tok]] = []
     i = 0
     while i < len(raw):
@@ -512,7 +588,8 @@ def _items(toks: list[_Tok]) -> list[tuple[str, _Tok]] | None:
 _MONTHS_RE = "jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec"
 _UNIT_NAME = {"day": "day", "d": "day", "week": "week", "w": "week", "month": "month", "m": "month",
               "quarter": "quarter", "q": "quarter", "year": "year", "y": "year", "fy": "year"}
-_FULL_MONTH_NAMES = frozenset(w for w in _MONTH_WORDS if len(w) > 4 and w != "march") | {"june", "july"}
+_FULL_MONTH_NAMES = (frozenset(w for w in _MONTH_WORDS if len(w) > 4 and w != "march") | {"june", "july"}
+                     | intl.FULL_MONTH_NAMES)
 
 
 def _year(digits: str, *, two_digit_ok: bool) -> int | None:
@@ -533,7 +610,43 @@ def _quarter_number(digits: str) -> int:
     return q
 
 
-def _iso(tok: _Tok) -> tuple[date, date]:
+def calendar_day(day: int, month: int, year: int | None, today: date) -> date:
+    """A day of the calendar; without a year, the nearest one to `today` ("1 ottobre" on Dec 1 is Oct 1 this year,
+    "15/1" is Jan 15 next year). ValueError when there is no such day."""
+    if year is not None:
+        return date(year, month, day)
+    found = []
+    for y in (today.year - 1, today.year, today.year + 1):
+        try:
+            found.append(date(y, month, day))
+        except ValueError:
+            continue
+    if not found:
+        raise ValueError(f"no day {day} in month {month}")
+    return min(found, key=lambda d: (abs((d - today).days), d > today))
+
+
+def _numeric_date(tok: _Tok, today: date) -> date:
+    """1/10, 01/10/2026, 1.10.26 in the order the asker writes dates (an impossible order gives way to the other:
+    13/10 is October 13 for anyone)."""
+    parts = [int(p) for p in re.split(r"[-/.]", tok.text)]
+    a, b = parts[0], parts[1]
+    year = None if len(parts) == 2 else parts[2] + (2000 if parts[2] < 100 else 0)
+    day, month = (a, b) if tok.day_first else (b, a)
+    if month > 12 and day <= 12:
+        day, month = month, day
+    try:
+        return calendar_day(day, month, year, today)
+    except ValueError:
+        order = "dd/mm/yyyy" if tok.day_first else "mm/dd/yyyy"
+        raise PeriodError(f"{tok.text} is not a date (you write dates as {order}, or 2026-07-01). "
+                          + accepted_forms_text()) from None
+
+
+def _iso(tok: _Tok, today: date) -> tuple[date, date]:
+    if tok.kind == "numdate":
+        d = _numeric_date(tok, today)
+        return d, d
     parts = [int(p) for p in re.split(r"[-/]", tok.text)]
     if tok.kind == "isomonth":
         y, m = parts
@@ -623,6 +736,9 @@ def _match(items: list[tuple[str, _Tok]], today: date, sm: int, *, in_text: bool
 
     if m := re.fullmatch(r"(?:this )?q (\d+)", s):
         return quarter_period(fiscal_year_of(today, sm), _quarter_number(m[1]), sm)
+    if m := re.fullmatch(r"q (\d+) (this|last|next) (?:year|fy)", s):  # "q1 next year", "Q1 tahun depan"
+        fy = fiscal_year_of(today, sm) + {"this": 0, "last": -1, "next": 1}[m[2]]
+        return quarter_period(fy, _quarter_number(m[1]), sm)
     if m := re.fullmatch(r"q (\d+) (fy )?(\d+)", s):
         q = _quarter_number(m[1])
         fy = _year(m[3], two_digit_ok=bool(m[2]) or not in_text)  # in prose "q3 10 deals" is not FY2010
@@ -649,14 +765,25 @@ def _match(items: list[tuple[str, _Tok]], today: date, sm: int, *, in_text: bool
             return month_period(today.year, month, fiscal_year_start_month=sm)
         return month_period(_year(digits, two_digit_ok=False), month, fiscal_year_start_month=sm)
 
+    if m := re.fullmatch(rf"(\d{{1,2}}) ({_MONTHS_RE})(?: (\d{{4}}))?|({_MONTHS_RE}) (\d{{1,2}})(?: (\d{{4}}))?", s):
+        try:
+            d = calendar_day(int(m[1] or m[5]), _MONTH_NUM[m[2] or m[4]], int(m[3] or m[6]) if m[3] or m[6] else None,
+                             today)
+        except ValueError:
+            if in_text:
+                return None
+            raise PeriodError(f'"{" ".join(t.text for t in toks)}" is not a day on the calendar. '
+                              + accepted_forms_text()) from None
+        return day_period(d, fiscal_year_start_month=sm)
+
     if s in ("isodate", "isomonth"):
-        start, end = _iso(toks[0])
+        start, end = _iso(toks[0], today)
         if s == "isodate":
             return day_period(start, fiscal_year_start_month=sm)
         return month_period(start.year, start.month, fiscal_year_start_month=sm)
     if re.fullmatch(r"(isodate|isomonth) (?:to )?(isodate|isomonth)", s):
         first, last = toks[0], toks[-1]
-        start, end = _iso(first)[0], _iso(last)[1]
+        start, end = _iso(first, today)[0], _iso(last, today)[1]
         if start > end:
             raise PeriodError(f"The range {first.text}..{last.text} starts after it ends; "
                               f"put the earlier date first, as in 2026-07-01..2026-09-30.")
@@ -673,10 +800,14 @@ def _match(items: list[tuple[str, _Tok]], today: date, sm: int, *, in_text: bool
 
 _WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _WEEKDAY_WORDS = {name.lower(): i for i, name in enumerate(_WEEKDAY_NAMES)} | {
-    "tues": 1, "weds": 2, "thurs": 3, "thur": 3}
+    "tues": 1, "weds": 2, "thurs": 3, "thur": 3} | intl.WEEKDAYS
+# "since", "sejak", "dal", "dall'": the words that open a "since …" phrase, with the space after them.
+_SINCE_LEAD = r"(?:(?:since|after|sejak|semenjak|dal|dalla|da)\s+|dall['’]\s*)"
+_INTL_REL = "|".join(intl.RELATIVE)
 _WEEKDAY_RE = re.compile(
-    r"\b(?:(?P<since>since|from|after)\s+)?(?:(?P<rel>last|this|next|past)\s+)?(?P<day>"
-    + "|".join(sorted(_WEEKDAY_WORDS, key=len, reverse=True)) + r")(?:'s|’s)?\b", re.IGNORECASE)
+    rf"\b(?P<since>{_SINCE_LEAD}|from\s+)?(?:(?P<rel>last|this|next|past|{_INTL_REL})\s+)?(?:hari\s+)?(?P<day>"
+    + "|".join(sorted(_WEEKDAY_WORDS, key=len, reverse=True)) + rf")(?:'s|’s)?(?:\s+(?P<post>{_INTL_REL}))?"
+    r"(?!\w)", re.IGNORECASE)
 _UNIT_WORDS = r"week|month|quarter|qtr|year|yr|fiscal year|fy"
 _TO_END_RE = re.compile(
     r"\b(?:(?:by|until|till|through|thru|before|to)\s+)?(?:the\s+)?(?:"
@@ -685,13 +816,20 @@ _TO_END_RE = re.compile(
     r"|eo(?P<abbr>[wmqy])"
     rf"|(?:(?P<rel3>this|next)\s+)?(?P<unit3>{_UNIT_WORDS})[- ]end)\b",
     re.IGNORECASE)
+_INTL_UNITS = "|".join(intl.UNITS)
+# "fine mese", "entro la fine del trimestre", "fine del prossimo trimestre", "akhir bulan", "sampai akhir kuartal"
+_TO_END_INTL_RE = re.compile(
+    r"\b(?:(?:entro|fino\s+a|sampai|hingga)\s+)?(?:la\s+)?(?:fine|akhir)\s+(?:(?:del|dello|della|di)\s+|dell['’]\s*)?"
+    rf"(?:(?P<rel0>prossimo|prossima|questo|questa)\s+)?(?P<unit>{_INTL_UNITS})(?:\s+(?P<rel>ini|depan|prossimo|prossima))?"
+    r"\b", re.IGNORECASE)
 _ABBR_UNITS = {"w": "week", "m": "month", "q": "quarter", "y": "year"}
-_SINCE_BEFORE = re.compile(r"\b(since|after)\s*$", re.IGNORECASE)
+_SINCE_BEFORE = re.compile(rf"\b{_SINCE_LEAD}$", re.IGNORECASE)
 
 
 def _weekday(m: re.Match, today: date) -> Period:
     target = _WEEKDAY_WORDS[m["day"].lower()]
-    rel = (m["rel"] or "").lower()
+    rel = (m["rel"] or m["post"] or "").lower()
+    rel = intl.RELATIVE.get(rel, rel)
     back = (today.weekday() - target) % 7
     if rel in ("last", "past"):
         d = today - timedelta(days=back or 7)  # the most recent one before today
@@ -712,7 +850,15 @@ def _weekday(m: re.Match, today: date) -> Period:
 def _to_end(m: re.Match, today: date, sm: int) -> Period:
     unit = (m["unit"] or m["unit2"] or m["unit3"] or _ABBR_UNITS.get((m["abbr"] or "").lower(), "")).lower()
     unit = {"qtr": "quarter", "yr": "year", "fiscal year": "year", "fy": "year"}.get(unit, unit)
-    rel = (m["rel"] or m["rel3"] or "this").lower()
+    return _to_end_of((m["rel"] or m["rel3"] or "this").lower(), unit, today, sm)
+
+
+def _to_end_intl(m: re.Match, today: date, sm: int) -> Period:
+    rel = (m["rel0"] or m["rel"] or "this").lower()
+    return _to_end_of(intl.RELATIVE.get(rel, rel), intl.UNITS[m["unit"].lower()], today, sm)
+
+
+def _to_end_of(rel: str, unit: str, today: date, sm: int) -> Period:
     end = _relative(rel, unit, today, sm).end
     what = "the end of next " + unit if rel == "next" else "the end of the " + unit
     return Period(today, end, f"from today to {what} ({format_range(today, end)})", None, sm)
@@ -720,7 +866,9 @@ def _to_end(m: re.Match, today: date, sm: int) -> Period:
 
 def _whole_phrase(text: str, today: date, sm: int) -> tuple[Period, int, int] | None:
     """A weekday or "end of the month" phrase in `text`: (period, start char, end char), or None."""
-    for regex, read in ((_TO_END_RE, lambda m: _to_end(m, today, sm)), (_WEEKDAY_RE, lambda m: _weekday(m, today))):
+    for regex, read in ((_TO_END_RE, lambda m: _to_end(m, today, sm)),
+                        (_TO_END_INTL_RE, lambda m: _to_end_intl(m, today, sm)),
+                        (_WEEKDAY_RE, lambda m: _weekday(m, today))):
         m = regex.search(text)
         if m is not None:
             try:
@@ -752,7 +900,7 @@ def parse_period(text: str, today: date, fiscal_year_start_month: int = 1) -> Pe
     raw = " ".join((text or "").split())
     if not raw:
         raise PeriodError("No period given. " + accepted_forms_text(), text=text)
-    if m := re.fullmatch(r"(since|after)\s+(.+)", raw, re.IGNORECASE):
+    if m := re.fullmatch(rf"({_SINCE_LEAD})(.+)", raw, re.IGNORECASE):
         return since(parse_period(m[2], today, fiscal_year_start_month), today)
     whole = _whole_phrase(raw, today, fiscal_year_start_month)
     if whole is not None and whole[1] == 0 and whole[2] == len(raw):
@@ -912,7 +1060,9 @@ def extract_period(text: str, today: date, fiscal_year_start_month: int = 1) -> 
             return None, text
         period, _, end, begin = found
         if m := _SINCE_BEFORE.search(text[:begin]):
-            period, begin = since(period, today), m.start()
+            # "da inizio anno" already runs to today, "dal 1/12 al 15/12" is a range of its own
+            whole = period.end == today or (period.grain is None and period.start < period.end)
+            period, begin = period if whole else since(period, today), m.start()
     rest = text[:begin] + " " + text[end:]
     rest = re.sub(r"\s+", " ", rest).strip()
     rest = re.sub(r"\s+([?!.,;:])", r"\1", rest)

@@ -77,9 +77,9 @@ class Row:
     extra: str
 
 
-def load_corpus() -> list[Row]:
+def load_corpus(path: Path = CORPUS) -> list[Row]:
     rows = []
-    for number, line in enumerate(CORPUS.read_text(encoding="utf-8").splitlines(), 1):
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip() or line.startswith("#"):
             continue
         cells = line.split("\t")

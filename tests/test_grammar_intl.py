@@ -1,13 +1,17 @@
-"""Subcommands and scopes asked in Indonesian and Italian, mixed with English, read by the same grammar `bot.py
-parse` uses (periods are still read in English words only)."""
+"""Subcommands, scopes, periods and dates asked in Indonesian and Italian, mixed with English, read by the same
+grammar `bot.py parse` uses; numeric dates in the order the asker's language writes them."""
 
 from __future__ import annotations
 
 from datetime import date
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from assistant.grammar import parse_request
+from i18n import _, translations, use_locale
+from metrics.moments import parse_moment
+from metrics.periods import PeriodError, day_first, parse_period
 
 TODAY = date(2026, 12, 1)
 
@@ -45,3 +49,91 @@ def test_indonesian_and_italian_subcommands_and_scopes(text, intent, scope, name
     assert request.scope_word == scope
     assert [n for n, _ in request.names] == ([name] if name else [])
     assert request.problem is None
+
+
+# Worked out by hand for Tuesday 2026-12-01, fiscal years from January; weeks start on Monday (Nov 30).
+@pytest.mark.parametrize(
+    ("lang", "text", "start", "end"),
+    [
+        ("id", "/sales pipeline kuartal ini", "2026-10-01", "2026-12-31"),
+        ("id", "kuartal lalu", "2026-07-01", "2026-09-30"),
+        ("id", "pipeline kuartal depan", "2027-01-01", "2027-03-31"),
+        ("id", "berapa pipeline saya bulan depan?", "2027-01-01", "2027-01-31"),
+        ("id", "forecast bulan lalu", "2026-11-01", "2026-11-30"),
+        ("id", "pipeline minggu ini", "2026-11-30", "2026-12-06"),
+        ("id", "pipeline tahun ini", "2026-01-01", "2026-12-31"),
+        ("id", "pipeline kuartal 3", "2026-07-01", "2026-09-30"),
+        ("id", "pipeline kuartal ketiga", "2026-07-01", "2026-09-30"),
+        ("id", "pipeline 30 hari terakhir", "2026-11-02", "2026-12-01"),
+        ("id", "pipeline kuartl dpn", "2027-01-01", "2027-03-31"),
+        ("id", "perubahan sejak 1/10", "2026-10-01", "2026-12-01"),
+        ("id", "deal yang closing 1 okt", "2026-10-01", "2026-10-01"),
+        ("id", "deal closing akhir bulan", "2026-12-01", "2026-12-31"),
+        ("it", "/sales previsione trimestre prossimo", "2027-01-01", "2027-03-31"),
+        ("it", "pipeline trimestre", "2026-10-01", "2026-12-31"),
+        ("it", "pipeline questo trimestre", "2026-10-01", "2026-12-31"),
+        ("it", "pipeline trimestre scorso", "2026-07-01", "2026-09-30"),
+        ("it", "pipeline questo mese", "2026-12-01", "2026-12-31"),
+        ("it", "pipeline mese prossimo", "2027-01-01", "2027-01-31"),
+        ("it", "pipeline questa settimana", "2026-11-30", "2026-12-06"),
+        ("it", "pipeline quest'anno", "2026-01-01", "2026-12-31"),
+        ("it", "pipeline ottobre", "2026-10-01", "2026-10-31"),
+        ("it", "cosa è cambiato dal 1 ottobre", "2026-10-01", "2026-12-01"),
+        ("it", "cosa è cambiato da lunedì", "2026-11-30", "2026-12-01"),
+        ("it", "pipeline trimestr scorso", "2026-07-01", "2026-09-30"),
+        ("it", "trattative che chiudono dal 1/12 al 15/12", "2026-12-01", "2026-12-15"),
+        ("it", "quanto ho chiuso da inizio anno", "2026-01-01", "2026-12-01"),
+    ],
+)
+def test_periods_in_indonesian_and_italian(lang, text, start, end):
+    with use_locale(lang):
+        request = parse_request(text, TODAY)
+    assert request.problem is None and request.unknown == []
+    assert (request.period.start.isoformat(), request.period.end.isoformat()) == (start, end)
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "day"),
+    [
+        ("it", "1/10", date(2026, 10, 1)), ("id", "1/10", date(2026, 10, 1)), ("en", "1/10", date(2027, 1, 10)),
+        ("it", "01/10/2026", date(2026, 10, 1)), ("en", "10/01/2026", date(2026, 10, 1)),
+        ("id", "1-10-2026", date(2026, 10, 1)), ("it", "1.10.26", date(2026, 10, 1)),
+        ("en", "13/10", date(2026, 10, 13)),  # no 13th month: the only reading there is
+        ("it", "15/1", date(2027, 1, 15)),  # without a year: the nearest one
+        ("it", "1 ottobre", date(2026, 10, 1)), ("id", "1 okt 2025", date(2025, 10, 1)),
+        ("en", "oct 15", date(2026, 10, 15)),
+    ],
+)
+def test_a_date_is_read_in_the_order_the_askers_language_writes_it(lang, text, day):
+    with use_locale(lang):
+        period = parse_period(text, TODAY)
+    assert (period.start, period.end, period.grain) == (day, day, "day")
+
+
+def test_day_first_comes_from_the_locale():
+    assert (day_first("en"), day_first("it"), day_first("id"), day_first("en_GB")) == (False, True, True, True)
+
+
+def test_an_impossible_date_is_a_sentence():
+    with use_locale("it"), pytest.raises(PeriodError, match="dd/mm/yyyy"):
+        parse_period("31/2", TODAY)
+
+
+def test_an_as_of_date_without_a_year_is_the_last_one_that_came():
+    zone = ZoneInfo("Europe/Rome")
+    with use_locale("it"):
+        assert parse_moment("15/1", TODAY, zone).date() == date(2026, 1, 15)
+        assert parse_moment("1 ottobre", TODAY, zone).date() == date(2026, 10, 1)
+    with use_locale("id"):
+        assert parse_moment("1 okt", TODAY, zone).date() == date(2026, 10, 1)
+    with use_locale("en"):
+        assert parse_moment("1/10", TODAY, zone).date() == date(2026, 1, 10)
+
+
+@pytest.mark.parametrize("lang", ["id", "it"])
+def test_a_typo_is_said_back_in_the_askers_language(lang):
+    with use_locale(lang):
+        request = parse_request("/sales pipline", TODAY)
+        said = _("{reading} (for “{word}”)")
+    assert said != "{reading} (for “{word}”)" and translations(lang).gettext("{reading} (for “{word}”)") == said
+    assert request.intent == "pipeline" and request.notes == [said.format(reading="pipeline", word="pipline")]
