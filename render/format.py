@@ -230,6 +230,29 @@ def date_text(value: Any, locale: str | None = None) -> str:
     return str(value)
 
 
+def _day_pattern(loc: str, weekday: bool, year: bool) -> str:
+    """English puts the month first ('Tue Dec 8'), Indonesian and Italian the day ('Sel 8 Des', 'mar 8 dic')."""
+    day = "MMM d" if loc == "en" else "d MMM"
+    return ("EEE " if weekday else "") + day + ((", y" if loc == "en" else " y") if year else "")
+
+
+def day_text(value: date | datetime | None, *, weekday: bool = True, year: bool = False,
+             locale: str | None = None) -> str:
+    """A short day for scheduled messages: 'Tue Dec 8' (en), 'Sel 8 Des' (id), 'mar 8 dic' (it); `weekday=False`
+    drops the weekday ('Dec 8'), `year=True` adds the year ('Dec 31, 2026', '31 dic 2026'); None → '—'."""
+    if value is None:
+        return DASH
+    if isinstance(value, datetime):
+        value = value.date()
+    loc = _locale(locale)
+    return format_date(value, _day_pattern(loc, weekday, year), locale=loc)
+
+
+def moment_text(value: datetime, locale: str | None = None) -> str:
+    """A local moment with its zone: 'Tue Dec 8, 17:00 CST' (en), 'Sel 8 Des, 17:00 WIB' (id)."""
+    return f"{day_text(value, locale=locale)}, {value:%H:%M} {value.tzname() or ''}".strip()
+
+
 def first_weekday(locale: str | None = None) -> int:
     """The first day of the week in the locale's language (0 = Monday), as CLDR gives it."""
     return Locale.parse(_locale(locale)).first_week_day

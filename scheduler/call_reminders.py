@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from db.schema import bot_delivery_ledger
+from i18n import use_locale
 from render.calls import reminder_message
 from scheduler.forecast_calls import Caller, Org, call_form, call_week, load_org, roll_up
 from scheduler.ledger import Delivery
@@ -79,11 +80,12 @@ def _send_one(ctx, org: Org, caller: Caller, key: Delivery, now: datetime) -> st
     slack_user = caller.slack_user_id
     if not slack_user:
         person = resolve_slack_user(ctx.engine, ctx.sender, Recipient(caller.rep_id, caller.name, caller.email,
-                                                                      caller.role, None, caller.tz))
+                                                                      caller.role, None, caller.tz, caller.language))
         slack_user = person.slack_user_id
         if not slack_user:
             return "no_slack_user"
-    message = reminder_message(call_form(ctx.engine, ctx.settings, org, caller, now))
+    with use_locale(caller.language):
+        message = reminder_message(call_form(ctx.engine, ctx.settings, org, caller, now))
 
     def find(k: Delivery):
         try:

@@ -2,6 +2,8 @@
 
 Slack user: `reps.slack_user_id`, else the identity cache, else `users.lookupByEmail` (then cached).
 Time zone: Slack's `tz` → `reps.timezone` → DEFAULT_TIMEZONE (DESIGN §6).
+Language: `/sales settings language` → the Slack locale → DEFAULT_LOCALE (DESIGN §5a); a scheduled message to
+them is written inside `use_locale(recipient.language)`.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, select
 
 from db.identities import store_slack_identity
+from db.languages import languages_of
 from db.schema import bot_slack_identities, reps
 from metrics.clock import zone
 from scheduler.sender import SlackSender
@@ -27,6 +30,7 @@ class Recipient:
     role: str
     slack_user_id: str | None
     tz: ZoneInfo
+    language: str = "en"
 
 
 def cached_identities(engine: Engine) -> dict[int, tuple[str, str | None]]:
@@ -39,20 +43,22 @@ def cached_identities(engine: Engine) -> dict[int, tuple[str, str | None]]:
     return {r.rep_id: (r.slack_user_id, r.tz) for r in rows}
 
 
-def recipients(engine: Engine, default_tz: str, *, roles: tuple[str, ...], rep_ids: set[int] | None = None
-               ) -> list[Recipient]:
-    """Active people with one of `roles`, with their Slack id and zone as far as the database knows them."""
+def recipients(engine: Engine, default_tz: str, *, roles: tuple[str, ...], rep_ids: set[int] | None = None,
+               default_language: str = "en") -> list[Recipient]:
+    """Active people with one of `roles`, with their Slack id, zone and language as far as the database knows
+    them."""
     ids = cached_identities(engine)
     query = select(reps).where(reps.c.active.is_(True), reps.c.role.in_(roles)).order_by(reps.c.id)
     if rep_ids is not None:
         query = query.where(reps.c.id.in_(rep_ids))
     with engine.connect() as conn:
         rows = conn.execute(query).all()
+        languages = languages_of(conn, default_language, [r.id for r in rows])
     out = []
     for r in rows:
         slack_id, slack_tz = ids.get(r.id, (None, None))
         out.append(Recipient(r.id, r.name, r.email, r.role, r.slack_user_id or slack_id,
-                             zone(slack_tz or r.timezone, default_tz)))
+                             zone(slack_tz or r.timezone, default_tz), languages[r.id]))
     return out
 
 
@@ -66,4 +72,4 @@ def resolve_slack_user(engine: Engine, sender: SlackSender, person: Recipient) -
     store_slack_identity(engine, user["id"], email=person.email, rep_id=person.rep_id, tz=user.get("tz"),
                          deleted=bool(user.get("deleted")))
     return Recipient(person.rep_id, person.name, person.email, person.role, user["id"],
-                     zone(user.get("tz"), person.tz.key))
+                     zone(user.get("tz"), person.tz.key), person.language)
