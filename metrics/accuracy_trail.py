@@ -41,7 +41,7 @@ def last_quarters(today: date, n: int, fiscal_start_month: int = 1) -> list[Peri
     """The n fiscal quarters finished before today's, oldest first."""
     quarter = period_containing(today, "quarter", fiscal_start_month)
     out = []
-    for _ in range(n):
+    for _step in range(n):
         quarter = quarter.previous()
         out.append(quarter)
     return out[::-1]

@@ -43,7 +43,7 @@ from scheduler.digest_schedule import (
     plan_slot,
 )
 from scheduler.ledger import MAX_ATTEMPTS, Delivery, DeliveryLedger, SentRef
-from scheduler.recipients import Recipient, recipients, resolve_slack_user
+from scheduler.recipients import Recipient, SlackLanguages, recipients, resolve_slack_user
 
 log = logging.getLogger(__name__)
 
@@ -306,6 +306,10 @@ def run_digests(ctx: JobContext, now: datetime | None = None, *, day: date | Non
         resolve_unknown_users(ctx, emails)
     todo, skipped = plan(ctx, now, day=day, whenever=whenever, emails=emails, respect_backoff=respect_backoff,
                          limit=limit)
+    if not dry_run:
+        learn = SlackLanguages(ctx.engine, ctx.sender, ctx.settings.default_locale)
+        for item in todo:
+            item.person = learn(item.person)
     outcomes: list[Outcome] = []
 
     def note(out: Outcome) -> None:

@@ -28,7 +28,7 @@ from metrics.stalled import RULES as STALLED_RULES
 from render.nudges import NUDGE_MAX_DEALS, Nudge, NudgeDeal, NudgeReason, nudge_message
 from scheduler.alerts import ACTIVE, mark_notified, open_alerts_by_deal, refresh_alerts, reps_with_open_alerts
 from scheduler.ledger import Delivery
-from scheduler.recipients import Recipient, recipients, resolve_slack_user
+from scheduler.recipients import Recipient, SlackLanguages, recipients, resolve_slack_user
 
 log = logging.getLogger(__name__)
 
@@ -242,13 +242,14 @@ def run_nudges(ctx, now: datetime) -> dict:
     with ctx.engine.connect() as conn:
         flagged = reps_with_open_alerts(conn)
 
+    learn = SlackLanguages(ctx.engine, ctx.sender, ctx.settings.default_locale)
     for person, period, send_time in due:
         if person.rep_id not in flagged:
             summary["no_alerts"] += 1
             continue
         summary["due"] += 1
         try:
-            outcome = _send_one(ctx, person, period, now, send_time)
+            outcome = _send_one(ctx, person, period, now, send_time, learn)
         except Exception:  # noqa: BLE001 - one person's failure must not stop the others
             log.exception("nudge for rep %s failed", person.rep_id)
             outcome = "failed"
@@ -256,7 +257,8 @@ def run_nudges(ctx, now: datetime) -> dict:
     return summary
 
 
-def _send_one(ctx, person: Recipient, period: str, now: datetime, send_time: time | None = None) -> str:
+def _send_one(ctx, person: Recipient, period: str, now: datetime, send_time: time | None = None,
+              learn: SlackLanguages | None = None) -> str:
     # the person's Slack user (and Slack's tz, which may move their local day) by email when not known yet
     if not person.slack_user_id:
         person = resolve_slack_user(ctx.engine, ctx.sender, person)
@@ -273,6 +275,8 @@ def _send_one(ctx, person: Recipient, period: str, now: datetime, send_time: tim
     if not deals:
         return "no_alerts"
     shown, rest = deals[:NUDGE_MAX_DEALS], deals[NUDGE_MAX_DEALS:]
+    if learn is not None:
+        person = learn(person)
     with use_locale(person.language):
         message = nudge_message(Nudge(person.name, period, tuple(shown), len(rest),
                                       ctx.settings.crm_url_template or None, ctx.settings.org_currency))

@@ -8,18 +8,22 @@ them is written inside `use_locale(recipient.language)`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, replace
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, select
 
 from db.identities import store_slack_identity
-from db.languages import languages_of
+from db.languages import chosen_language, languages_of
 from db.schema import bot_slack_identities, reps
+from i18n import language_of
 from metrics.clock import zone
 from scheduler.sender import SlackSender
 
-__all__ = ["Recipient", "cached_identities", "recipients", "resolve_slack_user", "zone"]
+__all__ = ["Recipient", "cached_identities", "recipients", "resolve_slack_user", "with_slack_language", "zone"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,48 @@ def recipients(engine: Engine, default_tz: str, *, roles: tuple[str, ...], rep_i
         out.append(Recipient(r.id, r.name, r.email, r.role, r.slack_user_id or slack_id,
                              zone(slack_tz or r.timezone, default_tz), languages[r.id]))
     return out
+
+
+def with_slack_language(engine: Engine, sender: SlackSender, person: Recipient, default_language: str
+                        ) -> Recipient:
+    """The person with their Slack locale's language, asking Slack (users.info with include_locale) once when the
+    bot has never read their locale and they chose no language: someone who never wrote to the bot still gets
+    their digest or nudge in their Slack language. The answer is cached (an empty locale when Slack gave none, so
+    it is not asked again); a Slack error leaves the language as it was."""
+    if not person.slack_user_id:
+        return person
+    with engine.connect() as conn:
+        if chosen_language(conn, person.rep_id) is not None:
+            return person
+        known = conn.execute(select(bot_slack_identities.c.locale)
+                             .where(bot_slack_identities.c.slack_user_id == person.slack_user_id)).first()
+    if known is not None and known.locale is not None:
+        return person
+    try:
+        user = sender.user_info(person.slack_user_id)
+    except Exception as exc:  # noqa: BLE001 - Slack away: send in the language already known
+        log.warning("reading the Slack locale of %s failed: %s", person.slack_user_id, exc)
+        return person
+    if user is None:
+        return person
+    store_slack_identity(engine, person.slack_user_id, email=person.email, rep_id=person.rep_id,
+                         tz=user.get("tz"), deleted=bool(user.get("deleted")), locale=user.get("locale") or "")
+    return replace(person, language=language_of(user.get("locale")) or default_language)
+
+
+class SlackLanguages:
+    """`with_slack_language` for one job run, asking Slack about at most `budget` people (users.info is rate
+    limited; the others are asked on a later run and meanwhile get the language already known)."""
+
+    def __init__(self, engine: Engine, sender: SlackSender, default_language: str, budget: int = 50):
+        self.engine, self.sender, self.default_language, self.budget = engine, sender, default_language, budget
+
+    def __call__(self, person: Recipient) -> Recipient:
+        if self.budget <= 0:
+            return person
+        found = with_slack_language(self.engine, self.sender, person, self.default_language)
+        self.budget -= 1
+        return found
 
 
 def resolve_slack_user(engine: Engine, sender: SlackSender, person: Recipient) -> Recipient:
