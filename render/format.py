@@ -16,7 +16,7 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from babel import Locale
-from babel.dates import format_date
+from babel.dates import format_date, format_skeleton
 from babel.numbers import (
     format_compact_currency,
     format_currency,
@@ -246,6 +246,12 @@ def day_text(value: date | datetime | None, *, weekday: bool = True, year: bool 
         value = value.date()
     loc = _locale(locale)
     return format_date(value, _day_pattern(loc, weekday, year), locale=loc)
+
+
+def day_heading(value: date, locale: str | None = None) -> str:
+    """A day for a title, as CLDR's 'MMMEd' skeleton writes it: 'Fri, Jan 1' (en), 'Jum, 1 Jan' (id), 'ven 1 gen'
+    (it)."""
+    return format_skeleton("MMMEd", value, locale=_locale(locale))
 
 
 def moment_text(value: datetime, locale: str | None = None) -> str:

@@ -54,7 +54,7 @@ from metrics.periods import Period, fiscal_quarter_of, parse_period, quarter_lab
 from metrics.scopes import Scope, Viewer, default_scope
 from metrics.scorecard import coaching, coaching_period, next_stages
 from render.blocks import answer_to_message
-from render.format import day_text, first_weekday, moment_text, money, money_exact, percent
+from render.format import day_heading, day_text, first_weekday, moment_text, money, money_exact, percent
 
 log = logging.getLogger(__name__)
 
@@ -344,7 +344,7 @@ class DigestBuilder:
             lines.append("")
             lines += [line for _, line in coached]
 
-        title = _("Morning digest · {scope} · {day}").format(scope=scope.label, day=day_text(today))
+        title = _("Morning digest · {scope} · {day}").format(scope=scope.label, day=day_heading(today))
         answer = Answer(
             kind="digest", title=title, currency=self.settings.org_currency,
             figures=[Figure(_("Attainment"), att["value"], "ratio"), Figure(_("Pace"), att["pace"], "ratio"),
