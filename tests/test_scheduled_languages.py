@@ -71,6 +71,9 @@ def test_nudge_buttons_replies_and_escalation_in_the_rep_and_managers_languages(
     friday = MONDAY + timedelta(days=4)
     tick(running, on(friday, 14))  # three days and more after the nudge: escalated into Max's digest
     lines = max_digest_lines(running, friday)
+    for post in running.fake.messages(kind="message"):
+        if post.channel == "DUMAX":
+            check_limits(post)
     start = lines.index("*Avvisi scalati*: 1 avviso su trattative ferme che i tuoi commerciali non hanno gestito")
     escalated = lines[start + 1]
     assert escalated.startswith(f"• Ivy Globex renewal (Ivy Ignored) · 6K{NB}USD — Data di chiusura passata: ")
