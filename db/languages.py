@@ -53,3 +53,17 @@ def language_for(engine: Engine, default: str, *, rep_id: int | None = None, sla
                 rep_id = conn.execute(select(reps.c.id).where(reps.c.slack_user_id == slack_user_id)).scalar()
         return (chosen_language(conn, rep_id) or slack_language(conn, slack_user_id=slack_user_id, rep_id=rep_id)
                 or default)
+
+
+def languages_of(conn: Connection, default: str, rep_ids: list[int]) -> dict[int, str]:
+    """rep id → the language to speak to them (as `language_for`), for many people in two queries: the language a
+    scheduled message (digest, nudge, reminder) is written in."""
+    if not rep_ids:
+        return {}
+    chosen = {r.key: r.value for r in conn.execute(
+        select(bot_settings.c.key, bot_settings.c.value).where(bot_settings.c.key.like("language:rep:%")))}
+    rows = conn.execute(select(bot_slack_identities.c.rep_id, bot_slack_identities.c.locale)
+                        .where(bot_slack_identities.c.rep_id.is_not(None), bot_slack_identities.c.locale.is_not(None))
+                        .order_by(bot_slack_identities.c.fetched_at)).all()
+    slack = {r.rep_id: language_of(r.locale) for r in rows if language_of(r.locale)}  # the latest fetch wins
+    return {i: chosen.get(_key(i)) or slack.get(i) or default for i in rep_ids}

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from sqlalchemy import Connection
 
+from i18n import _, ngettext
 from metrics.cache import ResultCache
 from metrics.evaluate import evaluate
 from metrics.periods import Period, period_containing
@@ -40,7 +41,7 @@ def last_quarters(today: date, n: int, fiscal_start_month: int = 1) -> list[Peri
     """The n fiscal quarters finished before today's, oldest first."""
     quarter = period_containing(today, "quarter", fiscal_start_month)
     out = []
-    for _ in range(n):
+    for _step in range(n):
         quarter = quarter.previous()
         out.append(quarter)
     return out[::-1]
@@ -64,5 +65,8 @@ def within_line(trail: Trail) -> str | None:
         return None
     n = len(trail.errors)
     band = math.ceil(within * 100)
-    span = "the last quarter" if n == 1 else f"the last {n} quarters"
-    return f"Commit at mid-quarter has been within ±{band}% of actual over {span}"
+    if n == 1:
+        return _("Commit at mid-quarter has been within ±{band}% of actual over the last quarter").format(band=band)
+    return ngettext("Commit at mid-quarter has been within ±{band}% of actual over the last {n} quarter",
+                    "Commit at mid-quarter has been within ±{band}% of actual over the last {n} quarters",
+                    n).format(band=band, n=n)

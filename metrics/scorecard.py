@@ -12,6 +12,7 @@ from decimal import Decimal
 from sqlalchemy import Connection, select
 
 from db.schema import reps, stages
+from i18n import _, ngettext
 from metrics.evaluate import evaluate
 from metrics.periods import Period, period_containing
 from metrics.scopes import Scope
@@ -36,10 +37,12 @@ class Scorecard:
 
     def bottleneck_text(self, next_stage: dict[str, str]) -> str:
         if self.bottleneck is None:
-            return "no bottleneck: no stage below the team with enough deals"
+            return _("no bottleneck: no stage below the team with enough deals")
         stage, mine, team, n = self.bottleneck
-        return (f"{stage} → {next_stage.get(stage, 'next stage')}: {mine * 100:.0f}% vs team {team * 100:.0f}%, "
-                f"{n} deals")
+        return ngettext("{stage} → {next}: {mine} vs team {team}, {n} deal",
+                        "{stage} → {next}: {mine} vs team {team}, {n} deals", n).format(
+            stage=stage, next=next_stage.get(stage) or _("next stage"), mine=f"{mine * 100:.0f}%",
+            team=f"{team * 100:.0f}%", n=n)
 
 
 def team_of(conn: Connection, rep_id: int) -> tuple[list[tuple[int, str]], Scope]:

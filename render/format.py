@@ -16,7 +16,7 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from babel import Locale
-from babel.dates import format_date
+from babel.dates import format_date, format_skeleton
 from babel.numbers import (
     format_compact_currency,
     format_currency,
@@ -228,6 +228,35 @@ def date_text(value: Any, locale: str | None = None) -> str:
     if isinstance(value, date):
         return format_date(value, DATE_PATTERN, locale=_locale(locale))
     return str(value)
+
+
+def _day_pattern(loc: str, weekday: bool, year: bool) -> str:
+    """English puts the month first ('Tue Dec 8'), Indonesian and Italian the day ('Sel 8 Des', 'mar 8 dic')."""
+    day = "MMM d" if loc == "en" else "d MMM"
+    return ("EEE " if weekday else "") + day + ((", y" if loc == "en" else " y") if year else "")
+
+
+def day_text(value: date | datetime | None, *, weekday: bool = True, year: bool = False,
+             locale: str | None = None) -> str:
+    """A short day for scheduled messages: 'Tue Dec 8' (en), 'Sel 8 Des' (id), 'mar 8 dic' (it); `weekday=False`
+    drops the weekday ('Dec 8'), `year=True` adds the year ('Dec 31, 2026', '31 dic 2026'); None → '—'."""
+    if value is None:
+        return DASH
+    if isinstance(value, datetime):
+        value = value.date()
+    loc = _locale(locale)
+    return format_date(value, _day_pattern(loc, weekday, year), locale=loc)
+
+
+def day_heading(value: date, locale: str | None = None) -> str:
+    """A day for a title, as CLDR's 'MMMEd' skeleton writes it: 'Fri, Jan 1' (en), 'Jum, 1 Jan' (id), 'ven 1 gen'
+    (it)."""
+    return format_skeleton("MMMEd", value, locale=_locale(locale))
+
+
+def moment_text(value: datetime, locale: str | None = None) -> str:
+    """A local moment with its zone: 'Tue Dec 8, 17:00 CST' (en), 'Sel 8 Des, 17:00 WIB' (id)."""
+    return f"{day_text(value, locale=locale)}, {value:%H:%M} {value.tzname() or ''}".strip()
 
 
 def first_weekday(locale: str | None = None) -> int:

@@ -20,6 +20,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from i18n import _, ngettext
 from render.blocks import (
     DEFAULT_LABELS,
     FALLBACK_TEXT,
@@ -125,7 +126,7 @@ def _plain(text: str) -> dict:
 
 
 def _button(kind: str, value: str, *, url: str | None = None, style: str | None = None) -> dict:
-    el: dict[str, Any] = {"type": "button", "text": _plain(DEFAULT_LABELS[kind]), "action_id": f"sales_{kind}"}
+    el: dict[str, Any] = {"type": "button", "text": _plain(_(DEFAULT_LABELS[kind])), "action_id": f"sales_{kind}"}
     if value:
         el["value"] = value
     if url:
@@ -151,26 +152,27 @@ def _deal_facts(deal: NudgeDeal, currency: str) -> str:
     if deal.amount is not None:
         facts.append(escape_mrkdwn(money(deal.amount, deal.currency or currency)))
     if deal.close_date is not None:
-        facts.append(f"closes {escape_mrkdwn(date_text(deal.close_date))}")
+        facts.append(_("closes {date}").format(date=escape_mrkdwn(date_text(deal.close_date))))
     return " · ".join(facts)
 
 
 def _deal_text(deal: NudgeDeal, url: str | None, currency: str) -> str:
     facts = _deal_facts(deal, currency)
     if deal.status == "resolved":
-        head = f"{_deal_title(deal, url, strike=True)} ✅ No longer stalled, thanks!"
+        head = f"{_deal_title(deal, url, strike=True)} ✅ " + _("No longer stalled, thanks!")
         return truncate_escaped(head + (f"\n{facts}" if facts else ""), MAX_SECTION_TEXT)
     lines = [_deal_title(deal, url) + (f" · {facts}" if facts else "")]
     if deal.status == "snoozed":
-        until = escape_mrkdwn(date_text(deal.snoozed_until)) if deal.snoozed_until else "later"
+        snoozed = (_("Snoozed until {date}").format(date=escape_mrkdwn(date_text(deal.snoozed_until)))
+                   if deal.snoozed_until else _("Snoozed for later"))
         why = f": {escape_mrkdwn(truncate(one_line(deal.snooze_reason), 300))}" if deal.snooze_reason else ""
-        lines.append(f"💤 Snoozed until {until}{why}")
+        lines.append(f"💤 {snoozed}{why}")
     elif deal.status == "acknowledged":
-        lines.append("👍 Marked still active. I'll ask again only if something changes on the deal.")
+        lines.append("👍 " + _("Marked still active. I'll ask again only if something changes on the deal."))
     else:
         budget = MAX_SECTION_TEXT - len(lines[0]) - 40
         for reason in deal.reasons:
-            line = f"• *{escape_mrkdwn(one_line(reason.title))}*: {escape_mrkdwn(one_line(reason.detail))}"
+            line = f"• *{escape_mrkdwn(one_line(_(reason.title)))}*: {escape_mrkdwn(one_line(reason.detail))}"
             line = truncate_escaped(line, 600)
             if len(line) + 1 > budget:
                 lines.append("• …")
@@ -197,11 +199,12 @@ def nudge_fallback(nudge: Nudge) -> str:
     waiting = [d for d in nudge.deals if d.status == "open"]
     n = len(waiting) + nudge.more
     if not n:
-        return "All caught up: no stalled deals left in today's list."
+        return _("All caught up: no stalled deals left in today's list.")
     names = ", ".join(one_line(d.name) for d in waiting[:3])
-    text = f"{n} stalled {'deal needs' if n == 1 else 'deals need'} a look: {names}"
     if n > 3:
-        text += f" and {n - 3} more"
+        names = _("{names} and {n} more").format(names=names, n=f"{n - 3:,}")
+    text = ngettext("{n} stalled deal needs a look: {names}", "{n} stalled deals need a look: {names}", n).format(
+        n=f"{n:,}", names=names)
     return truncate_escaped(escape_mrkdwn(text), FALLBACK_TEXT)
 
 
@@ -212,14 +215,15 @@ def nudge_message(nudge: Nudge) -> dict:
     more = nudge.more + max(0, len(nudge.deals) - NUDGE_MAX_DEALS)
     waiting = sum(1 for d in deals if d.status == "open") + more
     if waiting:
-        title = f"{waiting} stalled {'deal needs' if waiting == 1 else 'deals need'} a look"
-        intro = ("These open deals have stopped moving. Update them in the CRM, snooze them, or tell me they're "
-                 "still active.")
+        title = ngettext("{n} stalled deal needs a look", "{n} stalled deals need a look", waiting).format(
+            n=f"{waiting:,}")
+        intro = _("These open deals have stopped moving. Update them in the CRM, snooze them, or tell me they're "
+                  "still active.")
     else:
-        title = "All caught up on stalled deals"
-        intro = "Nothing left to look at in today's list. Thanks!"
+        title = _("All caught up on stalled deals")
+        intro = _("Nothing left to look at in today's list. Thanks!")
     first = escape_mrkdwn(one_line(nudge.rep_name).split(" ")[0]) if nudge.rep_name else ""
-    blocks: list[dict] = [header(title), section((f"Hi {first}. " if first else "") + intro)]
+    blocks: list[dict] = [header(title), section((_("Hi {name}.").format(name=first) + " " if first else "") + intro)]
     for i, deal in enumerate(deals):
         if i:
             blocks.append({"type": "divider"})
@@ -228,11 +232,12 @@ def nudge_message(nudge: Nudge) -> dict:
         if deal.status == "open":
             blocks.append(deal_actions(deal, nudge.period, url))
     if more:
-        blocks.append(section(f"_…and {more:,} more stalled {'deal' if more == 1 else 'deals'}: "
-                              "`/sales stalled` lists them all._"))
+        blocks.append(section(ngettext("_…and {n} more stalled deal: `/sales stalled` lists them all._",
+                                       "_…and {n} more stalled deals: `/sales stalled` lists them all._",
+                                       more).format(n=f"{more:,}")))
     day = date_text(date.fromisoformat(nudge.period)) if _is_iso_date(nudge.period) else nudge.period
-    blocks.append(context([f"Your stalled-deal nudge for {escape_mrkdwn(day)}: one a day on weekdays. "
-                           "Snoozed deals come back when the snooze ends."]))
+    blocks.append(context([_("Your stalled-deal nudge for {day}: one a day on weekdays. Snoozed deals come back "
+                             "when the snooze ends.").format(day=escape_mrkdwn(day))]))
     return {"text": nudge_fallback(nudge), "blocks": blocks[:MAX_MESSAGE_BLOCKS]}
 
 
@@ -253,22 +258,23 @@ def snooze_modal(deal_name: str, private_metadata: str, *, initial_date: date, m
     name = escape_mrkdwn(truncate(one_line(deal_name), 500))
     picker: dict[str, Any] = {"type": "datepicker", "action_id": SNOOZE_DATE_ACTION,
                               "initial_date": initial_date.isoformat(),
-                              "placeholder": _plain("Pick a date")}
+                              "placeholder": _plain(_("Pick a date"))}
     return {
         "type": "modal",
         "callback_id": SNOOZE_CALLBACK_ID,
-        "title": _plain("Snooze deal"),
-        "submit": _plain("Snooze"),
-        "close": _plain("Cancel"),
+        "title": _plain(_("Snooze deal")),
+        "submit": _plain(_("Snooze")),
+        "close": _plain(_("Cancel")),
         "private_metadata": private_metadata[:3000],
         "blocks": [
-            section(f"Snooze *{name}*: I won't nudge you about it until the date you pick"
-                    + (f" (after {escape_mrkdwn(date_text(min_date))})." if min_date else ".")),
-            {"type": "input", "block_id": SNOOZE_DATE_BLOCK, "label": _plain("Until"), "element": picker},
-            {"type": "input", "block_id": SNOOZE_REASON_BLOCK, "label": _plain("Why?"),
+            section(_("Snooze *{deal}*: I won't nudge you about it until the date you pick (after {date}).").format(
+                deal=name, date=escape_mrkdwn(date_text(min_date))) if min_date else
+                _("Snooze *{deal}*: I won't nudge you about it until the date you pick.").format(deal=name)),
+            {"type": "input", "block_id": SNOOZE_DATE_BLOCK, "label": _plain(_("Until")), "element": picker},
+            {"type": "input", "block_id": SNOOZE_REASON_BLOCK, "label": _plain(_("Why?")),
              "element": {"type": "plain_text_input", "action_id": SNOOZE_REASON_ACTION, "multiline": True,
                          "max_length": SNOOZE_REASON_MAX,
-                         "placeholder": _plain("e.g. customer's budget freezes until January")}},
+                         "placeholder": _plain(_("e.g. customer's budget freezes until January"))}},
         ],
     }
 
@@ -324,14 +330,14 @@ def _finding_line(f: ReportFinding) -> str:
     record = escape_mrkdwn(truncate(one_line(f.record).replace("`", "'"), 60))
     detail = escape_mrkdwn(truncate(one_line(f.detail), 300))
     what = f"*{name}* (`{record}`)" if f.record_name and f.record_name != f.record else f"`{record}`"
-    return f"• {escape_mrkdwn(f.rule_title)}: {what}: {detail}"
+    return f"• {escape_mrkdwn(_(f.rule_title))}: {what}: {detail}"
 
 
 def _grouped_by_owner(findings: list[ReportFinding], limit: int) -> tuple[list[str], int]:
     """Lines grouped under each owner (most findings first), at most `limit` finding lines; (lines, not shown)."""
     groups: dict[str, list[ReportFinding]] = {}
     for f in findings:
-        groups.setdefault(f.owner or "(no owner)", []).append(f)
+        groups.setdefault(f.owner or _("(no owner)"), []).append(f)
     ordered = sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0]))
     lines: list[str] = []
     shown = 0
@@ -351,16 +357,17 @@ def ops_report_message(report: OpsReport) -> dict:
     """The integrity run's post: header; new / resolved / open counts; totals per rule; new findings grouped by
     owner; what was resolved; delivery failures; a context line pointing at the CSV."""
     new, resolved = report.new, report.resolved
-    title = (f"Data integrity: {len(new):,} new, {len(resolved):,} resolved, "
-             f"{len(report.findings):,} open")
+    title = _("Data integrity: {new} new, {resolved} resolved, {open} open").format(
+        new=f"{len(new):,}", resolved=f"{len(resolved):,}", open=f"{len(report.findings):,}")
     blocks: list[dict] = [header(title)]
-    since = (f"since the last run ({escape_mrkdwn(_when(report.last_run, report.timezone))})"
-             if report.last_run else "(first run: everything is new)")
+    new_head = (_("*New since the last run ({when})*").format(when=escape_mrkdwn(_when(report.last_run,
+                                                                                         report.timezone)))
+                if report.last_run else _("*New (first run: everything is new)*"))
     blocks.append({"type": "section", "fields": [
-        {"type": "mrkdwn", "text": f"*New {since}*\n{len(new):,}"},
-        {"type": "mrkdwn", "text": f"*Resolved*\n{len(resolved):,}"},
-        {"type": "mrkdwn", "text": f"*Open findings*\n{len(report.findings):,}"},
-        {"type": "mrkdwn", "text": f"*Delivery failures*\n{len(report.failures):,}"},
+        {"type": "mrkdwn", "text": f"{new_head}\n{len(new):,}"},
+        {"type": "mrkdwn", "text": _("*Resolved*") + f"\n{len(resolved):,}"},
+        {"type": "mrkdwn", "text": _("*Open findings*") + f"\n{len(report.findings):,}"},
+        {"type": "mrkdwn", "text": _("*Delivery failures*") + f"\n{len(report.failures):,}"},
     ]})
 
     body: list[dict] = []
@@ -370,48 +377,54 @@ def ops_report_message(report: OpsReport) -> dict:
             continue
         extra = []
         if n_new:
-            extra.append(f"+{n_new:,} new")
+            extra.append(_("+{n} new").format(n=f"{n_new:,}"))
         if n_resolved:
-            extra.append(f"{n_resolved:,} resolved")
-        rule_lines.append(f"• {escape_mrkdwn(rule_title)}: *{open_now:,}*" + (f" ({', '.join(extra)})" if extra
-                                                                               else ""))
+            extra.append(_("{n} resolved").format(n=f"{n_resolved:,}"))
+        rule_lines.append(f"• {escape_mrkdwn(_(rule_title))}: *{open_now:,}*" + (f" ({', '.join(extra)})" if extra
+                                                                                  else ""))
     if rule_lines:
-        body += [section(t) for t, _ in pack_lines(["*Totals per rule*", *rule_lines])]
+        body += [section(t) for t, _n in pack_lines([_("*Totals per rule*"), *rule_lines])]
     else:
-        body.append(section("*Totals per rule*\nNo findings: the data is clean. :tada:"))
+        body.append(section(_("*Totals per rule*") + "\n" + _("No findings: the data is clean.") + " :tada:"))
 
     if new:
         lines, hidden = _grouped_by_owner(new, REPORT_LIST_LINES)
         if hidden:
-            lines.append(f"_…and {hidden:,} more new findings: see the CSV._")
-        body += [section(t) for t, _ in pack_lines(["*New findings by owner*", *lines])]
+            lines.append(ngettext("_…and {n} more new finding: see the CSV._",
+                                  "_…and {n} more new findings: see the CSV._", hidden).format(n=f"{hidden:,}"))
+        body += [section(t) for t, _n in pack_lines([_("*New findings by owner*"), *lines])]
     if resolved:
         lines = [_finding_line(f) for f in resolved[:20]]
         if len(resolved) > 20:
-            lines.append(f"_…and {len(resolved) - 20:,} more._")
-        body += [section(t) for t, _ in pack_lines(["*Resolved since the last run*", *lines])]
+            lines.append(_("_…and {n} more._").format(n=f"{len(resolved) - 20:,}"))
+        body += [section(t) for t, _n in pack_lines([_("*Resolved since the last run*"), *lines])]
     if report.failures:
         lines = []
         for fail in report.failures[:20]:
-            why = escape_mrkdwn(truncate(one_line(fail.error or "abandoned while sending"), 200))
-            lines.append(f"• {escape_mrkdwn(fail.kind)} to *{escape_mrkdwn(truncate(one_line(fail.recipient), 100))}*"
-                         f" for {escape_mrkdwn(fail.period)}: not delivered after {fail.attempts} "
-                         f"{'attempt' if fail.attempts == 1 else 'attempts'} ({why})")
+            why = escape_mrkdwn(truncate(one_line(fail.error or _("abandoned while sending")), 200))
+            lines.append(ngettext(
+                "• {kind} to *{recipient}* for {period}: not delivered after {n} attempt ({why})",
+                "• {kind} to *{recipient}* for {period}: not delivered after {n} attempts ({why})",
+                fail.attempts).format(kind=escape_mrkdwn(fail.kind),
+                                      recipient=escape_mrkdwn(truncate(one_line(fail.recipient), 100)),
+                                      period=escape_mrkdwn(fail.period), n=fail.attempts, why=why))
         if len(report.failures) > 20:
-            lines.append(f"_…and {len(report.failures) - 20:,} more._")
-        body += [section(t) for t, _ in pack_lines(["*Deliveries that failed*", *lines])]
+            lines.append(_("_…and {n} more._").format(n=f"{len(report.failures) - 20:,}"))
+        body += [section(t) for t, _n in pack_lines([_("*Deliveries that failed*"), *lines])]
 
-    tail = context([f"The full list ({len(report.findings):,} findings) is in the CSV in the thread. "
-                    f"Run at {escape_mrkdwn(_when(report.run_at, report.timezone))}."])
+    tail = context([ngettext("The full list ({n} finding) is in the CSV in the thread. Run at {when}.",
+                             "The full list ({n} findings) is in the CSV in the thread. Run at {when}.",
+                             len(report.findings)).format(n=f"{len(report.findings):,}",
+                                                          when=escape_mrkdwn(_when(report.run_at, report.timezone)))])
     room = MAX_MESSAGE_BLOCKS - len(blocks) - 1
     if len(body) > room:
-        body = body[: room - 1] + [section("_…cut to fit Slack's limits: the CSV has everything._")]
+        body = body[: room - 1] + [section(_("_…cut to fit Slack's limits: the CSV has everything._"))]
     return {"text": truncate_escaped(escape_mrkdwn(title), FALLBACK_TEXT), "blocks": blocks + body + [tail]}
 
 
 def _when(at: datetime | None, tz: str) -> str:
     if at is None:
-        return "never"
+        return _("never")
     try:
         from zoneinfo import ZoneInfo
 

@@ -15,11 +15,12 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from db.schema import bot_delivery_ledger
+from i18n import use_locale
 from render.calls import reminder_message
 from scheduler.forecast_calls import Caller, Org, call_form, call_week, load_org, roll_up
 from scheduler.ledger import Delivery
 from scheduler.nudges import in_quiet_hours, quiet_window
-from scheduler.recipients import Recipient, resolve_slack_user
+from scheduler.recipients import Recipient, SlackLanguages, resolve_slack_user
 
 log = logging.getLogger(__name__)
 KIND = "forecast_call"
@@ -62,12 +63,13 @@ def run_call_reminders(ctx, now: datetime) -> dict:
     if not due:
         return summary
     called = roll_up(ctx.engine, ctx.settings, org, [c.rep_id for c, _ in due], now, figures=False)
+    learn = SlackLanguages(ctx.engine, ctx.sender, ctx.settings.default_locale)
     for caller, key in due:
         if called.lines[caller.rep_id].call is not None:
             summary["already_called"] += 1
             continue
         try:
-            outcome = _send_one(ctx, org, caller, key, now)
+            outcome = _send_one(ctx, org, caller, key, now, learn)
         except Exception:  # noqa: BLE001 - one person's failure must not stop the others
             log.exception("forecast-call reminder for rep %s failed", caller.rep_id)
             outcome = "failed"
@@ -75,15 +77,16 @@ def run_call_reminders(ctx, now: datetime) -> dict:
     return summary
 
 
-def _send_one(ctx, org: Org, caller: Caller, key: Delivery, now: datetime) -> str:
-    slack_user = caller.slack_user_id
-    if not slack_user:
-        person = resolve_slack_user(ctx.engine, ctx.sender, Recipient(caller.rep_id, caller.name, caller.email,
-                                                                      caller.role, None, caller.tz))
-        slack_user = person.slack_user_id
-        if not slack_user:
+def _send_one(ctx, org: Org, caller: Caller, key: Delivery, now: datetime, learn: SlackLanguages) -> str:
+    person = Recipient(caller.rep_id, caller.name, caller.email, caller.role, caller.slack_user_id, caller.tz,
+                       caller.language)
+    if not person.slack_user_id:
+        person = resolve_slack_user(ctx.engine, ctx.sender, person)
+        if not person.slack_user_id:
             return "no_slack_user"
-    message = reminder_message(call_form(ctx.engine, ctx.settings, org, caller, now))
+    slack_user = person.slack_user_id
+    with use_locale(learn(person).language):
+        message = reminder_message(call_form(ctx.engine, ctx.settings, org, caller, now))
 
     def find(k: Delivery):
         try:

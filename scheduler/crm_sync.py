@@ -21,7 +21,9 @@ from crm.mapping import crm_mapping
 from crm.state import RUN, read_state, reject_counts, save_state
 from db.schema import bot_delivery_ledger
 from errors import UserError
+from i18n import _, ngettext, use_locale
 from render.blocks import answer_to_message
+from render.format import moment_text
 from scheduler.ledger import Delivery
 from scheduler.ops_channel import deliver_to_ops
 
@@ -71,7 +73,8 @@ def run_crm_sync(ctx, now: datetime) -> dict:
                                           now)
     elif not error:
         sent = [deliver_to_ops(ctx, Delivery(RECOVERED, channel, period),
-                               recovered_message(name, now, before.consecutive_failures), now)
+                               recovered_message(name, now, before.consecutive_failures,
+                                                 ctx.settings.default_locale), now)
                 for period in unrecovered_streaks(ctx, channel)]
         if sent:
             summary["recovery"] = sent
@@ -98,24 +101,33 @@ def unrecovered_streaks(ctx, channel: str) -> list[str]:
 def failing_message(ctx, connector: str, state, last_success: datetime | None) -> dict:
     with ctx.engine.connect() as conn:
         rejects = sum(reject_counts(conn, connector).values())
-    first = (f"The last {state.consecutive_failures} {connector} syncs failed in a row; the last one that "
-             f"succeeded ran at {_stamp(last_success)}." if last_success else
-             f"The last {state.consecutive_failures} {connector} syncs failed in a row, and no scheduled sync has "
-             "succeeded yet.")
-    lines = [first,
-             f"Last error: {state.last_error}",
-             f"Rejected records: {rejects:,} (see `python bot.py sync --status`).",
-             "Answers and digests keep the last good data and say how old it is. One more message follows when a "
-             "sync succeeds again."]
-    return answer_to_message(Answer(kind="info", title=f"CRM sync failing ({connector})", lines=lines))
+    with use_locale(ctx.settings.default_locale):  # the ops channel reads DEFAULT_LOCALE
+        n = state.consecutive_failures
+        first = (ngettext("The last {n} {crm} sync failed; the last one that succeeded ran at {when}.",
+                          "The last {n} {crm} syncs failed in a row; the last one that succeeded ran at {when}.", n)
+                 .format(n=n, crm=connector, when=_stamp(last_success)) if last_success else
+                 ngettext("The last {n} {crm} sync failed, and no scheduled sync has succeeded yet.",
+                          "The last {n} {crm} syncs failed in a row, and no scheduled sync has succeeded yet.", n)
+                 .format(n=n, crm=connector))
+        lines = [first,
+                 _("Last error: {error}").format(error=state.last_error),
+                 _("Rejected records: {n} (see `python bot.py sync --status`).").format(n=f"{rejects:,}"),
+                 _("Answers and digests keep the last good data and say how old it is. One more message follows "
+                   "when a sync succeeds again.")]
+        return answer_to_message(Answer(kind="info", title=_("CRM sync failing ({crm})").format(crm=connector),
+                                        lines=lines))
 
 
-def recovered_message(connector: str, now: datetime, failures: int) -> dict:
-    after = f" after {failures} failed runs in a row" if failures else ""
-    return answer_to_message(Answer(kind="info", title=f"CRM sync recovered ({connector})",
-                                    lines=[f"The {connector} sync at {_stamp(now)} succeeded{after}; the data is "
-                                           "current again."]))
+def recovered_message(connector: str, now: datetime, failures: int, language: str = "en") -> dict:
+    with use_locale(language):
+        line = (ngettext("The {crm} sync at {when} succeeded after {n} failed run; the data is current again.",
+                         "The {crm} sync at {when} succeeded after {n} failed runs in a row; the data is current "
+                         "again.", failures) if failures
+                else _("The {crm} sync at {when} succeeded; the data is current again.")
+                ).format(crm=connector, when=_stamp(now), n=failures)
+        return answer_to_message(Answer(kind="info", title=_("CRM sync recovered ({crm})").format(crm=connector),
+                                        lines=[line]))
 
 
 def _stamp(moment: datetime) -> str:
-    return f"{moment.astimezone(UTC):%b %-d, %H:%M} UTC"
+    return moment_text(moment.astimezone(UTC))

@@ -43,17 +43,18 @@ from sqlalchemy import Connection
 from assistant.answers import Answer, ChartSpec, Figure
 from assistant.service import freshness_line
 from config import Settings
+from i18n import N_, _, ngettext, use_locale
 from metrics.accuracy_trail import trailing_accuracy, within_line
 from metrics.cache import ResultCache
 from metrics.changes import KINDS, changes_by_owner, changes_summary
 from metrics.currency import Conversion
 from metrics.deals import open_deals_closing
 from metrics.evaluate import evaluate
-from metrics.periods import Period, fiscal_quarter_of, parse_period, quarter_label, week_bounds
+from metrics.periods import Period, fiscal_quarter_of, parse_period, quarter_label
 from metrics.scopes import Scope, Viewer, default_scope
 from metrics.scorecard import coaching, coaching_period, next_stages
 from render.blocks import answer_to_message
-from render.format import money, money_exact, percent
+from render.format import day_heading, day_text, first_weekday, moment_text, money, money_exact, percent
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,7 @@ ESCALATIONS_LIMIT = 10
 TEAMS_LIMIT = 12
 LEADERBOARD_LIMIT = 10
 COACHING_WEEKDAY = 0  # Monday, the manager's own
-SETTINGS_HINT = "Change it: `/sales digest time 07:30` · `pause 5d` · `off` · `preview`"
+SETTINGS_HINT = N_("Change it: `/sales digest time 07:30` · `pause 5d` · `off` · `preview`")
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ class Person:
     email: str | None
     role: str
     tz: ZoneInfo
+    language: str = "en"  # the digest is written in it (scheduler.recipients: setting → Slack locale → default)
 
     @property
     def viewer(self) -> Viewer:
@@ -93,8 +95,9 @@ class Digest:
 
     @cached_property
     def message(self) -> dict:
-        """The Slack payload {"text", "blocks"} (rendered once)."""
-        return answer_to_message(self.answer, crm_url_template=self.crm_url_template)
+        """The Slack payload {"text", "blocks"} (rendered once, in the person's language)."""
+        with use_locale(self.person.language):
+            return answer_to_message(self.answer, crm_url_template=self.crm_url_template)
 
     @property
     def chart_filename(self) -> str | None:
@@ -235,12 +238,15 @@ class DigestBuilder:
         rollup = roll_up(self.engine, self.settings, org, ids, now, figures=False)
         missing = [c.name for c in rollup.missing(ids)]
         due = rollup.lines[ids[0]].week.deadline_text()
-        head = f"*Forecast calls* this week (due {due}): {len(ids) - len(missing)} of {len(ids)} submitted"
+        done = len(ids) - len(missing)
         if not missing:
-            return [head + "."], []
+            return [_("*Forecast calls* this week (due {due}): {done} of {total} submitted.").format(
+                due=due, done=done, total=len(ids))], []
         shown = ", ".join(missing[:STALLED_REPS_LIMIT])
-        more = f" and {len(missing) - STALLED_REPS_LIMIT:,} more" if len(missing) > STALLED_REPS_LIMIT else ""
-        return [f"{head}; missing: {shown}{more}."], missing
+        if len(missing) > STALLED_REPS_LIMIT:
+            shown = _("{names} and {n} more").format(names=shown, n=f"{len(missing) - STALLED_REPS_LIMIT:,}")
+        return [_("*Forecast calls* this week (due {due}): {done} of {total} submitted; missing: {names}.").format(
+            due=due, done=done, total=len(ids), names=shown)], missing
 
     def calls_vs_system(self, person: Person, today: date, now: datetime, fc: dict) -> tuple[list[str], dict]:
         """The exec digest's lines: the calls (rolled up) vs the system's roll-up vs quota, for the org and for each
@@ -258,18 +264,20 @@ class DigestBuilder:
             return money_exact(value, self.settings.org_currency)
 
         def line(label: str, call, commit, best, quota) -> str:
-            called = f"calls {m(call[0])} commit · {m(call[1])} best case" if call else "no calls yet"
-            return f"• {label}: {called} | system {m(commit)} commit · {m(best)} best case | quota {m(quota)}"
+            called = (_("calls {commit} commit · {best} best case").format(commit=m(call[0]), best=m(call[1]))
+                      if call else _("no calls yet"))
+            system = _("system {commit} commit · {best} best case").format(commit=m(commit), best=m(best))
+            return f"• {label}: {called} | {system} | " + _("quota {quota}").format(quota=m(quota))
 
-        lines = ["*Forecast calls vs system vs quota*:",
-                 line("Org", total, fc["commit"], fc["best_case"], fc["quota"])]
+        lines = [_("*Forecast calls vs system vs quota*:"),
+                 line(_("Org"), total, fc["commit"], fc["best_case"], fc["quota"])]
         tops = sorted(tops, key=lambda i: org.callers[i].name.lower())
         for rep_id in tops[:TEAMS_LIMIT]:
             ln = rollup.lines[rep_id]
-            label = f"{ln.caller.name}'s team" if ln.caller.role == "manager" else ln.caller.name
+            label = _("{name}'s team").format(name=ln.caller.name) if ln.caller.role == "manager" else ln.caller.name
             lines.append(line(label, ln.effective, ln.system["commit"], ln.system["best_case"], ln.system["quota"]))
         if len(tops) > TEAMS_LIMIT:
-            lines.append(f"_…and {len(tops) - TEAMS_LIMIT:,} more_")
+            lines.append(_and_more(len(tops) - TEAMS_LIMIT))
         figures = {"org": total, **{org.callers[i].name: rollup.lines[i].effective for i in tops}}
         return lines, figures
 
@@ -278,7 +286,7 @@ class DigestBuilder:
     def build(self, person: Person, kind: str, local_date: date, now: datetime, since: datetime,
               since_last: bool = False) -> Digest:
         """`since_last`: `since` is when the previous digest went out (else the 24 h / 7 day default)."""
-        with self.engine.connect() as conn:
+        with self.engine.connect() as conn, use_locale(person.language):
             if kind == "exec_digest":
                 return self.exec_digest(conn, person, local_date, now, since, since_last)
             return self.manager_digest(conn, person, local_date, now, since, since_last)
@@ -288,7 +296,7 @@ class DigestBuilder:
         sm = self.settings.fiscal_year_start_month
         scope = default_scope(person.viewer)
         quarter = quarter_of(today, sm)
-        week = parse_period("this week", today, sm)
+        week = local_week(today, sm)
         att = self._metric(conn, "attainment", quarter, scope, today).rows[0]
         coverage = self._metric(conn, "coverage", quarter, scope, today).rows[0]["value"]
         changes = self.changes(conn, scope, since, quarter)
@@ -301,25 +309,30 @@ class DigestBuilder:
         quota, won = att["quota"], att["won_amount"]
         gap = None if quota is None else quota - (won or 0)
         lines = [_pace_line(att["value"], att["pace"], quota), ""]
-        lines += _changes_lines(changes, since, person.tz, quarter, "your last digest" if since_last else None)
+        lines += _changes_lines(changes, since, person.tz, quarter, "digest" if since_last else None)
         lines.append("")
-        lines.append(f"*Closing this week* ({week.start:%a %b %-d} – {week.end:%a %b %-d}): "
-                     + (f"{closing_total:,} open deal{'s' if closing_total != 1 else ''}" if closing_total
-                        else "no open deals"))
-        lines += [f"• {d.name} — {d.owner or 'no owner'} · {d.stage} · {money(d.amount)} · {_day(d.close_date)}"
+        span = {"start": day_text(week.start), "end": day_text(week.end)}
+        lines.append(ngettext("*Closing this week* ({start} – {end}): {n} open deal",
+                              "*Closing this week* ({start} – {end}): {n} open deals", closing_total).format(
+                         n=f"{closing_total:,}", **span) if closing_total
+                     else _("*Closing this week* ({start} – {end}): no open deals").format(**span))
+        lines += [f"• {d.name} — {d.owner or _('no owner')} · {d.stage} · {money(d.amount)} · {_day(d.close_date)}"
                   for d in closing]
         if closing_total > len(closing):
-            lines.append(f"_…and {closing_total - len(closing):,} more_")
+            lines.append(_and_more(closing_total - len(closing)))
         lines.append("")
         total_stalled = sum(r.deals for r in stalled)
-        lines.append(f"*Stalled deals per rep*: {total_stalled:,} deal{'s' if total_stalled != 1 else ''}"
-                     if stalled else "*Stalled deals per rep*: none. Nice.")
+        lines.append(ngettext("*Stalled deals per rep*: {n} deal", "*Stalled deals per rep*: {n} deals",
+                              total_stalled).format(n=f"{total_stalled:,}")
+                     if stalled else _("*Stalled deals per rep*: none. Nice."))
         for r in stalled[:STALLED_REPS_LIMIT]:
-            reasons = ", ".join(f"{n} {title.lower()}" for title, n in
+            reasons = ", ".join(f"{n} × {_(title)}" for title, n in
                                 sorted(r.reasons.items(), key=lambda kv: (-kv[1], kv[0])))
-            lines.append(f"• {r.name}: {r.deals} deal{'s' if r.deals != 1 else ''} ({money(r.amount)}) — {reasons}")
+            deals = ngettext("{n} deal", "{n} deals", r.deals).format(n=f"{r.deals:,}")
+            lines.append(f"• {r.name}: {deals} ({money(r.amount)}) — {reasons}")
         if len(stalled) > STALLED_REPS_LIMIT:
-            lines.append(f"_…and {len(stalled) - STALLED_REPS_LIMIT:,} more reps_")
+            rest = len(stalled) - STALLED_REPS_LIMIT
+            lines.append(ngettext("_…and {n} more rep_", "_…and {n} more reps_", rest).format(n=f"{rest:,}"))
         if escalations is not None:
             lines.append("")
             lines += _escalation_lines(escalations)
@@ -331,22 +344,23 @@ class DigestBuilder:
             lines.append("")
             lines += [line for _, line in coached]
 
-        title = f"Morning digest · {scope.label} · {today:%a, %b %-d}"
+        title = _("Morning digest · {scope} · {day}").format(scope=scope.label, day=day_heading(today))
         answer = Answer(
             kind="digest", title=title, currency=self.settings.org_currency,
-            figures=[Figure("Attainment", att["value"], "ratio"), Figure("Pace", att["pace"], "ratio"),
-                     Figure("Closed won", won), Figure("Quota", quota), Figure("Gap to quota", gap),
-                     Figure("Coverage", coverage, "multiple")],
+            figures=[Figure(_("Attainment"), att["value"], "ratio"), Figure(_("Pace"), att["pace"], "ratio"),
+                     Figure(_("Closed won"), won), Figure(_("Quota"), quota), Figure(_("Gap to quota"), gap),
+                     Figure(_("Coverage"), coverage, "multiple")],
             lines=lines,
-            context=[f"{quarter.label} ({quarter.start:%b %-d} – {quarter.end:%b %-d, %Y})", scope.label,
-                     freshness_line(conn, self.settings, now), SETTINGS_HINT],
+            context=[_quarter_context(quarter), scope.label, freshness_line(conn, self.settings, now),
+                     _(SETTINGS_HINT)],
             understood=None,
         )
         running, series = Decimal(0), []
         for r in daily.rows:
             running += r["value"] or 0
             series.append((r["day"], running))
-        answer.chart = ChartSpec("attainment_pace", f"Closed won vs pace · {quarter.label}", series, target=quota,
+        answer.chart = ChartSpec("attainment_pace", _("Closed won vs pace · {quarter}").format(quarter=quarter.label),
+                                 series, target=quota,
                                  extra={"start": quarter.start, "end": quarter.end})
         figures = {
             "scope": scope.label, "period": quarter.to_dict(), "since": since.isoformat(),
@@ -375,47 +389,55 @@ class DigestBuilder:
         quota, won = att["quota"], att["won_amount"]
         gap = None if quota is None else quota - (won or 0)
         lines = [_pace_line(att["value"], att["pace"], quota), ""]
-        lines.append(f"*Forecast vs quota* ({quarter.label}):")
-        for label, key in (("Closed", "closed"), ("Commit", "commit"), ("Best case", "best_case"),
-                           ("Pipeline", "pipeline")):
-            share = f" ({percent(fc[key] / fc['quota'])} of quota)" if fc["quota"] and fc[key] is not None else ""
-            lines.append(f"• {label}: {money(fc[key])}{share}")
+        lines.append(_("*Forecast vs quota* ({quarter}):").format(quarter=quarter.label))
+        for label, key in ((N_("Closed"), "closed"), (N_("Commit"), "commit"), (N_("Best case"), "best_case"),
+                           (N_("Pipeline"), "pipeline")):
+            if fc["quota"] and fc[key] is not None:
+                lines.append(_("• {label}: {amount} ({share} of quota)").format(
+                    label=_(label), amount=money(fc[key]), share=percent(fc[key] / fc["quota"])))
+            else:
+                lines.append(f"• {_(label)}: {money(fc[key])}")
         accuracy = within_line(trailing_accuracy(conn, scope, today, sm, cache=self.cache))
         if accuracy:
             lines.append(f"• {accuracy}")
         lines.append("")
         teams = sorted(teams, key=lambda r: (r["value"] is None, -(r["value"] or 0), str(r.get("team") or "")))
-        lines.append("*By team*:")
+        lines.append(_("*By team*:"))
         for r in teams[:TEAMS_LIMIT]:
-            lines.append(f"• {r.get('team') or 'no team'}: {percent(r['value'])} of {money(r['quota'])} quota · "
-                         f"{money(r['won_amount'])} closed won")
+            lines.append(_("• {team}: {attainment} of {quota} quota · {won} closed won").format(
+                team=r.get("team") or _("no team"), attainment=percent(r["value"]), quota=money(r["quota"]),
+                won=money(r["won_amount"])))
         if len(teams) > TEAMS_LIMIT:
-            lines.append(f"_…and {len(teams) - TEAMS_LIMIT:,} more teams_")
+            rest = len(teams) - TEAMS_LIMIT
+            lines.append(ngettext("_…and {n} more team_", "_…and {n} more teams_", rest).format(n=f"{rest:,}"))
         lines.append("")
         board = sorted(board, key=lambda r: (r["value"] is None, -(r["value"] or 0), -(r["won_amount"] or 0)))
-        lines.append("*Leaderboard* (attainment, then closed won):")
+        lines.append(_("*Leaderboard* (attainment, then closed won):"))
         for i, r in enumerate(board[:LEADERBOARD_LIMIT], 1):
             lines.append(f"{i}. {r['owner']}: {percent(r['value'])} · {money(r['won_amount'])}")
         lines.append("")
         call_lines, calls = self.calls_vs_system(person, today, now, fc)
         if call_lines:
             lines += [*call_lines, ""]
-        lines += _changes_lines(changes, since, person.tz, quarter, "your last weekly digest" if since_last else None)
+        lines += _changes_lines(changes, since, person.tz, quarter, "exec_digest" if since_last else None)
 
+        week_start = local_week(today, sm).start
         answer = Answer(
             kind="digest", currency=self.settings.org_currency,
-            title=f"Weekly digest · {scope.label} · week of {week_bounds(today)[0]:%b %-d}",
-            figures=[Figure("Attainment", att["value"], "ratio"), Figure("Pace", att["pace"], "ratio"),
-                     Figure("Closed won", won), Figure("Quota", quota), Figure("Commit", fc["commit"]),
-                     Figure("Best case", fc["best_case"]), Figure("Pipeline", fc["pipeline"]),
-                     Figure("Gap to quota", gap)],
+            title=_("Weekly digest · {scope} · week of {day}").format(
+                scope=scope.label, day=day_text(week_start, weekday=False)),
+            figures=[Figure(_("Attainment"), att["value"], "ratio"), Figure(_("Pace"), att["pace"], "ratio"),
+                     Figure(_("Closed won"), won), Figure(_("Quota"), quota), Figure(_("Commit"), fc["commit"]),
+                     Figure(_("Best case"), fc["best_case"]), Figure(_("Pipeline"), fc["pipeline"]),
+                     Figure(_("Gap to quota"), gap)],
             lines=lines,
-            context=[f"{quarter.label} ({quarter.start:%b %-d} – {quarter.end:%b %-d, %Y})", scope.label,
-                     freshness_line(conn, self.settings, now), SETTINGS_HINT],
+            context=[_quarter_context(quarter), scope.label, freshness_line(conn, self.settings, now),
+                     _(SETTINGS_HINT)],
         )
-        answer.chart = ChartSpec("forecast", f"Forecast vs quota · {quarter.label}",
-                                 [("Closed", fc["closed"]), ("Commit", fc["commit"]), ("Best case", fc["best_case"]),
-                                  ("Pipeline", fc["pipeline"])], target=fc["quota"])
+        answer.chart = ChartSpec("forecast", _("Forecast vs quota · {quarter}").format(quarter=quarter.label),
+                                 [(_("Closed"), fc["closed"]), (_("Commit"), fc["commit"]),
+                                  (_("Best case"), fc["best_case"]), (_("Pipeline"), fc["pipeline"])],
+                                 target=fc["quota"])
         figures = {
             "scope": scope.label, "period": quarter.to_dict(), "since": since.isoformat(),
             "attainment": att["value"], "pace": att["pace"], "closed_won": won, "quota": quota, "gap": gap,
@@ -444,6 +466,23 @@ def _group_stalled(findings, rules: dict[str, str]) -> dict[int | None, StalledR
     return {k: StalledRep(k, names[k], len(d), sum(d.values(), Decimal(0)), dict(reasons[k])) for k, d in deals.items()}
 
 
+def local_week(today: date, fiscal_start_month: int) -> Period:
+    """The digest's "this week": the 7 days from the last first-day-of-week of the reader's language (CLDR's, via
+    render.format.first_weekday: Monday for en, id and it), so it is the week `/sales … this week` means."""
+    start = today - timedelta(days=(today.weekday() - first_weekday()) % 7)
+    end = start + timedelta(days=6)
+    return Period(start, end, _("this week"), "week", fiscal_start_month)
+
+
+def _and_more(n: int) -> str:
+    return _("_…and {n} more_").format(n=f"{n:,}")
+
+
+def _quarter_context(quarter: Period) -> str:
+    return f"{quarter.label} ({day_text(quarter.start, weekday=False)} – " \
+           f"{day_text(quarter.end, weekday=False, year=True)})"
+
+
 def _coaching(conn: Connection, scope: Scope, today: date, fiscal: int) -> list[tuple[str | None, str]]:
     """The weekly coaching section, (rep, line) pairs after a heading (rep None): at most three reps of the scope,
     each with the stage where their conversion falls furthest below the team's (metrics.scorecard.coaching);
@@ -452,47 +491,66 @@ def _coaching(conn: Connection, scope: Scope, today: date, fiscal: int) -> list[
     if not stuck:
         return []
     following = next_stages(conn)
-    head = (f"*Coaching this week*: stage conversion over {coaching_period(today).label}, against the median of "
-            "your reps")
+    head = _("*Coaching this week*: stage conversion over the last {days} days, against the median of your "
+             "reps").format(days=coaching_period(today).days)
     return [(None, head), *((c.name, f"• {c.name} — {c.bottleneck_text(following)}") for c in stuck)]
 
 
 def _pace_line(value, pace, quota) -> str:
     if quota is None or value is None:
-        return "*Attainment vs pace*: no quota is set for this quarter, so attainment cannot be computed."
+        return _("*Attainment vs pace*: no quota is set for this quarter, so attainment cannot be computed.")
     points = ((value - (pace or 0)) * 100).quantize(Decimal("1"))
+    n = abs(int(points))
     if points > 0:
-        verdict = f"ahead of pace by {points} point{'s' if points != 1 else ''}"
+        text = ngettext("*Attainment vs pace*: {attainment} of quota closed, {pace} expected by today — ahead of "
+                        "pace by {n} point.",
+                        "*Attainment vs pace*: {attainment} of quota closed, {pace} expected by today — ahead of "
+                        "pace by {n} points.", n)
     elif points < 0:
-        verdict = f"behind pace by {-points} point{'s' if points != -1 else ''}"
+        text = ngettext("*Attainment vs pace*: {attainment} of quota closed, {pace} expected by today — behind "
+                        "pace by {n} point.",
+                        "*Attainment vs pace*: {attainment} of quota closed, {pace} expected by today — behind "
+                        "pace by {n} points.", n)
     else:
-        verdict = "right on pace"
-    return f"*Attainment vs pace*: {percent(value)} of quota closed, {percent(pace)} expected by today — {verdict}."
+        text = _("*Attainment vs pace*: {attainment} of quota closed, {pace} expected by today — right on pace.")
+    return text.format(attainment=percent(value), pace=percent(pace), n=n)
 
 
-def _changes_lines(changes: dict, since: datetime, tz: ZoneInfo, period: Period, what: str | None) -> list[str]:
-    local = since.astimezone(tz)
-    when = f"{local:%a %b %-d, %H:%M} {local.tzname()}"
-    lines = [f"*What changed since {what}* ({when}):" if what else f"*What changed since {when}*:"]
-    titles = {"new": "New", "advanced": "Advanced a stage", "slipped": "Slipped (close date later)",
-              "pushed_out": f"Pushed out of {period.label}", "won": "Won", "lost": "Lost"}
+CHANGE_TITLES = {"new": N_("New"), "advanced": N_("Advanced a stage"), "slipped": N_("Slipped (close date later)"),
+                 "won": N_("Won"), "lost": N_("Lost")}
+
+
+def _changes_lines(changes: dict, since: datetime, tz: ZoneInfo, period: Period, last: str | None) -> list[str]:
+    """`last`: the kind of the previous digest `since` is the send time of (None: `since` is a default)."""
+    when = moment_text(since.astimezone(tz))
+    if last == "exec_digest":
+        head = _("*What changed since your last weekly digest* ({when}):")
+    elif last:
+        head = _("*What changed since your last digest* ({when}):")
+    else:
+        head = _("*What changed since {when}*:")
+    lines = [head.format(when=when)]
     if not any(changes[k]["count"] for k in DIGEST_CHANGE_KINDS):
-        return [*lines, "• Nothing changed."]
+        return [*lines, _("• Nothing changed.")]
     for k in DIGEST_CHANGE_KINDS:
         c = changes[k]
+        title = (_("Pushed out of {quarter}").format(quarter=period.label) if k == "pushed_out"
+                 else _(CHANGE_TITLES[k]))
         if c["count"]:
-            lines.append(f"• {titles[k]}: {c['count']:,} deal{'s' if c['count'] != 1 else ''} · {money(c['amount'])}")
+            deals = ngettext("{n} deal", "{n} deals", c["count"]).format(n=f"{c['count']:,}")
+            lines.append(f"• {title}: {deals} · {money(c['amount'])}")
         else:
-            lines.append(f"• {titles[k]}: none")
+            lines.append(_("• {what}: none").format(what=title))
     return lines
 
 
 def _escalation_lines(items: list) -> list[str]:
     """scheduler.alerts.EscalatedAlert items (read by attribute name, so a dict or row works too)."""
     if not items:
-        return ["*Escalated alerts*: none."]
-    lines = [f"*Escalated alerts*: {len(items):,} stalled-deal alert{'s' if len(items) != 1 else ''} "
-             "your reps have not acted on"]
+        return [_("*Escalated alerts*: none.")]
+    lines = [ngettext("*Escalated alerts*: {n} stalled-deal alert your reps have not acted on",
+                      "*Escalated alerts*: {n} stalled-deal alerts your reps have not acted on",
+                      len(items)).format(n=f"{len(items):,}")]
     for item in items[:ESCALATIONS_LIMIT]:
         name = _get(item, "deal_name", "opportunity_name", "record_name", "name", "record")
         owner = _get(item, "owner_name", "owner", "rep_name")
@@ -500,22 +558,22 @@ def _escalation_lines(items: list) -> list[str]:
         detail = _get(item, "detail")
         amount = _get(item, "amount")
         ignored = _get(item, "days_ignored")
-        head = f"{name or 'a deal'}" + (f" ({owner})" if owner else "")
+        head = f"{name or _('a deal')}" + (f" ({owner})" if owner else "")
         if amount is not None:
             head += f" · {money(amount)}"
         parts = [head]
         if reason or detail:
-            parts.append(": ".join(str(x) for x in (reason, detail) if x))
+            parts.append(": ".join(str(x) for x in (_(reason) if reason else None, detail) if x))
         if ignored:
-            parts.append(f"ignored {ignored} day{'s' if ignored != 1 else ''}")
+            parts.append(ngettext("ignored {n} day", "ignored {n} days", ignored).format(n=ignored))
         lines.append("• " + " — ".join(parts))
     if len(items) > ESCALATIONS_LIMIT:
-        lines.append(f"_…and {len(items) - ESCALATIONS_LIMIT:,} more_")
+        lines.append(_and_more(len(items) - ESCALATIONS_LIMIT))
     return lines
 
 
 def _day(d: date | None) -> str:
-    return f"{d:%a %b %-d}" if d else "no close date"
+    return day_text(d) if d else _("no close date")
 
 
 def default_since(kind: str, now: datetime) -> datetime:

@@ -29,6 +29,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import select
 
 from db.schema import bot_delivery_ledger as ledger_t
+from i18n import current_locale, use_locale
 from metrics.cache import ResultCache
 from render.charts import render_chart
 from scheduler import ledger as ledger_module
@@ -42,7 +43,7 @@ from scheduler.digest_schedule import (
     plan_slot,
 )
 from scheduler.ledger import MAX_ATTEMPTS, Delivery, DeliveryLedger, SentRef
-from scheduler.recipients import Recipient, recipients, resolve_slack_user
+from scheduler.recipients import Recipient, SlackLanguages, recipients, resolve_slack_user
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +84,7 @@ class Outcome:
 
 
 def person_of(r: Recipient) -> Person:
-    return Person(r.rep_id, r.name, r.email, r.role, r.tz)
+    return Person(r.rep_id, r.name, r.email, r.role, r.tz, r.language)
 
 
 def _backoff(attempts: int) -> timedelta:
@@ -152,7 +153,8 @@ def plan(ctx: JobContext, now: datetime, *, day: date | None = None, whenever: b
          emails: list[str] | None = None, respect_backoff: bool = True, limit: int | None = None,
          ) -> tuple[list[Planned], list[Outcome]]:
     """Who gets a digest now: (to build and send, skipped with the reason)."""
-    people = recipients(ctx.engine, ctx.settings.default_timezone, roles=tuple(DIGEST_KINDS))
+    people = recipients(ctx.engine, ctx.settings.default_timezone, roles=tuple(DIGEST_KINDS),
+                        default_language=ctx.settings.default_locale)
     if emails is not None:
         wanted = {e.strip().lower() for e in emails}
         people = [p for p in people if (p.email or "").lower() in wanted]
@@ -247,7 +249,8 @@ def deliver(ctx: JobContext, item: Planned, digest: Digest, now: datetime,
         chart_key = Delivery(CHART_KINDS[slot.kind], slot.key.recipient, slot.key.period)
 
         def upload(_key: Delivery) -> SentRef:
-            png = render_chart(digest.chart)
+            with use_locale(person.language):
+                png = render_chart(digest.chart)
             ctx.sender.upload(user_id, filename=digest.chart_filename, content=png, title=digest.chart.title)
             return SentRef(ctx.sender.dm_channel(user_id), "")
 
@@ -311,6 +314,10 @@ def run_digests(ctx: JobContext, now: datetime | None = None, *, day: date | Non
         resolve_unknown_users(ctx, emails)
     todo, skipped = plan(ctx, now, day=day, whenever=whenever, emails=emails, respect_backoff=respect_backoff,
                          limit=limit)
+    if not dry_run:
+        learn = SlackLanguages(ctx.engine, ctx.sender, ctx.settings.default_locale)
+        for item in todo:
+            item.person = learn(item.person)
     outcomes: list[Outcome] = []
 
     def note(out: Outcome) -> None:
@@ -358,7 +365,7 @@ def preview_digest(engine, settings, viewer, now: datetime) -> Digest | None:
     if kind is None:
         return None
     tz = zone(viewer.timezone, settings.default_timezone)
-    person = Person(viewer.rep_id, viewer.name, viewer.email, viewer.role, tz)
+    person = Person(viewer.rep_id, viewer.name, viewer.email, viewer.role, tz, current_locale())
     local_date = now.astimezone(tz).date()
     since, since_last = since_for(previous_sent(engine, now, [viewer.rep_id]), kind, viewer.rep_id, local_date, now)
     return DigestBuilder(engine, settings).build(person, kind, local_date, now, since, since_last)

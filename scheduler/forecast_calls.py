@@ -34,6 +34,7 @@ from metrics.evaluate import evaluate
 from metrics.periods import Period
 from metrics.scopes import Scope
 from render.calls import CallForm, RepCall
+from render.format import moment_text
 from scheduler.digest_content import quarter_of
 from scheduler.recipients import recipients
 
@@ -51,8 +52,7 @@ class CallWeek:
     tz: ZoneInfo
 
     def deadline_text(self) -> str:
-        local = self.deadline.astimezone(self.tz)
-        return f"{local:%a %b %-d, %H:%M} {local.tzname()}"
+        return moment_text(self.deadline.astimezone(self.tz))
 
 
 def call_week(settings: Settings, tz: ZoneInfo, now: datetime) -> CallWeek:
@@ -98,6 +98,7 @@ class Caller:
     tz: ZoneInfo
     slack_user_id: str | None
     email: str | None
+    language: str = "en"  # the language their reminder is written in
 
     @property
     def call_scope(self) -> str:
@@ -171,9 +172,11 @@ def load_org(engine: Engine, settings: Settings, today: date, rep_ids: set[int] 
            or (p.role == "manager" and tree_has_quota(p.id))}
     if rep_ids is not None:
         ids &= rep_ids
-    found = recipients(engine, settings.default_timezone, roles=CALLER_ROLES, rep_ids=ids) if ids else []
+    found = recipients(engine, settings.default_timezone, roles=CALLER_ROLES, rep_ids=ids,
+                       default_language=settings.default_locale) if ids else []
     managers = {p.id: p.manager_id for p in people}
-    callers = {r.rep_id: Caller(r.rep_id, r.name, r.role, managers.get(r.rep_id), r.tz, r.slack_user_id, r.email)
+    callers = {r.rep_id: Caller(r.rep_id, r.name, r.role, managers.get(r.rep_id), r.tz, r.slack_user_id, r.email,
+                                 r.language)
                for r in found}
     return Org(quarter, callers, dict(children), managers)
 

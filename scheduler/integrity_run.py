@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Connection, bindparam, insert, select, update
 
 from db.schema import bot_delivery_ledger, bot_integrity_findings, reps
+from i18n import _, use_locale
 from metrics.integrity import RULES, integrity_findings
 from render.nudges import DeliveryFailure, OpsReport, ReportFinding, findings_csv, ops_report_message
 from scheduler.ledger import Delivery, SentRef
@@ -129,7 +130,8 @@ def run_integrity(ctx, now: datetime) -> dict:
         return {"post": "already_sent", "csv": _send_csv(ctx, key, csv_key, None, now), "period": period}
 
     report, writes = build_report(ctx, now, period, channel)
-    message = ops_report_message(report)
+    with use_locale(ctx.settings.default_locale):  # the ops channel reads DEFAULT_LOCALE
+        message = ops_report_message(report)
     csv_text = findings_csv(report.findings)
 
     outcome = deliver_to_ops(ctx, key, message, now, also=lambda conn, _ref: _apply(conn, writes, now))
@@ -145,13 +147,15 @@ def _send_csv(ctx, key: Delivery, csv_key: Delivery, csv_text: str | None, now: 
     if ctx.ledger.status(csv_key) == "sent":
         return "already_sent"
     if csv_text is None:  # a re-run after the post went out but the file did not: the current full list
-        report, _ = build_report(ctx, now, key.period, key.recipient)
+        report, _writes = build_report(ctx, now, key.period, key.recipient)
         csv_text = findings_csv(report.findings)
     stamp = key.period.replace(":", "")
+    with use_locale(ctx.settings.default_locale):
+        title = _("Integrity findings {run}").format(run=key.period)
 
     def upload(_k: Delivery) -> SentRef:
         ctx.sender.upload(ref.channel, filename=f"integrity-{stamp}.csv", content=csv_text.encode("utf-8"),
-                          title=f"Integrity findings {key.period}", thread_ts=ref.ts)
+                          title=title, thread_ts=ref.ts)
         return ref
 
     return ctx.ledger.deliver(csv_key, upload)

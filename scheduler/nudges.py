@@ -21,12 +21,14 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import Connection, delete, func, insert, select
 
 from config import Settings
+from db.languages import language_for
 from db.schema import accounts, bot_alerts, bot_delivery_ledger, bot_nudge_items, bot_subscriptions, opportunities, reps
+from i18n import use_locale
 from metrics.stalled import RULES as STALLED_RULES
 from render.nudges import NUDGE_MAX_DEALS, Nudge, NudgeDeal, NudgeReason, nudge_message
 from scheduler.alerts import ACTIVE, mark_notified, open_alerts_by_deal, refresh_alerts, reps_with_open_alerts
 from scheduler.ledger import Delivery
-from scheduler.recipients import Recipient, recipients, resolve_slack_user
+from scheduler.recipients import Recipient, SlackLanguages, recipients, resolve_slack_user
 
 log = logging.getLogger(__name__)
 
@@ -175,6 +177,8 @@ def update_nudges_for(ctx, rep_id: int, opportunity_ids: Iterable[int], extra_pe
                                 .where(N.c.rep_id == rep_id, N.c.opportunity_id.in_(ids))
                                 .group_by(N.c.opportunity_id)).all()
             periods |= {r.period for r in rows}
+    with use_locale(language_for(ctx.engine, ctx.settings.default_locale, rep_id=rep_id)), \
+            ctx.engine.connect() as conn:
         messages = {p: stored_nudge_message(conn, rep_id, p, ctx.settings) for p in sorted(periods)}
     updated = 0
     for period, message in messages.items():
@@ -208,7 +212,8 @@ def run_nudges(ctx, now: datetime) -> dict:
     now = now.astimezone(UTC)
     summary = {"due": 0, "sent": 0, "already_sent": 0, "no_alerts": 0, "no_slack_user": 0, "failed": 0,
                "busy": 0, "not_due": 0, "paused": 0}
-    people = recipients(ctx.engine, ctx.settings.default_timezone, roles=ROLES)
+    people = recipients(ctx.engine, ctx.settings.default_timezone, roles=ROLES,
+                        default_language=ctx.settings.default_locale)
     with ctx.engine.connect() as conn:
         subs = _subscriptions(conn)
     periods = {now.astimezone(p.tz).date().isoformat() for p in people}
@@ -237,13 +242,14 @@ def run_nudges(ctx, now: datetime) -> dict:
     with ctx.engine.connect() as conn:
         flagged = reps_with_open_alerts(conn)
 
+    learn = SlackLanguages(ctx.engine, ctx.sender, ctx.settings.default_locale)
     for person, period, send_time in due:
         if person.rep_id not in flagged:
             summary["no_alerts"] += 1
             continue
         summary["due"] += 1
         try:
-            outcome = _send_one(ctx, person, period, now, send_time)
+            outcome = _send_one(ctx, person, period, now, send_time, learn)
         except Exception:  # noqa: BLE001 - one person's failure must not stop the others
             log.exception("nudge for rep %s failed", person.rep_id)
             outcome = "failed"
@@ -251,7 +257,8 @@ def run_nudges(ctx, now: datetime) -> dict:
     return summary
 
 
-def _send_one(ctx, person: Recipient, period: str, now: datetime, send_time: time | None = None) -> str:
+def _send_one(ctx, person: Recipient, period: str, now: datetime, send_time: time | None = None,
+              learn: SlackLanguages | None = None) -> str:
     # the person's Slack user (and Slack's tz, which may move their local day) by email when not known yet
     if not person.slack_user_id:
         person = resolve_slack_user(ctx.engine, ctx.sender, person)
@@ -268,8 +275,11 @@ def _send_one(ctx, person: Recipient, period: str, now: datetime, send_time: tim
     if not deals:
         return "no_alerts"
     shown, rest = deals[:NUDGE_MAX_DEALS], deals[NUDGE_MAX_DEALS:]
-    message = nudge_message(Nudge(person.name, period, tuple(shown), len(rest),
-                                  ctx.settings.crm_url_template or None, ctx.settings.org_currency))
+    if learn is not None:
+        person = learn(person)
+    with use_locale(person.language):
+        message = nudge_message(Nudge(person.name, period, tuple(shown), len(rest),
+                                      ctx.settings.crm_url_template or None, ctx.settings.org_currency))
     key = Delivery(KIND, str(person.rep_id), period)
     items = [{"rep_id": person.rep_id, "period": period, "opportunity_id": d.opportunity_id, "position": i}
              for i, d in enumerate(deals)]

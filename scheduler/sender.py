@@ -57,6 +57,15 @@ class SlackSender:
                 return None
             raise
 
+    def user_info(self, user_id: str) -> dict | None:
+        """users.info with the user's locale (Slack sends it only when asked); None for an unknown user."""
+        try:
+            return self.client.users_info(user=user_id, include_locale=True)["user"]
+        except SlackApiError as exc:
+            if exc.response.get("error") in ("users_not_found", "user_not_found"):
+                return None
+            raise
+
     def post(self, channel: str, message: dict, delivery: Delivery | None = None) -> SentRef:
         channel = self.dm_channel(channel)
         self._pace(channel)

@@ -19,6 +19,8 @@ from sqlalchemy.exc import DBAPIError
 from errors import UserError
 from handlers.deps import BotDeps
 from handlers.identity import viewer_for_slack_user
+from handlers.reply import speak_to
+from i18n import _
 from metrics.scopes import Viewer
 from render.format import date_text
 from render.nudges import parse_button_value, snooze_modal
@@ -60,11 +62,13 @@ def identify(deps: BotDeps, client, user_id: str):
     except DBAPIError:
         error_id = uuid.uuid4().hex[:8]
         log.warning("data source unavailable (error id %s)", error_id, exc_info=True)
-        return None, f"The sales data source is unavailable right now (error id {error_id}). Please try again soon."
+        return None, _("The sales data source is unavailable right now (error id {error_id}). Please try again "
+                       "soon.").format(error_id=error_id)
     except Exception:  # noqa: BLE001 - Slack or network failure while identifying
         error_id = uuid.uuid4().hex[:8]
         log.exception("could not identify %s (error id %s)", user_id, error_id)
-        return None, f"I couldn't check who you are right now (error id {error_id}). Please try again."
+        return None, _("I couldn't check who you are right now (error id {error_id}). Please try again.").format(
+            error_id=error_id)
 
 
 def viewer_today(deps: BotDeps, viewer, now: datetime) -> date:
@@ -74,18 +78,23 @@ def viewer_today(deps: BotDeps, viewer, now: datetime) -> date:
 def refusal(result: ActionResult, viewer: Viewer) -> str | None:
     """Why the click did nothing. A refused deal is named (with its owner) only to someone who may see every
     deal (ops, execs): a rep clicking a forged button learns nothing about another rep's deal."""
-    deal = f"“{result.deal_name}”" if result.deal_name else "that deal"
     if result.outcome == "unknown_deal":
-        return "I can't find that deal any more: it may have been deleted or merged in the CRM."
+        return _("I can't find that deal any more: it may have been deleted or merged in the CRM.")
     if result.outcome == "forbidden" and not viewer.sees_everything:
-        return ("Sorry, that deal isn't yours or your team's: only its owner or their manager can snooze its alerts "
-                "or mark it still active.")
+        return _("Sorry, that deal isn't yours or your team's: only its owner or their manager can snooze its "
+                 "alerts or mark it still active.")
     if result.outcome == "forbidden":
-        owner = result.owner_name or "its owner"
-        return (f"Sorry, the alerts on {deal} belong to {owner}: only they or their manager can snooze them "
-                "or mark them still active.")
+        owner = result.owner_name or _("its owner")
+        if result.deal_name:
+            return _("Sorry, the alerts on “{deal}” belong to {owner}: only they or their manager can snooze them "
+                     "or mark them still active.").format(deal=result.deal_name, owner=owner)
+        return _("Sorry, the alerts on that deal belong to {owner}: only they or their manager can snooze them "
+                 "or mark them still active.").format(owner=owner)
     if result.outcome == "not_flagged":
-        return f"{deal} isn't flagged as stalled right now, so there's nothing to snooze."
+        if result.deal_name:
+            return _("“{deal}” isn't flagged as stalled right now, so there's nothing to snooze.").format(
+                deal=result.deal_name)
+        return _("That deal isn't flagged as stalled right now, so there's nothing to snooze.")
     return None
 
 
@@ -109,6 +118,7 @@ def register(app, deps: BotDeps) -> None:
         """Who clicked and whether they may act on that deal: (viewer, result, period, now), or None when the
         click was answered already (unknown person, refusal)."""
         opp_id, period, record = parse_button_value(action.get("value"))
+        speak_to(deps, body["user"]["id"])  # the notes below are in the clicker's language
         viewer, problem = identify(deps, client, body["user"]["id"])
         if viewer is None:
             tell(body, client, respond, problem)
@@ -133,12 +143,12 @@ def register(app, deps: BotDeps) -> None:
         viewer, result, period, now = click
         if kind == "still_active":
             acknowledge(deps.engine, result.opportunity_id, actor_rep_id=viewer.rep_id, now=now)
-            note = (f"Got it: “{result.deal_name}” is still active. I'll ask again only if something changes "
-                    "on the deal.")
+            note = _("Got it: “{deal}” is still active. I'll ask again only if something changes on the "
+                     "deal.").format(deal=result.deal_name)
         else:
             until = viewer_today(deps, viewer, now) + timedelta(days=SNOOZE_DAYS[kind])
             snooze(deps.engine, result.opportunity_id, until, actor_rep_id=viewer.rep_id, now=now)
-            note = f"Snoozed “{result.deal_name}” until {date_text(until)}."
+            note = _("Snoozed “{deal}” until {date}.").format(deal=result.deal_name, date=date_text(until))
         if not refresh_messages(deps, client, result, period):
             tell(body, client, respond, note)
 
@@ -152,6 +162,6 @@ def register(app, deps: BotDeps) -> None:
         today = viewer_today(deps, viewer, now)
         meta = json.dumps({"o": result.opportunity_id, "p": period}, separators=(",", ":"))
         client.views_open(trigger_id=body["trigger_id"],
-                          view=snooze_modal(result.deal_name or "this deal", meta,
+                          view=snooze_modal(result.deal_name or _("this deal"), meta,
                                             initial_date=today + timedelta(days=CUSTOM_DEFAULT_DAYS),
                                             min_date=today))

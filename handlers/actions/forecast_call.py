@@ -6,6 +6,7 @@ from __future__ import annotations
 from handlers.actions.alerts import identify, tell
 from handlers.deps import BotDeps
 from handlers.forecast_call import NOT_YOURS, open_call_modal
+from handlers.reply import speak_to
 from render.calls import CALL_ACTION_ID, parse_call_reference
 
 
@@ -13,7 +14,8 @@ def register(app, deps: BotDeps) -> None:
     @app.action(CALL_ACTION_ID)
     def on_click(ack, body, action, client, respond):
         ack()
-        rep_id, _ = parse_call_reference(action.get("value"))
+        rep_id, _quarter = parse_call_reference(action.get("value"))
+        speak_to(deps, body["user"]["id"])  # the modal is in the clicker's language
         viewer, problem = identify(deps, client, body["user"]["id"])
         if viewer is None:
             tell(body, client, respond, problem)

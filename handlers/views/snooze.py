@@ -9,6 +9,8 @@ from datetime import UTC, date, datetime, timedelta
 
 from handlers.actions.alerts import MAX_SNOOZE_DAYS, identify, refresh_messages, refusal, viewer_today
 from handlers.deps import BotDeps
+from handlers.reply import speak_to
+from i18n import _
 from render.nudges import (
     SNOOZE_CALLBACK_ID,
     SNOOZE_DATE_ACTION,
@@ -36,8 +38,10 @@ def register(app, deps: BotDeps) -> None:
             opp_id = int(meta["o"])
             period = meta.get("p") if isinstance(meta.get("p"), str) else None
         except (ValueError, KeyError, TypeError):
-            ack(response_action="errors", errors={SNOOZE_DATE_BLOCK: "This form has expired: click the button again."})
+            ack(response_action="errors",
+                errors={SNOOZE_DATE_BLOCK: _("This form has expired: click the button again.")})
             return
+        speak_to(deps, body["user"]["id"])  # the field errors are in the person's language
         viewer, problem = identify(deps, client, body["user"]["id"])
         if viewer is None:
             ack(response_action="errors", errors={SNOOZE_DATE_BLOCK: problem[:150]})
@@ -49,19 +53,19 @@ def register(app, deps: BotDeps) -> None:
             until = date.fromisoformat(picked or "")
         except ValueError:
             until = None
-            errors[SNOOZE_DATE_BLOCK] = "Pick the date the deal should come back."
+            errors[SNOOZE_DATE_BLOCK] = _("Pick the date the deal should come back.")
         if until is not None and until <= today:
-            errors[SNOOZE_DATE_BLOCK] = "Pick a date after today."
+            errors[SNOOZE_DATE_BLOCK] = _("Pick a date after today.")
         elif until is not None and until > today + timedelta(days=MAX_SNOOZE_DAYS):
-            errors[SNOOZE_DATE_BLOCK] = "Pick a date within the next year."
+            errors[SNOOZE_DATE_BLOCK] = _("Pick a date within the next year.")
         if not reason:
-            errors[SNOOZE_REASON_BLOCK] = "Say why, so your manager knows what's going on."
+            errors[SNOOZE_REASON_BLOCK] = _("Say why, so your manager knows what's going on.")
         if errors:
             ack(response_action="errors", errors=errors)
             return
         result = check_action(deps.engine, viewer.rep_id, opportunity_id=opp_id, settings=deps.settings, now=now)
         if result.outcome != "done":
-            why = refusal(result, viewer) or "Not possible."
+            why = refusal(result, viewer) or _("Not possible.")
             ack(response_action="errors", errors={SNOOZE_DATE_BLOCK: why[:150]})
             return
         ack()
