@@ -12,6 +12,7 @@ from decimal import Decimal
 from sqlalchemy import Connection, select
 
 from db.schema import reps, stages
+from i18n import N_, _
 from metrics.evaluate import evaluate
 from metrics.periods import Period, period_containing
 from metrics.scopes import Scope
@@ -20,9 +21,10 @@ BOTTLENECK_MIN_DEALS = 3
 COACHING_REPS = 3
 COACHING_DAYS = 90
 ORG = Scope("org", "the whole org")
-FIGURES = (("activities_per_week", "Activities / week", "count"), ("pipeline_created", "Pipeline created", "money"),
-           ("win_rate", "Win rate", "ratio"), ("avg_deal_size", "Avg deal size", "money"),
-           ("cycle_days", "Cycle (days)", "days"), ("attainment", "Attainment (4 qtrs)", "ratio"))
+FIGURES = (("activities_per_week", N_("Activities / week"), "count"),
+           ("pipeline_created", N_("Pipeline created"), "money"), ("win_rate", N_("Win rate"), "ratio"),
+           ("avg_deal_size", N_("Avg deal size"), "money"), ("cycle_days", N_("Cycle (days)"), "days"),
+           ("attainment", N_("Attainment (4 qtrs)"), "ratio"))
 
 
 @dataclass
@@ -36,10 +38,11 @@ class Scorecard:
 
     def bottleneck_text(self, next_stage: dict[str, str]) -> str:
         if self.bottleneck is None:
-            return "no bottleneck: no stage below the team with enough deals"
+            return _("no bottleneck: no stage below the team with enough deals")
         stage, mine, team, n = self.bottleneck
-        return (f"{stage} → {next_stage.get(stage, 'next stage')}: {mine * 100:.0f}% vs team {team * 100:.0f}%, "
-                f"{n} deals")
+        return _("{stage} → {next_stage}: {mine} vs team {team}, {count} deals").format(
+            stage=stage, next_stage=next_stage.get(stage) or _("next stage"), mine=f"{mine * 100:.0f}%",
+            team=f"{team * 100:.0f}%", count=n)
 
 
 def team_of(conn: Connection, rep_id: int) -> tuple[list[tuple[int, str]], Scope]:

@@ -12,6 +12,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from i18n import _
 from render.blocks import DEFAULT_LABELS, FALLBACK_TEXT, context, fields_sections, header, section
 from render.format import escape_mrkdwn, money_exact, one_line, truncate, truncate_escaped
 
@@ -79,9 +80,9 @@ def _plain(text: str) -> dict:
 
 def _system_fields(form: CallForm) -> list[str]:
     s, c = form.system, form.currency
-    what = "team" if form.team else "your deals"
-    return [f"*System commit* ({what})\n{_m(s.get('commit'), c)}", f"*System best case*\n{_m(s.get('best_case'), c)}",
-            f"*Closed won*\n{_m(s.get('closed'), c)}", f"*Quota*\n{_m(s.get('quota'), c)}"]
+    commit = _("*System commit* (team)") if form.team else _("*System commit* (your deals)")
+    return [f"{commit}\n{_m(s.get('commit'), c)}", f"*{_('System best case')}*\n{_m(s.get('best_case'), c)}",
+            f"*{_('Closed won')}*\n{_m(s.get('closed'), c)}", f"*{_('Quota')}*\n{_m(s.get('quota'), c)}"]
 
 
 def _reps_lines(form: CallForm) -> list[str]:
@@ -90,26 +91,29 @@ def _reps_lines(form: CallForm) -> list[str]:
     c = form.currency
     expected = len(form.reps)
     if form.reps_rollup is None:
-        head = f"*Your reps' calls*: none submitted yet this week (0 of {expected})."
+        head = _("*Your reps' calls*: none submitted yet this week (0 of {expected}).").format(expected=expected)
     else:
-        head = (f"*Your reps' calls rolled up*: commit {_m(form.reps_rollup[0], c)} · best case "
-                f"{_m(form.reps_rollup[1], c)} ({form.reps_submitted} of {expected} submitted).")
+        head = _("*Your reps' calls rolled up*: commit {commit} · best case {best_case} ({submitted} of {expected} "
+                 "submitted).").format(commit=_m(form.reps_rollup[0], c), best_case=_m(form.reps_rollup[1], c),
+                                       submitted=form.reps_submitted, expected=expected)
     lines = [head]
     for rep in form.reps[:REPS_LISTED]:
         name = escape_mrkdwn(truncate(one_line(rep.name), 80))
         if rep.commit is None:
-            lines.append(f"• {name}: not submitted")
+            lines.append("• " + _("{name}: not submitted").format(name=name))
         else:
-            lines.append(f"• {name}: commit {_m(rep.commit, c)} · best case {_m(rep.best_case, c)}")
+            lines.append("• " + _("{name}: commit {commit} · best case {best_case}").format(
+                name=name, commit=_m(rep.commit, c), best_case=_m(rep.best_case, c)))
     if len(form.reps) > REPS_LISTED:
-        lines.append(f"_…and {len(form.reps) - REPS_LISTED:,} more_")
+        lines.append("_" + _("…and {count} more").format(count=f"{len(form.reps) - REPS_LISTED:,}") + "_")
     return lines
 
 
 def _due_line(form: CallForm) -> str:
     if form.late:
-        return f"The deadline was *{escape_mrkdwn(form.deadline_text)}*: a call now is kept and marked late."
-    return f"Due *{escape_mrkdwn(form.deadline_text)}*; calls after that are marked late."
+        return _("The deadline was *{deadline}*: a call now is kept and marked late.").format(
+            deadline=escape_mrkdwn(form.deadline_text))
+    return _("Due *{deadline}*; calls after that are marked late.").format(deadline=escape_mrkdwn(form.deadline_text))
 
 
 def reminder_message(form: CallForm) -> dict:
@@ -124,7 +128,7 @@ def reminder_message(form: CallForm) -> dict:
     if reps:
         blocks.append(section("\n".join(reps)))
     blocks.append({"type": "actions", "block_id": "forecast_call",
-                   "elements": [{"type": "button", "text": _plain(DEFAULT_LABELS["forecast_call"]),
+                   "elements": [{"type": "button", "text": _plain(_(DEFAULT_LABELS["forecast_call"])),
                                  "action_id": CALL_ACTION_ID, "value": call_button_value(form.rep_id),
                                  "style": "primary"}]})
     blocks.append(context(["`/sales call` opens the form any time · `/sales calls` shows the roll-up"]))
@@ -135,7 +139,7 @@ def reminder_message(form: CallForm) -> dict:
 
 def _amount_input(block_id: str, label: str, initial: Decimal | None, hint: str) -> dict:
     element: dict[str, Any] = {"type": "plain_text_input", "action_id": AMOUNT_ACTION, "max_length": 30,
-                               "placeholder": _plain("e.g. 125000 or 125k")}
+                               "placeholder": _plain(_("e.g. 125000 or 125k"))}
     if initial is not None:
         element["initial_value"] = f"{initial:.2f}"
     return {"type": "input", "block_id": block_id, "label": _plain(label), "element": element, "hint": _plain(hint)}
@@ -144,30 +148,32 @@ def _amount_input(block_id: str, label: str, initial: Decimal | None, hint: str)
 def call_modal(form: CallForm) -> dict:
     """views.open payload: the system's figures, (managers) the reps' calls, and the call, prefilled with the
     system's roll-up."""
-    whose = "your team" if form.team else "your deals"
-    intro = f"Your call for *{escape_mrkdwn(form.quarter_label)}*, for {whose}. {_due_line(form)}"
+    intro = (_("Your call for *{quarter}*, for your team.") if form.team
+             else _("Your call for *{quarter}*, for your deals.")).format(quarter=escape_mrkdwn(form.quarter_label))
+    intro += " " + _due_line(form)
     if form.current is not None:
-        intro += (f"\nYour call this week so far: commit {_m(form.current[0], form.currency)} · best case "
-                  f"{_m(form.current[1], form.currency)}. A new one is added; earlier ones are kept.")
+        intro += "\n" + _("Your call this week so far: commit {commit} · best case {best_case}. A new one is added; "
+                          "earlier ones are kept.").format(commit=_m(form.current[0], form.currency),
+                                                           best_case=_m(form.current[1], form.currency))
     blocks: list[dict] = [section(intro), *fields_sections(_system_fields(form))]
     reps = _reps_lines(form)
     if reps:
         blocks.append(section("\n".join(reps)))
-    title = "Team commit" if form.team else "Commit"
+    title = _("Team commit") if form.team else _("Commit")
     blocks += [
-        _amount_input(COMMIT_BLOCK, title, form.system.get("commit"), "Prefilled with the system's commit roll-up."),
-        _amount_input(BEST_CASE_BLOCK, "Best case", form.system.get("best_case"),
-                      "Prefilled with the system's best-case roll-up."),
-        {"type": "input", "block_id": NOTE_BLOCK, "label": _plain("Note"), "optional": True,
+        _amount_input(COMMIT_BLOCK, title, form.system.get("commit"), _("Prefilled with the system's commit roll-up.")),
+        _amount_input(BEST_CASE_BLOCK, _("Best case"), form.system.get("best_case"),
+                      _("Prefilled with the system's best-case roll-up.")),
+        {"type": "input", "block_id": NOTE_BLOCK, "label": _plain(_("Note")), "optional": True,
          "element": {"type": "plain_text_input", "action_id": NOTE_ACTION, "multiline": True, "max_length": NOTE_MAX,
-                     "placeholder": _plain("What's behind the call: risks, upside")}},
+                     "placeholder": _plain(_("What's behind the call: risks, upside"))}},
     ]
     return {
         "type": "modal",
         "callback_id": CALL_CALLBACK_ID,
-        "title": _plain("Forecast call"),
-        "submit": _plain("Submit call"),
-        "close": _plain("Cancel"),
+        "title": _plain(_("Forecast call")),
+        "submit": _plain(_("Submit call")),
+        "close": _plain(_("Cancel")),
         "private_metadata": call_metadata(form.rep_id, form.quarter_start),
         "blocks": blocks,
     }

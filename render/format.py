@@ -16,7 +16,7 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from babel import Locale
-from babel.dates import format_date
+from babel.dates import format_date, format_datetime
 from babel.numbers import (
     format_compact_currency,
     format_currency,
@@ -228,6 +228,17 @@ def date_text(value: Any, locale: str | None = None) -> str:
     if isinstance(value, date):
         return format_date(value, DATE_PATTERN, locale=_locale(locale))
     return str(value)
+
+
+def moment_text(value: datetime, locale: str | None = None, *, with_year: bool = False) -> str:
+    """A local moment for people, in its own zone: 'Mon, Nov 30, 00:00 CST' in English, 'Sen, 30 Nov, 00.00 CST'
+    in Indonesian, 'lun, 30 nov, 00:00 CST' in Italian; the year too when asked."""
+    loc = _locale(locale)
+    if loc == "en":
+        pattern = "EEE, MMM d, y, HH:mm" if with_year else "EEE, MMM d, HH:mm"
+    else:
+        pattern = "EEE, d MMM y, HH:mm" if with_year else "EEE, d MMM, HH:mm"
+    return f"{format_datetime(value, pattern, tzinfo=value.tzinfo, locale=loc)} {value.tzname()}"
 
 
 def first_weekday(locale: str | None = None) -> int:
