@@ -362,7 +362,7 @@ def integrity(ask: Ask) -> Answer:
     findings = integrity_findings(ask.conn, today=ask.today, now=ask.now, settings=ask.settings)
     rule = ask.request.filters.get("rule")
     if rule:
-        return _integrity_rule(ask, rule, [f for f in findings if f.rule == rule], RULES.get(rule, rule))
+        return _integrity_rule(ask, rule, [f for f in findings if f.rule == rule], _(RULES.get(rule, rule)))
     totals: dict[str, int] = {}
     for f in findings:
         totals[f.rule] = totals.get(f.rule, 0) + 1

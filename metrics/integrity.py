@@ -68,6 +68,7 @@ from sqlalchemy import Connection, Date, and_, case, exists, func, literal, not_
 
 from config import Settings
 from db.schema import accounts, opportunities, opportunity_history, quotas, reps, stages
+from i18n import N_
 from metrics import dialect as dl
 from metrics.currency import Conversion, rate_day
 from metrics.rules_common import (
@@ -83,21 +84,21 @@ from metrics.rules_common import (
 )
 
 RULES: dict[str, str] = {
-    "missing_amount": "Missing or zero amount",
-    "negative_amount": "Negative amount",
-    "past_close_date": "Open with close date in the past",
-    "close_before_created": "Close date before created date",
-    "probability_off_stage": "Probability far from stage default",
-    "forecast_category_mismatch": "Forecast category inconsistent with stage",
-    "owner_inactive": "Open deal owned by an inactive rep",
-    "owner_unknown": "Open deal with no owner",
-    "duplicate_opportunity": "Duplicate opportunity",
-    "duplicate_account": "Duplicate account",
-    "amount_outlier": "Amount outlier",
-    "late_stage_no_next_step": "Late-stage deal with no next step",
-    "change_after_close": "Changed after close",
-    "rep_without_quota": "Active rep without quota",
-    "missing_exchange_rate": "Deal currency with no exchange rate",
+    "missing_amount": N_("Missing or zero amount"),
+    "negative_amount": N_("Negative amount"),
+    "past_close_date": N_("Open with close date in the past"),
+    "close_before_created": N_("Close date before created date"),
+    "probability_off_stage": N_("Probability far from stage default"),
+    "forecast_category_mismatch": N_("Forecast category inconsistent with stage"),
+    "owner_inactive": N_("Open deal owned by an inactive rep"),
+    "owner_unknown": N_("Open deal with no owner"),
+    "duplicate_opportunity": N_("Duplicate opportunity"),
+    "duplicate_account": N_("Duplicate account"),
+    "amount_outlier": N_("Amount outlier"),
+    "late_stage_no_next_step": N_("Late-stage deal with no next step"),
+    "change_after_close": N_("Changed after close"),
+    "rep_without_quota": N_("Active rep without quota"),
+    "missing_exchange_rate": N_("Deal currency with no exchange rate"),
 }
 
 PROBABILITY_TOLERANCE = 25

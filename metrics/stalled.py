@@ -64,6 +64,7 @@ from sqlalchemy import (
 
 from config import Settings
 from db.schema import accounts, activities, bot_close_date_pushes, opportunities, opportunity_history, reps, stages
+from i18n import N_
 from metrics import dialect as dl
 from metrics.currency import Conversion
 from metrics.history_snapshot import changed_since, close_date_pushes, usable_state, usable_watermark
@@ -82,10 +83,10 @@ from metrics.rules_common import (
 from metrics.scopes import is_wide
 
 RULES: dict[str, str] = {
-    "no_activity": "No recent activity",
-    "stuck_in_stage": "Stuck in stage",
-    "past_close_date": "Close date in the past",
-    "close_date_pushed": "Close date pushed repeatedly",
+    "no_activity": N_("No recent activity"),
+    "stuck_in_stage": N_("Stuck in stage"),
+    "past_close_date": N_("Close date in the past"),
+    "close_date_pushed": N_("Close date pushed repeatedly"),
 }
 
 STUCK_PERCENTILE = 0.75
