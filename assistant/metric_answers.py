@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
+from babel.numbers import format_decimal
+
 from assistant.answer_parts import LIST_LIMIT, _actions, _breakdown_table, _context, _explain, ranked, velocity_note
 from assistant.answers import Answer, Figure
 from assistant.ask import Ask
 from assistant.chart_specs import chart_for, paired_chart
 from errors import UserError
-from i18n import N_, _
+from i18n import N_, _, current_locale
 from metrics.evaluate import MetricResult, metric_definition
 from metrics.periods import Period
 from metrics.scopes import Scope
@@ -81,7 +83,8 @@ def change_text(before: Decimal | int | None, after: Decimal | int | None, fmt: 
         pts = (delta * 100).quantize(Decimal("0.1"), ROUND_HALF_UP)
         sign = "+" if pts > 0 else "\u2212" if pts < 0 else "±"
         shown = abs(pts).quantize(Decimal("1")) if pts == pts.to_integral_value() else abs(pts)
-        return Figure(_("Change"), _("{points} pts").format(points=f"{sign}{shown}"), "text"), None
+        number = format_decimal(shown, locale=current_locale(), decimal_quantization=False)
+        return Figure(_("Change"), _("{points} pts").format(points=f"{sign}{number}"), "text"), None
     pct = None
     if before:
         share = (delta / Decimal(before) * 100).quantize(Decimal("1"))

@@ -22,9 +22,9 @@ def _deal_lines(deal: DealCard, url: str | None, show_name: bool, currency: str 
     out += [f"{label}: {value}" for label, value in deal_facts(deal, currency)]
     if deal.stage_path:
         path = " → ".join(f"{one_line(stage)} ({date_text(at)})" for stage, at in deal.stage_path)
-        out.append(f"Stage path: {path}")
+        out.append(_("Stage path") + f": {path}")
     if deal.changes:
-        out.append("Changes:")
+        out.append(_("Changes") + ":")
         out.extend(f"  • {one_line(c)}" for c in deal.changes)
     if url:
         out.append(f"CRM: {url}")
