@@ -12,7 +12,7 @@ from datetime import datetime
 
 from assistant.answers import Action, Answer, Column, Figure, Table
 from assistant.ask import Ask, viewer_zone
-from i18n import _
+from i18n import SOURCE_LANGUAGE, _, current_locale
 from render.calls import call_button_value
 from render.format import money_exact
 
@@ -21,6 +21,8 @@ ROWS_SHOWN = 40
 
 def _when(at: datetime, ask: Ask) -> str:
     local = at.astimezone(viewer_zone(ask.viewer, ask.settings))
+    if current_locale() == SOURCE_LANGUAGE:
+        return f"{local:%a %b %-d, %H:%M} {local.tzname()}"
     from render.format import moment_text
 
     return moment_text(local)
