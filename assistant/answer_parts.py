@@ -5,12 +5,24 @@ from __future__ import annotations
 from assistant.answers import Action, Answer, Column, Table
 from assistant.as_of_answers import as_of_line
 from assistant.ask import Ask
-from i18n import _
+from i18n import N_, _
 from metrics.evaluate import MetricResult
 from metrics.periods import Period
 from metrics.scopes import Scope
 
 LIST_LIMIT = 15
+# A breakdown's dimension as a column heading.
+DIMENSION_HEADINGS = {
+    "owner": N_("owner"), "manager": N_("manager"), "team": N_("team"), "region": N_("region"),
+    "segment": N_("segment"), "stage": N_("stage"), "product": N_("product"), "industry": N_("industry"),
+    "forecast_category": N_("forecast category"), "day": N_("day"), "month": N_("month"),
+    "fiscal_quarter": N_("fiscal quarter"), "kind": N_("kind"),
+}
+
+
+def dimension_heading(name: str) -> str:
+    """A dimension's column heading in the asker's language ("stage" → "tahap", "fase")."""
+    return _(DIMENSION_HEADINGS[name]) if name in DIMENSION_HEADINGS else name.replace("_", " ")
 
 
 def _context(ask: Ask, period: Period | None, scope: Scope | None) -> list[str]:
@@ -42,7 +54,7 @@ def _explain(ask: Ask, answer: Answer, *results: MetricResult) -> Answer:
         answer.lines.append(left_out)
     if "explain" in ask.request.options:
         for r in results:
-            answer.lines.append(f"{r.label}: {r.description}")
+            answer.lines.append(f"{_(r.label)}: {r.description}")
         answer.lines.extend(conversion_lines(ask.settings.org_currency))
         for r in results:
             answer.lines.extend(f"SQL: {sql}" for sql in r.sql)
@@ -54,7 +66,8 @@ def _breakdown_table(result: MetricResult, label: str, extra: tuple[tuple[str, s
     """The result's rows as a table: its dimensions, the value, then (key, heading, fmt) extras."""
     if not result.by or not result.rows:
         return None
-    cols = [Column(d) for d in result.by] + [Column(label, result.fmt)] + [Column(h, f) for _, h, f in extra]
+    cols = ([Column(dimension_heading(d)) for d in result.by] + [Column(label, result.fmt)]
+            + [Column(h, f) for _k, h, f in extra])
     rows = [[r.get(d) for d in result.by] + [r["value"]] + [r.get(k) for k, _, _ in extra] for r in result.rows]
     return Table(cols, rows[:LIST_LIMIT * 2], total_rows=len(rows), all_rows=rows)
 
@@ -65,11 +78,11 @@ def velocity_note(result: MetricResult) -> str | None:
     row = result.rows[0] if result.rows else {}
     value = row.get("value")
     if value is None:
-        return ("No deal was won in the 365 days to the end of this period, so velocity (which needs a deal size, "
-                "a win rate and a cycle) cannot be worked out.")
+        return _("No deal was won in the 365 days to the end of this period, so velocity (which needs a deal "
+                 "size, a win rate and a cycle) cannot be worked out.")
     if value == 0 and not row.get("open_count"):
-        return (f"Velocity is $0 a day because no open deal closes in {result.period.label}: it multiplies the "
-                "open deals by the average won deal size and the win rate, over the mean cycle.")
+        return _("Velocity is $0 a day because no open deal closes in {period}: it multiplies the open deals by "
+                 "the average won deal size and the win rate, over the mean cycle.").format(period=result.period.label)
     return None
 
 

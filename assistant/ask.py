@@ -11,6 +11,7 @@ from sqlalchemy import Connection
 from assistant.grammar import Request
 from assistant.resolve import Reading
 from config import Settings
+from i18n import _
 from metrics.cache import ResultCache
 from metrics.clock import viewer_today, viewer_zone
 from metrics.currency import Conversion
@@ -72,7 +73,11 @@ def freshness_line(conn: Connection, settings: Settings, now: datetime) -> str:
     from crm.freshness import sync_freshness
 
     fresh = sync_freshness(conn, settings.crm, now)
-    return fresh.sentence(now) if fresh else f"as of {now.astimezone(UTC):%b %-d, %H:%M} UTC"
+    if fresh:
+        return fresh.sentence(now)
+    from render.format import stamp_text as moment_text
+
+    return _("as of {moment}").format(moment=moment_text(now.astimezone(UTC)).split(", ", 1)[1])
 
 
 def since_default(now: datetime) -> datetime:

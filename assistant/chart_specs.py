@@ -18,6 +18,7 @@ from datetime import date
 
 from assistant.answers import ChartSpec
 from assistant.ask import Ask
+from i18n import _
 from metrics.deals import stage_names
 from metrics.evaluate import MetricResult, metric_definition
 from metrics.periods import Period
@@ -33,8 +34,12 @@ ZERO_FORMATS = ("money", "count")  # formats where "no rows" means zero (a ratio
 
 
 def chart_title(what: str, by: tuple[str, ...], scope: Scope, period: Period) -> str:
-    split = f" by {' and '.join(d.replace('_', ' ') for d in by)}" if by else ""
-    return f"{what}{split} · {scope.label} · {period.label}"
+    from assistant.answer_parts import dimension_heading
+
+    if by:
+        what = _("{what} by {dimensions}").format(
+            what=what, dimensions=_(" and ").join(dimension_heading(d) for d in by))
+    return f"{what} · {scope.label} · {period.label}"
 
 
 def _months(period: Period) -> list[str]:
@@ -104,7 +109,7 @@ def chart_for(ask: Ask, name: str, period: Period, scope: Scope, what: str,
 
 
 def funnel_chart(result: MetricResult, scope: Scope, period: Period) -> ChartSpec:
-    return ChartSpec("funnel", chart_title("Stage conversion", (), scope, period),
+    return ChartSpec("funnel", chart_title(_("Stage conversion"), (), scope, period),
                      [(r["stage"], r["entered"]) for r in result.rows],
                      extra={"conversion": [r["value"] for r in result.rows]})
 

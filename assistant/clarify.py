@@ -16,6 +16,7 @@ from assistant.answers import Action, Answer
 from assistant.request_codec import encode
 from assistant.resolve import Reading, ScopeReading
 from errors import UserError
+from i18n import _
 from metrics.scopes import AmbiguousScope, ScopeChoice, Viewer, check_scope
 
 MAX_BUTTONS = 5
@@ -59,17 +60,18 @@ def clarification(conn: Connection, viewer: Viewer, reading: Reading) -> Answer 
         if not choices:
             return None
         if len(choices) > MAX_BUTTONS:
-            return Answer(kind="info", title=f"Which {words}?",
-                          lines=[f"{len(choices)} people or teams match “{words}”. Please ask again with the full "
-                                 "name or the email."])
+            return Answer(kind="info", title=_("Which {words}?").format(words=words),
+                          lines=[_("{count} people or teams match “{words}”. Please ask again with the full name "
+                                   "or the email.").format(count=len(choices), words=words)])
         actions = [Action(PICK, choice.label, value=encode(_picked(reading, side, scope.name, choice.reference)))
                    for choice in choices]
-        return Answer(kind="info", title=f"Which {words}?",
-                      lines=[f"More than one {'team' if _teams(choices) else 'person'} matches “{words}”. "
-                             "Pick one and I'll answer for them."],
+        line = (_("More than one team matches “{words}”. Pick one and I'll answer for them.") if _teams(choices)
+                else _("More than one person matches “{words}”. Pick one and I'll answer for them."))
+        return Answer(kind="info", title=_("Which {words}?").format(words=words),
+                      lines=[line.format(words=words)],
                       actions=actions)
     return None
 
 
 def _teams(choices: list[ScopeChoice]) -> bool:
-    return all(c.label.endswith("'s team") and c.scope.kind == "tree" for c in choices)
+    return all(c.scope.kind == "tree" and c.label == c.scope.label for c in choices)

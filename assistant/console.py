@@ -12,6 +12,8 @@ from sqlalchemy import Engine
 from assistant.answers import Answer
 from assistant.service import answer_text, read_for
 from config import Settings
+from db.languages import language_for
+from i18n import set_currency, set_locale
 from metrics.clock import person_by_email
 from metrics.scopes import Viewer
 from render.blocks import answer_to_message
@@ -30,6 +32,12 @@ def viewer_for(engine: Engine, email: str) -> Viewer:
     """The person `--as EMAIL` names, on the clock Slack knows for them (as in the chat)."""
     with engine.connect() as conn:
         return person_by_email(conn, email)
+
+
+def speak_as(engine: Engine, settings: Settings, viewer: Viewer) -> str:
+    """Answer in the person's language (`/sales settings language`, else DEFAULT_LOCALE), as Slack does."""
+    set_currency(settings.org_currency)
+    return set_locale(language_for(engine, settings.default_locale, rep_id=viewer.rep_id))
 
 
 def write_chart(answer: Answer, chart_dir: Path = CHART_DIR) -> Path | None:
@@ -69,6 +77,7 @@ def show(answer: Answer, settings: Settings, out=None, as_json: bool = False, ch
 
 def run_ask(engine: Engine, settings: Settings, email: str, text: str, as_json: bool = False, out=None) -> int:
     viewer = viewer_for(engine, email)
+    speak_as(engine, settings, viewer)
     answer = answer_text(engine, viewer, text, settings=settings)
     show(answer, settings, out, as_json)
     return 1 if answer.error_id else 0
@@ -99,4 +108,5 @@ def run_console(engine: Engine, settings: Settings, email: str, stdin=None, out=
         if text in ("quit", "exit", ":q"):
             return 0
         if text:
+            speak_as(engine, settings, viewer)  # again for each line: `settings language it` changes it
             show(answer_text(engine, viewer, text, settings=settings), settings, out)

@@ -7,6 +7,7 @@ from dataclasses import replace
 
 from assistant.answers import Answer, ChartSpec, Table
 from assistant.ask import Ask
+from i18n import _, ngettext
 from metrics.currency import rate_on, to_display
 from metrics.evaluate import CurrencyError, MetricResult
 
@@ -16,9 +17,9 @@ MONEY_CHARTS = ("pipeline_by_stage", "attainment_pace", "forecast", "waterfall")
 
 def conversion_lines(org_currency: str) -> list[str]:
     """What --explain says about currencies."""
-    return [f"Amounts are in {org_currency}: each deal is converted at the exchange rate valid on its close date "
-            "when closed, today's when open (amount ÷ rate, rounded half-even to the cent, deal by deal); a deal "
-            "whose currency has no rate on that day is left out and counted."]
+    return [_("Amounts are in {currency}: each deal is converted at the exchange rate valid on its close date "
+              "when closed, today's when open (amount ÷ rate, rounded half-even to the cent, deal by deal); a deal "
+              "whose currency has no rate on that day is left out and counted.").format(currency=org_currency)]
 
 
 def left_out_line(*results: MetricResult) -> str | None:
@@ -26,9 +27,10 @@ def left_out_line(*results: MetricResult) -> str | None:
     n = max((r.left_out for r in results), default=0)
     if not n:
         return None
-    deals = "1 deal was" if n == 1 else f"{n} deals were"
-    return (f"{deals} left out of these totals: their currency has no exchange rate on their date "
-            "(`/sales integrity` lists them).")
+    return ngettext("{count} deal was left out of these totals: their currency has no exchange rate on their date "
+                    "(`/sales integrity` lists them).",
+                    "{count} deals were left out of these totals: their currency has no exchange rate on their date "
+                    "(`/sales integrity` lists them).", n).format(count=n)
 
 
 def _table(table: Table, rate) -> Table:
@@ -50,8 +52,9 @@ def _chart(chart: ChartSpec, rate, code: str) -> ChartSpec:
 def _rate(ask: Ask, code: str):
     rate = rate_on(ask.conn, code, ask.today)
     if rate is None:
-        raise CurrencyError(f"There is no exchange rate for {code} valid today ({ask.today}), so I can't show "
-                            f"this in {code}. Amounts are in {ask.settings.org_currency}.")
+        raise CurrencyError(_("There is no exchange rate for {code} valid today ({today}), so I can't show this in "
+                              "{code}. Amounts are in {org}.").format(code=code, today=ask.today,
+                                                                     org=ask.settings.org_currency))
     return rate
 
 
@@ -83,6 +86,7 @@ def in_display_currency(ask: Ask, answer: Answer) -> Answer:
     if answer.deal is not None:
         answer.deal = replace(answer.deal, amount=to_display(answer.deal.amount, rate))
     answer.currency = code
-    answer.lines.append(f"Amounts in {code} at today's rate: 1 {org} = {rate.normalize():f} {code} ({ask.today}).")
+    answer.lines.append(_("Amounts in {code} at today's rate: 1 {org} = {rate} {code} ({today}).").format(
+        code=code, org=org, rate=f"{rate.normalize():f}", today=ask.today))
     return answer
 

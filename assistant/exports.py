@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from assistant.answers import Action, Answer, Column, Table
 from assistant.ask import Ask
+from i18n import _
 
 EXPORT_LIMIT = 100_000  # rows a list fetches for a CSV file (a deal list asked with `csv`)
 CHARTED = frozenset({"pipeline", "quota", "forecast", "leaderboard", "winrate", "cycle", "funnel", "metric"})
@@ -31,12 +32,12 @@ def with_exports(ask: Ask, answer: Answer) -> Answer:
     if "csv" in options:
         answer.export = export_table(answer)
     if "chart" in options and answer.chart is None and ask.request.intent in CHARTED:
-        answer.lines.append("There is no chart for one person's single figure: ask it `by month` or for a team.")
+        answer.lines.append(_("There is no chart for one person's single figure: ask it `by month` or for a team."))
     if answer.kind not in ("metric", "list") or not any(a.kind == "share" for a in answer.actions):
         return answer
     base = ask.request.raw
     if ask.request.intent in CHARTED and "chart" not in options and not any(a.kind == "chart" for a in answer.actions):
-        answer.actions.append(Action("chart", "Chart", value=(base + " chart")[:1900]))
+        answer.actions.append(Action("chart", _("Chart"), value=(base + " chart")[:1900]))
     if answer.table is not None and "csv" not in options:
         answer.actions.append(Action("csv", "CSV", value=(base + " csv")[:1900]))
     return answer

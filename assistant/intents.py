@@ -20,7 +20,7 @@ from assistant.metric_answers import NOT_COMPARABLE, compare_answer, metric_answ
 from assistant.scorecard_answers import scorecard
 from assistant.waterfall_answers import waterfall
 from errors import UserError
-from i18n import N_, _
+from i18n import N_, _, ngettext
 from metrics.changes import KIND_TITLES, KINDS, changed_deal_count, changes_since, changes_summary
 from metrics.deals import CHOICES, DealRow, deal_history, find_deal
 from metrics.periods import parse_period
@@ -45,9 +45,9 @@ HELP_EXAMPLES = {
     "settings": N_("`/sales settings` — your role, scope, time zone and digest · `/sales settings language id|it|en`"),
     "commission": N_("`/sales commission` · `/sales comp what if Acme renewal` · `what if +50k` — estimated payout"),
     "scorecard": N_("`/sales scorecard` · `/sales scorecard team` — you vs your team's median, and the bottleneck"),
-    "call": "`/sales call` — submit your forecast call for the quarter (commit, best case, a note)",
-    "calls": "`/sales calls [team]` — each person's call beside the system's roll-up and quota; who hasn't called",
-    "status": "`/sales status` — how fresh the CRM data is, per object (sales ops, execs)",
+    "call": N_("`/sales call` — submit your forecast call for the quarter (commit, best case, a note)"),
+    "calls": N_("`/sales calls [team]` — each person's call beside the system's roll-up and quota; who hasn't called"),
+    "status": N_("`/sales status` — how fresh the CRM data is, per object (sales ops, execs)"),
     "waterfall": N_("`/sales waterfall my team this quarter` · `/sales waterfall q3` — how the pipeline moved: "
                     "created, pulled in, pushed out, won, lost…"),
     "trend": N_("`/sales trend pipeline|commit|forecast|winrate|attainment [who] [weekly|monthly]` — as of the end of "
@@ -75,13 +75,13 @@ def pipeline(ask: Ask) -> Answer:
     split = ranked(ask.metric("pipeline", period, scope, by), ask.request.limit,
                    ask.request.filters.get("sort") == "smallest")
     row = total.rows[0]
-    answer = Answer(kind="metric", title=f"Open pipeline · {scope.label}",
-                    figures=[Figure("Pipeline", row["open_amount"]), Figure("Weighted", row["value"]),
-                             Figure("Open deals", row["open_count"], "count")],
-                    table=_breakdown_table(split, "pipeline", (("open_count", "deals", "count"),)),
+    answer = Answer(kind="metric", title=_("Open pipeline · {scope}").format(scope=scope.label),
+                    figures=[Figure(_("Pipeline"), row["open_amount"]), Figure(_("Weighted"), row["value"]),
+                             Figure(_("Open deals"), row["open_count"], "count")],
+                    table=_breakdown_table(split, _("pipeline"), (("open_count", _("deals"), "count"),)),
                     context=_context(ask, period, scope), actions=_actions(ask))
     if "chart" in ask.request.options:
-        answer.chart = breakdown_chart(ask, split, "Open pipeline")
+        answer.chart = breakdown_chart(ask, split, _("Open pipeline"))
     return _explain(ask, answer, total, split)
 
 
@@ -91,26 +91,26 @@ def quota(ask: Ask) -> Answer:
     cov = ask.metric("coverage", period, scope)
     row, cov_row = att.rows[0], cov.rows[0]
     gap = None if row["quota"] is None else row["quota"] - (row["won_amount"] or 0)
-    answer = Answer(kind="metric", title=f"Quota attainment · {scope.label}",
-                    figures=[Figure("Attainment", row["value"], "ratio"), Figure("Pace", row["pace"], "ratio"),
-                             Figure("Closed won", row["won_amount"]), Figure("Quota", row["quota"]),
-                             Figure("Gap to quota", gap), Figure("Coverage", cov_row["value"], "multiple")],
+    answer = Answer(kind="metric", title=_("Quota attainment · {scope}").format(scope=scope.label),
+                    figures=[Figure(_("Attainment"), row["value"], "ratio"), Figure(_("Pace"), row["pace"], "ratio"),
+                             Figure(_("Closed won"), row["won_amount"]), Figure(_("Quota"), row["quota"]),
+                             Figure(_("Gap to quota"), gap), Figure(_("Coverage"), cov_row["value"], "multiple")],
                     context=_context(ask, period, scope), actions=_actions(ask))
     if row["quota"] is None:
-        answer.lines.append("No quota is set for this period, so attainment cannot be computed.")
+        answer.lines.append(_("No quota is set for this period, so attainment cannot be computed."))
     if scope.kind != "rep" or ask.request.by:
         by = ask.request.by or ("owner",)
         split = ask.metric("attainment", period, scope, by)
         split.rows.sort(key=lambda r: (r["value"] is None, -(r["value"] or 0)))
-        answer.table = _breakdown_table(split, "attainment",
-                                        (("won_amount", "closed won", "money"), ("quota", "quota", "money")))
+        answer.table = _breakdown_table(split, _("attainment"),
+                                        (("won_amount", _("closed won"), "money"), ("quota", _("quota"), "money")))
     if "chart" in ask.request.options:
         daily = ask.metric("closed_won", period, scope, ("day",))
         running, series = Decimal(0), []
         for r in daily.rows:
             running += r["value"] or 0
             series.append((r["day"], running))
-        answer.chart = ChartSpec("attainment_pace", chart_title("Closed won vs pace", (), scope, period), series,
+        answer.chart = ChartSpec("attainment_pace", chart_title(_("Closed won vs pace"), (), scope, period), series,
                                  target=row["quota"], extra={"start": period.start, "end": period.end})
     return _explain(ask, answer, att, cov)
 
@@ -119,18 +119,19 @@ def forecast(ask: Ask) -> Answer:
     period, scope = ask.period(), ask.scope()
     result = ask.metric("forecast", period, scope)
     r = result.rows[0]
-    answer = Answer(kind="metric", title=f"Forecast · {scope.label}",
-                    figures=[Figure("Closed", r["closed"]), Figure("Commit", r["commit"]),
-                             Figure("Best case", r["best_case"]), Figure("Pipeline", r["pipeline"]),
-                             Figure("Quota", r["quota"])],
+    answer = Answer(kind="metric", title=_("Forecast · {scope}").format(scope=scope.label),
+                    figures=[Figure(_("Closed"), r["closed"]), Figure(_("Commit"), r["commit"]),
+                             Figure(_("Best case"), r["best_case"]), Figure(_("Pipeline"), r["pipeline"]),
+                             Figure(_("Quota"), r["quota"])],
                     context=_context(ask, period, scope), actions=_actions(ask))
     if r["quota"]:
-        answer.lines.append("Commit covers " + _pct(r["commit"] / r["quota"]) + " of quota; best case "
-                            + _pct(r["best_case"] / r["quota"]) + ".")
+        answer.lines.append(_("Commit covers {commit} of quota; best case {best_case}.").format(
+            commit=_pct(r["commit"] / r["quota"]), best_case=_pct(r["best_case"] / r["quota"])))
     if "chart" in ask.request.options:
-        answer.chart = ChartSpec("forecast", chart_title("Forecast vs quota", (), scope, period),
-                                 [("Closed", r["closed"]), ("Commit", r["commit"]), ("Best case", r["best_case"]),
-                                  ("Pipeline", r["pipeline"])], target=r["quota"])
+        answer.chart = ChartSpec("forecast", chart_title(_("Forecast vs quota"), (), scope, period),
+                                 [(_("Closed"), r["closed"]), (_("Commit"), r["commit"]),
+                                  (_("Best case"), r["best_case"]), (_("Pipeline"), r["pipeline"])],
+                                 target=r["quota"])
     return _explain(ask, answer, result)
 
 
@@ -148,24 +149,26 @@ def deals(ask: Ask) -> Answer:
                                      amount_max=org_filter(ask, "amount_max"), stage=f.get("stage"),
                                      smallest=f.get("sort") == "smallest", money=ask.money)
     rows = [[d.name, d.owner, d.stage, d.amount, d.close_date] for d in every]
-    table = Table([Column("deal"), Column("owner"), Column("stage"), Column("amount", "money"),
-                   Column("close", "date")], rows[:limit],
+    table = Table([Column(_("deal")), Column(_("owner")), Column(_("stage")), Column(_("amount"), "money"),
+                   Column(_("close"), "date")], rows[:limit],
                   total_rows=total if ask.request.limit is None else len(rows[:limit]), all_rows=rows)
-    title = f"Top {len(table.rows)} open deals" if ask.request.limit else "Open deals closing"
-    return Answer(kind="list", title=f"{title} · {scope.label}",
-                  figures=[Figure("Deals", total, "count")], table=table,
-                  lines=[] if total else ["No open deals close in this period" + _filter_words(f) + "."],
+    title = (ngettext("Top {count} open deal · {scope}", "Top {count} open deals · {scope}", len(table.rows))
+             if ask.request.limit else _("Open deals closing · {scope}"))
+    return Answer(kind="list", title=title.format(count=len(table.rows), scope=scope.label),
+                  figures=[Figure(_("Deals"), total, "count")], table=table,
+                  lines=[] if total else [_("No open deals close in this period{filters}.").format(
+                      filters=_filter_words(f))],
                   context=_context(ask, period, scope), actions=_actions(ask, chart=False))
 
 
 def _filter_words(filters: dict) -> str:
     words = []
     if "amount_min" in filters:
-        words.append(f"of at least {filters['amount_min']:,}")
+        words.append(_("of at least {amount}").format(amount=f"{filters['amount_min']:,}"))
     if "amount_max" in filters:
-        words.append(f"of at most {filters['amount_max']:,}")
+        words.append(_("of at most {amount}").format(amount=f"{filters['amount_max']:,}"))
     if "stage" in filters:
-        words.append(f"in {filters['stage']}")
+        words.append(_("in {stage}").format(stage=filters["stage"]))
     return (" " + " ".join(words)) if words else ""
 
 
@@ -174,29 +177,31 @@ def deal(ask: Ask) -> Answer:
     A deal outside their scope is answered like one that does not exist, so the answer gives nothing away."""
     name = ask.request.args
     if not name:
-        raise UserError("Which deal? Try `/sales deal Acme renewal` or a deal id.")
+        raise UserError(_("Which deal? Try `/sales deal Acme renewal` or a deal id."))
     match = find_deal(ask.conn, default_scope(ask.viewer), name, money=ask.money)
     if match.choices:
         return _deal_choices(ask, name, match.choices)
     if match.deal is None:
-        raise UserError(f"I can't find a deal called “{name}” among the deals you can see. "
-                        "Try part of its name or its CRM id.")
+        raise UserError(_("I can't find a deal called “{name}” among the deals you can see. "
+                          "Try part of its name or its CRM id.").format(name=name))
     found, zone = match.deal, viewer_zone(ask.viewer, ask.settings)
     history = deal_history(ask.conn, found.id)
-    changes = [f"{CHANGE_LABELS[field]} {_change_value(before, found.currency)} → "
-               f"{_change_value(after, found.currency)} on "
-               f"{date_text(when.astimezone(zone))}" for when, field, before, after in history.changes[-10:]]
+    changes = [_("{what} {before} → {after} on {day}").format(
+        what=_(CHANGE_LABELS[field]), before=_change_value(before, found.currency),
+        after=_change_value(after, found.currency), day=date_text(when.astimezone(zone)))
+        for when, field, before, after in history.changes[-10:]]
     path = [(stage, at and at.astimezone(zone)) for stage, at in history.stage_path]
     last_activity = history.last_activity and history.last_activity.astimezone(zone)
     card = DealCard(found.record, found.name, found.owner, found.account, found.stage, path, found.amount,
                     found.close_date, changes, last_activity, found.next_step, None, found.probability,
                     found.currency, found.own_amount)
     return Answer(kind="deal", title=found.name, deal=card, context=_context(ask, None, None),
-                  understood=f"I read “{name}” as {found.name}." if match.read_as else None,
+                  understood=(_("I read “{name}” as {deal}.").format(name=name, deal=found.name)
+                              if match.read_as else None),
                   actions=[Action("share", _("Share in channel"), value=ask.request.raw[:1900])])
 
 
-CHANGE_LABELS = {"amount": "Amount", "close_date": "Close date"}
+CHANGE_LABELS = {"amount": N_("Amount"), "close_date": N_("Close date")}
 
 
 def _change_value(value, currency: str | None) -> str:
@@ -206,14 +211,15 @@ def _change_value(value, currency: str | None) -> str:
 
 def _deal_choices(ask: Ask, name: str, choices: list[DealRow]) -> Answer:
     shown = choices[:CHOICES]
-    table = Table([Column("deal"), Column("id"), Column("owner"), Column("stage"), Column("amount", "money"),
-                   Column("close", "date")],
+    table = Table([Column(_("deal")), Column(_("id")), Column(_("owner")), Column(_("stage")),
+                   Column(_("amount"), "money"), Column(_("close"), "date")],
                   [[d.name, d.record, d.owner, d.stage, d.amount, d.close_date] for d in shown])
-    lines = [f"More than one deal you can see matches “{name}”. Ask again with its full name or its id, "
-             f"e.g. `/sales deal {shown[0].record}`."]
+    lines = [_("More than one deal you can see matches “{name}”. Ask again with its full name or its id, "
+               "e.g. `/sales deal {record}`.").format(name=name, record=shown[0].record)]
     if len(choices) > len(shown):
-        lines.append(f"Only the first {len(shown)} are listed: add more of the name to narrow it down.")
-    return Answer(kind="list", title="Which deal?", table=table, lines=lines, context=_context(ask, None, None))
+        lines.append(_("Only the first {count} are listed: add more of the name to narrow it down.").format(
+            count=len(shown)))
+    return Answer(kind="list", title=_("Which deal?"), table=table, lines=lines, context=_context(ask, None, None))
 
 
 def stalled(ask: Ask) -> Answer:
@@ -223,14 +229,14 @@ def stalled(ask: Ask) -> Answer:
     found = stalled_overview(ask.conn, today=ask.today, now=ask.now, settings=ask.settings,
                              owner_ids=scope.member_ids(ask.conn), cache=ask.cache,
                              limit=EXPORT_LIMIT if "csv" in ask.request.options else LIST_LIMIT)
-    every = [[f.record_name, f.owner, RULES.get(f.rule, f.rule), f.detail, f.amount] for f in found.findings]
+    every = [[f.record_name, f.owner, _(RULES.get(f.rule, f.rule)), f.detail, f.amount] for f in found.findings]
     rows = every[:LIST_LIMIT]
-    table = Table([Column("deal"), Column("owner"), Column("reason"), Column("detail"), Column("amount", "money")],
-                  rows, total_rows=found.total_findings, all_rows=every)
-    return Answer(kind="list", title=f"Stalled deals · {scope.label}",
-                  figures=[Figure("Stalled deals", found.total_deals, "count"),
-                           Figure("Findings", found.total_findings, "count")],
-                  table=table if rows else None, lines=[] if rows else ["Nothing is stalled. Nice."],
+    table = Table([Column(_("deal")), Column(_("owner")), Column(_("reason")), Column(_("detail")),
+                   Column(_("amount"), "money")], rows, total_rows=found.total_findings, all_rows=every)
+    return Answer(kind="list", title=_("Stalled deals · {scope}").format(scope=scope.label),
+                  figures=[Figure(_("Stalled deals"), found.total_deals, "count"),
+                           Figure(_("Findings"), found.total_findings, "count")],
+                  table=table if rows else None, lines=[] if rows else [_("Nothing is stalled. Nice.")],
                   context=_context(ask, None, scope), actions=_actions(ask, chart=False))
 
 
@@ -240,15 +246,15 @@ def winrate(ask: Ask) -> Answer:
     total_count = ask.metric("win_rate", period, scope) if ask.request.by else by_count
     by_value = ask.metric("win_rate_value", period, scope)
     r = total_count.rows[0]
-    answer = Answer(kind="metric", title=f"Win rate · {scope.label}",
-                    figures=[Figure("Win rate", r["value"], "ratio"),
-                             Figure("By value", by_value.rows[0]["value"], "ratio"),
-                             Figure("Won", r["won_count"], "count"), Figure("Lost", r["lost_count"], "count")],
-                    table=_breakdown_table(by_count, "win rate",
-                                           (("won_count", "won", "count"), ("lost_count", "lost", "count"))),
+    answer = Answer(kind="metric", title=_("Win rate · {scope}").format(scope=scope.label),
+                    figures=[Figure(_("Win rate"), r["value"], "ratio"),
+                             Figure(_("By value"), by_value.rows[0]["value"], "ratio"),
+                             Figure(_("Won"), r["won_count"], "count"), Figure(_("Lost"), r["lost_count"], "count")],
+                    table=_breakdown_table(by_count, _("win rate"),
+                                           (("won_count", _("won"), "count"), ("lost_count", _("lost"), "count"))),
                     context=_context(ask, period, scope), actions=_actions(ask))
     if "chart" in ask.request.options:
-        answer.chart = chart_for(ask, "win_rate", period, scope, "Win rate", by_count)
+        answer.chart = chart_for(ask, "win_rate", period, scope, _("Win rate"), by_count)
     return _explain(ask, answer, total_count, by_value)
 
 
@@ -258,29 +264,30 @@ def cycle(ask: Ask) -> Answer:
     mean = ask.metric("cycle_days_mean", period, scope)
     velocity = ask.metric("velocity", period, scope)
     total = ask.metric("cycle_days", period, scope) if ask.request.by else median
-    answer = Answer(kind="metric", title=f"Sales cycle · {scope.label}",
-                    figures=[Figure("Median", total.rows[0]["value"], "days"),
-                             Figure("Mean", mean.rows[0]["value"], "days"),
-                             Figure("Won deals", total.rows[0]["won_count"], "count"),
-                             Figure("Velocity per day", velocity.rows[0]["value"] if velocity.rows else None)],
-                    table=_breakdown_table(median, "median days", (("won_count", "won deals", "count"),)),
+    answer = Answer(kind="metric", title=_("Sales cycle · {scope}").format(scope=scope.label),
+                    figures=[Figure(_("Median"), total.rows[0]["value"], "days"),
+                             Figure(_("Mean"), mean.rows[0]["value"], "days"),
+                             Figure(_("Won deals"), total.rows[0]["won_count"], "count"),
+                             Figure(_("Velocity per day"), velocity.rows[0]["value"] if velocity.rows else None)],
+                    table=_breakdown_table(median, _("median days"), (("won_count", _("won deals"), "count"),)),
                     context=_context(ask, period, scope), actions=_actions(ask))
     if not total.rows[0]["won_count"]:
-        answer.lines.append(f"No deal was won in {period.label}, so there is no cycle to measure.")
+        answer.lines.append(_("No deal was won in {period}, so there is no cycle to measure.").format(
+            period=period.label))
     answer.lines.extend(note for note in [velocity_note(velocity)] if note)
     if "chart" in ask.request.options:
-        answer.chart = chart_for(ask, "cycle_days", period, scope, "Sales cycle (median)", median)
+        answer.chart = chart_for(ask, "cycle_days", period, scope, _("Sales cycle (median)"), median)
     return _explain(ask, answer, total, mean, velocity)
 
 
 def funnel(ask: Ask) -> Answer:
     period, scope = ask.period(), ask.scope()
     result = ask.metric("conversion", period, scope)
-    table = Table([Column("stage"), Column("entered", "count"), Column("moved on", "count"),
-                   Column("conversion", "ratio")],
+    table = Table([Column(_("stage")), Column(_("entered"), "count"), Column(_("moved on"), "count"),
+                   Column(_("conversion"), "ratio")],
                   [[r["stage"], r["entered"], r["advanced"], r["value"]] for r in result.rows])
-    answer = Answer(kind="metric", title=f"Stage conversion · {scope.label}", table=table,
-                    lines=[] if result.rows else ["No deal entered a stage in this period."],
+    answer = Answer(kind="metric", title=_("Stage conversion · {scope}").format(scope=scope.label), table=table,
+                    lines=[] if result.rows else [_("No deal entered a stage in this period.")],
                     context=_context(ask, period, scope), actions=_actions(ask))
     if "chart" in ask.request.options:
         answer.chart = funnel_chart(result, scope, period)
@@ -291,18 +298,19 @@ def leaderboard(ask: Ask) -> Answer:
     period = ask.period()
     scope = ask.scope() if ask.request.scope_text else _leaderboard_default(ask)
     if scope.kind == "rep":
-        raise UserError("A leaderboard ranks a team. Try `/sales leaderboard team` or `/sales leaderboard org`.")
+        raise UserError(_("A leaderboard ranks a team. Try `/sales leaderboard team` or `/sales leaderboard org`."))
     result = ask.metric("attainment", period, scope, ("owner",))
     rows = sorted(result.rows, key=lambda r: (r["value"] is None, -(r["value"] or 0), -(r["won_amount"] or 0)))
     every = [[i, r["owner"], r["value"], r["won_amount"], r["quota"]]
              for i, r in enumerate(rows[:ask.request.limit] if ask.request.limit else rows, 1)]
-    table = Table([Column("#", "count"), Column("rep"), Column("attainment", "ratio"), Column("closed won", "money"),
-                   Column("quota", "money")], every[:min(ask.request.limit or LIST_LIMIT, LIST_LIMIT * 2)],
+    table = Table([Column("#", "count"), Column(_("rep")), Column(_("attainment"), "ratio"),
+                   Column(_("closed won"), "money"), Column(_("quota"), "money")],
+                  every[:min(ask.request.limit or LIST_LIMIT, LIST_LIMIT * 2)],
                   total_rows=len(rows) if ask.request.limit is None else None, all_rows=every)
-    answer = Answer(kind="metric", title=f"Leaderboard · {scope.label}", table=table,
+    answer = Answer(kind="metric", title=_("Leaderboard · {scope}").format(scope=scope.label), table=table,
                     context=_context(ask, period, scope), actions=_actions(ask))
     if "chart" in ask.request.options:
-        answer.chart = ChartSpec("leaderboard", chart_title("Attainment", (), scope, period),
+        answer.chart = ChartSpec("leaderboard", chart_title(_("Attainment"), (), scope, period),
                                  [(r["owner"], r["value"]) for r in rows[:10] if r["value"] is not None])
     return _explain(ask, answer, result)
 
@@ -312,7 +320,7 @@ def _leaderboard_default(ask: Ask) -> Scope:
 
     scope = default_scope(ask.viewer)
     if scope.kind == "rep" and ask.viewer.role == "rep":
-        raise UserError("Leaderboards are for managers and execs. You can ask `/sales quota` for your own standing.")
+        raise UserError(_("Leaderboards are for managers and execs. You can ask `/sales quota` for your own standing."))
     return scope
 
 
@@ -324,51 +332,56 @@ def changes(ask: Ask) -> Answer:
     tz = viewer_zone(ask.viewer, ask.settings)
     since = datetime.combine(asked.start, time.min, tzinfo=tz) if asked else since_default(ask.now)
     if since > ask.now:
-        raise UserError(f"{asked.label} has not started yet where you are, so nothing has changed since then. "
-                        "Try `/sales changes since yesterday` or `since last week`.")
+        raise UserError(_("{period} has not started yet where you are, so nothing has changed since then. "
+                          "Try `/sales changes since yesterday` or `since last week`.").format(period=asked.label))
     period = parse_period("this quarter", ask.today, ask.fiscal)
     summary = changes_summary(ask.conn, since, period=period, scope=scope, money=ask.money)
     cap = EXPORT_LIMIT if "csv" in ask.request.options else LIST_LIMIT
     every = changes_since(ask.conn, since, period=period, scope=scope, limit=cap, money=ask.money)
     listed = every[:LIST_LIMIT]
     total = len(every) if len(every) < cap else changed_deal_count(ask.conn, since, period=period, scope=scope)
-    figures = [Figure(KIND_TITLES[k], summary[k]["count"], "count") for k in KINDS if summary[k]["count"]]
-    rows = [[c.name, c.owner, ", ".join(KIND_TITLES[k] for k in c.kinds), c.amount_after] for c in every]
-    table = Table([Column("deal"), Column("owner"), Column("what"), Column("amount", "money")], rows[:LIST_LIMIT],
+    figures = [Figure(_(KIND_TITLES[k]), summary[k]["count"], "count") for k in KINDS if summary[k]["count"]]
+    rows = [[c.name, c.owner, ", ".join(_(KIND_TITLES[k]) for k in c.kinds), c.amount_after] for c in every]
+    table = Table([Column(_("deal")), Column(_("owner")), Column(_("what")), Column(_("amount"), "money")],
+                  rows[:LIST_LIMIT],
                   total_rows=total, all_rows=rows)
     when = moment_text(since.astimezone(tz), ask.today)
-    answer = Answer(kind="list", title=f"What changed since {when} · {scope.label}", figures=figures,
+    answer = Answer(kind="list",
+                    title=_("What changed since {moment} · {scope}").format(moment=when, scope=scope.label),
+                    figures=figures,
                     table=table if listed else None, context=_context(ask, period, scope),
                     actions=_actions(ask, chart=False))
     if not listed:
-        answer.lines.append(f"Nothing changed since {when}: no deal in {scope.label} was created, moved a stage, "
-                            "changed its close date or amount, or closed.")
+        answer.lines.append(_("Nothing changed since {moment}: no deal in {scope} was created, moved a stage, "
+                              "changed its close date or amount, or closed.").format(moment=when, scope=scope.label))
     return answer
 
 
 def moment_text(local: datetime, today: date) -> str:
     """"Mon, Nov 30, 00:00 CST"; the year too when it is not the asker's current one."""
-    year = f" {local.year}," if local.year != today.year else ","
-    return f"{local:%a, %b %-d}{year} {local:%H:%M} {local.tzname()}"
+    from render.format import stamp_text as localized
+
+    return localized(local, with_year=local.year != today.year)
 
 
 def integrity(ask: Ask) -> Answer:
     from metrics.integrity import RULES, integrity_findings
 
     if not ask.viewer.sees_everything:
-        raise UserError("Data-integrity findings are for sales ops and execs. Ask them, or see `/sales stalled`.")
+        raise UserError(_("Data-integrity findings are for sales ops and execs. Ask them, or see `/sales stalled`."))
     findings = integrity_findings(ask.conn, today=ask.today, now=ask.now, settings=ask.settings)
     rule = ask.request.filters.get("rule")
     if rule:
-        return _integrity_rule(ask, rule, [f for f in findings if f.rule == rule], RULES.get(rule, rule))
+        return _integrity_rule(ask, rule, [f for f in findings if f.rule == rule], _(RULES.get(rule, rule)))
     totals: dict[str, int] = {}
     for f in findings:
         totals[f.rule] = totals.get(f.rule, 0) + 1
-    table = Table([Column("rule"), Column("findings", "count")],
-                  [[RULES.get(rule, rule), n] for rule, n in sorted(totals.items(), key=lambda kv: -kv[1])])
-    return Answer(kind="list", title="Data-integrity findings", figures=[Figure("Findings", len(findings), "count")],
-                  table=table if findings else None, lines=[] if findings else ["No findings. The data is clean."],
-                  context=_context(ask, None, Scope("org", "the whole org")),
+    table = Table([Column(_("rule")), Column(_("findings"), "count")],
+                  [[_(RULES.get(rule, rule)), n] for rule, n in sorted(totals.items(), key=lambda kv: -kv[1])])
+    return Answer(kind="list", title=_("Data-integrity findings"),
+                  figures=[Figure(_("Findings"), len(findings), "count")],
+                  table=table if findings else None, lines=[] if findings else [_("No findings. The data is clean.")],
+                  context=_context(ask, None, Scope("org", _("the whole org"))),
                   actions=[Action("share", _("Share in channel"), value=ask.request.raw[:1900])])
 
 
@@ -376,12 +389,13 @@ def _integrity_rule(ask: Ask, rule: str, findings: list, title: str) -> Answer:
     """One rule's findings, record by record ("deals with no owner", "duplicate accounts")."""
     every = [[f.record_name, f.owner, f.detail, f.amount] for f in findings]
     rows = every[:LIST_LIMIT * 2]
-    table = Table([Column("record"), Column("owner"), Column("detail"), Column("amount", "money")], rows,
-                  total_rows=len(findings), all_rows=every)
-    return Answer(kind="list", title=f"Data integrity · {title}",
-                  figures=[Figure("Findings", len(findings), "count")], table=table if rows else None,
-                  lines=[] if rows else [f"No findings for “{title}”. The data is clean on that rule."],
-                  context=_context(ask, None, Scope("org", "the whole org")),
+    table = Table([Column(_("record")), Column(_("owner")), Column(_("detail")), Column(_("amount"), "money")],
+                  rows, total_rows=len(findings), all_rows=every)
+    return Answer(kind="list", title=_("Data integrity · {rule}").format(rule=title),
+                  figures=[Figure(_("Findings"), len(findings), "count")], table=table if rows else None,
+                  lines=[] if rows else [_("No findings for “{rule}”. The data is clean on that rule.").format(
+                      rule=title)],
+                  context=_context(ask, None, Scope("org", _("the whole org"))),
                   actions=[Action("share", _("Share in channel"), value=ask.request.raw[:1900])])
 
 
@@ -481,38 +495,40 @@ def status(ask: Ask) -> Answer:
     from crm.state import DELETIONS, RUN, read_states, reject_counts
 
     if not ask.viewer.sees_everything:
-        raise UserError("Sync health is for sales ops and execs. Every answer says how fresh its data is.")
+        raise UserError(_("Sync health is for sales ops and execs. Every answer says how fresh its data is."))
     crm = ask.settings.crm
     if crm.connector is None:
-        return Answer(kind="info", title="Data sources",
-                      lines=["No CRM is connected: the data comes from CSV imports (`python bot.py import`). "
-                             "See the README, “Connecting your CRM”."], context=[ask.freshness()])
+        return Answer(kind="info", title=_("Data sources"),
+                      lines=[_("No CRM is connected: the data comes from CSV imports (`python bot.py import`). "
+                               "See the README, “Connecting your CRM”.")], context=[ask.freshness()])
     states = [s for s in read_states(ask.conn, crm.connector) if not s.object.endswith(DELETIONS)]
     rejects = reject_counts(ask.conn, crm.connector)
 
     def when(moment: datetime | None) -> str:
-        return f"{age_text(ask.now - moment)} ago" if moment else "never"
+        return _("{age} ago").format(age=age_text(ask.now - moment)) if moment else _("never")
 
     rows = [[s.object, when(s.last_success_at), s.rows_seen, rejects.get(s.object, 0),
              _error_text(s.last_error, s.consecutive_failures)] for s in states if s.object != RUN]
     run = next((s for s in states if s.object == RUN), None)
-    lines = [f"A sync runs every {crm.sync_minutes} min on the scheduler's leader."]
+    lines = [_("A sync runs every {minutes} min on the scheduler's leader.").format(minutes=crm.sync_minutes)]
     if run is not None:
-        lines.append(f"Scheduled runs: last success {when(run.last_success_at)}"
-                     + (f"; {_error_text(run.last_error, run.consecutive_failures)}" if run.last_error else "."))
+        lines.append(_("Scheduled runs: last success {when}; {error}").format(
+            when=when(run.last_success_at), error=_error_text(run.last_error, run.consecutive_failures))
+            if run.last_error else _("Scheduled runs: last success {when}.").format(when=when(run.last_success_at)))
     if not rows:
-        lines.append(f"No {crm.connector} sync has run yet: `python bot.py sync`.")
-    table = Table([Column("object"), Column("last success"), Column("rows", "count"), Column("rejects", "count"),
-                   Column("last error")], rows) if rows else None
-    return Answer(kind="list", title=f"CRM sync · {crm.connector}", table=table, lines=lines,
-                  figures=[Figure("Rejected records", sum(rejects.values()), "count")],
+        lines.append(_("No {crm} sync has run yet: `python bot.py sync`.").format(crm=crm.connector))
+    table = Table([Column(_("object")), Column(_("last success")), Column(_("rows"), "count"),
+                   Column(_("rejects"), "count"), Column(_("last error"))], rows) if rows else None
+    return Answer(kind="list", title=_("CRM sync · {crm}").format(crm=crm.connector), table=table, lines=lines,
+                  figures=[Figure(_("Rejected records"), sum(rejects.values()), "count")],
                   context=[ask.freshness()])
 
 
 def _error_text(error: str | None, failures: int) -> str:
     if not error:
         return ""
-    runs = f"{failures} failed run{'s' if failures != 1 else ''} in a row: " if failures else ""
+    runs = ngettext("{count} failed run in a row: ", "{count} failed runs in a row: ", failures).format(
+        count=failures) if failures else ""
     return (runs + error)[:300]
 
 
@@ -564,17 +580,17 @@ def ignored_parts(ask: Ask) -> list[str]:
     honoured = HONOURS.get(request.intent, frozenset())
     out = []
     if request.by and "by" not in honoured:
-        out.append("by " + ", ".join(request.by))
+        out.append(_("by {dimensions}").format(dimensions=", ".join(request.by)))
     for option in sorted(request.options - {"share"}):
         if option not in honoured:
             out.append(option)
     if request.limit is not None and "limit" not in honoured:
-        out.append(f"top {request.limit}")
-    words = {"amount_min": "amount over {}", "amount_max": "amount under {}", "stage": "stage {}",
-             "rule": "rule {}", "sort": "{} first"}
+        out.append(_("top {count}").format(count=request.limit))
+    words = {"amount_min": N_("amount over {value}"), "amount_max": N_("amount under {value}"),
+             "stage": N_("stage {value}"), "rule": N_("rule {value}"), "sort": N_("{value} first")}
     for key, value in request.filters.items():
         if key not in honoured:
-            out.append(words[key].format(f"{value:,}" if key.startswith("amount") else value))
+            out.append(_(words[key]).format(value=f"{value:,}" if key.startswith("amount") else value))
     if request.compare is not None and ("compare" not in honoured or request.metric in NOT_COMPARABLE):
-        out.append("the comparison")
+        out.append(_("the comparison"))
     return out

@@ -5,21 +5,24 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
+from babel.numbers import format_decimal
+
 from assistant.answer_parts import LIST_LIMIT, _actions, _breakdown_table, _context, _explain, ranked, velocity_note
 from assistant.answers import Answer, Figure
 from assistant.ask import Ask
 from assistant.chart_specs import chart_for, paired_chart
 from errors import UserError
+from i18n import N_, _, current_locale
 from metrics.evaluate import MetricResult, metric_definition
 from metrics.periods import Period
 from metrics.scopes import Scope
 
 # The parts a metric returns beside its value, as figures.
 EXTRA_FIGURES = {
-    "open_count": ("Open deals", "count"), "won_count": ("Won deals", "count"),
-    "lost_count": ("Lost deals", "count"), "open_amount": ("Pipeline", "money"),
-    "won_amount": ("Closed won", "money"), "lost_amount": ("Closed lost", "money"),
-    "quota": ("Quota", "money"), "cycle_days_mean": ("Mean cycle", "days"), "pace": ("Pace", "ratio"),
+    "open_count": (N_("Open deals"), "count"), "won_count": (N_("Won deals"), "count"),
+    "lost_count": (N_("Lost deals"), "count"), "open_amount": (N_("Pipeline"), "money"),
+    "won_amount": (N_("Closed won"), "money"), "lost_amount": (N_("Closed lost"), "money"),
+    "quota": (N_("Quota"), "money"), "cycle_days_mean": (N_("Mean cycle"), "days"), "pace": (N_("Pace"), "ratio"),
 }
 # Metrics that have no single figure to compare (stage conversion is a row per stage).
 NOT_COMPARABLE = ("conversion",)
@@ -29,11 +32,11 @@ def _definition_or_sentence(name: str):
 
 def _figures(result: MetricResult) -> list[Figure]:
     row = result.rows[0] if result.rows else {}
-    out = [Figure(result.label, row.get("value"), result.fmt)]
+    out = [Figure(_(result.label), row.get("value"), result.fmt)]
     for key, value in row.items():
         if key in EXTRA_FIGURES and key != "pace":
             label, fmt = EXTRA_FIGURES[key]
-            out.append(Figure(label, value, fmt))
+            out.append(Figure(_(label), value, fmt))
     return out
 
 
@@ -43,16 +46,17 @@ def metric_answer(ask: Ask) -> Answer:
     definition = _definition_or_sentence(name)
     period, scope = ask.period(), ask.scope()
     total = ask.metric(definition.name, period, scope)
-    answer = Answer(kind="metric", title=f"{definition.label} · {scope.label}", figures=_figures(total),
+    label = _(definition.label)
+    answer = Answer(kind="metric", title=f"{label} · {scope.label}", figures=_figures(total),
                     context=_context(ask, period, scope), actions=_actions(ask, chart=False))
     results, split = [total], None
     if ask.request.by:
         split = ask.metric(definition.name, period, scope, ask.request.by)
         split = ranked(split, ask.request.limit, ask.request.filters.get("sort") == "smallest")
-        answer.table = _breakdown_table(split, definition.label.lower(), ())
+        answer.table = _breakdown_table(split, label.lower(), ())
         results.append(split)
     if "chart" in ask.request.options:
-        answer.chart = chart_for(ask, definition.name, period, scope, definition.label, split)
+        answer.chart = chart_for(ask, definition.name, period, scope, label, split)
     if definition.name == "velocity":
         answer.lines.extend(note for note in [velocity_note(total)] if note)
     elif total.rows and total.rows[0].get("value") is None:
@@ -62,8 +66,8 @@ def metric_answer(ask: Ask) -> Answer:
 
 def _why_empty(name: str) -> str:
     if name in ("attainment", "gap", "coverage", "quota"):
-        return "No quota is set for this period, so this cannot be worked out."
-    return "There is nothing to measure in this period."
+        return _("No quota is set for this period, so this cannot be worked out.")
+    return _("There is nothing to measure in this period.")
 
 
 def _value(ask: Ask, name: str, period: Period, scope: Scope) -> MetricResult:
@@ -73,18 +77,19 @@ def _value(ask: Ask, name: str, period: Period, scope: Scope) -> MetricResult:
 def change_text(before: Decimal | int | None, after: Decimal | int | None, fmt: str) -> tuple[Figure, str | None]:
     """The change from `before` to `after`: points for ratios (−4 pts), else the difference and its percentage."""
     if before is None or after is None:
-        return Figure("Change", None, fmt), None
+        return Figure(_("Change"), None, fmt), None
     delta = Decimal(after) - Decimal(before)
     if fmt == "ratio":
         pts = (delta * 100).quantize(Decimal("0.1"), ROUND_HALF_UP)
         sign = "+" if pts > 0 else "\u2212" if pts < 0 else "±"
         shown = abs(pts).quantize(Decimal("1")) if pts == pts.to_integral_value() else abs(pts)
-        return Figure("Change", f"{sign}{shown} pts", "text"), None
+        number = format_decimal(shown, locale=current_locale(), decimal_quantization=False)
+        return Figure(_("Change"), _("{points} pts").format(points=f"{sign}{number}"), "text"), None
     pct = None
     if before:
         share = (delta / Decimal(before) * 100).quantize(Decimal("1"))
         pct = f"{'+' if share > 0 else chr(0x2212) if share < 0 else '±'}{abs(share)}%"
-    return Figure("Change", delta, fmt), pct
+    return Figure(_("Change"), delta, fmt), pct
 
 
 def compare_answer(ask: Ask) -> Answer:
@@ -93,16 +98,18 @@ def compare_answer(ask: Ask) -> Answer:
     definition = _definition_or_sentence(name)
     period, scope = ask.period(), ask.scope()
     compare = ask.request.compare
+    label = _(definition.label)
     if compare.kind == "period":
         other_period, other_scope = compare.period, scope
         labels = (period.label, other_period.label)
-        title = f"{definition.label} · {scope.label}: {period.label} vs {other_period.label}"
+        title = _("{metric} · {scope}: {first} vs {second}").format(
+            metric=label, scope=scope.label, first=period.label, second=other_period.label)
     else:
         other_period, other_scope = period, ask.compare_scope()
         if other_scope is None:
-            raise UserError("Compare with whom? I could not find the second person or team.")
+            raise UserError(_("Compare with whom? I could not find the second person or team."))
         labels = (scope.label, other_scope.label)
-        title = f"{definition.label}: {scope.label} vs {other_scope.label}"
+        title = _("{metric}: {first} vs {second}").format(metric=label, first=scope.label, second=other_scope.label)
     first = _value(ask, definition.name, period, scope)
     second = _value(ask, definition.name, other_period, other_scope)
     now_value, then_value = first.value, second.value
@@ -112,12 +119,12 @@ def compare_answer(ask: Ask) -> Answer:
                              Figure(labels[1], then_value, definition.fmt), change],
                     context=_context(ask, period, scope), actions=_actions(ask, chart=False))
     if pct:
-        answer.lines.append(f"{pct} against {labels[1]}.")
+        answer.lines.append(_("{change} against {other}.").format(change=pct, other=labels[1]))
     if "chart" in ask.request.options:
         chart_title = title if compare.kind == "period" else f"{title} · {period.label}"
-        answer.chart = paired_chart(chart_title, definition.label, labels, now_value, then_value, definition.fmt)
+        answer.chart = paired_chart(chart_title, label, labels, now_value, then_value, definition.fmt)
     if compare.kind == "period":
-        answer.context.insert(1, f"compared with {other_period.described}")
+        answer.context.insert(1, _("compared with {period}").format(period=other_period.described))
     return _explain(ask, answer, first, second)
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import Connection
 
 from config import CrmSettings
 from crm.state import ObjectState, is_object, read_states
+from i18n import _, ngettext
 
 STALE_AFTER_INTERVALS = 3
 
@@ -27,13 +28,15 @@ class Freshness:
 
     def sentence(self, now: datetime) -> str:
         if self.oldest_success is None:
-            return ("CRM data is incomplete: the last syncs failed" if self.failing
-                    else f"CRM data is incomplete: no {self.connector} sync has finished yet")
+            return (_("CRM data is incomplete: the last syncs failed") if self.failing
+                    else _("CRM data is incomplete: no {crm} sync has finished yet").format(crm=self.connector))
         age = now - self.oldest_success
         if not self.stale:
-            return "CRM synced just now" if age < timedelta(minutes=1) else f"CRM synced {age_text(age)} ago"
-        why = "the last syncs failed" if self.failing else "no sync has run since"
-        return f"CRM data is {age_text(age)} old: {why}"
+            return (_("CRM synced just now") if age < timedelta(minutes=1)
+                    else _("CRM synced {age} ago").format(age=age_text(age)))
+        if self.failing:
+            return _("CRM data is {age} old: the last syncs failed").format(age=age_text(age))
+        return _("CRM data is {age} old: no sync has run since").format(age=age_text(age))
 
 
 def sync_freshness(conn: Connection, crm: CrmSettings, now: datetime) -> Freshness | None:
@@ -57,7 +60,8 @@ def age_text(age: timedelta) -> str:
     """4 min, 2 h, 3 days: whole units, rounded down."""
     minutes = max(0, int(age.total_seconds() // 60))
     if minutes < 60:
-        return f"{minutes} min"
+        return _("{count} min").format(count=minutes)
     if minutes < 48 * 60:
-        return f"{minutes // 60} h"
-    return f"{minutes // (24 * 60)} days"
+        return _("{count} h").format(count=minutes // 60)
+    days = minutes // (24 * 60)
+    return ngettext("{count} day", "{count} days", days).format(count=days)

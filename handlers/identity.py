@@ -17,6 +17,7 @@ from sqlalchemy import Engine, func, select
 from db.identities import store_slack_identity
 from db.schema import bot_slack_identities, reps
 from errors import UserError
+from i18n import _
 from metrics.scopes import UnknownViewer, Viewer, viewer_by_email, viewer_by_id
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,7 @@ def _fetch(client: WebClient, engine: Engine, user_id: str) -> tuple[str | None,
         user = client.users_info(user=user_id, include_locale=True)["user"]
     except SlackApiError as exc:
         if exc.response.get("error") == "user_not_found":
-            raise UnknownViewer("I couldn't find your Slack account. Ask sales ops to check your setup.") from None
+            raise UnknownViewer(_("I couldn't find your Slack account. Ask sales ops to check your setup.")) from None
         raise
     email = (user.get("profile") or {}).get("email")
     tz = user.get("tz")
@@ -60,13 +61,15 @@ def viewer_for_slack_user(client: WebClient, engine: Engine, user_id: str, *, no
     else:
         email, rep_id, tz, deleted = _fetch(client, engine, user_id)
     if deleted:
-        raise DeactivatedUser("Your Slack account is deactivated, so I can't show sales figures.")
+        raise DeactivatedUser(_("Your Slack account is deactivated, so I can't show sales figures."))
     if rep_id is None:
-        where = f" ({email})" if email else ""
-        raise UnknownViewer(f"Your Slack account{where} doesn't match anyone in the sales database. "
-                            "Ask sales ops to add your email to the CRM.")
+        if email:
+            raise UnknownViewer(_("Your Slack account ({email}) doesn't match anyone in the sales database. Ask sales "
+                                  "ops to add your email to the CRM.").format(email=email))
+        raise UnknownViewer(_("Your Slack account doesn't match anyone in the sales database. "
+                              "Ask sales ops to add your email to the CRM."))
     with engine.connect() as conn:
         viewer = viewer_by_id(conn, rep_id) if rep_id else viewer_by_email(conn, email)
     if not viewer.active:
-        raise DeactivatedUser("You're marked inactive in the sales database, so I can't show sales figures.")
+        raise DeactivatedUser(_("You're marked inactive in the sales database, so I can't show sales figures."))
     return replace(viewer, timezone=tz or viewer.timezone)

@@ -17,6 +17,7 @@ from decimal import Decimal
 from sqlalchemy import Connection, Subquery, and_, case, func, not_, or_, select
 
 from db.schema import opportunities, opportunity_history, reps, stages
+from i18n import N_
 from metrics.currency import Conversion
 from metrics.deals import conversion
 from metrics.dialect import among
@@ -25,8 +26,9 @@ from metrics.scopes import Scope, is_wide
 
 KINDS = ("new", "advanced", "slipped", "pushed_out", "won", "lost", "amount_up", "amount_down")
 KIND_TITLES = {
-    "new": "New", "advanced": "Advanced", "slipped": "Slipped", "pushed_out": "Pushed out of the period",
-    "won": "Won", "lost": "Lost", "amount_up": "Amount up", "amount_down": "Amount down",
+    "new": N_("New"), "advanced": N_("Advanced"), "slipped": N_("Slipped"),
+    "pushed_out": N_("Pushed out of the period"), "won": N_("Won"), "lost": N_("Lost"), "amount_up": N_("Amount up"),
+    "amount_down": N_("Amount down"),
 }
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import and_, case, func, not_
 from sqlalchemy.sql.elements import ColumnElement
 
 from db.schema import accounts, opportunities, reps, stages
+from i18n import N_
 from metrics import currency as money
 from metrics import dialect as hooks
 
@@ -233,47 +234,47 @@ def _coverage(row: dict) -> Decimal | None:
 METRICS: dict[str, Metric] = {
     m.name: m
     for m in (
-        Metric("pipeline", "Open pipeline", "Σ amount of open deals closing in the period; omitted excluded",
+        Metric("pipeline", N_("Open pipeline"), "Σ amount of open deals closing in the period; omitted excluded",
                "money", ("open_amount", "open_count"), value=_measure("open_amount"), extras=("open_count",)),
-        Metric("weighted_pipeline", "Weighted pipeline", "Σ amount × probability / 100 of open pipeline deals",
+        Metric("weighted_pipeline", N_("Weighted pipeline"), "Σ amount × probability / 100 of open pipeline deals",
                "money", ("weighted_amount", "open_amount", "open_count"), value=_measure("weighted_amount"),
                extras=("open_amount", "open_count")),
-        Metric("closed_won", "Closed won", "Σ amount of deals won with close date in the period",
+        Metric("closed_won", N_("Closed won"), "Σ amount of deals won with close date in the period",
                "money", ("won_amount", "won_count"), value=_measure("won_amount"), extras=("won_count",)),
-        Metric("closed_lost", "Closed lost", "Σ amount of deals lost with close date in the period",
+        Metric("closed_lost", N_("Closed lost"), "Σ amount of deals lost with close date in the period",
                "money", ("lost_amount", "lost_count"), value=_measure("lost_amount"), extras=("lost_count",)),
-        Metric("quota", "Quota", "quota for the period (prorated by days where quota periods overlap partly)",
+        Metric("quota", N_("Quota"), "quota for the period (prorated by days where quota periods overlap partly)",
                "money", needs_quota=True, value=_measure("quota"), dimensions=REP_DIMENSIONS),
-        Metric("attainment", "Quota attainment", "closed won ÷ quota; pace = share of the period elapsed",
+        Metric("attainment", N_("Quota attainment"), "closed won ÷ quota; pace = share of the period elapsed",
                "ratio", ("won_amount",), needs_quota=True,
                value=lambda r: _ratio(r.get("won_amount"), r.get("quota")),
                extras=("won_amount", "quota", "pace"), dimensions=REP_DIMENSIONS),
-        Metric("gap", "Gap to quota", "quota − closed won", "money", ("won_amount",), needs_quota=True,
+        Metric("gap", N_("Gap to quota"), "quota − closed won", "money", ("won_amount",), needs_quota=True,
                value=_gap, extras=("quota", "won_amount"), dimensions=REP_DIMENSIONS),
-        Metric("coverage", "Pipeline coverage", "open pipeline closing in the period ÷ gap to quota",
+        Metric("coverage", N_("Pipeline coverage"), "open pipeline closing in the period ÷ gap to quota",
                "ratio", ("open_amount", "won_amount"), needs_quota=True,
                value=lambda r: _coverage(r),
                extras=("open_amount", "quota", "won_amount"), dimensions=REP_DIMENSIONS),
-        Metric("forecast", "Forecast roll-up",
+        Metric("forecast", N_("Forecast roll-up"),
                "closed; commit = closed + commit; best case = commit + best case; pipeline = best case + pipeline",
                "money", ("won_amount", "commit_amount", "best_case_amount", "pipeline_category_amount"),
                needs_quota=True, value=lambda r: r.get("commit"),
                extras=("closed", "commit", "best_case", "pipeline", "quota"), dimensions=REP_DIMENSIONS),
-        Metric("win_rate", "Win rate", "won ÷ (won + lost), by count, close date in the period", "ratio",
+        Metric("win_rate", N_("Win rate"), "won ÷ (won + lost), by count, close date in the period", "ratio",
                ("won_count", "lost_count"),
                value=lambda r: _ratio(r.get("won_count"), (r.get("won_count") or 0) + (r.get("lost_count") or 0)),
                extras=("won_count", "lost_count")),
-        Metric("win_rate_value", "Win rate by value", "won amount ÷ (won + lost amount)", "ratio",
+        Metric("win_rate_value", N_("Win rate by value"), "won amount ÷ (won + lost amount)", "ratio",
                ("won_amount", "lost_amount"),
                value=lambda r: _ratio(r.get("won_amount"),
                                       (r.get("won_amount") or 0) + (r.get("lost_amount") or 0)),
                extras=("won_amount", "lost_amount")),
-        Metric("avg_deal_size", "Average deal size", "Σ won amount ÷ count won", "money",
+        Metric("avg_deal_size", N_("Average deal size"), "Σ won amount ÷ count won", "money",
                ("won_amount", "won_count"), value=lambda r: _ratio(r.get("won_amount"), r.get("won_count")),
                extras=("won_count",)),
-        Metric("cycle_days", "Sales cycle (median)", "median days from created to close, won deals", "days",
+        Metric("cycle_days", N_("Sales cycle (median)"), "median days from created to close, won deals", "days",
                ("cycle_days_median", "won_count"), value=_measure("cycle_days_median"), extras=("won_count",)),
-        Metric("cycle_days_mean", "Sales cycle (mean)", "mean days from created to close, won deals", "days",
+        Metric("cycle_days_mean", N_("Sales cycle (mean)"), "mean days from created to close, won deals", "days",
                ("cycle_days_mean", "won_count"), value=_measure("cycle_days_mean"), extras=("won_count",)),
     )
 }

@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from errors import UserError
-from i18n import current_locale
+from i18n import N_, _, current_locale
 from metrics import period_words as intl
 
 GRAINS = ("day", "week", "month", "quarter", "year")
@@ -111,7 +111,20 @@ def week_bounds(d: date) -> tuple[date, date]:
 # ---------------------------------------------------------------------------------------------------------------
 
 
+def _month_abbr(month: int) -> str:
+    """The month's short name in the language being spoken ("Dec", "Des", "dic")."""
+    lang = current_locale()
+    if lang == "en":
+        return _MONTH_ABBR[month]
+    from babel.dates import get_month_names
+
+    return get_month_names("abbreviated", locale=lang)[month]
+
+
 def format_day(d: date) -> str:
+    """'Dec 1, 2026' in English; '1 Des 2026', '1 dic 2026' where the day comes first."""
+    if current_locale() != "en":
+        return f"{d.day} {_month_abbr(d.month)} {d.year}"
     return f"{_MONTH_ABBR[d.month]} {d.day}, {d.year}"
 
 
@@ -121,6 +134,10 @@ def format_range(start: date, end: date) -> str:
         return format_day(start)
     if start.year != end.year:
         return f"{format_day(start)} – {format_day(end)}"
+    if current_locale() != "en":
+        if start.month != end.month:
+            return f"{start.day} {_month_abbr(start.month)} – {end.day} {_month_abbr(end.month)} {end.year}"
+        return f"{start.day} – {end.day} {_month_abbr(end.month)} {end.year}"
     if start.month != end.month:
         return f"{_MONTH_ABBR[start.month]} {start.day} – {_MONTH_ABBR[end.month]} {end.day}, {end.year}"
     return f"{_MONTH_ABBR[start.month]} {start.day} – {end.day}, {end.year}"
@@ -135,7 +152,19 @@ def year_label(fy: int) -> str:
 
 
 def month_label(year: int, month: int) -> str:
-    return f"{_MONTH_ABBR[month]} {year}"
+    return f"{_month_abbr(month)} {year}"
+
+
+# "this quarter (Q4 FY2026)": a relative period's label in the language being spoken.
+RELATIVE_LABELS = {
+    ("this", "week"): N_("this week ({label})"), ("last", "week"): N_("last week ({label})"),
+    ("next", "week"): N_("next week ({label})"), ("this", "month"): N_("this month ({label})"),
+    ("last", "month"): N_("last month ({label})"), ("next", "month"): N_("next month ({label})"),
+    ("this", "quarter"): N_("this quarter ({label})"), ("last", "quarter"): N_("last quarter ({label})"),
+    ("next", "quarter"): N_("next quarter ({label})"), ("this", "year"): N_("this year ({label})"),
+    ("last", "year"): N_("last year ({label})"), ("next", "year"): N_("next year ({label})"),
+}
+DAY_LABELS = {"today": N_("today ({day})"), "yesterday": N_("yesterday ({day})"), "tomorrow": N_("tomorrow ({day})")}
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -679,7 +708,7 @@ def _relative(rel: str, unit: str, today: date, sm: int) -> Period:
         base = quarter_period(fy, q0 + 1, sm)
     else:
         base = year_period(fiscal_year_of(today, sm) + off, sm)
-    return replace(base, label=f"{rel} {unit} ({base.label})")
+    return replace(base, label=_(RELATIVE_LABELS[rel, unit]).format(label=base.label))
 
 
 def _rolling(word: str, n: int | None, unit: str, today: date, sm: int) -> Period:
@@ -713,7 +742,7 @@ def _match(items: list[tuple[str, _Tok]], today: date, sm: int, *, in_text: bool
 
     if s in ("today", "yesterday", "tomorrow"):
         d = today + timedelta(days={"today": 0, "yesterday": -1, "tomorrow": 1}[s])
-        return replace(day_period(d, fiscal_year_start_month=sm), label=f"{s} ({format_day(d)})")
+        return replace(day_period(d, fiscal_year_start_month=sm), label=_(DAY_LABELS[s]).format(day=format_day(d)))
 
     if m := re.fullmatch(r"(this|last|next) (week|month|quarter|q|year|fy)", s):
         return _relative(m[1], m[2], today, sm)
@@ -726,12 +755,14 @@ def _match(items: list[tuple[str, _Tok]], today: date, sm: int, *, in_text: bool
     if s in ("ytd", "qtd", "mtd"):
         if s == "ytd":
             fy = fiscal_year_of(today, sm)
-            start, what = fiscal_year_bounds(fy, sm)[0], f"year to date ({year_label(fy)})"
+            start, what = fiscal_year_bounds(fy, sm)[0], _("year to date ({label})").format(label=year_label(fy))
         elif s == "qtd":
             fy, q = fiscal_quarter_of(today, sm)
-            start, what = quarter_bounds(fy, q, sm)[0], f"quarter to date ({quarter_label(fy, q)})"
+            start, what = quarter_bounds(fy, q, sm)[0], _("quarter to date ({label})").format(
+                label=quarter_label(fy, q))
         else:
-            start, what = today.replace(day=1), f"month to date ({month_label(today.year, today.month)})"
+            start, what = today.replace(day=1), _("month to date ({label})").format(
+                label=month_label(today.year, today.month))
         return Period(start, today, what, None, sm)
 
     if m := re.fullmatch(r"(?:this )?q (\d+)", s):
@@ -883,9 +914,11 @@ def _whole_phrase(text: str, today: date, sm: int) -> tuple[Period, int, int] | 
 def since(period: Period, today: date) -> Period:
     """From the start of `period` through today: "since last week"."""
     if period.start > today:
-        raise PeriodError(f"{period.label} has not started yet, so there is nothing since then.")
+        raise PeriodError(_("{period} has not started yet, so there is nothing since then.").format(
+            period=period.label))
     core = re.sub(r"\s*\(.*\)$", "", period.label)
-    return Period(period.start, today, f"since {core} ({format_range(period.start, today)})", None,
+    label = _("since {period} ({dates})").format(period=core, dates=format_range(period.start, today))
+    return Period(period.start, today, label, None,
                   period.fiscal_year_start_month)
 
 

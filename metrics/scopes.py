@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Select, func, or_, select
 
 from db.schema import reps
 from errors import UserError
+from i18n import _
 
 ORG_WORDS = {"org", "company", "everyone", "all", "whole org", "organisation", "organization", "global"}
 TEAM_WORDS = {"team", "my team", "my org", "direct reports", "reports"}
@@ -162,18 +163,23 @@ def _may_see(conn: Connection, viewer: Viewer, scope: Scope) -> bool:
 
 def _refusal(viewer: Viewer, scope: Scope) -> ScopeRefused:
     if viewer.role == "manager":
-        allowed = "your own numbers, your team (`team`) or anyone in your team by name"
-    else:
-        allowed = "your own numbers (`me`)"
-    return ScopeRefused(f"You can't see {scope.label}'s numbers. You can ask about {allowed}.")
+        return ScopeRefused(_("You can't see {scope}'s numbers. You can ask about your own numbers, your team "
+                              "(`team`) or anyone in your team by name.").format(scope=scope.label))
+    return ScopeRefused(_("You can't see {scope}'s numbers. You can ask about your own numbers (`me`).").format(
+        scope=scope.label))
+
+
+def team_label(name: str) -> str:
+    """A manager's whole tree, named after them: "Max's team" ("tim Max", "team di Max")."""
+    return _("{name}'s team").format(name=name)
 
 
 def default_scope(viewer: Viewer) -> Scope:
     """What "my numbers" means: a rep's own deals, a manager's tree, the org for exec and ops."""
     if viewer.sees_everything:
-        return Scope("org", "the whole org")
+        return Scope("org", _("the whole org"))
     if viewer.role == "manager":
-        return Scope("tree", f"{viewer.name}'s team", rep_id=viewer.rep_id)
+        return Scope("tree", team_label(viewer.name), rep_id=viewer.rep_id)
     return Scope("rep", viewer.name, rep_id=viewer.rep_id)
 
 
@@ -200,10 +206,10 @@ def identify_scope(conn: Connection, viewer: Viewer, text: str | None) -> Scope:
         scope = Scope("rep", viewer.name, rep_id=viewer.rep_id)
     elif key in TEAM_WORDS:
         if viewer.role == "rep":
-            raise ScopeRefused("Team figures are for managers. You can ask about your own numbers (`me`).")
-        scope = Scope("tree", f"{viewer.name}'s team", rep_id=viewer.rep_id)
+            raise ScopeRefused(_("Team figures are for managers. You can ask about your own numbers (`me`)."))
+        scope = Scope("tree", team_label(viewer.name), rep_id=viewer.rep_id)
     elif key in ORG_WORDS:
-        scope = Scope("org", "the whole org")
+        scope = Scope("org", _("the whole org"))
     else:
         scope = _named_scope(conn, words)
     return scope
@@ -222,7 +228,8 @@ def _named_scope(conn: Connection, words: str) -> Scope:
         return _person_scope(rows[0])
     if len(rows) > 1:
         names = ", ".join(f"{r.name} (#{r.id})" for r in rows[:5])
-        raise AmbiguousScope(f"More than one person matches {words!r}: {names}. Use their email.", words=words,
+        raise AmbiguousScope(_("More than one person matches {words}: {names}. Use their email.").format(
+            words=repr(words), names=names), words=words,
                              choices=_person_choices(rows))
     team = _team_scope(conn, key)
     return team if team is not None else _fuzzy_scope(conn, words, key)
@@ -234,7 +241,7 @@ _PERSON = (reps.c.id, reps.c.name, reps.c.role, reps.c.email)
 def _person_scope(row) -> Scope:
     """A person's numbers: a manager's or exec's are their tree's."""
     if row.role in ("manager", "exec"):
-        return Scope("tree", f"{row.name}'s team", rep_id=row.id)
+        return Scope("tree", team_label(row.name), rep_id=row.id)
     return Scope("rep", row.name, rep_id=row.id)
 
 
@@ -259,7 +266,7 @@ def _team_scope(conn: Connection, key: str) -> Scope | None:
     holders = [p for p in people if (p.team or "").lower() == key]
     if any(p.role == "rep" for p in holders):
         team = holders[0].team
-        return Scope("team", f"the {team} team", team=team)
+        return Scope("team", _("the {team} team").format(team=team), team=team)
     regional = [p for p in people if p.role == "manager" and (p.region or "").lower() == key]
     several: list = []
     for group, field in ((holders, "team"), (regional, "region")):
@@ -267,15 +274,15 @@ def _team_scope(conn: Connection, key: str) -> Scope | None:
         tops = [p for p in group if p.manager_id not in ids]
         if len(tops) == 1:
             top = tops[0]
-            label = top.team if field == "team" or top.team else f"{top.region} region"
+            label = top.team if field == "team" or top.team else _("{region} region").format(region=top.region)
             return Scope("tree", label, rep_id=top.id)
         several = several or tops
     if several:  # two separate trees carry the label: whose?
         tops = conn.execute(select(*_PERSON).where(reps.c.id.in_([p.id for p in several])).order_by(reps.c.name)).all()
-        choices = [ScopeChoice(f"{p.name}'s team", p.email or None, Scope("tree", f"{p.name}'s team", rep_id=p.id))
+        choices = [ScopeChoice(team_label(p.name), p.email or None, Scope("tree", team_label(p.name), rep_id=p.id))
                    for p in tops]
-        raise AmbiguousScope(f"{key!r} is the label of more than one team: "
-                             + ", ".join(c.label for c in choices[:5]) + ". Which one? Name its manager.",
+        raise AmbiguousScope(_("{words} is the label of more than one team: {teams}. Which one? Name its manager.")
+                             .format(words=repr(key), teams=", ".join(c.label for c in choices[:5])),
                              words=key, choices=choices)
     return None
 
@@ -295,10 +302,12 @@ def _fuzzy_scope(conn: Connection, words: str, key: str) -> Scope:
         if match in by_name:
             return _person_scope(by_name[match])
         team = next(t for t in teams if t.lower() == match)
-        return Scope("team", f"the {team} team", team=team)
-    hint = f" Did you mean {' or '.join(repr(c.title()) for c in close)}?" if close else ""
+        return Scope("team", _("the {team} team").format(team=team), team=team)
+    hint = (" " + _("Did you mean {names}?").format(names=_(" or ").join(repr(c.title()) for c in close))
+            if close else "")
     if len(first) > 1:
-        raise AmbiguousScope(f"Several people are called {words!r}: " + ", ".join(p.name for p in first[:5])
-                             + ". Which one? Use the full name or the email.", words=words,
+        raise AmbiguousScope(_("Several people are called {words}: {names}. Which one? Use the full name or the "
+                               "email.").format(words=repr(words), names=", ".join(p.name for p in first[:5])),
+                             words=words,
                              choices=_person_choices(sorted(first, key=lambda p: p.name)))
-    raise ScopeError(f"I don't know anyone or any team called {words!r}.{hint}")
+    raise ScopeError(_("I don't know anyone or any team called {words}.").format(words=repr(words)) + hint)

@@ -12,7 +12,7 @@ from decimal import Decimal
 from sqlalchemy import Connection, select
 
 from db.schema import reps, stages
-from i18n import _, ngettext
+from i18n import N_, _, ngettext
 from metrics.evaluate import evaluate
 from metrics.periods import Period, period_containing
 from metrics.scopes import Scope
@@ -21,9 +21,10 @@ BOTTLENECK_MIN_DEALS = 3
 COACHING_REPS = 3
 COACHING_DAYS = 90
 ORG = Scope("org", "the whole org")
-FIGURES = (("activities_per_week", "Activities / week", "count"), ("pipeline_created", "Pipeline created", "money"),
-           ("win_rate", "Win rate", "ratio"), ("avg_deal_size", "Avg deal size", "money"),
-           ("cycle_days", "Cycle (days)", "days"), ("attainment", "Attainment (4 qtrs)", "ratio"))
+FIGURES = (("activities_per_week", N_("Activities / week"), "count"),
+           ("pipeline_created", N_("Pipeline created"), "money"), ("win_rate", N_("Win rate"), "ratio"),
+           ("avg_deal_size", N_("Avg deal size"), "money"), ("cycle_days", N_("Cycle (days)"), "days"),
+           ("attainment", N_("Attainment (4 qtrs)"), "ratio"))
 
 
 @dataclass

@@ -15,6 +15,7 @@ from sqlalchemy import and_, case, func, select, union_all
 
 from db.schema import bot_stage_entries, opportunities, opportunity_history, stages
 from errors import UserError
+from i18n import N_
 from metrics.accuracy import run_accuracy
 from metrics.activity_metrics import run_activities, run_deals_created, run_pipeline_created
 from metrics.compile import DIM_PREFIX, Window, deal_query
@@ -165,33 +166,33 @@ def _conversion(conn, ctx, period, scope, dims, today, cache, run_query):
 SPECIAL_METRICS = {
     m.name: m
     for m in (
-        SpecialMetric("waterfall", "Pipeline waterfall",
+        SpecialMetric("waterfall", N_("Pipeline waterfall"),
                       "how the period's open pipeline moved between two moments (default: the period's start and "
                       "now): start + created + pulled_in + increased − decreased − pushed_out − won − lost − "
                       "other_out = end", "money", ("bucket", *DIMENSIONS), run_waterfall, takes_moments=True),
-        SpecialMetric("forecast_accuracy", "Forecast accuracy",
+        SpecialMetric("forecast_accuracy", N_("Forecast accuracy"),
                       "for a finished period: 1 − |F − A| / A, F the commit roll-up at a point (default the "
                       "period's midpoint), A the closed won at the period's end; bias (F − A) / A; also for the "
                       "best-case roll-up and the submitted call", "ratio", REP_DIMENSIONS, run_accuracy,
                       takes_moments=True),
-        SpecialMetric("velocity", "Sales velocity",
+        SpecialMetric("velocity", N_("Sales velocity"),
                       "open deals × average deal size × win rate ÷ mean cycle days (money per day); "
                       "size, win rate and cycle over the 365 days to the period end", "money",
                       REP_DIMENSIONS, _velocity),
-        SpecialMetric("conversion", "Stage conversion",
+        SpecialMetric("conversion", N_("Stage conversion"),
                       "share of deals entering each stage in the period that later reached a further stage "
                       "(from history)", "ratio", ("stage", "rep_id"), _conversion),
-        SpecialMetric("payout", "Estimated payout",
+        SpecialMetric("payout", N_("Estimated payout"),
                       "tiered payout on closed won against quota under each rep's comp plan, plus SPIFFs "
                       "(an estimate)", "money", ("owner",), run_payout),
-        SpecialMetric("payout_projected", "Projected payout",
+        SpecialMetric("payout_projected", N_("Projected payout"),
                       "the payout if the rep's open commit deals closing in the period close (an estimate)",
                       "money", ("owner",), run_payout_projected),
-        SpecialMetric("activities", "Activities", "count of activities logged in the period (per_week beside it)",
+        SpecialMetric("activities", N_("Activities"), "count of activities logged in the period (per_week beside it)",
                       "count", ("owner", "kind"), run_activities),
-        SpecialMetric("pipeline_created", "Pipeline created", "Σ amount of deals created in the period", "money",
+        SpecialMetric("pipeline_created", N_("Pipeline created"), "Σ amount of deals created in the period", "money",
                       ("owner", "team", "region"), run_pipeline_created),
-        SpecialMetric("deals_created", "Deals created", "count of deals created in the period", "count",
+        SpecialMetric("deals_created", N_("Deals created"), "count of deals created in the period", "count",
                       ("owner", "team", "region"), run_deals_created),
     )
 }

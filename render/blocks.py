@@ -59,7 +59,7 @@ DEFAULT_LABELS = {
     "snooze_custom": N_("Snooze until…"),
     "still_active": N_("Still active"),
     "open_crm": N_("Open in CRM"),
-    "forecast_call": "Submit my call",
+    "forecast_call": N_("Submit my call"),
 }
 # actions that only make sense for the person who asked; dropped when an answer is shared in a channel
 PERSONAL_ACTIONS = frozenset({"share", "snooze_7", "snooze_30", "snooze_custom", "still_active", "forecast_call"})
@@ -216,7 +216,8 @@ def deal_facts(deal: DealCard, currency: str = "USD") -> list[tuple[str, str]]:
     the one shown also gives its own amount."""
     facts = [(_("Stage"), one_line(deal.stage) or DASH), (_("Amount"), money_exact(deal.amount, currency))]
     if deal.currency and deal.currency != currency and deal.own_amount is not None:
-        facts.append((f"Amount in {one_line(deal.currency)}", money_exact(deal.own_amount, deal.currency)))
+        facts.append((_("Amount in {currency}").format(currency=one_line(deal.currency)),
+                      money_exact(deal.own_amount, deal.currency)))
     facts.append((_("Close date"), date_text(deal.close_date)))
     if deal.probability is not None:
         facts.append((_("Probability"), f"{deal.probability}%"))
@@ -256,7 +257,7 @@ def _deal_pieces(deal: DealCard, url: str | None, show_name: bool = True, curren
 
     if deal.changes:
         lines = [f"• {_esc_line(c, 500)}" for c in deal.changes]
-        label = "*Changes*\n"
+        label = "*" + _("Changes") + "*\n"
         kept = []
         size = len(label)
         for line in lines:
@@ -347,7 +348,7 @@ def fallback_text(answer: Answer) -> str:
     elif answer.kind in ("error", "refusal") and answer.lines:
         text = f"{title}: {one_line(answer.lines[0])}"  # the notification says what went wrong
     if answer.error_id:
-        text += f" (error id {one_line(answer.error_id)})"
+        text += " " + _("(error id {error_id})").format(error_id=one_line(answer.error_id))
     return truncate_escaped(escape_mrkdwn(text), FALLBACK_TEXT)
 
 

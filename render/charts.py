@@ -30,7 +30,8 @@ from matplotlib.figure import Figure as MplFigure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from assistant.answers import ChartSpec
-from render.format import count, days, money_short, one_line, percent, truncate
+from i18n import _
+from render.format import count, date_text, days, money_short, one_line, percent, truncate
 
 CHART_KINDS = ("bars", "lines", "funnel", "paired", "pipeline_by_stage", "attainment_pace", "forecast", "leaderboard",
                "payout_curve", "scorecard", "waterfall")
@@ -66,7 +67,7 @@ def _label(value: Any, n: int = 22) -> str:
     if isinstance(value, datetime):
         value = value.date()
     if isinstance(value, date):
-        return f"{value.day} {value.strftime('%b')}"
+        return _day_month(value)
     return truncate(one_line(value).strip(), n) or "—"
 
 
@@ -130,7 +131,8 @@ def _png(fig: MplFigure) -> bytes:
     return buf.getvalue()
 
 
-def _empty(fig: MplFigure, ax, message: str = "No data for this period") -> None:
+def _empty(fig: MplFigure, ax, message: str | None = None) -> None:
+    message = message or _("No data for this period")
     ax.set_xticks([])
     ax.set_yticks([])
     for side in ("left", "bottom"):
@@ -189,7 +191,8 @@ def _fold_tail(labels: list[str], values: list[float]) -> tuple[list[str], list[
     if len(values) <= MAX_BARS:
         return labels, values
     rest = len(values) - (MAX_BARS - 1)
-    return labels[: MAX_BARS - 1] + [f"+{rest} more"], values[: MAX_BARS - 1] + [sum(values[MAX_BARS - 1 :])]
+    more = _("+{count} more").format(count=rest)
+    return labels[: MAX_BARS - 1] + [more], values[: MAX_BARS - 1] + [sum(values[MAX_BARS - 1 :])]
 
 
 def outliers(values: list[float]) -> set[int]:
@@ -343,7 +346,7 @@ def _funnel(fig, ax, spec: ChartSpec, currency: str) -> None:
     ax.spines["bottom"].set_visible(False)
     for i, bar in enumerate(bars):
         moved = conversion[i] if i < len(conversion) else None
-        text = count(values[i]) + ("" if moved is None else f" · {percent(moved)} moved on")
+        text = count(values[i]) + ("" if moved is None else " · " + _("{share} moved on").format(share=percent(moved)))
         ax.annotate(text, (widest / 2, bar.get_y() + bar.get_height() / 2), ha="center", va="center", fontsize=8,
                     color=INK, bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85})
 
@@ -371,11 +374,12 @@ def _attainment_pace(fig, ax, spec: ChartSpec, currency: str) -> None:
     if start is not None and (not xs or xs[0] > start):
         xs.insert(0, start)
         ys.insert(0, 0.0)
-    ax.step(xs, ys, where="post", color=GREEN, linewidth=2, label="Closed won", marker="o" if len(xs) == 1 else None)
+    ax.step(xs, ys, where="post", color=GREEN, linewidth=2, label=_("Closed won"), marker="o" if len(xs) == 1 else None)
     ax.fill_between(xs, ys, step="post", color=GREEN, alpha=0.12, linewidth=0)
     if quota and start and end and end > start:
-        ax.plot([start, end], [0, quota], color=GREY, linestyle="--", linewidth=1.2, label="Pace to quota")
-        ax.axhline(quota, color=RED, linewidth=1, linestyle=":", label=f"Quota {money_short(spec.target, currency)}")
+        ax.plot([start, end], [0, quota], color=GREY, linestyle="--", linewidth=1.2, label=_("Pace to quota"))
+        ax.axhline(quota, color=RED, linewidth=1, linestyle=":", label=_("Quota {amount}").format(
+            amount=money_short(spec.target, currency)))
     if xs:
         last = ys[-1]
         note = money_short(float(last), currency)
@@ -401,7 +405,12 @@ def _date_tick(v: float) -> str:
         d = num2date(v)
     except (ValueError, OverflowError):
         return ""
-    return f"{d.day} {d.strftime('%b')}"
+    return _day_month(d)
+
+
+def _day_month(d: date) -> str:
+    """'1 Dec', '1 Des', '1 dic': the day and the month's short name in the language being spoken."""
+    return date_text(d).rsplit(" ", 1)[0]
 
 
 def _forecast(fig, ax, spec: ChartSpec, currency: str) -> None:
@@ -418,7 +427,7 @@ def _forecast(fig, ax, spec: ChartSpec, currency: str) -> None:
         quota = _num(spec.target)
         ax.axhline(quota, color=RED, linewidth=1.2, linestyle="--")
         ax.annotate(
-            f"Quota {money_short(spec.target, currency)}",
+            _("Quota {amount}").format(amount=money_short(spec.target, currency)),
             (1.0, quota),
             xycoords=("axes fraction", "data"),
             xytext=(0, 3),
@@ -483,7 +492,7 @@ def _scorecard(fig, ax, spec: ChartSpec, currency: str) -> None:
     formats = spec.extra.get("formats") or {}
     cols = min(4, len(panels))
     rows = -(-len(panels) // cols)
-    name = _safe(_label(spec.extra.get("rep") or "Rep", 14))
+    name = _safe(_label(spec.extra.get("rep") or _("Rep"), 14))
     for i, (label, (mine, team)) in enumerate(panels):
         panel = fig.add_subplot(rows, cols, i + 1)
         values = [_num(mine), _num(team)]
@@ -579,7 +588,7 @@ def chart_alt_text(spec: ChartSpec, limit: int = 1000) -> str:
     currency = str(spec.extra.get("currency") or "USD")
     title = one_line(spec.title).strip() or spec.kind.replace("_", " ")
     if not spec.series:
-        return truncate(f"{title}: no data", limit)
+        return truncate(_("{title}: no data").format(title=title), limit)
     if spec.kind == "leaderboard":
         ranked = sorted(((n, _num(v)) for n, v in spec.series), key=lambda p: p[1], reverse=True)
         ranked = ranked[: int(spec.extra.get("top") or LEADERBOARD_TOP)]
@@ -593,18 +602,21 @@ def chart_alt_text(spec: ChartSpec, limit: int = 1000) -> str:
         parts = [f"{_label(n, 40)}: {first} {write(_num(a))}, {second} {write(_num(b))}" for n, (a, b) in spec.series]
     elif spec.kind == "funnel":
         moved = list(spec.extra.get("conversion") or [])
-        parts = [f"{_label(n, 40)} {count(v)}" + (f" ({percent(moved[i])} moved on)" if i < len(moved)
-                                                   and moved[i] is not None else "")
+        parts = [f"{_label(n, 40)} {count(v)}"
+                 + (" (" + _("{share} moved on").format(share=percent(moved[i])) + ")"
+                    if i < len(moved) and moved[i] is not None else "")
                  for i, (n, v) in enumerate(spec.series)]
     elif spec.kind == "attainment_pace":
         last = spec.series[-1]
-        parts = [f"closed won {money_short(_num(last[1]), currency)} by {_label(last[0])}"]
+        parts = [_("closed won {amount} by {day}").format(amount=money_short(_num(last[1]), currency),
+                                                          day=_label(last[0]))]
         if spec.target:
-            parts.append(f"quota {money_short(spec.target, currency)} ({percent(_num(last[1]) / _num(spec.target))})")
+            parts.append(_("quota {amount} ({share})").format(amount=money_short(spec.target, currency),
+                                                             share=percent(_num(last[1]) / _num(spec.target))))
     else:
         parts = [f"{_label(n, 40)} {money_short(_num(v), currency)}" for n, v in spec.series]
         if spec.target is not None:
-            parts.append(f"quota {money_short(spec.target, currency)}")
+            parts.append(_("quota {amount}").format(amount=money_short(spec.target, currency)))
     return truncate(f"{title}: " + ", ".join(parts), limit)
 
 
@@ -710,7 +722,7 @@ def chart_timings(n: int = 20) -> dict[str, tuple[float, float, int]]:
     for kind, spec in sample_specs().items():
         png = render_chart(spec)  # warm-up: font cache, first-use imports
         times = []
-        for _ in range(max(1, n)):
+        for _i in range(max(1, n)):
             t0 = time.perf_counter()
             png = render_chart(spec)
             times.append((time.perf_counter() - t0) * 1000)

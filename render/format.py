@@ -16,7 +16,7 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from babel import Locale
-from babel.dates import format_date, format_skeleton
+from babel.dates import format_date, format_datetime, format_skeleton
 from babel.numbers import (
     format_compact_currency,
     format_currency,
@@ -257,6 +257,17 @@ def day_heading(value: date, locale: str | None = None) -> str:
 def moment_text(value: datetime, locale: str | None = None) -> str:
     """A local moment with its zone: 'Tue Dec 8, 17:00 CST' (en), 'Sel 8 Des, 17:00 WIB' (id)."""
     return f"{day_text(value, locale=locale)}, {value:%H:%M} {value.tzname() or ''}".strip()
+
+
+def stamp_text(value: datetime, locale: str | None = None, *, with_year: bool = False) -> str:
+    """A local moment for people, in its own zone: 'Mon, Nov 30, 00:00 CST' in English, 'Sen, 30 Nov, 00.00 CST'
+    in Indonesian, 'lun, 30 nov, 00:00 CST' in Italian; the year too when asked."""
+    loc = _locale(locale)
+    if loc == "en":
+        pattern = "EEE, MMM d, y, HH:mm" if with_year else "EEE, MMM d, HH:mm"
+    else:
+        pattern = "EEE, d MMM y, HH:mm" if with_year else "EEE, d MMM, HH:mm"
+    return f"{format_datetime(value, pattern, tzinfo=value.tzinfo, locale=loc)} {value.tzname()}"
 
 
 def first_weekday(locale: str | None = None) -> int:

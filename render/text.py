@@ -7,8 +7,9 @@ terminal. The caller adds "chart written to PATH" when it renders the chart.
 from __future__ import annotations
 
 from assistant.answers import Answer, DealCard
+from i18n import _
 from render.blocks import DEFAULT_LABELS, crm_url, deal_facts, deal_name, shows_deal_name
-from render.format import clean_text, date_text, fmt, format_table, one_line
+from render.format import clean_text, count, date_text, fmt, format_table, one_line
 
 CONSOLE_MAX_ROWS = 200  # table rows printed before "… and N more"
 
@@ -21,9 +22,9 @@ def _deal_lines(deal: DealCard, url: str | None, show_name: bool, currency: str 
     out += [f"{label}: {value}" for label, value in deal_facts(deal, currency)]
     if deal.stage_path:
         path = " → ".join(f"{one_line(stage)} ({date_text(at)})" for stage, at in deal.stage_path)
-        out.append(f"Stage path: {path}")
+        out.append(_("Stage path") + f": {path}")
     if deal.changes:
-        out.append("Changes:")
+        out.append(_("Changes") + ":")
         out.extend(f"  • {one_line(c)}" for c in deal.changes)
     if url:
         out.append(f"CRM: {url}")
@@ -61,7 +62,7 @@ def answer_to_text(answer: Answer, *, crm_url_template: str | None = None, max_r
                              currency=answer.currency)
         more = table.more + len(table.rows) - len(rows)
         if more:
-            lines.append(f"… and {more:,} more")
+            lines.append(_("…and {count} more").format(count=count(more)))
         blocks.append(lines)
 
     if answer.lines:
@@ -71,14 +72,14 @@ def answer_to_text(answer: Answer, *, crm_url_template: str | None = None, max_r
     if answer.context:
         tail.append(" · ".join(one_line(c) for c in answer.context if c))
     if answer.error_id:
-        tail.append(f"Error id: {one_line(answer.error_id)}")
+        tail.append(_("Error id: `{error_id}`").format(error_id=one_line(answer.error_id)).replace("`", ""))
     if tail:
         blocks.append(tail)
 
     if answer.actions:
         labels = []
         for a in answer.actions:
-            label = one_line(a.label).strip() or DEFAULT_LABELS.get(a.kind, a.kind)
+            label = one_line(a.label).strip() or (_(DEFAULT_LABELS[a.kind]) if a.kind in DEFAULT_LABELS else a.kind)
             labels.append(f"[{label}]")
         blocks.append([" ".join(labels)])
 

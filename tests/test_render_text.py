@@ -81,7 +81,7 @@ def test_long_table_cut_with_and_more():
     out = answer_to_text(ans, max_rows=50)
     # 50 rows of the 1,000: "Deal 49" is the widest name (7), "Amount" the widest money cell (6)
     rows = [f"Deal {i}".ljust(7) + "  " + f"${i}".rjust(6) for i in range(50)]
-    assert out.split("\n") == ["Deals", "=====", "", "Deal     Amount", "-------  ------", *rows, "… and 950 more"]
+    assert out.split("\n") == ["Deals", "=====", "", "Deal     Amount", "-------  ------", *rows, "…and 950 more"]
 
 
 def test_deal_card_as_text():

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from handlers.actions.file_button import register_file_button
 from handlers.deps import BotDeps
+from i18n import N_
 
 
 def register(app, deps: BotDeps) -> None:
     register_file_button(app, deps, "sales_chart", lambda answer: answer.chart is not None,
-                         "There is no chart for this answer.")
+                         N_("There is no chart for this answer."))

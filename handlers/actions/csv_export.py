@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from handlers.actions.file_button import register_file_button
 from handlers.deps import BotDeps
+from i18n import N_
 
 
 def _file_only(answer) -> None:
@@ -13,4 +14,4 @@ def _file_only(answer) -> None:
 
 def register(app, deps: BotDeps) -> None:
     register_file_button(app, deps, "sales_csv", lambda answer: answer.export is not None,
-                         "There are no rows to export here.", _file_only)
+                         N_("There are no rows to export here."), _file_only)

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from assistant.answers import Answer
 from handlers.deps import BotDeps
 from handlers.reply import answer_for, message_for, send_chart
+from i18n import _
 
 
 def register_file_button(app, deps: BotDeps, action_id: str, has_file: Callable[[Answer], bool], missing: str,
@@ -23,7 +24,7 @@ def register_file_button(app, deps: BotDeps, action_id: str, has_file: Callable[
             respond(response_type="ephemeral", replace_original=False, **message_for(deps, answer))
             return
         if not has_file(answer):
-            respond(response_type="ephemeral", replace_original=False, text=missing)
+            respond(response_type="ephemeral", replace_original=False, text=_(missing))
             return
         prepare(answer)
         send_chart(client, answer, user_id=user_id, channel_id=channel)

@@ -7,6 +7,7 @@ from handlers.actions.alerts import identify, tell
 from handlers.deps import BotDeps
 from handlers.forecast_call import NOT_YOURS, open_call_modal
 from handlers.reply import speak_to
+from i18n import _
 from render.calls import CALL_ACTION_ID, parse_call_reference
 
 
@@ -20,8 +21,9 @@ def register(app, deps: BotDeps) -> None:
         if viewer is None:
             tell(body, client, respond, problem)
             return
+        speak_to(deps, body["user"]["id"], rep_id=viewer.rep_id)
         if rep_id != viewer.rep_id:
-            tell(body, client, respond, NOT_YOURS)
+            tell(body, client, respond, _(NOT_YOURS))
             return
         problem = open_call_modal(deps, client, viewer, body.get("trigger_id"))
         if problem:

@@ -26,7 +26,7 @@ def register(app, deps: BotDeps) -> None:
         user_id = command["user_id"]
         text = "/sales " + command.get("text", "")
         if _asks_for_call_form(deps, text):  # the trigger_id lasts 3 s: open the modal before anything else
-            viewer, _identity = identify(deps, client, user_id)
+            viewer, _problem = identify(deps, client, user_id)
             if viewer is not None and open_call_modal(deps, client, viewer, command.get("trigger_id")) is None:
                 return
         answer = answer_for(deps, client, user_id, text)
@@ -37,6 +37,7 @@ def register(app, deps: BotDeps) -> None:
             if answer.export is None:
                 text = _("I sent the chart to you in a direct message, so only you can see it.")
             else:
-                what = " and ".join(w for w, f in (("the chart", answer.chart), ("the CSV file", answer.export)) if f)
-                text = f"I sent {what} to you in a direct message, so only you can see it."
+                text = (_("I sent the chart and the CSV file to you in a direct message, so only you can see them.")
+                        if answer.chart is not None else
+                        _("I sent the CSV file to you in a direct message, so only you can see it."))
             respond(response_type="ephemeral", replace_original=False, text=text)

@@ -11,7 +11,8 @@ from errors import UserError
 from handlers.actions.alerts import identify, viewer_today
 from handlers.deps import BotDeps
 from handlers.forecast_call import NOT_YOURS
-from handlers.reply import private_channel_for
+from handlers.reply import private_channel_for, speak_to
+from i18n import _
 from render.calls import (
     AMOUNT_ACTION,
     BEST_CASE_BLOCK,
@@ -34,11 +35,13 @@ def _value(values: dict, block: str, action: str) -> str | None:
 
 def confirmation(call: Call, quarter_label: str, deadline: str, currency: str) -> str:
     m = lambda v: money_exact(v, currency)  # noqa: E731
-    text = (f"Got it: your call for {quarter_label} is commit {m(call.commit)} · best case {m(call.best_case)} "
-            f"(the system's: commit {m(call.system_commit)} · best case {m(call.system_best_case)}).")
+    text = _("Got it: your call for {quarter} is commit {commit} · best case {best_case} (the system's: commit "
+             "{system_commit} · best case {system_best_case}).").format(
+        quarter=quarter_label, commit=m(call.commit), best_case=m(call.best_case),
+        system_commit=m(call.system_commit), system_best_case=m(call.system_best_case))
     if call.late:
-        text += f" It came after the deadline ({deadline}), so it is marked late."
-    return text + " Earlier calls are kept; `/sales calls` shows the roll-up."
+        text += " " + _("It came after the deadline ({deadline}), so it is marked late.").format(deadline=deadline)
+    return text + " " + _("Earlier calls are kept; `/sales calls` shows the roll-up.")
 
 
 def register(app, deps: BotDeps) -> None:
@@ -47,15 +50,16 @@ def register(app, deps: BotDeps) -> None:
         values = (view.get("state") or {}).get("values") or {}
         rep_id, quarter_start = parse_call_reference(view.get("private_metadata"))
         if rep_id is None or quarter_start is None:
-            ack(response_action="errors", errors={COMMIT_BLOCK: "This form has expired: open it again with "
-                                                                "/sales call."})
+            ack(response_action="errors", errors={COMMIT_BLOCK: _("This form has expired: open it again with "
+                                                                  "/sales call.")})
             return
         viewer, problem = identify(deps, client, body["user"]["id"])
         if viewer is None:
             ack(response_action="errors", errors={COMMIT_BLOCK: problem[:150]})
             return
+        speak_to(deps, body["user"]["id"], rep_id=viewer.rep_id)
         if rep_id != viewer.rep_id:
-            ack(response_action="errors", errors={COMMIT_BLOCK: NOT_YOURS[:150]})
+            ack(response_action="errors", errors={COMMIT_BLOCK: _(NOT_YOURS)[:150]})
             return
         now = datetime.now(UTC)
         today = viewer_today(deps, viewer, now)
@@ -65,9 +69,9 @@ def register(app, deps: BotDeps) -> None:
             ack(response_action="errors", errors={COMMIT_BLOCK: no_quota(org.quarter.label)[:150]})
             return
         if quarter_start != org.quarter.start:
-            ack(response_action="errors", errors={COMMIT_BLOCK: f"This form was for another quarter: "
-                                                                f"{org.quarter.label} is on now. Open it again "
-                                                                "with /sales call."})
+            ack(response_action="errors", errors={COMMIT_BLOCK: _(
+                "This form was for another quarter: {quarter} is on now. Open it again with /sales call.").format(
+                quarter=org.quarter.label)})
             return
         errors, amounts = {}, {}
         for block in (COMMIT_BLOCK, BEST_CASE_BLOCK):
@@ -76,10 +80,10 @@ def register(app, deps: BotDeps) -> None:
             except UserError as exc:
                 errors[block] = str(exc)
         if not errors and amounts[BEST_CASE_BLOCK] < amounts[COMMIT_BLOCK]:
-            errors[BEST_CASE_BLOCK] = "Best case can't be below commit: it is commit plus the upside."
+            errors[BEST_CASE_BLOCK] = _("Best case can't be below commit: it is commit plus the upside.")
         note = (_value(values, NOTE_BLOCK, NOTE_ACTION) or "").strip()
         if len(note) > NOTE_MAX:
-            errors[NOTE_BLOCK] = f"Keep the note under {NOTE_MAX:,} characters."
+            errors[NOTE_BLOCK] = _("Keep the note under {count} characters.").format(count=f"{NOTE_MAX:,}")
         if errors:
             ack(response_action="errors", errors=errors)
             return
