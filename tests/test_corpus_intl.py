@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from assistant.service import read_for
-from i18n import use_locale
+from i18n import _, use_locale
 from metrics.scopes import viewer_by_email
 from tests.factories import Factory
 from tests.test_corpus import ASKERS, NOW, PASS_RATE, SETTINGS, build_corpus_org, load_corpus, mismatches
@@ -46,6 +46,21 @@ def intl_org(db):
     return db.engine, viewers
 
 
+def _in_english_scope(reading: dict) -> dict:
+    """The scope's name as the corpus writes it (English): answers name scopes in the asker's language."""
+    scope = reading.get("scope")
+    if scope:
+        name = scope["name"]
+        if name == _("the whole org"):
+            name = "the whole org"
+        else:
+            head, _sep, tail = _("{name}'s team").partition("{name}")
+            if name.startswith(head) and name.endswith(tail) and scope["kind"] == "team":
+                name = f"{name[len(head):len(name) - len(tail)]}'s team"
+        reading = {**reading, "scope": {**scope, "name": name}}
+    return reading
+
+
 @pytest.mark.parametrize("lang", sorted(CORPORA))
 def test_corpus_is_big_and_covers_every_asker(lang):
     rows = load_corpus(CORPORA[lang])
@@ -62,7 +77,8 @@ def test_corpus_reads_as_expected_in_the_askers_language(intl_org, lang):
     failed: dict[str, list[str]] = {}
     with use_locale(lang):
         for row in rows:
-            reading = read_for(engine, viewers[row.asker], row.question, settings=SETTINGS, now=NOW).to_dict()
+            reading = _in_english_scope(read_for(engine, viewers[row.asker], row.question, settings=SETTINGS,
+                                                 now=NOW).to_dict())
             if problems := mismatches(row, reading):
                 failed[row.question] = problems
     passed = len(rows) - len(failed)
