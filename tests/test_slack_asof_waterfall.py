@@ -155,7 +155,7 @@ def test_as_of_answers_match_the_history_rebuilt_by_pandas(bot):
     assert "can't see" in all_text(refused)
 
     ask(bot, "UANN", "settings language it", "it")  # the moment in the asker's language
-    assert "al 1 ott 2026" in context_texts(ask(bot, "UANN", "pipeline as of oct 1", "ann-it"))
+    assert any(t.endswith("al 1 ott 2026") for t in context_texts(ask(bot, "UANN", "pipeline as of oct 1", "ann-it")))
 
 
 @pytest.mark.parametrize(("text", "said"), [
