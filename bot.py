@@ -82,15 +82,17 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from bench.load import run_load_command
 
         return run_load_command(args, load_settings())
+    from bench import slack as slack_bench
     from metrics.bench import run_bench_command
 
-    return run_bench_command(args, load_settings())
+    return run_bench_command(args, load_settings(), slack_bench=slack_bench)
 
 
 def cmd_digest(args: argparse.Namespace) -> int:
+    from handlers.app import web_client
     from scheduler.cli import run_digest_command
 
-    return run_digest_command(args, load_settings())
+    return run_digest_command(args, load_settings(), slack_client=web_client)
 
 
 def cmd_jobs(args: argparse.Namespace) -> int:

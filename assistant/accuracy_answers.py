@@ -14,7 +14,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from assistant.answer_parts import _context
-from assistant.answers import Answer, Column, Table
 from assistant.ask import Ask
 from assistant.chart_specs import time_line_chart
 from errors import UserError
@@ -25,6 +24,7 @@ from metrics.evaluate import evaluate
 from metrics.periods import Period, period_containing
 from metrics.scopes import Scope
 from metrics.trend_snapshots import evaluate_trend
+from render.answers import Answer, Column, Table
 from render.format import date_text, percent
 
 QUARTERS_SHOWN = 4

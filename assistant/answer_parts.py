@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from assistant.answers import Action, Answer, Column, Table
 from assistant.as_of_answers import as_of_line
 from assistant.ask import Ask
 from i18n import N_, _
 from metrics.evaluate import MetricResult
 from metrics.periods import Period
 from metrics.scopes import Scope
+from render.answers import Action, Answer, Column, Table
 
 LIST_LIMIT = 15
 # A breakdown's dimension as a column heading.

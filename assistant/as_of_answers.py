@@ -11,13 +11,13 @@ from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from assistant.answers import Answer
 from assistant.ask import Ask
 from errors import UserError
 from i18n import _
 from metrics.evaluate import metric_definition
 from metrics.moments import end_of_day
 from metrics.special import SpecialMetric
+from render.answers import Answer
 from render.format import date_text
 
 # Answers built from deal metrics only, so every figure in them can be read as of a past moment.

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from assistant.answers import Action, Answer, Column, Figure, Table
 from assistant.ask import Ask, viewer_zone
 from i18n import SOURCE_LANGUAGE, _, current_locale
+from render.answers import Action, Answer, Column, Figure, Table
 from render.calls import call_button_value
 from render.format import money_exact
 

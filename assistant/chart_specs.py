@@ -16,13 +16,13 @@ from __future__ import annotations
 
 from datetime import date
 
-from assistant.answers import ChartSpec
 from assistant.ask import Ask
 from i18n import _
 from metrics.deals import stage_names
 from metrics.evaluate import MetricResult, metric_definition
 from metrics.periods import Period
 from metrics.scopes import Scope
+from render.answers import ChartSpec
 
 TIME_DIMENSIONS = ("month", "quarter", "day")
 MAX_MONTHS = 36  # longer periods ("all time") are drawn from the months that have data only

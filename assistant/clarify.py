@@ -12,12 +12,12 @@ import copy
 
 from sqlalchemy import Connection
 
-from assistant.answers import Action, Answer
 from assistant.request_codec import encode
 from assistant.resolve import Reading, ScopeReading
 from errors import UserError
 from i18n import _
 from metrics.scopes import AmbiguousScope, ScopeChoice, Viewer, check_scope
+from render.answers import Action, Answer
 
 MAX_BUTTONS = 5
 PICK = "pick"  # the buttons' action kind (action_id sales_pick, sales_pick.2 …)

@@ -8,7 +8,6 @@ import re
 from decimal import Decimal
 
 from assistant.answer_parts import _context
-from assistant.answers import Answer, ChartSpec, Column, Figure, Table
 from assistant.ask import Ask
 from assistant.grammar import Request
 from errors import UserError
@@ -16,6 +15,7 @@ from i18n import N_, _
 from metrics.deals import find_deal
 from metrics.payout import RepPayout, band_position, payouts, tiered_payout
 from metrics.scopes import default_scope
+from render.answers import Answer, ChartSpec, Column, Figure, Table
 from render.format import money_exact
 
 CLOSED_WORDS = ("closed won", "closed lost")

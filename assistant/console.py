@@ -9,13 +9,13 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from assistant.answers import Answer
 from assistant.service import answer_text, read_for
 from config import Settings
 from db.languages import language_for
 from i18n import set_currency, set_locale
 from metrics.clock import person_by_email
 from metrics.scopes import Viewer
+from render.answers import Answer
 from render.blocks import answer_to_message
 from render.charts import render_chart
 from render.export import csv_filename, table_csv

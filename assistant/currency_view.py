@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from assistant.answers import Answer, ChartSpec, Table
 from assistant.ask import Ask
 from i18n import _, ngettext
 from metrics.currency import rate_on, to_display
 from metrics.evaluate import CurrencyError, MetricResult
+from render.answers import Answer, ChartSpec, Table
 
 # Charts whose values are money (the leaderboard's are ratios).
 MONEY_CHARTS = ("pipeline_by_stage", "attainment_pace", "forecast", "waterfall")

@@ -7,9 +7,9 @@ figures exports those figures as one row.
 
 from __future__ import annotations
 
-from assistant.answers import Action, Answer, Column, Table
 from assistant.ask import Ask
 from i18n import _
+from render.answers import Action, Answer, Column, Table
 
 EXPORT_LIMIT = 100_000  # rows a list fetches for a CSV file (a deal list asked with `csv`)
 CHARTED = frozenset({"pipeline", "quota", "forecast", "leaderboard", "winrate", "cycle", "funnel", "metric"})

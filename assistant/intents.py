@@ -8,7 +8,6 @@ from decimal import Decimal
 
 from assistant import accuracy_answers, call_answers, trend_answers
 from assistant.answer_parts import LIST_LIMIT, _actions, _breakdown_table, _context, _explain, ranked, velocity_note
-from assistant.answers import Action, Answer, ChartSpec, Column, DealCard, Figure, Table
 from assistant.as_of_answers import check_as_of, said_as_of
 from assistant.ask import Ask, since_default, viewer_zone
 from assistant.chart_specs import breakdown_chart, chart_for, chart_title, funnel_chart
@@ -25,6 +24,7 @@ from metrics.changes import KIND_TITLES, KINDS, changed_deal_count, changes_sinc
 from metrics.deals import CHOICES, DealRow, deal_history, find_deal
 from metrics.periods import parse_period
 from metrics.scopes import Scope, default_scope
+from render.answers import Action, Answer, ChartSpec, Column, DealCard, Figure, Table
 from render.format import date_text, money_exact
 
 HELP_EXAMPLES = {

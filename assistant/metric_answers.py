@@ -8,7 +8,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from babel.numbers import format_decimal
 
 from assistant.answer_parts import LIST_LIMIT, _actions, _breakdown_table, _context, _explain, ranked, velocity_note
-from assistant.answers import Answer, Figure
 from assistant.ask import Ask
 from assistant.chart_specs import chart_for, paired_chart
 from errors import UserError
@@ -16,6 +15,7 @@ from i18n import N_, _, current_locale
 from metrics.evaluate import MetricResult, metric_definition
 from metrics.periods import Period
 from metrics.scopes import Scope
+from render.answers import Answer, Figure
 
 # The parts a metric returns beside its value, as figures.
 EXTRA_FIGURES = {

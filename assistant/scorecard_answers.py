@@ -4,10 +4,10 @@ view ranks their reps, each with their bottleneck."""
 from __future__ import annotations
 
 from assistant.answer_parts import _context
-from assistant.answers import Answer, ChartSpec, Column, Figure, Table
 from assistant.ask import Ask
 from i18n import _
 from metrics.scorecard import FIGURES, next_stages, reps_in, team_of, team_scorecards
+from render.answers import Answer, ChartSpec, Column, Figure, Table
 from render.format import money_short, percent
 
 

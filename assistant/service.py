@@ -15,7 +15,6 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from assistant import intents
-from assistant.answers import Answer
 from assistant.ask import Ask, freshness_line, since_default, viewer_today, viewer_zone
 from assistant.clarify import clarification
 from assistant.followup import read_followup, summary
@@ -30,6 +29,7 @@ from i18n import N_, _
 from metrics.cache import ResultCache
 from metrics.periods import PeriodError
 from metrics.scopes import Viewer
+from render.answers import Answer
 
 log = logging.getLogger(__name__)
 

@@ -12,13 +12,13 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 
 from assistant.answer_parts import _context
-from assistant.answers import Answer, Column, Table
 from assistant.ask import Ask
 from assistant.chart_specs import time_line_chart
 from errors import UserError
 from i18n import N_, _, ngettext
 from metrics.moments import DEFAULT_POINTS, trend_moments
 from metrics.trend_snapshots import evaluate_trend
+from render.answers import Answer, Column, Table
 from render.format import date_text, money_exact, percent
 
 # The metric a trend of each named metric draws, and what it is called.

@@ -13,7 +13,6 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from assistant.answer_parts import _actions, _explain
-from assistant.answers import Answer, ChartSpec, Column, Figure, Table
 from assistant.as_of_answers import moment_text
 from assistant.ask import Ask
 from assistant.chart_specs import chart_title
@@ -21,6 +20,7 @@ from errors import UserError
 from i18n import N_, _
 from metrics.evaluate import MetricResult, evaluate
 from metrics.waterfall import BUCKETS, SIGNS, moments_of
+from render.answers import Answer, ChartSpec, Column, Figure, Table
 from render.format import date_text
 
 BUCKET_LABELS = {

@@ -11,7 +11,6 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import DBAPIError
 
 from assistant import vocabulary
-from assistant.answers import Answer
 from assistant.service import UNAVAILABLE, answer_text, error_answer
 from db.languages import language_for
 from errors import UserError
@@ -19,6 +18,7 @@ from handlers.deps import BotDeps
 from handlers.identity import viewer_for_slack_user
 from i18n import N_, _, set_currency, set_locale
 from ops import telemetry
+from render.answers import Answer
 from render.blocks import answer_to_message
 from render.charts import chart_alt_text, render_chart
 from render.export import csv_filename, table_csv

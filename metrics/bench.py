@@ -463,20 +463,19 @@ def time_backfill(engine, settings: Settings, quarters: int = 8) -> dict:
     return {"weeks": done["weeks"], "people": done["people"], "rows": done["rows"], "seconds": round(took, 1)}
 
 
-def run_bench_command(args, settings: Settings) -> int:
+def run_bench_command(args, settings: Settings, slack_bench=None) -> int:
+    """`slack_bench` is the `bench.slack` module, passed in by bot.py so metrics never imports the Slack layer."""
     engine = get_engine(settings.database_url)
     print(ensure_demo(engine, args.deals, args.reps, settings))
     rows = run_bench(engine, settings, runs=args.runs)
     print_rows(rows)
     extra: dict = {}
-    if not args.skip_slack:
-        from metrics.bench_slack import print_chart_timings, print_roundtrips, run_roundtrips
-
-        trips = run_roundtrips(engine, settings, runs=max(3, args.runs // 2))
-        print_roundtrips(trips)
+    if not args.skip_slack and slack_bench is not None:
+        trips = slack_bench.run_roundtrips(engine, settings, runs=max(3, args.runs // 2))
+        slack_bench.print_roundtrips(trips)
         extra["round_trips"] = [asdict(t) for t in trips]
         extra["charts"] = {k: {"p50_ms": v[0], "p95_ms": v[1], "bytes": v[2]}
-                           for k, v in print_chart_timings(args.runs).items()}
+                           for k, v in slack_bench.print_chart_timings(args.runs).items()}
     extra["forecast_backfill"] = time_backfill(engine, settings)
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     worst = max(rows, key=lambda r: r.layer_p95_ms)

@@ -11,8 +11,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from assistant.answers import Action, Answer, DealCard, Table
 from i18n import N_, _
+from render.answers import Action, Answer, DealCard, Table
 from render.format import (
     DASH,
     clean_text,

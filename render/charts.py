@@ -29,8 +29,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure as MplFigure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from assistant.answers import ChartSpec
 from i18n import _
+from render.answers import ChartSpec
 from render.format import count, date_text, days, money_short, one_line, percent, truncate
 
 CHART_KINDS = ("bars", "lines", "funnel", "paired", "pipeline_by_stage", "attainment_pace", "forecast", "leaderboard",

@@ -14,7 +14,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from assistant.answers import Answer, Table
+from render.answers import Answer, Table
 
 CENT = Decimal("0.01")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

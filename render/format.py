@@ -1,7 +1,7 @@
 """Formatting values for people, and the text hygiene every renderer needs.
 
 Pure functions, no Slack and no I/O. `fmt(value, kind)` is the one entry point renderers use for a `Figure` or a
-table cell; the kinds are `assistant.answers.FORMATS`.
+table cell; the kinds are `render.answers.FORMATS`.
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from assistant.answers import Answer
 from i18n import _, ngettext
+from render.answers import Answer
 from render.blocks import MAX_VIEW_BLOCKS, answer_blocks, context, header, section
 from render.format import count, escape_mrkdwn, one_line, truncate
 

@@ -6,8 +6,8 @@ terminal. The caller adds "chart written to PATH" when it renders the chart.
 
 from __future__ import annotations
 
-from assistant.answers import Answer, DealCard
 from i18n import _
+from render.answers import Answer, DealCard
 from render.blocks import DEFAULT_LABELS, crm_url, deal_facts, deal_name, shows_deal_name
 from render.format import clean_text, count, date_text, fmt, format_table, one_line
 

@@ -48,7 +48,8 @@ def _json_default(value):
     return str(value)
 
 
-def run_digest_command(args, settings: Settings, out=None, err=None) -> int:
+def run_digest_command(args, settings: Settings, out=None, err=None, slack_client=None) -> int:
+    """`slack_client` builds the WebClient for a real send; bot.py passes it (the scheduler never imports handlers)."""
     from db.engine import get_engine
     from db.schema import reps
     from scheduler.context import JobContext
@@ -75,9 +76,9 @@ def run_digest_command(args, settings: Settings, out=None, err=None) -> int:
 
         client = WebClient(token="dry-run")  # never called: a dry run talks to no one
     else:
-        from handlers.app import web_client
-
-        client = web_client(settings)
+        if slack_client is None:
+            raise UserError("Sending a digest needs a Slack client; run it through `python bot.py digest`.")
+        client = slack_client(settings)
     ctx = JobContext.build(engine, settings, client)
     summary = run_digests(ctx, datetime.now(UTC), day=day, whenever=bool(args.all or args.to),
                           emails=[args.to] if args.to else None, dry_run=args.dry_run, respect_backoff=False)

@@ -15,13 +15,13 @@ from datetime import UTC, datetime
 
 from sqlalchemy import and_, select
 
-from assistant.answers import Answer
 from crm.engine import SyncFailed, sync
 from crm.mapping import crm_mapping
 from crm.state import RUN, read_state, reject_counts, save_state
 from db.schema import bot_delivery_ledger
 from errors import UserError
 from i18n import _, ngettext, use_locale
+from render.answers import Answer
 from render.blocks import answer_to_message
 from render.format import moment_text
 from scheduler.ledger import Delivery

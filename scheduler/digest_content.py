@@ -40,7 +40,6 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
 
-from assistant.answers import Answer, ChartSpec, Figure
 from assistant.service import freshness_line
 from config import Settings
 from i18n import N_, _, ngettext, use_locale
@@ -53,6 +52,7 @@ from metrics.evaluate import evaluate
 from metrics.periods import Period, fiscal_quarter_of, parse_period, quarter_label
 from metrics.scopes import Scope, Viewer, default_scope
 from metrics.scorecard import coaching, coaching_period, next_stages
+from render.answers import Answer, ChartSpec, Figure
 from render.blocks import answer_to_message
 from render.format import day_heading, day_text, first_weekday, moment_text, money, money_exact, percent
 

@@ -10,10 +10,10 @@ from decimal import Decimal
 
 import pytest
 
-from assistant.answers import ChartSpec
 from assistant.service import answer_text
 from config import load_settings
 from metrics.scopes import viewer_by_email
+from render.answers import ChartSpec
 from render.charts import AMBER, chart_figure
 from tests.orgs import build_small_org
 

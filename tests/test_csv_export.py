@@ -11,7 +11,6 @@ from decimal import Decimal
 
 import pytest
 
-from assistant.answers import Column, Table
 from assistant.console import run_ask
 from assistant.service import answer_text
 from config import load_settings
@@ -19,6 +18,7 @@ from metrics.cache import ResultCache
 from metrics.evaluate import evaluate
 from metrics.periods import parse_period
 from metrics.scopes import default_scope, viewer_by_email
+from render.answers import Column, Table
 from render.blocks import answer_to_message
 from render.export import csv_cell, csv_filename, table_csv
 from tests.factories import Factory

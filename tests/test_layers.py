@@ -22,18 +22,9 @@ FORBIDDEN = {
 KNOWN = {
     ("db/demo.py", "metrics.history_snapshot"),
     ("db/importer.py", "metrics.history_snapshot"),
-    ("metrics/bench_slack.py", "handlers.app"),
-    ("metrics/bench_slack.py", "handlers.deps"),
-    ("metrics/bench_slack.py", "render.charts"),
-    ("render/blocks.py", "assistant.answers"),
-    ("render/charts.py", "assistant.answers"),
-    ("render/home.py", "assistant.answers"),
-    ("render/text.py", "assistant.answers"),
-    ("render/export.py", "assistant.answers"),
     ("assistant/intents.py", "scheduler.digest_schedule"),
     ("assistant/intents.py", "scheduler.digests"),
     ("assistant/call_answers.py", "scheduler.forecast_calls"),
-    ("scheduler/cli.py", "handlers.app"),
 }
 
 

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
-from assistant.answers import Action, Answer, Column, DealCard, Figure, Table
+from render.answers import Action, Answer, Column, DealCard, Figure, Table
 from render.blocks import (
     answer_to_message,
     ephemeral_with_share,

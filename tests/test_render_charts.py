@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from matplotlib.colors import to_rgba
 
-from assistant.answers import ChartSpec
+from render.answers import ChartSpec
 from render.charts import (
     BLUE,
     CHART_KINDS,

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from hypothesis import HealthCheck, given, settings
 
-from assistant.answers import Action, Answer, Column, Figure, Table
+from render.answers import Action, Answer, Column, Figure, Table
 from render.format import display_width
 from render.text import answer_to_text
 from tests.test_render_blocks import answers, deal_answer, deal_card, metric_answer

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from assistant.answers import Answer
 from handlers.deps import BotDeps
 from handlers.reply import answer_for, message_for, send_chart
 from i18n import _
+from render.answers import Answer
 
 
 def register_file_button(app, deps: BotDeps, action_id: str, has_file: Callable[[Answer], bool], missing: str,
