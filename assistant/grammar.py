@@ -372,6 +372,8 @@ def _settle(req: Request, concepts: list[v.Concept]) -> None:
     """A ranked list of deals is a deal list ("biggest deals in the pipeline", "biggest deal ever"); a leaderboard
     is already people ranked by attainment ("top 3 reps" adds nothing to it but the count)."""
     intents = {c.intent for c in concepts if c.intent}
+    if any(c.intent == "trend" and c.weak for c in concepts) and req.metric in v.TRENDABLE:
+        req.intent = "trend"  # "andamento della pipeline": a soft trend word with a metric a trend can draw
     ranked = req.limit is not None or "sort" in req.filters
     if ranked and req.intent in ("pipeline", "deal") and intents & {"deals", "deal"} and not req.by:
         req.intent, req.metric = "deals", None
@@ -480,12 +482,26 @@ def _parse_request(text: str, today: date, fiscal_start_month: int, zone: ZoneIn
 def _take_moment(text: str, today: date, fiscal: int, zone: ZoneInfo, req: Request) -> str:
     """"as of oct 1" (or "on oct 1" after a verb in the past: "what was my pipeline on oct 1?") out of the text:
     the moment the figures are read at. "as of now" is no moment."""
+    text = _as_of_in_english(text)
     text = _PAST_ON.sub(lambda m: m[0] if _EVENT.search(m[2]) else f"{m[1]}{m[2]}as of ", _AS_OF_NOW.sub(" ", text))
     moment, rest, problem = extract_moment(text, today, zone, fiscal)
     if problem:
         req.problem = req.problem or problem
     req.as_of = moment
     return rest
+
+
+_LOCAL_AS_OF = tuple(re.compile(p, re.IGNORECASE) for p in intl.AS_OF_PATTERNS)
+_RANGE_START = re.compile(intl.RANGE_START, re.IGNORECASE)
+
+
+def _as_of_in_english(text: str) -> str:
+    """"per 1 okt", "posisi per kemarin", "al 1 ott", "alla data del 1/10", "a fine mese scorso": "as of …"."""
+    for regex in _LOCAL_AS_OF:
+        m = regex.search(text)
+        if m is not None and not _RANGE_START.search(text[:m.start()]):
+            return f"{text[:m.start()]}as of {text[m.end():]}"
+    return text
 
 
 _AS_OF_NOW = re.compile(r"\bas\s+of\s+(?:right\s+)?now\b", re.IGNORECASE)

@@ -37,6 +37,8 @@ SUBCOMMANDS = ("help", "pipeline", "quota", "forecast", "deals", "deal", "stalle
 DEFAULT_METRIC = {"pipeline": "pipeline", "quota": "attainment", "forecast": "forecast", "winrate": "win_rate",
                   "cycle": "cycle_days", "funnel": "conversion", "leaderboard": "attainment"}
 
+# The metrics a trend can draw (assistant.trend_answers.TREND_LABELS).
+TRENDABLE = frozenset({"pipeline", "forecast", "win_rate", "attainment"})
 # Subcommands about another subcommand's metric ("trend pipeline"): the metric named by any phrase is theirs.
 OF_ANY_METRIC = ("trend",)
 
@@ -305,6 +307,8 @@ def _build() -> dict[tuple[str, ...], Concept]:
         out[p] = Concept()
     for p in _phrases("doing|looking|going|shaping up|trending|tracking overall"):
         out[p] = Concept(intent="quota", metric="attainment", weak=True)
+    for p in _phrases(intl.SOFT_TREND_PHRASES):
+        out.setdefault(p, Concept(intent="trend", weak=True))
     out[("top",)] = Concept(intent="leaderboard", metric="attainment", sort="largest", weak=True)
     out[(DEAL_LIST,)] = Concept(intent="deals", weak=True)
     out[(DEAL_LIST, "closing")] = Concept(intent="deals")  # "deal closing 31/12": the deals that close

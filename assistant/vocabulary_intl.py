@@ -34,6 +34,16 @@ INTENT_PHRASES_ID: dict[tuple[str, str | None], str] = {
     ("metric", "gap"): "kurang berapa|kurang berapa lagi|kekurangan|sisa target|sisa kuota|selisih",
     ("metric", "coverage"): "cakupan",
     ("status", None): "status sinkronisasi|sinkronisasi",
+    ("trend", None): "tren",
+    ("accuracy", None): "akurasi|akurasi forecast|akurasi prakiraan|ketepatan forecast|ketepatan prakiraan|"
+                        "seberapa akurat|seberapa tepat",
+    ("waterfall", None): "pergerakan pipeline|pergerakan pipe|alur pipeline|jembatan pipeline|"
+                         "ke mana pipeline saya|ke mana pipeline",
+    ("call", None): "panggilan|panggilan saya|kirim call|setor call|kirim forecast|setor forecast|"
+                    "kirim prakiraan|setor prakiraan|isi forecast|isi call",
+    ("calls", None): "daftar panggilan|semua panggilan|panggilan tim|call tim|siapa yang belum call|"
+                     "siapa yang belum kirim forecast",
+    ("digest", None): "ringkasan|ringkasan pagi|ringkasan harian",
 }
 
 INTENT_PHRASES_IT: dict[tuple[str, str | None], str] = {
@@ -61,7 +71,19 @@ INTENT_PHRASES_IT: dict[tuple[str, str | None], str] = {
     ("metric", "gap"): "quanto mi manca|quanto ci manca|mi manca|ci manca|manca|divario",
     ("metric", "coverage"): "copertura|copertura della pipeline",
     ("status", None): "stato della sincronizzazione|sincronizzazione|stato sincronizzazione",
+    ("accuracy", None): "accuratezza|precisione|accuratezza delle previsioni|precisione delle previsioni|"
+                        "accuratezza previsioni|quanto sono accurate|errore di previsione",
+    ("waterfall", None): "cascata|a cascata|grafico a cascata|movimenti della pipeline|movimento della pipeline|"
+                         "ponte della pipeline|dove è finita la pipeline|dove e finita la pipeline",
+    ("call", None): "chiamata|la mia chiamata|invia previsione|invia la previsione|inserisci previsione|"
+                    "invia la mia previsione|invia forecast|invia il forecast",
+    ("calls", None): "chiamate|chiamate del team|le chiamate|chi non ha inviato|chi non ha ancora inviato",
+    ("digest", None): "riepilogo|riepilogo mattutino|riassunto mattutino",
 }
+
+# Trend words that name a trend only with a metric a trend can draw ("andamento della pipeline"); with another
+# metric they are plain words ("andamento del fatturato mese per mese": closed won by month).
+SOFT_TREND_PHRASES = "andamento|evoluzione|perkembangan"
 
 # Integrity rules by the words people use for them.
 RULE_PHRASES: dict[str, str] = {
@@ -89,6 +111,7 @@ SCOPE_PHRASES_IT: dict[str, str] = {
 
 OPTION_PHRASES: dict[str, str] = {
     "chart": "grafik|grafico|come grafico|diagramma",
+    "weekly": "mingguan|per minggu|tiap minggu|settimanale|settimanali|settimana per settimana",
 }
 
 SORT_PHRASES: dict[str, str] = {
@@ -143,5 +166,28 @@ STOP_WORDS = frozenset({
     "al", "allo", "all", "dell", "nell", "sull", "che", "chi", "è", "e", "ho", "abbiamo", "mi", "ci", "sto",
     "stiamo", "per", "con", "in", "un", "una", "uno", "a", "da", "dal", "dalla", "i", "l", "raggiungere",
     "fammi", "vedere", "come", "mio", "qual", "quale", "sta", "andando", "linea", "tutta", "tutte", "tutto",
-    "gmn", "persen", "siamo", "messi", "col", "aperte", "aperti", "aperta", "ha", "hanno", "ad", "andamento",
+    "gmn", "persen", "siamo", "messi", "col", "aperte", "aperti", "aperta", "ha", "hanno", "ad", "posisi",
+    "situazione", "situasi",
 })
+
+# "As of" said the Indonesian or Italian way, before a date: each pattern is what the grammar reads as "as of".
+# Only before something that reads as a day ("per 1 okt", never "per sales" or "per bulan"), and for Italian "al"
+# never in a range or a limit ("dal 1/10 al 15/10", "fino al 31/12": periods, not moments). The end of a period
+# counts only when that period is over ("a fine mese scorso", "per akhir bulan lalu"), since the history cannot
+# say how a future day will stand.
+_MONTH = (r"(?:jan|feb|mar|apr|mei|may|jun|jul|agu|agt|ags|aug|sep|okt|oct|nov|des|dec|gen|mag|giu|lug|ago|"
+          r"set|ott|dic)[a-z]*\.?")
+_DAY = rf"(?:\d{{4}}-\d{{2}}-\d{{2}}|\d{{1,2}}[/.-]\d{{1,2}}\b|\d{{1,2}}\s+{_MONTH}(?!\w)|{_MONTH}\s+\d{{1,2}}\b)"
+_PAST_END_ID = rf"(?:(?:bulan|kuartal|triwulan|tahun|minggu|pekan)\s+(?:lalu|kemarin|sebelumnya)\b|{_MONTH}(?!\w))"
+_PAST_END_IT = (r"(?:(?:mese|trimestre|anno|settimana)\s+(?:scors[oa]|precedente|passat[oa])\b|"
+                r"(?:gennaio|febbraio|marzo|aprile|maggio|giugno|luglio|agosto|settembre|ottobre|novembre|"
+                r"dicembre)\b)")
+AS_OF_PATTERNS = (
+    rf"\b(?:posisi\s+)?per\s+(?:tanggal\s+|tgl\.?\s+)?(?={_DAY}|kemarin\b|kmrn\b)",
+    rf"\b(?:posisi\s+)?per\s+akhir\s+(?={_PAST_END_ID})",
+    rf"\balla\s+data\s+(?:del|di|dell')\s*(?={_DAY}|ieri\b)",
+    rf"(?<!\bfino )(?<!\bentro )(?<!\bsino )\b(?:al\s+|all')(?={_DAY})",
+    rf"\b(?:a|alla)\s+fine\s+(?:del\s+|dello\s+|della\s+|di\s+)?(?={_PAST_END_IT})",
+)
+# A range ("dal 1/10 al 15/10", "tra il 1/10 e il 15/10"): its "al" is the range's end, not "as of".
+RANGE_START = r"\b(?:dal|dall'|dalla|da|tra|fra)\s*(?:il\s+|l')?\d"

@@ -137,3 +137,79 @@ def test_a_typo_is_said_back_in_the_askers_language(lang):
         said = _("{reading} (for “{word}”)")
     assert said != "{reading} (for “{word}”)" and translations(lang).gettext("{reading} (for “{word}”)") == said
     assert request.intent == "pipeline" and request.notes == [said.format(reading="pipeline", word="pipline")]
+
+
+ROME = ZoneInfo("Europe/Rome")
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "day"),
+    [
+        ("id", "pipeline per 1 okt", date(2026, 10, 1)),
+        ("id", "pipeline saya per tanggal 1/10", date(2026, 10, 1)),
+        ("id", "forecast tim posisi per kemarin", date(2026, 11, 30)),
+        ("id", "pipeline per tgl 15/11/2026", date(2026, 11, 15)),
+        ("id", "forecast tim per akhir bulan lalu", date(2026, 11, 30)),
+        ("it", "pipeline al 1 ott", date(2026, 10, 1)),
+        ("it", "la mia pipeline alla data del 1/10", date(2026, 10, 1)),
+        ("it", "pipeline all'1/10", date(2026, 10, 1)),
+        ("it", "previsione del team a fine mese scorso", date(2026, 11, 30)),
+        ("it", "previsione alla fine del trimestre scorso", date(2026, 9, 30)),
+        ("it", "pipeline alla data di ieri", date(2026, 11, 30)),
+    ],
+)
+def test_as_of_said_the_indonesian_or_italian_way(lang, text, day):
+    with use_locale(lang):
+        req = parse_request(text, TODAY, 1, ROME)
+    assert req.as_of is not None and req.as_of.astimezone(ROME).date() == day, (text, req.as_of)
+    assert req.period is None and not req.unknown and not req.names and req.problem is None
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "by", "period"),
+    [
+        ("id", "pipeline per sales", ("owner",), None),
+        ("id", "deal per bulan", ("month",), None),
+        ("it", "trattative dal 1/10 al 15/10", (), (date(2026, 10, 1), date(2026, 10, 15))),
+        ("it", "pipeline a fine mese", (), (date(2026, 12, 1), date(2026, 12, 31))),
+    ],
+)
+def test_as_of_words_in_other_roles_are_not_a_moment(lang, text, by, period):
+    """"per" is also a breakdown, "al" the end of a range, and the end of this month has not come yet."""
+    with use_locale(lang):
+        req = parse_request(text, TODAY, 1, ROME)
+    assert req.as_of is None
+    assert req.by == by
+    assert (req.period.start, req.period.end) == period if period else req.period is None
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "intent", "metric", "weekly"),
+    [
+        ("id", "/sales tren pipeline mingguan", "trend", "pipeline", True),
+        ("id", "/sales tren kuota tim bulanan", "trend", "attainment", False),
+        ("it", "/sales andamento pipeline settimanale", "trend", "pipeline", True),
+        ("it", "andamento della previsione del team", "trend", "forecast", False),
+        ("it", "andamento del fatturato mese per mese quest'anno", "metric", "closed_won", False),
+        ("id", "/sales akurasi", "accuracy", None, False),
+        ("id", "seberapa akurat forecast tim saya?", "accuracy", None, False),
+        ("it", "/sales accuratezza", "accuracy", None, False),
+        ("it", "accuratezza delle previsioni del team", "accuracy", None, False),
+        ("id", "/sales pergerakan pipeline kuartal ini", "waterfall", None, False),
+        ("it", "/sales cascata trimestre scorso", "waterfall", None, False),
+        ("it", "movimenti della pipeline del team", "waterfall", None, False),
+        ("id", "/sales panggilan", "call", None, False),
+        ("id", "/sales kirim forecast", "call", None, False),
+        ("id", "/sales daftar panggilan tim", "calls", None, False),
+        ("it", "/sales chiamata", "call", None, False),
+        ("it", "/sales invia previsione", "call", None, False),
+        ("it", "/sales chiamate del team", "calls", None, False),
+        ("it", "/sales previsione", "forecast", "forecast", False),
+    ],
+)
+def test_trend_accuracy_waterfall_and_call_words(lang, text, intent, metric, weekly):
+    with use_locale(lang):
+        req = parse_request(text, TODAY)
+    assert (req.intent, req.metric) == (intent, metric), text
+    assert ("weekly" in req.options) == weekly
+    assert not req.unknown and not req.names, (req.unknown, req.names)
