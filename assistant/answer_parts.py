@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from assistant.as_of_answers import as_of_line
 from assistant.ask import Ask
-from i18n import N_, _
+from assistant.reading_words import dimension_name
+from i18n import _
 from metrics.evaluate import MetricResult
 from metrics.periods import Period
 from metrics.scopes import Scope
@@ -12,19 +13,6 @@ from render.answers import Action, Answer, Column, Table
 
 LIST_LIMIT = 15
 # A breakdown's dimension as a column heading.
-DIMENSION_HEADINGS = {
-    "owner": N_("owner"), "manager": N_("manager"), "team": N_("team"), "region": N_("region"),
-    "segment": N_("segment"), "stage": N_("stage"), "product": N_("product"), "industry": N_("industry"),
-    "forecast_category": N_("forecast category"), "day": N_("day"), "month": N_("month"),
-    "fiscal_quarter": N_("fiscal quarter"), "kind": N_("kind"),
-}
-
-
-def dimension_heading(name: str) -> str:
-    """A dimension's column heading in the asker's language ("stage" → "tahap", "fase")."""
-    return _(DIMENSION_HEADINGS[name]) if name in DIMENSION_HEADINGS else name.replace("_", " ")
-
-
 def _context(ask: Ask, period: Period | None, scope: Scope | None) -> list[str]:
     out = []
     if period is not None:
@@ -66,7 +54,7 @@ def _breakdown_table(result: MetricResult, label: str, extra: tuple[tuple[str, s
     """The result's rows as a table: its dimensions, the value, then (key, heading, fmt) extras."""
     if not result.by or not result.rows:
         return None
-    cols = ([Column(dimension_heading(d)) for d in result.by] + [Column(label, result.fmt)]
+    cols = ([Column(dimension_name(d)) for d in result.by] + [Column(label, result.fmt)]
             + [Column(h, f) for _k, h, f in extra])
     rows = [[r.get(d) for d in result.by] + [r["value"]] + [r.get(k) for k, _, _ in extra] for r in result.rows]
     return Table(cols, rows[:LIST_LIMIT * 2], total_rows=len(rows), all_rows=rows)

@@ -34,11 +34,11 @@ ZERO_FORMATS = ("money", "count")  # formats where "no rows" means zero (a ratio
 
 
 def chart_title(what: str, by: tuple[str, ...], scope: Scope, period: Period) -> str:
-    from assistant.answer_parts import dimension_heading
+    from assistant.reading_words import dimension_name
 
     if by:
         what = _("{what} by {dimensions}").format(
-            what=what, dimensions=_(" and ").join(dimension_heading(d) for d in by))
+            what=what, dimensions=_(" and ").join(dimension_name(d) for d in by))
     return f"{what} · {scope.label} · {period.label}"
 
 

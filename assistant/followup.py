@@ -17,11 +17,11 @@ import re
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from assistant.answer_parts import dimension_heading
 from assistant.grammar import ARG_INTENTS, NO_INTENT_NOTE, Compare, Request, parse_request
+from assistant.reading_words import dimension_name, intent_name, metric_name, option_name
 from assistant.request_codec import encode
 from assistant.resolve import Reading
-from i18n import N_, SOURCE_LANGUAGE, _, current_locale
+from i18n import _
 from metrics.periods import PeriodError, parse_period
 
 _CUE = re.compile(
@@ -123,30 +123,10 @@ def _period_for_comparison(request: Request, today: date, fiscal: int) -> None:
             request.problem = request.problem or str(exc)
 
 
-_WHAT = {"winrate": N_("win rate"), "cycle": N_("sales cycle"), "deals": N_("deals"), "quota": N_("quota attainment"),
-         "pipeline": N_("pipeline"), "forecast": N_("forecast"), "stalled": N_("stalled deals"),
-         "leaderboard": N_("leaderboard"), "funnel": N_("funnel"), "changes": N_("changes"),
-         "commission": N_("commission"), "scorecard": N_("scorecard")}
-
-
-def _metric_words(name: str | None) -> str:
-    """A metric's name in the asker's language, lower case ("weighted pipeline", "pipeline tertimbang")."""
-    from metrics.evaluate import MetricError, metric_definition
-
-    words = (name or "").replace("_", " ")
-    if not name or current_locale() == SOURCE_LANGUAGE:
-        return words
-    try:
-        return _(metric_definition(name).label).lower()
-    except MetricError:  # an unknown metric name is said as it was read
-        return words
-
-
 def summary(reading: Reading) -> str:
     """How a follow-up was read, in a few words: "pipeline, Dana Lee, last quarter, by owner"."""
     r = reading.request
-    what = _metric_words(r.metric) if r.intent == "metric" else (_(_WHAT[r.intent]) if r.intent in _WHAT
-                                                                     else r.intent)
+    what = metric_name(r.metric) if r.intent == "metric" else intent_name(r.intent)
     parts = [what]
     if reading.scope is not None:
         parts.append(reading.scope.scope.label if reading.scope.scope is not None else reading.scope.name)
@@ -157,7 +137,7 @@ def summary(reading: Reading) -> str:
     elif reading.compare_scope is not None:
         parts.append(_("vs {other}").format(other=reading.compare_scope.name))
     if r.by:
-        parts.append(_("by {dimensions}").format(dimensions=", ".join(dimension_heading(d) for d in r.by)))
+        parts.append(_("by {dimensions}").format(dimensions=", ".join(dimension_name(d) for d in r.by)))
     if r.limit:
         parts.append(_("top {count}").format(count=r.limit))
     if "stage" in r.filters:
@@ -166,5 +146,5 @@ def summary(reading: Reading) -> str:
         parts.append(_("over {amount}").format(amount=f"{r.filters['amount_min']:,}"))
     if "amount_max" in r.filters:
         parts.append(_("under {amount}").format(amount=f"{r.filters['amount_max']:,}"))
-    parts += sorted(r.options)
+    parts += sorted(option_name(o) for o in r.options)
     return ", ".join(parts)

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from assistant import vocabulary as v
 from assistant import vocabulary_intl as intl
+from assistant.reading_words import dimension_name, intent_name, option_name
 from i18n import N_, _, current_locale
 from metrics.moments import extract_moment
 from metrics.periods import Period, PeriodError, all_time, extract_period, parse_period
@@ -212,7 +213,8 @@ def _match_dimension(toks: list[_Tok], i: int, req: Request) -> tuple[str, int] 
         close = difflib.get_close_matches(toks[i].low, singles, n=1, cutoff=0.75)
         if close:
             dim = v.DIMENSIONS_BY_WORD[(close[0],)]
-            req.notes.append(_(READ_FOR).format(reading=_("by {dimension}").format(dimension=dim), word=toks[i].text))
+            reading = _("by {dimension}").format(dimension=dimension_name(dim))
+            req.notes.append(_(READ_FOR).format(reading=reading, word=toks[i].text))
             return dim, 1
     return None
 
@@ -327,7 +329,8 @@ def _fuzzy(req: Request, reader: _Reader) -> None:
             if close:
                 concept = v.CONCEPTS[(close[0],)]
                 reader.concepts.append(concept)
-                req.notes.append(_(READ_FOR).format(reading=concept.intent or concept.option, word=tok.text))
+                reading = intent_name(concept.intent) if concept.intent else option_name(concept.option)
+                req.notes.append(_(READ_FOR).format(reading=reading, word=tok.text))
                 group.remove(tok)
                 tok.used = True
                 if not group:

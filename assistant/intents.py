@@ -16,6 +16,7 @@ from assistant.currency_view import in_display_currency, org_filter
 from assistant.exports import EXPORT_LIMIT, with_exports
 from assistant.grammar import INTENTS
 from assistant.metric_answers import NOT_COMPARABLE, compare_answer, metric_answer
+from assistant.reading_words import dimension_name, option_name, sort_name
 from assistant.scorecard_answers import scorecard
 from assistant.waterfall_answers import waterfall
 from errors import UserError
@@ -580,17 +581,18 @@ def ignored_parts(ask: Ask) -> list[str]:
     honoured = HONOURS.get(request.intent, frozenset())
     out = []
     if request.by and "by" not in honoured:
-        out.append(_("by {dimensions}").format(dimensions=", ".join(request.by)))
+        out.append(_("by {dimensions}").format(dimensions=", ".join(dimension_name(d) for d in request.by)))
     for option in sorted(request.options - {"share"}):
         if option not in honoured:
-            out.append(option)
+            out.append(option_name(option))
     if request.limit is not None and "limit" not in honoured:
         out.append(_("top {count}").format(count=request.limit))
     words = {"amount_min": N_("amount over {value}"), "amount_max": N_("amount under {value}"),
              "stage": N_("stage {value}"), "rule": N_("rule {value}"), "sort": N_("{value} first")}
     for key, value in request.filters.items():
         if key not in honoured:
-            out.append(_(words[key]).format(value=f"{value:,}" if key.startswith("amount") else value))
+            shown = f"{value:,}" if key.startswith("amount") else sort_name(value) if key == "sort" else value
+            out.append(_(words[key]).format(value=shown))
     if request.compare is not None and ("compare" not in honoured or request.metric in NOT_COMPARABLE):
         out.append(_("the comparison"))
     return out

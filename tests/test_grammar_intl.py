@@ -213,3 +213,20 @@ def test_trend_accuracy_waterfall_and_call_words(lang, text, intent, metric, wee
     assert (req.intent, req.metric) == (intent, metric), text
     assert ("weekly" in req.options) == weekly
     assert not req.unknown and not req.names, (req.unknown, req.names)
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "note"),
+    [
+        ("it", "/sales cascatta", "cascata della pipeline (per “cascatta”)"),
+        ("it", "/sales accuratteza", "accuratezza (per “accuratteza”)"),
+        ("it", "pipeline per fasse", "per fase (per “fasse”)"),
+        ("id", "/sales waterfal", "waterfall pipeline (untuk “waterfal”)"),
+        ("id", "pipeline berdasarkan tahapp", "per tahap (untuk “tahapp”)"),
+        ("en", "/sales waterfal", "waterfall (for “waterfal”)"),
+    ],
+)
+def test_a_guess_names_what_it_read_in_the_askers_language(lang, text, note):
+    """"I read this as…" names the subcommand, option or breakdown in the asker's words (assistant.reading_words)."""
+    with use_locale(lang):
+        assert parse_request(text, TODAY).notes == [note]
