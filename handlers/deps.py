@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 
 from config import Settings
-from handlers.fairuse import AnswerGate, RateLimiter, pool_slots
+from handlers.fairuse import AnswerGate, RateLimiter, RecentLanguages, pool_slots
 from handlers.seen_events import SeenEvents
 from handlers.workers import DrainableExecutor
 from metrics.cache import ResultCache
@@ -23,6 +23,8 @@ class BotDeps:
     limiter: RateLimiter | None = None
     gate: AnswerGate | None = None
     workers: DrainableExecutor | None = None
+    # the language each Slack user was last answered in, for refusals said without a database read
+    languages: RecentLanguages = field(default_factory=RecentLanguages)
 
     def __post_init__(self) -> None:
         self.seen_events = SeenEvents(self.engine)

@@ -86,3 +86,32 @@ def pool_slots(engine) -> int:
     """The database pool's steady size (its overflow is left to the scheduler, health checks and start-up)."""
     size = getattr(engine.pool, "size", None)
     return max(int(size()) if callable(size) else 5, 1)
+
+
+class RecentLanguages:
+    """The language each Slack user was last spoken to in, for `ttl_seconds`: a refusal ("wait a minute", "busy")
+    is said in the person's language without a database read while the database is the scarce thing."""
+
+    def __init__(self, ttl_seconds: float = 600.0, clock=time.monotonic, most: int = 10_000):
+        self.ttl, self._clock, self.most = ttl_seconds, clock, most
+        self._seen: dict[str, tuple[str, float]] = {}
+        self._lock = threading.Lock()
+
+    def remember(self, user_id: str, language: str) -> None:
+        now = self._clock()
+        with self._lock:
+            self._seen[user_id] = (language, now)
+            if len(self._seen) > self.most:  # forget the ones past their time
+                for key in [k for k, (_lang, at) in self._seen.items() if now - at >= self.ttl]:
+                    del self._seen[key]
+
+    def recall(self, user_id: str) -> str | None:
+        with self._lock:
+            seen = self._seen.get(user_id)
+        if seen is None or self._clock() - seen[1] >= self.ttl:
+            return None
+        return seen[0]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._seen.clear()

@@ -16,7 +16,7 @@ from db.languages import language_for
 from errors import UserError
 from handlers.deps import BotDeps
 from handlers.identity import viewer_for_slack_user
-from i18n import N_, _, set_currency, set_locale
+from i18n import N_, _, current_locale, set_currency, set_locale
 from ops import telemetry
 from render.answers import Answer
 from render.blocks import answer_to_message
@@ -66,13 +66,16 @@ def answer_for(deps: BotDeps, client: WebClient, user_id: str, text: str, *, con
     subcommand = subcommand_of(text)
     outcome, answer = "ok", None
     if not deps.limiter.allow(user_id):
+        speak_to_refused(deps, user_id, read_store=True)
         outcome, answer = "rate_limited", error_answer(_(RATE_LIMITED).format(limit=deps.limiter.per_minute))
     else:
         with deps.gate.slot() as free:
             if free:
                 answer = _answer(deps, client, user_id, text, conversation)
+                deps.languages.remember(user_id, current_locale())  # after `settings language`: the new one
                 outcome = OUTCOMES.get(answer.kind, "ok")
             else:
+                speak_to_refused(deps, user_id, read_store=False)
                 outcome, answer = "busy", error_answer(_(BUSY))
     took = time.perf_counter() - started
     if outcome in ("rate_limited", "busy"):
@@ -114,7 +117,22 @@ def speak_to(deps: BotDeps, user_id: str | None, *, rep_id: int | None = None) -
         lang = language_for(deps.engine, deps.settings.default_locale, rep_id=rep_id, slack_user_id=user_id)
     except DBAPIError:
         lang = deps.settings.default_locale
+    if user_id:
+        deps.languages.remember(user_id, lang)
     return set_locale(lang)
+
+
+def speak_to_refused(deps: BotDeps, user_id: str, *, read_store: bool) -> str:
+    """The language to refuse this person in: the one they were last answered in (a short memory), else — when
+    `read_store` (a rate limit: the database is free) — their chosen language or Slack locale, else DEFAULT_LOCALE.
+    A "busy" refusal reads no store: the database connections are what is short."""
+    lang = deps.languages.recall(user_id)
+    if lang is None and read_store:
+        try:
+            lang = language_for(deps.engine, deps.settings.default_locale, slack_user_id=user_id)
+        except DBAPIError:
+            lang = None
+    return set_locale(lang or deps.settings.default_locale)
 
 
 def message_for(deps: BotDeps, answer: Answer) -> dict:

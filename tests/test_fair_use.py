@@ -8,10 +8,12 @@ import time
 
 import pytest
 
-from handlers.reply import BUSY
+from handlers.reply import BUSY, RATE_LIMITED
+from i18n import _, use_locale
 from tests.fakeslack import post_slash_command
 from tests.slackbot import SECRET, serve_bot
 from tests.test_serving import samples, value
+from tests.test_slack_languages import speaks
 
 WAIT = 30  # seconds to wait for an event that must come (no timing is asserted)
 
@@ -92,3 +94,38 @@ def test_a_queued_question_waits_at_most_busy_wait_seconds_then_hears_busy(bot_f
                  ("salesbot_fair_use_refusals_total", "busy", {"reason": "busy"}))}
     assert grown == {("salesbot_requests_total", "busy"): 1, ("salesbot_requests_total", "ok"): 2,
                      ("salesbot_fair_use_refusals_total", "busy"): 1}
+
+
+def said_in(lang: str, message: str, **values) -> str:
+    with use_locale(lang):
+        return _(message).format(**values)
+
+
+def test_a_refusal_is_said_in_the_persons_language(bot_factory):
+    """Ann (Slack locale it-IT) is told the limit in Italian: from the memory of her last answer, and on a replica
+    that has not answered her (the memory cleared) from her stored Slack locale. Max chose Indonesian; turned away
+    busy, he hears it in Indonesian; Bob, never answered and turned away busy, hears DEFAULT_LOCALE's English."""
+    with bot_factory(rate_limit_per_minute=2, answer_slots=1, busy_queue=0) as bot:
+        speaks(bot, "UANN", "it-IT")
+        ask(bot, "UANN", "ann1")
+        assert "Pipeline" in reply_text(bot, "ann1")
+        ask(bot, "UANN", "ann2")
+        reply_text(bot, "ann2")
+        ask(bot, "UANN", "ann-over")
+        assert said_in("it", RATE_LIMITED, limit=2) in reply_text(bot, "ann-over")
+        bot.deps.languages.clear()
+        ask(bot, "UANN", "ann-elsewhere")
+        assert said_in("it", RATE_LIMITED, limit=2) in reply_text(bot, "ann-elsewhere")
+
+        ask(bot, "UMAX", "max-lang", "settings language id")
+        reply_text(bot, "max-lang")
+        bot.fake.fail("users.info", status=None, delay=WAIT, times=1)  # Olly's answer holds the only slot
+        ask(bot, "UOLLY", "slow")
+        bot.fake.wait_for("users.info", timeout=WAIT)
+        ask(bot, "UMAX", "max-busy")
+        assert said_in("id", BUSY) in reply_text(bot, "max-busy")
+        ask(bot, "UBOB", "bob-busy")
+        assert said_in("en", BUSY) in reply_text(bot, "bob-busy")
+        bot.fake.release_delays()
+        reply_text(bot, "slow")
+    assert said_in("it", BUSY) != said_in("id", BUSY) != BUSY
