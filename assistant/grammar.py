@@ -426,6 +426,8 @@ _REPHRASE = (
     (re.compile(r"\bcompare\s+(.{1,40}?)\s+(?:and|with|to)\s+", re.I), r"\1 vs "),
     # "mese per mese", "bulan per bulan": by month
     (re.compile(r"\b(mese|bulan) (?:per|demi|ke) \1\b", re.I), r"per \1"),
+    # "settimana per settimana", "minggu ke minggu": weekly
+    (re.compile(r"\b(settimana|minggu|pekan) (?:per|demi|ke) \1\b", re.I), "weekly"),
     # "the quarter", "the month": the current one
     (re.compile(r"(?<!\bof )(?<!\bin )\bthe (week|month|quarter|year)\b(?!\s+(?:before|after|to date))", re.I),
      r"this \1"),

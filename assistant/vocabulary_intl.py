@@ -74,7 +74,7 @@ INTENT_PHRASES_IT: dict[tuple[str, str | None], str] = {
     ("accuracy", None): "accuratezza|precisione|accuratezza delle previsioni|precisione delle previsioni|"
                         "accuratezza previsioni|quanto sono accurate|errore di previsione",
     ("waterfall", None): "cascata|a cascata|grafico a cascata|movimenti della pipeline|movimento della pipeline|"
-                         "ponte della pipeline|dove è finita la pipeline|dove e finita la pipeline",
+                         "ponte della pipeline|dove è finita|dove e finita|dove sono finite",
     ("call", None): "chiamata|la mia chiamata|invia previsione|invia la previsione|inserisci previsione|"
                     "invia la mia previsione|invia forecast|invia il forecast",
     ("calls", None): "chiamate|chiamate del team|le chiamate|chi non ha inviato|chi non ha ancora inviato",
@@ -111,7 +111,7 @@ SCOPE_PHRASES_IT: dict[str, str] = {
 
 OPTION_PHRASES: dict[str, str] = {
     "chart": "grafik|grafico|come grafico|diagramma",
-    "weekly": "mingguan|per minggu|tiap minggu|settimanale|settimanali|settimana per settimana",
+    "weekly": "mingguan|per minggu|tiap minggu|settimanale|settimanali",
 }
 
 SORT_PHRASES: dict[str, str] = {
@@ -166,7 +166,8 @@ STOP_WORDS = frozenset({
     "al", "allo", "all", "dell", "nell", "sull", "che", "chi", "è", "e", "ho", "abbiamo", "mi", "ci", "sto",
     "stiamo", "per", "con", "in", "un", "una", "uno", "a", "da", "dal", "dalla", "i", "l", "raggiungere",
     "fammi", "vedere", "come", "mio", "qual", "quale", "sta", "andando", "linea", "tutta", "tutte", "tutto",
-    "gmn", "persen", "siamo", "messi", "col", "aperte", "aperti", "aperta", "ha", "hanno", "ad", "posisi",
+    "gmn", "persen", "siamo", "messi", "era", "erano", "eravamo", "ero", "tadinya",
+    "col", "aperte", "aperti", "aperta", "ha", "hanno", "ad", "posisi",
     "situazione", "situasi",
 })
 

@@ -158,6 +158,7 @@ def mismatches(row: Row, got: dict) -> list[str]:
     differ("unknown", extra["unknown"].split("+") if "unknown" in extra else [], got["unknown"])
     if "args" in extra:
         differ("args", extra["args"], got["args"])
+    differ("as_of", extra.get("as_of"), got.get("as_of") and got["as_of"][:10])  # the day an as-of reads at
     return out
 
 
