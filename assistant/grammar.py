@@ -131,7 +131,7 @@ def _norm(word: str) -> str:
     return word.lower().strip("?!.,;:\"()[]{}").removesuffix("-nya")
 
 
-_ELISION = re.compile(r"(?:l|dell|sull|all|nell|dall|un|quest|d)'(?=\w{2})")
+_ELISION = re.compile(r"(?:l|dell|sull|all|nell|dall|un|quest|d|com|dov|c)'(?=\w)")
 
 
 def _tokens(text: str) -> list[_Tok]:

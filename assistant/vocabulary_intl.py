@@ -41,8 +41,8 @@ INTENT_PHRASES_ID: dict[tuple[str, str | None], str] = {
                          "ke mana pipeline saya|ke mana pipeline",
     ("call", None): "panggilan|panggilan saya|kirim call|setor call|kirim forecast|setor forecast|"
                     "kirim prakiraan|setor prakiraan|isi forecast|isi call",
-    ("calls", None): "daftar panggilan|semua panggilan|panggilan tim|call tim|siapa yang belum call|"
-                     "siapa yang belum kirim forecast",
+    ("calls", None): "daftar panggilan|semua panggilan|panggilan tim|call tim|belum call|belum kirim|"
+                     "belum setor|belum isi",
     ("digest", None): "ringkasan|ringkasan pagi|ringkasan harian",
 }
 
@@ -54,7 +54,8 @@ INTENT_PHRASES_IT: dict[tuple[str, str | None], str] = {
     ("deal", None): "trattativa",
     ("stalled", None): "bloccate|trattative bloccate|ferme|trattative ferme|in stallo|bloccata|ferma",
     ("winrate", "win_rate"): "tasso di vittoria|percentuale di vittoria|tasso di successo",
-    ("cycle", "cycle_days"): "ciclo|ciclo di vendita|tempo di chiusura|durata del ciclo",
+    ("cycle", "cycle_days"): "ciclo|ciclo di vendita|tempo di chiusura|durata del ciclo|durata del ciclo di vendita|"
+                             "tempo medio di chiusura",
     ("funnel", "conversion"): "conversione|conversioni|tasso di conversione|imbuto",
     ("leaderboard", "attainment"): "classifica",
     ("changes", None): "modifiche|cambiamenti|cosa è cambiato|cosa e cambiato|cambiato|novità",
@@ -76,8 +77,11 @@ INTENT_PHRASES_IT: dict[tuple[str, str | None], str] = {
     ("waterfall", None): "cascata|a cascata|grafico a cascata|movimenti della pipeline|movimento della pipeline|"
                          "ponte della pipeline|dove è finita|dove e finita|dove sono finite",
     ("call", None): "chiamata|la mia chiamata|invia previsione|invia la previsione|inserisci previsione|"
-                    "invia la mia previsione|invia forecast|invia il forecast",
-    ("calls", None): "chiamate|chiamate del team|le chiamate|chi non ha inviato|chi non ha ancora inviato",
+                    "invia la mia previsione|invia forecast|invia il forecast|inviare la previsione|"
+                    "inviare la mia previsione|mandare la previsione|mandare la mia previsione|"
+                    "inserire la previsione|inserire la mia previsione|invio la previsione|invio la mia previsione",
+    ("calls", None): "chiamate|chiamate del team|le chiamate|non ha inviato|non ha ancora inviato|"
+                     "non hanno inviato|non hanno ancora inviato",
     ("digest", None): "riepilogo|riepilogo mattutino|riassunto mattutino",
 }
 
@@ -168,7 +172,8 @@ STOP_WORDS = frozenset({
     "fammi", "vedere", "come", "mio", "qual", "quale", "sta", "andando", "linea", "tutta", "tutte", "tutto",
     "gmn", "persen", "siamo", "messi", "era", "erano", "eravamo", "ero", "tadinya",
     "col", "aperte", "aperti", "aperta", "ha", "hanno", "ad", "posisi",
-    "situazione", "situasi",
+    "situazione", "situasi", "yg", "dgn", "dengan", "utk", "sdh", "blm", "belum", "gak", "ga", "nggak", "crm",
+    "messa", "messo", "messe", "vendita", "voglio", "vorrei", "puoi", "potresti",
 })
 
 # "As of" said the Indonesian or Italian way, before a date: each pattern is what the grammar reads as "as of".
