@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -26,7 +27,7 @@ from metrics.deals import CHOICES, DealRow, deal_history, find_deal
 from metrics.periods import parse_period
 from metrics.scopes import Scope, default_scope
 from render.answers import Action, Answer, ChartSpec, Column, DealCard, Figure, Table
-from render.format import date_text, money_exact
+from render.format import date_text, day_heading, money_exact
 
 HELP_EXAMPLES = {
     "help": N_("this list"),
@@ -437,8 +438,6 @@ def settings_(ask: Ask) -> Answer:
 
 def digest(ask: Ask) -> Answer:
     """`/sales digest [time 07:30 | pause 5d | pause until D | off | on | preview]`: the person's own digest."""
-    import re
-
     from scheduler.digest_schedule import (
         DIGEST_KINDS,
         KIND_LABELS,
@@ -450,44 +449,55 @@ def digest(ask: Ask) -> Answer:
     from scheduler.digests import preview_digest
 
     raw = re.sub(r"^\s*(<@[A-Z0-9]+>\s*)?(/sales\s+)?", "", ask.request.raw or "", flags=re.IGNORECASE)
-    rest = re.sub(r"^\s*digest\b", "", raw, flags=re.IGNORECASE).strip()
-    until = ask.request.period.start if ask.request.period and re.search(r"\b(until|till)\b", rest, re.I) else None
+    rest = _DIGEST_WORD.sub("", raw).strip()
+    period = ask.request.period
+    until = None
+    if period is not None and re.search(r"\b(?:until|till|sampai|hingga|fino)\b", rest, re.I):
+        until = period.end if period.start <= ask.today else period.start  # "sampai 20/3": from today to the 20th
     command = parse_digest_command(rest, ask.today, until)
     viewer = ask.viewer
     kind = DIGEST_KINDS.get(viewer.role)
     if kind is None:
-        return Answer(kind="info", title="Digests",
-                      lines=["Morning digests go to managers and weekly digests to execs, so there is nothing to set "
-                             "for you. You get one stalled-deal nudge a day instead, when deals need attention."],
+        return Answer(kind="info", title=_("Digests"),
+                      lines=[_("Morning digests go to managers and weekly digests to execs, so there is nothing to "
+                               "set for you. You get one stalled-deal nudge a day instead, when deals need "
+                               "attention.")],
                       context=[ask.freshness()])
     if command.action == "preview":
         built = preview_digest(ask.conn.engine, ask.settings, viewer, ask.now)
         answer = built.answer
-        answer.understood = "Preview: your digest as it would be sent now. Nothing was sent."
+        answer.understood = _("Preview: your digest as it would be sent now. Nothing was sent.")
         return answer
     tz = viewer_zone(viewer, ask.settings)
-    label = KIND_LABELS[kind]
+    label = _(KIND_LABELS[kind])
     done = None
     if command.action == "time":
         save_subscription(ask.conn, viewer.rep_id, kind, ask.now, send_time=f"{command.at:%H:%M}")
-        done = f"Done: your {label} now comes at {command.at:%H:%M} your time ({tz.key})."
+        done = _("Done: your {label} now comes at {time} your time ({zone}).").format(
+            label=label, time=f"{command.at:%H:%M}", zone=tz.key)
     elif command.action == "pause":
         save_subscription(ask.conn, viewer.rep_id, kind, ask.now, paused_until=command.paused_until)
-        done = f"Done: your {label} is paused through {command.paused_until:%a, %b %-d}."
+        done = _("Done: your {label} is paused through {day}.").format(label=label,
+                                                                      day=day_heading(command.paused_until))
     elif command.action == "off":
         save_subscription(ask.conn, viewer.rep_id, kind, ask.now, enabled=False)
-        done = f"Done: your {label} is off. `/sales digest on` brings it back."
+        done = _("Done: your {label} is off. `/sales digest on` brings it back.").format(label=label)
     elif command.action == "on":
         save_subscription(ask.conn, viewer.rep_id, kind, ask.now, enabled=True, paused_until=None)
-        done = f"Done: your {label} is on."
+        done = _("Done: your {label} is on.").format(label=label)
     if done:
         ask.conn.commit()
     sub = get_subscription(ask.conn, viewer.rep_id, kind)
     lines = ([done] if done else []) + describe(sub, kind, ask.settings, tz, ask.now)
     if not done:
-        lines.append("Change it: `/sales digest time 07:30` · `pause 5d` · `pause until 2026-03-20` · `off` · `on` · "
-                     "`preview`.")
-    return Answer(kind="info", title=f"Your {label}", lines=lines, context=[ask.freshness()])
+        lines.append(_("Change it: `/sales digest time 07:30` · `pause 5d` · `pause until 2026-03-20` · `off` · "
+                       "`on` · `preview`."))
+    return Answer(kind="info", title=_("Your {label}").format(label=label), lines=lines, context=[ask.freshness()])
+
+
+# The digest subcommand's own word, before its settings ("digest pause 5d", "ringkasan jeda 5 hari").
+_DIGEST_WORD = re.compile(r"^\s*(?:digest|ringkasan(?:\s+(?:pagi|harian))?|riepilogo(?:\s+mattutino)?|"
+                          r"riassunto\s+mattutino)\b", re.IGNORECASE)
 
 
 def status(ask: Ask) -> Answer:

@@ -30,10 +30,12 @@ from sqlalchemy.exc import IntegrityError
 from config import Settings
 from db.schema import bot_subscriptions
 from errors import UserError
+from i18n import N_, _
+from render.format import day_heading, day_text
 from scheduler.ledger import Delivery
 
 DIGEST_KINDS = {"manager": "digest", "exec": "exec_digest"}  # role → subscription / ledger kind
-KIND_LABELS = {"digest": "morning digest", "exec_digest": "weekly exec digest"}
+KIND_LABELS = {"digest": N_("morning digest"), "exec_digest": N_("weekly exec digest")}
 LATE_GRACE = timedelta(minutes=30)  # a digest this late is "late": held during quiet hours
 MAX_PAUSE_DAYS = 366
 _HHMM = re.compile(r"^\s*(\d{1,2})(?:[:.h](\d{2}))?\s*(am|pm|a\.m\.|p\.m\.)?\s*$", re.IGNORECASE)
@@ -59,7 +61,8 @@ def parse_hhmm(text: str) -> time:
                 hour = hour % 12 + (12 if ampm == "pm" else 0)
         if 0 <= hour <= 23 and 0 <= minute <= 59:
             return time(hour, minute)
-    raise UserError(f"I couldn't read {text.strip()!r} as a time of day. Try `07:30`, `7am` or `17:45`.")
+    raise UserError(_("I couldn't read “{text}” as a time of day. Try `07:30`, `7am` or `17:45`.").format(
+        text=text.strip()))
 
 
 def default_send_time(settings: Settings) -> time:
@@ -104,7 +107,7 @@ def is_send_day(kind: str, local_date: date) -> bool:
 
 def next_send_day(kind: str, after: date) -> date:
     d = after
-    for _ in range(8):
+    for _step in range(8):
         d += timedelta(days=1)
         if is_send_day(kind, d):
             return d
@@ -206,16 +209,19 @@ def plan_slot(rep_id: int, kind: str, tz: ZoneInfo, sub: Subscription, settings:
 def describe(sub: Subscription, kind: str, settings: Settings, tz: ZoneInfo, now: datetime) -> list[str]:
     """Sentences for `/sales digest`: what is set and when the next one goes out."""
     at = parse_hhmm(sub.send_time) if sub.send_time else default_send_time(settings)
-    label = KIND_LABELS[kind]
-    days = "Mondays" if kind == "exec_digest" else "weekdays"
-    lines = [f"Your {label}: {'on' if sub.enabled else 'off'}, {days} at {at:%H:%M} ({tz.key})"
-             + ("" if sub.send_time else " — the default") + "."]
+    state = (_("Your {label}: on, {days} at {time} ({zone}){default}.") if sub.enabled else
+             _("Your {label}: off, {days} at {time} ({zone}){default}."))
+    days = _("Mondays") if kind == "exec_digest" else _("weekdays")
+    lines = [state.format(label=_(KIND_LABELS[kind]), days=days, time=f"{at:%H:%M}", zone=tz.key,
+                          default="" if sub.send_time else _(" — the default"))]
     today = now.astimezone(tz).date()
     if sub.enabled and sub.paused_until is not None and sub.paused_until >= today:
-        lines.append(f"Paused through {sub.paused_until:%a, %b %-d}.")
+        lines.append(_("Paused through {day}.").format(day=day_heading(sub.paused_until)))
     nxt = next_send(sub, kind, settings, tz, now)
     if nxt is not None:
-        lines.append(f"Next one: {nxt.astimezone(tz):%a, %b %-d at %H:%M %Z}.")
+        local = nxt.astimezone(tz)
+        lines.append(_("Next one: {day} at {time} {zone}.").format(day=day_heading(local.date()),
+                                                                  time=f"{local:%H:%M}", zone=local.tzname()))
     return lines
 
 
@@ -224,7 +230,7 @@ def next_send(sub: Subscription, kind: str, settings: Settings, tz: ZoneInfo, no
     if not sub.enabled:
         return None
     d = now.astimezone(tz).date()
-    for _ in range(MAX_PAUSE_DAYS + 10):
+    for _step in range(MAX_PAUSE_DAYS + 10):
         slot = plan_slot(0, kind, tz, sub, settings, now, day=d, whenever=True)
         if slot.due and slot.send_at >= now:
             return slot.send_at
@@ -235,9 +241,24 @@ def next_send(sub: Subscription, kind: str, settings: Settings, tz: ZoneInfo, no
 # ---------------------------------------------------------------------------------------------------------------
 # `/sales digest …`
 
-_PAUSE = re.compile(r"^(\d{1,3})\s*(d|day|days|w|wk|wks|week|weeks)?$", re.IGNORECASE)
-DIGEST_HELP = ("Try `/sales digest` (your settings), `time 07:30`, `pause 5d` (or `pause 2w`, `pause until "
-               "2026-03-20`), `off`, `on` or `preview`.")
+# Days or weeks, in English, Indonesian ("5 hari", "2 minggu") and Italian ("5 giorni", "2 settimane").
+_PAUSE = re.compile(r"^(\d{1,3})\s*(d|day|days|h|hari|g|gg|giorno|giorni|w|wk|wks|week|weeks|mgg|minggu|pekan|"
+                    r"sett|settimana|settimane)?$", re.IGNORECASE)
+_WEEKS = ("w", "mgg", "minggu", "pekan", "sett")
+DIGEST_HELP = N_("Try `/sales digest` (your settings), `time 07:30`, `pause 5d` (or `pause 2w`, `pause until "
+                 "2026-03-20`), `off`, `on` or `preview`.")
+# The settings' words in English, Indonesian and Italian.
+DIGEST_WORDS = {
+    "status": ("", "status", "settings", "show", "pengaturan", "setelan", "impostazioni", "stato"),
+    "preview": ("preview", "show preview", "test", "pratinjau", "contoh", "anteprima", "prova"),
+    "off": ("off", "stop", "disable", "unsubscribe", "mati", "matikan", "berhenti", "nonaktifkan", "spento",
+            "spegni", "disattiva", "basta"),
+    "on": ("on", "start", "enable", "resume", "unpause", "subscribe", "nyala", "nyalakan", "aktifkan", "lanjutkan",
+           "acceso", "accendi", "attiva", "riattiva", "riprendi"),
+    "time": ("time", "at", "jam", "pukul", "waktu", "ora", "orario", "alle"),
+    "pause": ("pause", "jeda", "tunda", "pausa", "sospendi"),
+}
+UNTIL_WORDS = ("until", "till", "to ", "sampai", "hingga", "fino")
 
 
 @dataclass(frozen=True)
@@ -253,36 +274,35 @@ def parse_digest_command(args: str, today: date, until: date | None = None) -> D
     low = words.lower()
     if low.startswith("digest"):
         low, words = low[6:].strip(), words[6:].strip()
-    if low in ("", "status", "settings", "show"):
-        return DigestCommand("status")
-    if low in ("preview", "show preview", "test"):
-        return DigestCommand("preview")
-    if low in ("off", "stop", "disable", "unsubscribe"):
-        return DigestCommand("off")
-    if low in ("on", "start", "enable", "resume", "unpause", "subscribe"):
-        return DigestCommand("on")
-    head, _, rest = low.partition(" ")
-    if head in ("time", "at"):
+    for action in ("status", "preview", "off", "on"):
+        if low in DIGEST_WORDS[action]:
+            return DigestCommand(action)
+    head, _sep, rest = low.partition(" ")
+    if head in DIGEST_WORDS["time"]:
         if not rest.strip():
-            raise UserError("What time? For example `/sales digest time 07:30`.")
+            raise UserError(_("What time? For example `/sales digest time 07:30`."))
         return DigestCommand("time", at=parse_hhmm(rest))
-    if head == "pause":
-        rest = rest.strip()
-        if rest.startswith(("until", "till", "to ")) or until is not None:
-            if until is None:
-                raise UserError("Until when? For example `/sales digest pause until 2026-03-20`.")
-            last = until - timedelta(days=1)  # "until the 20th": the 20th has a digest again
-            if last < today:
-                raise UserError(f"{until:%b %-d, %Y} is not after today, so there is nothing to pause.")
-            if (last - today).days > MAX_PAUSE_DAYS:
-                raise UserError("A pause can last up to a year. For longer, use `/sales digest off`.")
-            return DigestCommand("pause", paused_until=last)
-        m = _PAUSE.match(rest.replace("for ", "").strip())
-        if not m:
-            raise UserError("How long? For example `/sales digest pause 5d`, `pause 2w` or "
-                            "`pause until 2026-03-20`.")
-        n = int(m.group(1)) * (7 if (m.group(2) or "d").lower().startswith("w") else 1)
-        if n < 1 or n > MAX_PAUSE_DAYS:
-            raise UserError("A pause can last from 1 day to a year. For longer, use `/sales digest off`.")
-        return DigestCommand("pause", paused_until=today + timedelta(days=n - 1))
-    raise UserError(f"I don't know the digest setting {words!r}. {DIGEST_HELP}")
+    if head in DIGEST_WORDS["pause"]:
+        return DigestCommand("pause", paused_until=_paused_until(rest.strip(), today, until))
+    raise UserError(_("I don't know the digest setting “{words}”.").format(words=words) + " " + _(DIGEST_HELP))
+
+
+def _paused_until(rest: str, today: date, until: date | None) -> date:
+    """The last day a pause skips: "5d", "2 minggu", "3 settimane", or "until D" (D has a digest again)."""
+    if rest.startswith(UNTIL_WORDS) or until is not None:
+        if until is None:
+            raise UserError(_("Until when? For example `/sales digest pause until 2026-03-20`."))
+        last = until - timedelta(days=1)
+        if last < today:
+            raise UserError(_("{day} is not after today, so there is nothing to pause.").format(
+                day=day_text(until, weekday=False, year=True)))
+        if (last - today).days > MAX_PAUSE_DAYS:
+            raise UserError(_("A pause can last up to a year. For longer, use `/sales digest off`."))
+        return last
+    m = _PAUSE.match(re.sub(r"^(?:for|selama|per)\s+", "", rest).strip())
+    if not m:
+        raise UserError(_("How long? For example `/sales digest pause 5d`, `pause 2w` or `pause until 2026-03-20`."))
+    n = int(m.group(1)) * (7 if (m.group(2) or "d").lower().startswith(_WEEKS) else 1)
+    if n < 1 or n > MAX_PAUSE_DAYS:
+        raise UserError(_("A pause can last from 1 day to a year. For longer, use `/sales digest off`."))
+    return today + timedelta(days=n - 1)

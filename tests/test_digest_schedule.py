@@ -19,6 +19,7 @@ from config import load_settings
 from db.schema import bot_delivery_ledger, bot_slack_identities, bot_subscriptions
 from errors import UserError
 from handlers.app import web_client
+from i18n import use_locale
 from metrics.scopes import viewer_by_id
 from scheduler import digests as digests_module
 from scheduler.context import JobContext
@@ -278,6 +279,39 @@ def test_time_pause_off_and_on_are_honoured(db, fake_slack, monkeypatch):
     assert (row.kind, row.enabled, row.send_time, row.paused_until) == ("digest", True, "07:30", None)
     status = say("", utc(date(2026, 3, 16), 11))
     assert "weekdays at 07:30 (Europe/Berlin)" in status and "Next one: Tue, Mar 17 at 07:30 CET" in status
+
+
+def test_digest_settings_in_indonesian_and_italian(db, fake_slack):
+    """Berta's digest set with Indonesian and Italian words, answered in that language: the same subscription rows
+    as the English words give."""
+    org = build_org(db.engine, fake_slack)
+    settings = make_ctx(db.engine, fake_slack).settings
+    with db.engine.connect() as conn:
+        berta = replace(viewer_by_id(conn, org["berta"]), timezone="Europe/Berlin")
+
+    def say(lang: str, text: str, now: datetime) -> tuple[str, tuple]:
+        with use_locale(lang):
+            answer = answer_text(db.engine, berta, text, settings=settings, now=now)
+        assert answer.kind == "info", answer
+        with db.engine.connect() as conn:
+            row = conn.execute(select(bot_subscriptions).where(bot_subscriptions.c.rep_id == org["berta"])).one()
+        return " ".join([answer.title, *answer.lines]), (row.enabled, row.send_time, row.paused_until)
+
+    monday = utc(MON_AFTER_US, 5)  # Monday 2026-03-09
+    said, row = say("it", "/sales riepilogo alle 7:15", monday)
+    assert "Fatto" in said and "07:15" in said and row == (True, "07:15", None)
+    said, row = say("it", "/sales riepilogo pausa 2 settimane", monday)
+    assert "in pausa" in said and row == (True, "07:15", date(2026, 3, 22))
+    said, row = say("id", "/sales ringkasan jeda 5 hari", monday)
+    assert "dijeda" in said and "Jum, 13 Mar" in said and row == (True, "07:15", date(2026, 3, 13))
+    said, row = say("id", "/sales ringkasan matikan", monday)
+    assert "mati" in said and row[0] is False
+    said, row = say("it", "/sales riepilogo riattiva", monday)
+    assert row == (True, "07:15", None)
+    said, _row = say("it", "/sales riepilogo", monday)
+    assert "Il prossimo: lun 9 mar alle 07:15 CET" in said, said
+    with use_locale("it"), pytest.raises(UserError, match="Per quanto"):
+        parse_digest_command("pausa sempre", date(2026, 3, 9))
 
 
 def test_a_rep_or_ops_person_has_no_digest_to_set(db, fake_slack):
