@@ -18,18 +18,19 @@ from metrics.evaluate import metric_definition
 from metrics.moments import end_of_day
 from metrics.special import SpecialMetric
 from render.answers import Answer
-from render.format import date_text
+from render.format import date_text, moment_text
 
 # Answers built from deal metrics only, so every figure in them can be read as of a past moment.
 AS_OF_INTENTS = frozenset({"pipeline", "quota", "forecast", "winrate", "leaderboard", "metric", "waterfall"})
 
 
-def moment_text(moment: datetime, zone: ZoneInfo) -> str:
-    """"1 Oct 2026" (in the asker's language) for the end of a day where the org is; else the time and zone too."""
+def as_of_text(moment: datetime, zone: ZoneInfo) -> str:
+    """"1 Oct 2026" (in the asker's language) for the end of a day where the org is; else the time and zone too,
+    as `render.format.moment_text` says them ("1 Oct 2026 09:30 CEST")."""
     local = moment.astimezone(zone)
     if local == end_of_day(local.date(), zone):
         return date_text(local.date())
-    return f"{date_text(local.date())} {local:%H:%M} {local.tzname()}"
+    return f"{date_text(local.date())} {moment_text(local, day=False, weekday=False)}"
 
 
 def as_of_line(ask: Ask) -> str | None:
@@ -37,7 +38,7 @@ def as_of_line(ask: Ask) -> str | None:
     moment = ask.request.as_of
     if moment is None:
         return None
-    return _("as of {moment}").format(moment=moment_text(moment, ask.settings.tz))
+    return _("as of {moment}").format(moment=as_of_text(moment, ask.settings.tz))
 
 
 def check_as_of(ask: Ask) -> None:
@@ -62,7 +63,7 @@ def said_as_of(ask: Ask, answer: Answer) -> Answer:
     zone = ask.settings.tz
     when = _("the figures as the data stood at the end of {date} ({zone})") if moment == end_of_day(
         moment.astimezone(zone).date(), zone) else _("the figures as the data stood at {date} ({zone})")
-    parts = [when.format(date=moment_text(moment, zone), zone=zone.key), *ask.request.notes]
+    parts = [when.format(date=as_of_text(moment, zone), zone=zone.key), *ask.request.notes]
     said = _("I read this as: {reading}.").format(reading="; ".join(parts))
     answer.understood = f"{said} {answer.understood}" if answer.understood else said
     if answer.chart is not None:

@@ -75,9 +75,9 @@ def freshness_line(conn: Connection, settings: Settings, now: datetime) -> str:
     fresh = sync_freshness(conn, settings.crm, now)
     if fresh:
         return fresh.sentence(now)
-    from render.format import stamp_text as moment_text
+    from render.format import moment_text
 
-    return _("as of {moment}").format(moment=moment_text(now.astimezone(UTC)).split(", ", 1)[1])
+    return _("as of {moment}").format(moment=moment_text(now.astimezone(UTC), weekday=False))
 
 
 def since_default(now: datetime) -> datetime:

@@ -11,21 +11,16 @@ from __future__ import annotations
 from datetime import datetime
 
 from assistant.ask import Ask, viewer_zone
-from i18n import SOURCE_LANGUAGE, _, current_locale
+from i18n import _
 from render.answers import Action, Answer, Column, Figure, Table
 from render.calls import call_button_value
-from render.format import money_exact
+from render.format import moment_text, money_exact
 
 ROWS_SHOWN = 40
 
 
 def _when(at: datetime, ask: Ask) -> str:
-    local = at.astimezone(viewer_zone(ask.viewer, ask.settings))
-    if current_locale() == SOURCE_LANGUAGE:
-        return f"{local:%a %b %-d, %H:%M} {local.tzname()}"
-    from render.format import stamp_text as moment_text
-
-    return moment_text(local)
+    return moment_text(at.astimezone(viewer_zone(ask.viewer, ask.settings)))
 
 
 def _pair(pair, currency: str) -> str:
@@ -65,11 +60,7 @@ def _submitted(line) -> str:
     if line.call is None:
         return (_("reps {submitted}/{expected}").format(submitted=line.reps_submitted, expected=line.reps_expected)
                 if line.reps_rollup is not None else _("not yet"))
-    from render.format import stamp_text as moment_text
-
-    local = line.call.submitted_at.astimezone(line.caller.tz)
-    when = moment_text(local).split(", ")
-    shown = f"{when[0]} {when[-1].rsplit(' ', 1)[0]}"
+    shown = moment_text(line.call.submitted_at.astimezone(line.caller.tz), day=False, zone=False)
     return _("{when} late").format(when=shown) if line.call.late else shown
 
 

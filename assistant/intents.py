@@ -27,7 +27,7 @@ from metrics.deals import CHOICES, DealRow, deal_history, find_deal
 from metrics.periods import parse_period
 from metrics.scopes import Scope, default_scope
 from render.answers import Action, Answer, ChartSpec, Column, DealCard, Figure, Table
-from render.format import date_text, day_heading, money_exact
+from render.format import date_text, day_heading, moment_text, money_exact
 
 HELP_EXAMPLES = {
     "help": N_("this list"),
@@ -347,7 +347,8 @@ def changes(ask: Ask) -> Answer:
     table = Table([Column(_("deal")), Column(_("owner")), Column(_("what")), Column(_("amount"), "money")],
                   rows[:LIST_LIMIT],
                   total_rows=total, all_rows=rows)
-    when = moment_text(since.astimezone(tz), ask.today)
+    local = since.astimezone(tz)
+    when = moment_text(local, with_year=local.year != ask.today.year)
     answer = Answer(kind="list",
                     title=_("What changed since {moment} · {scope}").format(moment=when, scope=scope.label),
                     figures=figures,
@@ -357,13 +358,6 @@ def changes(ask: Ask) -> Answer:
         answer.lines.append(_("Nothing changed since {moment}: no deal in {scope} was created, moved a stage, "
                               "changed its close date or amount, or closed.").format(moment=when, scope=scope.label))
     return answer
-
-
-def moment_text(local: datetime, today: date) -> str:
-    """"Mon, Nov 30, 00:00 CST"; the year too when it is not the asker's current one."""
-    from render.format import stamp_text as localized
-
-    return localized(local, with_year=local.year != today.year)
 
 
 def integrity(ask: Ask) -> Answer:

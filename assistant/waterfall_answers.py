@@ -13,7 +13,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from assistant.answer_parts import _actions, _explain
-from assistant.as_of_answers import moment_text
+from assistant.as_of_answers import as_of_text
 from assistant.ask import Ask
 from assistant.chart_specs import chart_title
 from errors import UserError
@@ -32,11 +32,11 @@ OPERATORS = {1: "+", -1: "\u2212", 0: "="}
 
 
 def moment_words(moment: datetime, zone: ZoneInfo) -> str:
-    """"the start of 1 Oct 2026" for midnight where the org is; else as `moment_text` says it."""
+    """"the start of 1 Oct 2026" for midnight where the org is; else as `as_of_text` says it."""
     local = moment.astimezone(zone)
     if local.time() == time.min:
         return _("the start of {date}").format(date=date_text(local.date()))
-    return moment_text(moment, zone)
+    return as_of_text(moment, zone)
 
 
 def waterfall_moments(ask: Ask) -> tuple[datetime, datetime]:

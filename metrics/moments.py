@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from errors import UserError
 from i18n import _
-from metrics.periods import Period, PeriodError, format_day, parse_period, week_bounds
+from metrics.periods import Period, PeriodError, parse_period, week_bounds
 
 TREND_GRAINS = ("weekly", "monthly")
 DEFAULT_POINTS = {"weekly": 13, "monthly": 12}
@@ -130,11 +130,3 @@ def trend_moments(grain: str, points: int, now: datetime, tz: ZoneInfo) -> tuple
             ends.append(nxt - timedelta(days=1))
             first = (first - timedelta(days=1)).replace(day=1)
     return tuple(min(end_of_day(d, tz), now) for d in reversed(ends))
-
-
-def moment_label(moment: datetime, tz: ZoneInfo) -> str:
-    """"Oct 1, 2026" for the end of a day, else the local time too."""
-    local = moment.astimezone(tz)
-    if local == end_of_day(local.date(), tz):
-        return format_day(local.date())
-    return f"{format_day(local.date())} {local:%H:%M}"

@@ -16,7 +16,7 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from babel import Locale
-from babel.dates import format_date, format_datetime, format_skeleton
+from babel.dates import format_date, format_skeleton
 from babel.numbers import (
     format_compact_currency,
     format_currency,
@@ -254,20 +254,20 @@ def day_heading(value: date, locale: str | None = None) -> str:
     return format_skeleton("MMMEd", value, locale=_locale(locale))
 
 
-def moment_text(value: datetime, locale: str | None = None) -> str:
-    """A local moment with its zone: 'Tue Dec 8, 17:00 CST' (en), 'Sel 8 Des, 17:00 WIB' (id)."""
-    return f"{day_text(value, locale=locale)}, {value:%H:%M} {value.tzname() or ''}".strip()
-
-
-def stamp_text(value: datetime, locale: str | None = None, *, with_year: bool = False) -> str:
-    """A local moment for people, in its own zone: 'Mon, Nov 30, 00:00 CST' in English, 'Sen, 30 Nov, 00.00 CST'
-    in Indonesian, 'lun, 30 nov, 00:00 CST' in Italian; the year too when asked."""
+def moment_text(value: datetime, locale: str | None = None, *, weekday: bool = True, day: bool = True,
+                with_year: bool = False, zone: bool = True) -> str:
+    """A local moment, in its own zone, as CLDR writes the day for the locale: 'Tue, Dec 8, 17:00 CST' (en),
+    'Sel, 8 Des, 17:00 CST' (id), 'mar 8 dic, 17:00 CST' (it). `with_year` adds the year ('Tue, Dec 8, 2026,
+    17:00 CST'), `weekday=False` drops the weekday ('Dec 8, 17:00 CST'), `day=False` keeps only the weekday
+    ('Tue 17:00 CST'), `zone=False` drops the zone. The one formatter for moments (deadlines, "since", "as of")."""
     loc = _locale(locale)
-    if loc == "en":
-        pattern = "EEE, MMM d, y, HH:mm" if with_year else "EEE, MMM d, HH:mm"
+    clock = f"{value:%H:%M}"
+    if day:
+        skeleton = ("y" if with_year else "") + "MMM" + ("E" if weekday else "") + "d"
+        text = f"{format_skeleton(skeleton, value, locale=loc)}, {clock}"
     else:
-        pattern = "EEE, d MMM y, HH:mm" if with_year else "EEE, d MMM, HH:mm"
-    return f"{format_datetime(value, pattern, tzinfo=value.tzinfo, locale=loc)} {value.tzname()}"
+        text = f"{format_skeleton('E', value, locale=loc)} {clock}" if weekday else clock
+    return f"{text} {value.tzname() or ''}".strip() if zone else text
 
 
 def first_weekday(locale: str | None = None) -> int:

@@ -176,10 +176,10 @@ def test_one_reminder_per_caller_at_ten_on_their_own_monday(bot):
     assert keys == {("forecast_call", str(bot.org[k]), "2026-12-07") for k in SLACK}
 
     ann = shown(dms(bot, "UANN")[0])
-    assert "Tue Dec 8, 17:00 EST" in ann and "Q4 FY2026" in ann  # the deadline, in her own zone
+    assert "Tue, Dec 8, 17:00 EST" in ann and "Q4 FY2026" in ann  # the deadline, in her own zone
     assert "$5,000" in ann and "$6,000" in ann and "$10,000" in ann  # system commit, best case, quota
-    assert "Tue Dec 8, 17:00 GMT" in shown(dms(bot, "UBOB")[0])
-    assert "Tue Dec 8, 17:00 CET" in shown(dms(bot, "UMIA")[0])
+    assert "Tue, Dec 8, 17:00 GMT" in shown(dms(bot, "UBOB")[0])
+    assert "Tue, Dec 8, 17:00 CET" in shown(dms(bot, "UMIA")[0])
 
     # the next Monday is a new week: one more each. At 16:05 UTC it is 01:05 on Tuesday in Tokyo: a reminder
     # that late waits out the quiet hours, so Cat's goes at her own 10:00 only
@@ -340,7 +340,7 @@ def test_calls_roll_up_with_the_managers_override(bot):
     # Max's reps' calls: Mia's override 3000 / 3500 + Ann's 4500 / 6500
     assert "Reps' calls rolled up: commit $7,500 · best case $10,000 (2 of 2 submitted)" in text
     assert "Not submitted this week (1 of 4): Max Manager." in text
-    assert "Team call for Mia Lead's team (overrides the reps' roll-up), set by Mia Lead on Mon Dec 7, 10:00 CST: " \
+    assert "Team call for Mia Lead's team (overrides the reps' roll-up), set by Mia Lead on Mon, Dec 7, 10:00 CST: " \
            "commit $3,000 · best case $3,500." in text
     msg, text = ask(bot, "UMAX", "calls team")
     assert figure_fields(msg) == {"Calls: commit": "$7,500", "Calls: best case": "$10,000",
@@ -349,7 +349,7 @@ def test_calls_roll_up_with_the_managers_override(bot):
     at(bot, utc(MONDAY, 16, 0))
     submitted(bot, "UMAX", "M", "7000", "9500")  # Max's own call for his team: the team's number now
     msg, text = ask(bot, "UMAX", "calls team")
-    assert "Team call for Max Manager's team (overrides the reps' roll-up), set by Max Manager on Mon Dec 7, " \
+    assert "Team call for Max Manager's team (overrides the reps' roll-up), set by Max Manager on Mon, Dec 7, " \
            "10:00 CST: commit $7,000 · best case $9,500." in text
     assert figure_fields(msg)["Calls: commit"] == "$7,000" and figure_fields(msg)["Calls: best case"] == "$9,500"
     assert "Everyone has submitted this week (4 of 4)." in text
@@ -412,7 +412,7 @@ def test_manager_digest_lists_missing_calls_and_exec_digest_compares_calls(bot):
     digest = builder.build(person(bot, "M", "Max Manager", "manager"), "digest", MONDAY, now, utc(MONDAY, 0))
     assert digest.figures["missing_calls"] == ["Bob Rep", "Max Manager", "Mia Lead"]
     text = "\n".join(digest.answer.lines)
-    assert "*Forecast calls* this week (due Tue Dec 8, 17:00 CST): 1 of 4 submitted; missing: Bob Rep, " \
+    assert "*Forecast calls* this week (due Tue, Dec 8, 17:00 CST): 1 of 4 submitted; missing: Bob Rep, " \
            "Max Manager, Mia Lead." in text
 
     submitted(bot, "UMIA", "M2", "3000", "3500")

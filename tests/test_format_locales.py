@@ -148,3 +148,36 @@ def test_days_are_said_in_the_locale(locale, expected):
     from render.format import days
 
     assert [days(1, locale), days(41, locale), days(-2, locale)] == expected
+
+
+# A moment (Tuesday 8 December 2026, 17:00 in New York): CLDR's day skeletons MMMEd / yMMMEd / MMMd / E ('EEE, MMM d'
+# in en, 'EEE, d MMM' in id, 'EEE d MMM' in it; Selasa is 'Sel', martedì 'mar', dicembre 'dic', Desember 'Des'),
+# then the 24-hour clock and the zone's abbreviation.
+MOMENTS = [
+    # (locale, options, expected)
+    ("en", {}, "Tue, Dec 8, 17:00 EST"),
+    ("id", {}, "Sel, 8 Des, 17:00 EST"),
+    ("it", {}, "mar 8 dic, 17:00 EST"),
+    ("en", {"with_year": True}, "Tue, Dec 8, 2026, 17:00 EST"),
+    ("id", {"with_year": True}, "Sel, 8 Des 2026, 17:00 EST"),
+    ("it", {"with_year": True}, "mar 8 dic 2026, 17:00 EST"),
+    ("en", {"weekday": False}, "Dec 8, 17:00 EST"),
+    ("id", {"weekday": False}, "8 Des, 17:00 EST"),
+    ("it", {"weekday": False, "with_year": True}, "8 dic 2026, 17:00 EST"),
+    ("en", {"day": False, "zone": False}, "Tue 17:00"),
+    ("id", {"day": False}, "Sel 17:00 EST"),
+    ("it", {"day": False, "zone": False}, "mar 17:00"),
+]
+
+
+@pytest.mark.parametrize(("locale", "options", "expected"), MOMENTS)
+def test_moments_per_locale(locale, options, expected):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from render.format import moment_text
+
+    moment = datetime(2026, 12, 8, 17, 0, tzinfo=ZoneInfo("America/New_York"))
+    assert moment_text(moment, locale, **options) == expected
+    with use_locale(locale):
+        assert moment_text(moment, **options) == expected  # the asker's language when none is given

@@ -121,7 +121,7 @@ def test_forecast_call_reminders_in_indonesian_and_italian(bot):  # noqa: F811
     check_limits(ann)
     text = shown(ann)
     assert "Saatnya mengirim prakiraan Anda untuk *Q4 FY2026*: commit dan best case." in text
-    assert "Sel 8 Des, 17:00 EST" in text
+    assert "Sel, 8 Des, 17:00 EST" in text
     assert "US$5.000" in text and "US$6.000" in text and "US$10.000" in text
     assert "forecast call" not in text.lower()
     [bob] = dms(bot, "UBOB")
