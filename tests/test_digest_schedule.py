@@ -304,6 +304,10 @@ def test_digest_settings_in_indonesian_and_italian(db, fake_slack):
     assert "in pausa" in said and row == (True, "07:15", date(2026, 3, 22))
     said, row = say("id", "/sales ringkasan jeda 5 hari", monday)
     assert "dijeda" in said and "Jum, 13 Mar" in said and row == (True, "07:15", date(2026, 3, 13))
+    said, row = say("id", "/sales ringkasan jeda sampai 20/3", monday)
+    assert row == (True, "07:15", date(2026, 3, 19))  # "until the 20th": the 20th has a digest again
+    said, row = say("it", "/sales riepilogo pausa fino al 20/3", monday)
+    assert row == (True, "07:15", date(2026, 3, 19))
     said, row = say("id", "/sales ringkasan matikan", monday)
     assert "mati" in said and row[0] is False
     said, row = say("it", "/sales riepilogo riattiva", monday)
