@@ -76,7 +76,8 @@ def expected(db, org, now) -> list[tuple[str, str, str]]:
     def past(owner, amount, close):
         days = (now.date() - close).days
         return ("past_close_date", record(db, owner, amount),
-                f"open deal with close date {close.day} {close:%b %Y}, {days} day{'s' if days != 1 else ''} in the past")
+                f"open deal with close date {close.day} {close:%b %Y}, "
+                f"{days} day{'s' if days != 1 else ''} in the past")
 
     a, b = org["A"], org["B"]
     out = [
