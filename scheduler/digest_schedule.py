@@ -30,10 +30,12 @@ from sqlalchemy.exc import IntegrityError
 from config import Settings
 from db.schema import bot_subscriptions
 from errors import UserError
+from i18n import N_, _
+from render.format import day_text
 from scheduler.ledger import Delivery
 
 DIGEST_KINDS = {"manager": "digest", "exec": "exec_digest"}  # role → subscription / ledger kind
-KIND_LABELS = {"digest": "morning digest", "exec_digest": "weekly exec digest"}
+KIND_LABELS = {"digest": N_("morning digest"), "exec_digest": N_("weekly exec digest")}
 LATE_GRACE = timedelta(minutes=30)  # a digest this late is "late": held during quiet hours
 MAX_PAUSE_DAYS = 366
 _HHMM = re.compile(r"^\s*(\d{1,2})(?:[:.h](\d{2}))?\s*(am|pm|a\.m\.|p\.m\.)?\s*$", re.IGNORECASE)
@@ -104,7 +106,7 @@ def is_send_day(kind: str, local_date: date) -> bool:
 
 def next_send_day(kind: str, after: date) -> date:
     d = after
-    for _ in range(8):
+    for _day in range(8):
         d += timedelta(days=1)
         if is_send_day(kind, d):
             return d
@@ -166,6 +168,7 @@ class Slot:
     send_at: datetime  # UTC
     key: Delivery
     skip: str | None = None  # None = due; else the reason ("weekend", "off", "paused until …", "not yet", …)
+    skip_text: str | None = None  # the reason in the language being spoken (the CLI's DEFAULT_LOCALE)
 
     @property
     def due(self) -> bool:
@@ -185,21 +188,26 @@ def plan_slot(rep_id: int, kind: str, tz: ZoneInfo, sub: Subscription, settings:
     send_at = send_instant(local_date, at, tz)
     slot = Slot(rep_id, kind, tz, local_date, send_at, delivery_key(kind, rep_id, local_date))
 
-    def skipped(reason: str) -> Slot:
-        return Slot(rep_id, kind, tz, local_date, send_at, slot.key, reason)
+    def skipped(reason: str, text: str) -> Slot:
+        """Skipped: `reason` in English (the data: --json, the counts), `text` for people."""
+        return Slot(rep_id, kind, tz, local_date, send_at, slot.key, reason, text)
 
     if not is_send_day(kind, local_date):
-        return skipped("not a Monday" if kind == "exec_digest" else "weekend")
+        if kind == "exec_digest":
+            return skipped("not a Monday", _("not a Monday"))
+        return skipped("weekend", _("weekend"))
     if not sub.enabled:
-        return skipped("turned off")
+        return skipped("turned off", _("turned off"))
     if sub.paused_until is not None and local_date <= sub.paused_until:
-        return skipped(f"paused until {sub.paused_until:%a %b %-d}")
+        return skipped(f"paused until {sub.paused_until:%a %b %-d}",
+                       _("paused until {day}").format(day=day_text(sub.paused_until)))
     if whenever:
         return slot
     if now < send_at:
-        return skipped(f"not yet (at {send_at.astimezone(tz):%H:%M %Z})")
+        at_time = f"{send_at.astimezone(tz):%H:%M %Z}"
+        return skipped(f"not yet (at {at_time})", _("not yet (at {time})").format(time=at_time))
     if day is None and now - send_at > LATE_GRACE and in_quiet_hours(local_now.time(), settings):
-        return skipped("late and inside quiet hours")
+        return skipped("late and inside quiet hours", _("late and inside quiet hours"))
     return slot
 
 
@@ -224,7 +232,7 @@ def next_send(sub: Subscription, kind: str, settings: Settings, tz: ZoneInfo, no
     if not sub.enabled:
         return None
     d = now.astimezone(tz).date()
-    for _ in range(MAX_PAUSE_DAYS + 10):
+    for _day in range(MAX_PAUSE_DAYS + 10):
         slot = plan_slot(0, kind, tz, sub, settings, now, day=d, whenever=True)
         if slot.due and slot.send_at >= now:
             return slot.send_at
