@@ -10,6 +10,7 @@ import uuid
 
 from config import ConfigError, load_settings
 from errors import DataSourceUnavailable, NotAvailableYet, UserError
+from i18n import use_locale
 
 log = logging.getLogger("salesbot")
 # The demo's defaults (db.demo owns them; repeated here so `--help` does not import numpy).
@@ -63,8 +64,9 @@ def cmd_forecast(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from metrics.integrity_cli import run_check_command
+    from render.check import write_table
 
-    return run_check_command(args, load_settings())
+    return run_check_command(args, load_settings(), write_table)
 
 
 def cmd_metrics(args: argparse.Namespace) -> int:
@@ -289,8 +291,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         from ops.logs import configure_logging
 
-        configure_logging(load_settings())
-        return args.func(args)
+        settings = load_settings()
+        configure_logging(settings)
+        with use_locale(settings.default_locale):  # the command line speaks DEFAULT_LOCALE
+            return args.func(args)
     except NotAvailableYet as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code

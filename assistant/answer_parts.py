@@ -42,7 +42,7 @@ def _explain(ask: Ask, answer: Answer, *results: MetricResult) -> Answer:
         answer.lines.append(left_out)
     if "explain" in ask.request.options:
         for r in results:
-            answer.lines.append(f"{_(r.label)}: {r.description}")
+            answer.lines.append(f"{_(r.label)}: {_(r.description)}")
         answer.lines.extend(conversion_lines(ask.settings.org_currency))
         for r in results:
             answer.lines.extend(f"SQL: {sql}" for sql in r.sql)

@@ -7,11 +7,13 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
+from babel.numbers import format_decimal, format_percent
+
 from assistant.answer_parts import _context
 from assistant.ask import Ask
 from assistant.grammar import Request
 from errors import UserError
-from i18n import N_, _
+from i18n import N_, _, current_locale
 from metrics.deals import find_deal
 from metrics.payout import RepPayout, band_position, payouts, tiered_payout
 from metrics.scopes import default_scope
@@ -47,11 +49,13 @@ def what_if_of(request: Request) -> tuple[str | None, Decimal | None]:
 
 
 def _pct(ratio: Decimal) -> str:
-    return f"{(ratio * 100).quantize(Decimal('1'))}%"
+    """A whole percentage in the asker's locale ('104%')."""
+    return format_percent(ratio, locale=current_locale())
 
 
 def _mult(value: Decimal) -> str:
-    return f"{value.normalize():f}×"
+    """A comp multiplier as written in the plan, in the asker's locale: '1.5×' (en), '1,5×' (it, id)."""
+    return format_decimal(value.normalize(), locale=current_locale(), decimal_quantization=False) + "×"
 
 
 def _band_lines(rep: RepPayout) -> list[str]:
@@ -173,7 +177,7 @@ def _team_table(ask: Ask, period, why: str | None = None) -> Answer:
     scope = default_scope(ask.viewer)
     reps = payouts(ask.conn, period, scope.member_ids(ask.conn), today=ask.today, fiscal=ask.fiscal)
     reps = [r for r in reps if r.rep_id != ask.viewer.rep_id]
-    rows = [[r.name, r.plan.name if r.plan else "-", r.attainment, r.credited, r.value, r.note or ""]
+    rows = [[r.name, r.plan.name if r.plan else "-", r.attainment, r.credited, r.value, _(r.note) if r.note else ""]
             for r in sorted(reps, key=lambda r: (r.value is None, -(r.value or 0)))]
     table = Table([Column(_("rep")), Column(_("plan")), Column(_("attainment"), "ratio"),
                    Column(_("credited"), "money"), Column(_("payout (est.)"), "money"), Column(_("note"))], rows)

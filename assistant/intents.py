@@ -28,6 +28,7 @@ from metrics.periods import parse_period
 from metrics.scopes import Scope, default_scope
 from render.answers import Action, Answer, ChartSpec, Column, DealCard, Figure, Table
 from render.format import date_text, day_heading, moment_text, money_exact
+from render.reasons import reason_text
 
 HELP_EXAMPLES = {
     "help": N_("this list"),
@@ -231,7 +232,8 @@ def stalled(ask: Ask) -> Answer:
     found = stalled_overview(ask.conn, today=ask.today, now=ask.now, settings=ask.settings,
                              owner_ids=scope.member_ids(ask.conn), cache=ask.cache,
                              limit=EXPORT_LIMIT if "csv" in ask.request.options else LIST_LIMIT)
-    every = [[f.record_name, f.owner, _(RULES.get(f.rule, f.rule)), f.detail, f.amount] for f in found.findings]
+    every = [[f.record_name, f.owner, _(RULES.get(f.rule, f.rule)), reason_text(f.reason, f.detail),
+              f.amount] for f in found.findings]
     rows = every[:LIST_LIMIT]
     table = Table([Column(_("deal")), Column(_("owner")), Column(_("reason")), Column(_("detail")),
                    Column(_("amount"), "money")], rows, total_rows=found.total_findings, all_rows=every)
@@ -383,7 +385,7 @@ def integrity(ask: Ask) -> Answer:
 
 def _integrity_rule(ask: Ask, rule: str, findings: list, title: str) -> Answer:
     """One rule's findings, record by record ("deals with no owner", "duplicate accounts")."""
-    every = [[f.record_name, f.owner, f.detail, f.amount] for f in findings]
+    every = [[f.record_name, f.owner, reason_text(f.reason, f.detail), f.amount] for f in findings]
     rows = every[:LIST_LIMIT * 2]
     table = Table([Column(_("record")), Column(_("owner")), Column(_("detail")), Column(_("amount"), "money")],
                   rows, total_rows=len(findings), all_rows=every)

@@ -7,6 +7,7 @@ Alembic migrations in `db/migrations` create and upgrade these tables; this modu
 from __future__ import annotations
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     CheckConstraint,
     Column,
@@ -254,6 +255,8 @@ bot_alerts = Table(
     Column("notified_at", UTCDateTime),
     Column("acted_by", Integer),
     Column("updated_at", UTCDateTime),
+    # added in 0011: the detail as data (metrics.reasons), written out in the reader's language; NULL on older rows
+    Column("reason", JSON),
     UniqueConstraint("rule", "opportunity_id", name="uq_bot_alerts_rule_opp"),
     Index("ix_bot_alerts_rep_status", "rep_id", "status"),
 )
@@ -281,6 +284,7 @@ bot_integrity_findings = Table(
     Column("first_seen", UTCDateTime, nullable=False),
     Column("last_seen", UTCDateTime, nullable=False),
     Column("resolved_at", UTCDateTime),
+    Column("reason", JSON),  # added in 0011, as bot_alerts.reason
 )
 
 # The history snapshot (metrics/history_snapshot.py): facts about each deal's history that would otherwise take a

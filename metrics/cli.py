@@ -8,8 +8,11 @@ import sys
 from datetime import date, datetime
 from decimal import Decimal
 
+from babel.numbers import format_decimal
+
 from config import Settings
 from db.engine import get_engine
+from i18n import _, current_locale, ngettext
 from metrics.clock import person_by_email, viewer_today
 from metrics.evaluate import MetricResult, evaluate, metric_definition
 from metrics.moments import DEFAULT_POINTS, MomentError, parse_moment, trend_moments
@@ -63,10 +66,11 @@ def print_table(result: MetricResult, out=None) -> None:
     print(f"{result.label} · {result.period.label} ({result.period.start} .. {result.period.end}) · "
           f"{result.scope.label}" + (f" · {result.currency}" if result.fmt == "money" else ""), file=out)
     if result.left_out:
-        deals = "1 deal was" if result.left_out == 1 else f"{result.left_out} deals were"
-        print(f"{deals} left out: their currency has no exchange rate on their date", file=out)
+        print(ngettext("{n} deal was left out: its currency has no exchange rate on its date",
+                       "{n} deals were left out: their currency has no exchange rate on their date",
+                       result.left_out).format(n=result.left_out), file=out)
     if not rows:
-        print("(no data)", file=out)
+        print(_("(no data)"), file=out)
         return
     headers = list(rows[0].keys())
     table = [[_cell(r.get(h)) for h in headers] for r in rows]
@@ -83,27 +87,37 @@ def print_table(result: MetricResult, out=None) -> None:
 def explain_json(result: MetricResult) -> dict:
     """`--explain --format json`: the explanation as a member of the answer, so the output stays one JSON value."""
     definition = metric_definition(result.metric)
-    return {"metric": result.metric, "label": result.label, "definition": definition.description,
+    return {"metric": result.metric, "label": _(result.label), "definition": _(definition.description),
             "period": f"{result.period.label} = {result.period.start} .. {result.period.end}",
             "scope": result.scope.label, "dimensions_allowed": list(definition.dimensions),
             "sql": [str(sql) for sql in result.sql]}
 
 
 def print_explain(result: MetricResult, out=None) -> None:
+    """The metric's definition, period, scope and SQL, in DEFAULT_LOCALE (bot.py runs every command in it)."""
     out = out or sys.stdout
     definition = metric_definition(result.metric)
-    print(f"metric: {result.metric} — {result.label}", file=out)
-    print(f"definition: {definition.description}", file=out)
-    print(f"period: {result.period.label} = {result.period.start} .. {result.period.end}", file=out)
-    print(f"scope: {result.scope.label}", file=out)
-    print(f"dimensions allowed: {', '.join(definition.dimensions)}", file=out)
-    print(f"currency: amounts in {result.org_currency}; each deal converted at the exchange rate valid on its close "
-          "date when closed, today's when open (amount ÷ rate, half-even to the cent, deal by deal)", file=out)
+    lines = [
+        _("metric: {name} — {label}").format(name=result.metric, label=_(result.label)),
+        _("definition: {definition}").format(definition=_(definition.description)),
+        _("period: {label} = {start} .. {end}").format(label=result.period.label, start=result.period.start,
+                                                         end=result.period.end),
+        _("scope: {scope}").format(scope=result.scope.label),
+        _("dimensions allowed: {dimensions}").format(dimensions=", ".join(definition.dimensions)),
+        _("currency: amounts in {currency}; each deal converted at the exchange rate valid on its close date when "
+          "closed, today's when open (amount ÷ rate, half-even to the cent, deal by deal)").format(
+            currency=result.org_currency),
+    ]
     if result.rate is not None:
-        print(f"shown in {result.currency} at today's rate: 1 {result.org_currency} = {result.rate.normalize():f} "
-              f"{result.currency}", file=out)
+        lines.append(_("shown in {currency} at today's rate: 1 {org_currency} = {rate} {currency}").format(
+            currency=result.currency, org_currency=result.org_currency,
+            rate=format_decimal(result.rate.normalize(), locale=current_locale(), decimal_quantization=False)))
     if result.left_out:
-        print(f"left out: {result.left_out} deal(s) whose currency has no exchange rate on their date", file=out)
+        lines.append(ngettext("left out: {n} deal whose currency has no exchange rate on its date",
+                              "left out: {n} deals whose currency has no exchange rate on their date",
+                              result.left_out).format(n=result.left_out))
+    for line in lines:
+        print(line, file=out)
     for i, sql in enumerate(result.sql, 1):
         print(f"-- query {i}\n{sql};", file=out)
 

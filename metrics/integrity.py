@@ -71,6 +71,7 @@ from db.schema import accounts, opportunities, opportunity_history, quotas, reps
 from i18n import N_
 from metrics import dialect as dl
 from metrics.currency import Conversion, rate_day
+from metrics.reasons import reason
 from metrics.rules_common import (
     Finding,
     deal_rows,
@@ -78,8 +79,6 @@ from metrics.rules_common import (
     fiscal_quarter_name,
     in_scope,
     make_finding,
-    money,
-    plural,
     run_rules,
 )
 
@@ -121,8 +120,9 @@ def _is_open():
     return not_(s.c.is_closed)
 
 
-def _opp_findings(conn: Connection, rule: str, stmt, detail) -> list[Finding]:
-    return [make_finding(rule, "opportunity", row, detail(row), amount=row.amount) for row in conn.execute(stmt)]
+def _opp_findings(conn: Connection, rule: str, stmt, why) -> list[Finding]:
+    """One finding per deal row; `why(row)` is its reason (metrics.reasons.reason)."""
+    return [make_finding(rule, "opportunity", row, why(row), amount=row.amount) for row in conn.execute(stmt)]
 
 
 # --- amounts -----------------------------------------------------------------------------------------------------
@@ -136,13 +136,13 @@ def missing_amount(conn: Connection, *, convert: Any = None, owner_ids: Any = No
     )
     return _opp_findings(
         conn, "missing_amount", stmt,
-        lambda row: f"{'no' if row.amount is None else 'zero'} amount on a deal in {row.stage}",
+        lambda row: reason("missing_amount.none" if row.amount is None else "missing_amount.zero", stage=row.stage),
     )
 
 
 def negative_amount(conn: Connection, *, convert: Any = None, owner_ids: Any = None, **_: Any) -> list[Finding]:
     stmt = deal_rows(owner_ids=owner_ids, convert=convert).where(o.c.amount < 0)
-    return _opp_findings(conn, "negative_amount", stmt, lambda row: f"amount is negative ({money(row.amount)})")
+    return _opp_findings(conn, "negative_amount", stmt, lambda row: reason("negative_amount", amount=row.amount))
 
 
 def amount_outlier(conn: Connection, *, convert: Any = None, owner_ids: Any = None, **_: Any) -> list[Finding]:
@@ -167,11 +167,12 @@ def amount_outlier(conn: Connection, *, convert: Any = None, owner_ids: Any = No
         .where(amount > 0, amount > medians.c.value * OUTLIER_SEGMENT_MULTIPLE, amount > p99s.c.value)
     )
 
-    def detail(row) -> str:
-        where = f"the {row.seg} segment" if row.seg else "deals with no segment"
-        ratio = float(row.amount) / float(row.median)
-        return (f"amount {money(row.amount)} is {ratio:,.1f}× the median of {where} ({money(_dec(row.median))}) "
-                f"and above its 99th percentile ({money(_dec(row.p99))})")
+    def detail(row) -> dict[str, Any]:
+        figures = {"amount": row.amount, "ratio": round(float(row.amount) / float(row.median), 1),
+                   "median": _dec(row.median), "p99": _dec(row.p99)}
+        if row.seg:
+            return reason("amount_outlier.segment", segment=row.seg, **figures)
+        return reason("amount_outlier.no_segment", **figures)
 
     return _opp_findings(conn, "amount_outlier", stmt, detail)
 
@@ -187,10 +188,9 @@ def missing_exchange_rate(conn: Connection, *, today: date, settings: Settings, 
     stmt = deal_rows(o.c.currency, o.c.amount.label("own_amount"), s.c.is_closed, day.label("day"),
                      owner_ids=owner_ids, convert=convert).where(convert.missing())
 
-    def detail(row) -> str:
-        when = f"its close date {row.day}" if row.is_closed else f"today ({row.day}), as the deal is open"
-        return (f"amount {row.currency} {money(row.own_amount)} has no exchange rate to {settings.org_currency} "
-                f"on {when}: it is left out of every total")
+    def detail(row) -> dict[str, Any]:
+        return reason("missing_exchange_rate.closed" if row.is_closed else "missing_exchange_rate.open",
+                      amount=row.own_amount, currency=row.currency, org_currency=settings.org_currency, day=row.day)
 
     return [make_finding("missing_exchange_rate", "opportunity", row, detail(row)) for row in conn.execute(stmt)]
 
@@ -205,7 +205,7 @@ def past_close_date(conn: Connection, *, convert: Any = None, today: date, owner
         _is_open(), o.c.close_date < today)
     return _opp_findings(
         conn, "past_close_date", stmt,
-        lambda row: f"open deal with close date {row.close_date}, {plural(row.days, 'day')} in the past",
+        lambda row: reason("past_close_date", close_date=row.close_date, days=row.days),
     )
 
 
@@ -216,10 +216,10 @@ def close_before_created(conn: Connection, *, convert: Any = None, owner_ids: An
     stmt = deal_rows(o.c.close_date, created.label("created"), closed.label("closed"), owner_ids=owner_ids,
                      convert=convert).where(or_(o.c.close_date < created, closed < created))
 
-    def detail(row) -> str:
+    def detail(row) -> dict[str, Any]:
         if row.close_date is not None and row.close_date < row.created:
-            return f"close date {row.close_date} is before the deal was created ({row.created})"
-        return f"closed on {row.closed}, before the deal was created ({row.created})"
+            return reason("close_before_created.close_date", close_date=row.close_date, created=row.created)
+        return reason("close_before_created.closed", closed=row.closed, created=row.created)
 
     return _opp_findings(conn, "close_before_created", stmt, detail)
 
@@ -241,8 +241,7 @@ def change_after_close(conn: Connection, *, convert: Any = None, owner_ids: Any 
     )
     return _opp_findings(
         conn, "change_after_close", stmt,
-        lambda row: (f"{plural(row.changes, 'change')} recorded after it closed on {row.closed_at.date()} "
-                     f"(latest {row.latest.date()})"),
+        lambda row: reason("change_after_close", changes=row.changes, closed=row.closed_at, latest=row.latest),
     )
 
 
@@ -257,8 +256,9 @@ def probability_off_stage(conn: Connection, *, convert: Any = None, owner_ids: A
     )
     return _opp_findings(
         conn, "probability_off_stage", stmt,
-        lambda row: (f"probability {row.probability}% is {abs(row.probability - row.stage_probability)} points "
-                     f"from the {row.stage} default of {row.stage_probability}%"),
+        lambda row: reason("probability_off_stage", probability=row.probability, stage=row.stage,
+                           points=abs(row.probability - row.stage_probability),
+                           stage_probability=row.stage_probability),
     )
 
 
@@ -284,16 +284,17 @@ def forecast_category_mismatch(conn: Connection, *, convert: Any = None, owner_i
         owner_ids=owner_ids,
     ).where(o.c.forecast_category.is_not(None), or_(closed_wrong, open_wrong))
 
-    def detail(row) -> str:
+    def detail(row) -> dict[str, Any]:
         if row.is_closed:
-            return (f"forecast category {row.forecast_category} on a deal in {row.stage} "
-                    f"(a {row.stage} deal is {row.stage_category})")
+            return reason("forecast_category_mismatch.closed", category=row.forecast_category, stage=row.stage,
+                          stage_category=row.stage_category)
         if row.forecast_category == "closed":
-            return f"forecast category closed on an open deal in {row.stage}"
+            return reason("forecast_category_mismatch.closed_on_open", stage=row.stage)
         if row.forecast_category not in CATEGORY_RANK:
-            return f"forecast category {row.forecast_category!r} is not one of {', '.join(CATEGORY_RANK)}"
-        return (f"forecast category {row.forecast_category} is more than one step above the {row.stage} "
-                f"default ({row.stage_category})")
+            return reason("forecast_category_mismatch.unknown", category=row.forecast_category,
+                          categories=", ".join(CATEGORY_RANK))
+        return reason("forecast_category_mismatch.too_high", category=row.forecast_category, stage=row.stage,
+                      stage_category=row.stage_category)
 
     return _opp_findings(conn, "forecast_category_mismatch", stmt, detail)
 
@@ -309,7 +310,7 @@ def late_stage_no_next_step(conn: Connection, *, convert: Any = None, owner_ids:
     )
     return _opp_findings(
         conn, "late_stage_no_next_step", stmt,
-        lambda row: f"no next step on a deal in {row.stage} ({row.category}, {row.prob}%)",
+        lambda row: reason("late_stage_no_next_step", stage=row.stage, category=row.category, probability=row.prob),
     )
 
 
@@ -319,23 +320,24 @@ def owner_inactive(conn: Connection, *, convert: Any = None, owner_ids: Any = No
     stmt = deal_rows(owner_ids=owner_ids, convert=convert).where(_is_open(), o.c.owner_id.is_not(None),
                                                                  not_(r.c.active))
     return _opp_findings(conn, "owner_inactive", stmt,
-                         lambda row: f"open deal owned by {row.owner_name}, who is inactive")
+                         lambda row: reason("owner_inactive", owner=row.owner_name))
 
 
 def owner_unknown(conn: Connection, *, convert: Any = None, owner_ids: Any = None, **_: Any) -> list[Finding]:
     if owner_ids is not None:  # a scope is a set of owners: an ownerless deal is in none
         return []
     stmt = deal_rows(owner_ids=None, convert=convert).where(_is_open(), o.c.owner_id.is_(None))
-    return _opp_findings(conn, "owner_unknown", stmt, lambda row: "open deal with no owner")
+    return _opp_findings(conn, "owner_unknown", stmt, lambda row: reason("owner_unknown"))
 
 
 def rep_without_quota(conn: Connection, *, convert: Any = None, today: date, settings: Settings, owner_ids: Any = None,
                       period_start: date | None = None, period_end: date | None = None, **_: Any) -> list[Finding]:
     if period_start is None or period_end is None:
         period_start, period_end = fiscal_quarter_bounds(today, settings.fiscal_year_start_month)
-        label = f"{fiscal_quarter_name(period_start, settings.fiscal_year_start_month)} ({period_start}..{period_end})"
+        why = reason("rep_without_quota.quarter", start=period_start, end=period_end,
+                     quarter=fiscal_quarter_name(period_start, settings.fiscal_year_start_month))
     else:
-        label = f"{period_start}..{period_end}"
+        why = reason("rep_without_quota.period", start=period_start, end=period_end)
     has_quota = exists().where(
         quotas.c.rep_id == r.c.id, quotas.c.period_start <= period_end, quotas.c.period_end >= period_start
     )
@@ -343,7 +345,7 @@ def rep_without_quota(conn: Connection, *, convert: Any = None, today: date, set
         r.c.id, r.c.external_id, r.c.name, r.c.id.label("owner_id"), r.c.name.label("owner_name")
     ).where(r.c.active, r.c.role == "rep", not_(has_quota), in_scope(r.c.id, owner_ids))
     return [
-        make_finding("rep_without_quota", "rep", row, f"no quota for {label}") for row in conn.execute(stmt)
+        make_finding("rep_without_quota", "rep", row, why) for row in conn.execute(stmt)
     ]
 
 
@@ -393,9 +395,9 @@ def duplicate_opportunity(conn: Connection, *, convert: Any = None, owner_ids: A
         .join(original, original.c.id == pairs.c.first_id)
     )
 
-    def detail(row) -> str:
-        why = "same account and name" if row.by_name else "same account, amount and close date"
-        return f'duplicate of {row.first_record} "{row.first_name}" ({why})'
+    def detail(row) -> dict[str, Any]:
+        return reason("duplicate_opportunity.name" if row.by_name else "duplicate_opportunity.figures",
+                      first_record=row.first_record, first_name=row.first_name)
 
     return _opp_findings(conn, "duplicate_opportunity", stmt, detail)
 
@@ -419,7 +421,7 @@ def duplicate_account(conn: Connection, *, convert: Any = None, owner_ids: Any =
     )
     return [
         make_finding("duplicate_account", "account", row,
-                     f'same name as account {row.first_record} "{row.first_name}"')
+                     reason("duplicate_account", first_record=row.first_record, first_name=row.first_name))
         for row in conn.execute(stmt)
     ]
 

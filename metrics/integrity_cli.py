@@ -16,6 +16,7 @@ import json
 import os
 import sys
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -23,11 +24,13 @@ from typing import Any, TextIO
 
 from config import Settings
 from db.engine import get_engine
+from i18n import N_
 from metrics.clock import person_by_email, viewer_today, viewer_zone
 from metrics.integrity import RULES, integrity_findings
-from metrics.rules_common import Finding, money
+from metrics.rules_common import Finding
 from metrics.scopes import default_scope
 
+WHOLE_ORG = N_("the whole org")
 FIELDS = ("rule", "record_type", "record", "record_name", "owner", "detail", "amount")
 
 
@@ -61,7 +64,7 @@ class CheckRun:
     generated_at: datetime
     today: date
     time_zone: str
-    scope: str
+    scope: str  # the scope's label; WHOLE_ORG (English, as the json says it) for the whole org
 
 
 def write_json(findings: list[Finding], run: CheckRun, out: TextIO) -> None:
@@ -86,36 +89,12 @@ def write_csv(findings: list[Finding], out: TextIO) -> None:
             "" if f.amount is None else str(f.amount)])
 
 
-def _aligned(headers: list[str], rows: list[list[str]], right: set[int] = frozenset()) -> list[str]:
-    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
-
-    def line(cells: list[str]) -> str:
-        return "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths,
-                                                                                                  strict=True))).rstrip()
-
-    return [line(headers), line(["-" * w for w in widths]), *(line(r) for r in rows)]
+TableWriter = Callable[[list[Finding], CheckRun, TextIO], None]
 
 
-def write_table(findings: list[Finding], run: CheckRun, out: TextIO) -> None:
-    counts = totals(findings)
-    print(f"Integrity check for {run.today} ({run.time_zone}) · {run.scope} "
-          f"(generated {run.generated_at:%Y-%m-%d %H:%M} UTC): "
-          f"{len(findings)} finding{'s' if len(findings) != 1 else ''}", file=out)
-    print(file=out)
-    rows = [[rule, RULES[rule], str(n)] for rule, n in counts.items()]
-    for line in _aligned(["rule", "title", "findings"], rows, right={2}):
-        print(line, file=out)
-    if not findings:
-        print("\nNo findings: the data passes every rule.", file=out)
-        return
-    print(file=out)
-    rows = [[f.rule, f.record, f.record_name, f.owner or "-", "-" if f.amount is None else money(f.amount), f.detail]
-            for f in findings]
-    for line in _aligned(["rule", "record", "name", "owner", "amount", "detail"], rows, right={4}):
-        print(line, file=out)
-
-
-def run_check_command(args: Any, settings: Settings, out: TextIO | None = None) -> int:
+def run_check_command(args: Any, settings: Settings, write_table: TableWriter, out: TextIO | None = None) -> int:
+    """`write_table` writes the table format for people (render.check.write_table, passed in by bot.py: the
+    metrics layer builds no text for people); json and csv are written here."""
     out = out or sys.stdout
     engine = get_engine(settings.database_url)
     generated_at = datetime.now(UTC)
@@ -125,7 +104,7 @@ def run_check_command(args: Any, settings: Settings, out: TextIO | None = None) 
         scope = default_scope(viewer) if viewer is not None else None
         today = viewer_today(viewer, settings, generated_at)
         run = CheckRun(generated_at, today, viewer_zone(viewer, settings).key,
-                       scope.label if scope is not None else "the whole org")
+                       scope.label if scope is not None else WHOLE_ORG)
         findings = integrity_findings(conn, today=today, now=generated_at, settings=settings,
                                       owner_ids=None if scope is None else scope.member_ids(conn))
     fmt = getattr(args, "format", "table") or "table"

@@ -25,6 +25,7 @@ from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from sqlalchemy import Connection, and_, select
 
 from db.schema import opportunities, reps, stages
+from i18n import N_
 from metrics.comp_plans import Plan, PlanBook, Tier, version_for_window
 from metrics.model import FILTERS, ROW_EXPRESSIONS, Ctx
 from metrics.periods import Period, period_containing
@@ -124,7 +125,7 @@ class RepPayout:
     tiered: Decimal | None
     spiffs: Decimal
     value: Decimal | None  # tiered + spiffs, rounded to cents once
-    note: str | None  # why there is no figure: no plan, no quota
+    note: str | None  # why there is no figure: no plan, no quota (an N_ message: translate where it is shown)
     deals: list[DealCredit] = field(default_factory=list)
     plan: Plan | None = None  # the plan in force on the window's last day considered (for band talk)
 
@@ -176,7 +177,7 @@ def compute_payout(book: PlanBook | None, person, quota: Decimal | None, deals: 
                     None, deals)
     weights = plan_weights(book, person.email, person.role, start, end, fiscal) if book else []
     if not weights:
-        rep.note = "no comp plan" if book else "no comp plans are loaded"
+        rep.note = N_("no comp plan") if book else N_("no comp plans are loaded")
         return rep
     rep.plans = [p.name for p, _ in weights]
     rep.plan = book.plan_for(person.email, person.role, end) or weights[-1][0]
@@ -191,7 +192,8 @@ def compute_payout(book: PlanBook | None, person, quota: Decimal | None, deals: 
         spiffs += d.spiff
     rep.spiffs = cents(spiffs)
     if quota is None or quota <= 0:
-        rep.note = "no quota for the period" if quota is None else "zero quota: attainment cannot be computed"
+        rep.note = (N_("no quota for the period") if quota is None
+                    else N_("zero quota: attainment cannot be computed"))
         return rep
     rep.attainment = rep.credited / quota
     tiered = sum((tiered_payout(p, credited[p.name], quota, w) for p, w in weights), ZERO)

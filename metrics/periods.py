@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from errors import UserError
-from i18n import N_, _, current_locale
+from i18n import N_, _, current_locale, ngettext
 from metrics import period_words as intl
 
 GRAINS = ("day", "week", "month", "quarter", "year")
@@ -711,11 +711,35 @@ def _relative(rel: str, unit: str, today: date, sm: int) -> Period:
     return replace(base, label=_(RELATIVE_LABELS[rel, unit]).format(label=base.label))
 
 
+PAST_LABELS = {"day": N_("past day"), "week": N_("past week"), "month": N_("past month"),
+               "quarter": N_("past quarter"), "year": N_("past year")}
+
+
+def rolling_label(back: bool, n: int, unit: str) -> str:
+    """'last 30 days' / 'next 2 weeks' in the current language, with the plural form the count wants."""
+    if back:
+        forms = {"day": ngettext("last {n} day", "last {n} days", n),
+                 "week": ngettext("last {n} week", "last {n} weeks", n),
+                 "month": ngettext("last {n} month", "last {n} months", n),
+                 "quarter": ngettext("last {n} quarter", "last {n} quarters", n),
+                 "year": ngettext("last {n} year", "last {n} years", n)}
+    else:
+        forms = {"day": ngettext("next {n} day", "next {n} days", n),
+                 "week": ngettext("next {n} week", "next {n} weeks", n),
+                 "month": ngettext("next {n} month", "next {n} months", n),
+                 "quarter": ngettext("next {n} quarter", "next {n} quarters", n),
+                 "year": ngettext("next {n} year", "next {n} years", n)}
+    return forms[unit].format(n=n)
+
+
 def _rolling(word: str, n: int | None, unit: str, today: date, sm: int) -> Period:
+    """`last|past|next N unit` (a rolling window ending or starting today); 'past week' is the last 7 days. The
+    label is in the asker's language ('past' reads as 'last' once counted)."""
     unit = _UNIT_NAME[unit]
     count = 1 if n is None else n
-    label = f"{word} {unit}" if n is None else f"{word} {count} {unit}{'' if count == 1 else 's'}"
+    label = _(PAST_LABELS[unit]) if n is None else rolling_label(word in ("last", "past"), count, unit)
     if count < 1:
+        label = f"{word} {count} {unit}s"
         raise PeriodError(f'"{label}" is empty: the count must be at least 1, as in "last 30 days".')
     months = {"month": 1, "quarter": 3, "year": 12}.get(unit)
     if word in ("last", "past"):

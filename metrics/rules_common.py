@@ -35,13 +35,18 @@ class Finding:
     detail: str  # a sentence with the figures
     amount: Decimal | None
     fingerprint: str  # rule + record external id: stable across runs
+    reason: dict[str, Any] | None = None  # the detail as data (metrics.reasons), written out in the reader's language
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def make_finding(rule: str, record_type: str, row: Any, detail: str, *, amount: Decimal | None = None) -> Finding:
-    """A Finding from a result row with id, external_id, name, owner_id and owner_name columns."""
+def make_finding(rule: str, record_type: str, row: Any, reason_data: dict[str, Any], *,
+                 amount: Decimal | None = None) -> Finding:
+    """A Finding from a result row with id, external_id, name, owner_id and owner_name columns, and its reason
+    (metrics.reasons.reason); the detail is the reason's English sentence."""
+    from metrics.reasons import english
+
     if amount is not None:  # a converted amount comes back from SQLite as a float of the cents
         amount = Decimal(str(amount)).quantize(Decimal("0.01"))
     return Finding(
@@ -52,9 +57,10 @@ def make_finding(rule: str, record_type: str, row: Any, detail: str, *, amount: 
         record_name=row.name,
         owner_id=row.owner_id,
         owner=row.owner_name,
-        detail=detail,
+        detail=english(reason_data),
         amount=amount,
         fingerprint=f"{rule}:{row.external_id}",
+        reason=reason_data,
     )
 
 

@@ -167,32 +167,34 @@ SPECIAL_METRICS = {
     m.name: m
     for m in (
         SpecialMetric("waterfall", N_("Pipeline waterfall"),
-                      "how the period's open pipeline moved between two moments (default: the period's start and "
+                      N_("how the period's open pipeline moved between two moments (default: the period's start and "
                       "now): start + created + pulled_in + increased − decreased − pushed_out − won − lost − "
-                      "other_out = end", "money", ("bucket", *DIMENSIONS), run_waterfall, takes_moments=True),
+                      "other_out = end"), "money", ("bucket", *DIMENSIONS), run_waterfall, takes_moments=True),
         SpecialMetric("forecast_accuracy", N_("Forecast accuracy"),
-                      "for a finished period: 1 − |F − A| / A, F the commit roll-up at a point (default the "
+                      N_("for a finished period: 1 − |F − A| / A, F the commit roll-up at a point (default the "
                       "period's midpoint), A the closed won at the period's end; bias (F − A) / A; also for the "
-                      "best-case roll-up and the submitted call", "ratio", REP_DIMENSIONS, run_accuracy,
+                      "best-case roll-up and the submitted call"), "ratio", REP_DIMENSIONS, run_accuracy,
                       takes_moments=True),
         SpecialMetric("velocity", N_("Sales velocity"),
-                      "open deals × average deal size × win rate ÷ mean cycle days (money per day); "
-                      "size, win rate and cycle over the 365 days to the period end", "money",
+                      N_("open deals × average deal size × win rate ÷ mean cycle days (money per day); "
+                      "size, win rate and cycle over the 365 days to the period end"), "money",
                       REP_DIMENSIONS, _velocity),
         SpecialMetric("conversion", N_("Stage conversion"),
-                      "share of deals entering each stage in the period that later reached a further stage "
-                      "(from history)", "ratio", ("stage", "rep_id"), _conversion),
+                      N_("share of deals entering each stage in the period that later reached a further stage "
+                      "(from history)"), "ratio", ("stage", "rep_id"), _conversion),
         SpecialMetric("payout", N_("Estimated payout"),
-                      "tiered payout on closed won against quota under each rep's comp plan, plus SPIFFs "
-                      "(an estimate)", "money", ("owner",), run_payout),
+                      N_("tiered payout on closed won against quota under each rep's comp plan, plus SPIFFs "
+                      "(an estimate)"), "money", ("owner",), run_payout),
         SpecialMetric("payout_projected", N_("Projected payout"),
-                      "the payout if the rep's open commit deals closing in the period close (an estimate)",
+                      N_("the payout if the rep's open commit deals closing in the period close (an estimate)"),
                       "money", ("owner",), run_payout_projected),
-        SpecialMetric("activities", N_("Activities"), "count of activities logged in the period (per_week beside it)",
+        SpecialMetric("activities", N_("Activities"),
+                      N_("count of activities logged in the period (per_week beside it)"),
                       "count", ("owner", "kind"), run_activities),
-        SpecialMetric("pipeline_created", N_("Pipeline created"), "Σ amount of deals created in the period", "money",
+        SpecialMetric("pipeline_created", N_("Pipeline created"), N_("Σ amount of deals created in the period"),
+                      "money",
                       ("owner", "team", "region"), run_pipeline_created),
-        SpecialMetric("deals_created", N_("Deals created"), "count of deals created in the period", "count",
+        SpecialMetric("deals_created", N_("Deals created"), N_("count of deals created in the period"), "count",
                       ("owner", "team", "region"), run_deals_created),
     )
 }

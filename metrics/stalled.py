@@ -68,6 +68,7 @@ from i18n import N_
 from metrics import dialect as dl
 from metrics.currency import Conversion
 from metrics.history_snapshot import changed_since, close_date_pushes, usable_state, usable_watermark
+from metrics.reasons import reason
 from metrics.rules_common import (
     Finding,
     deal_rows,
@@ -75,7 +76,6 @@ from metrics.rules_common import (
     default_now,
     in_scope,
     make_finding,
-    plural,
     run_rules,
     segment_threshold,
     sort_findings,
@@ -153,12 +153,13 @@ def _no_activity_query(d: str, *, today: date, settings: Settings, owner_ids: An
 
 
 def _no_activity_finding(row: Any, settings: Settings) -> Finding:
-    limit = f"threshold {row.threshold} days"
+    code = "no_activity.created" if row.source == "created" else "no_activity.activity"
+    figures = {"days": row.days, "last_date": row.last_date, "threshold": row.threshold}
     if row.segment and row.segment in {k.lower() for k in settings.stalled_days_by_segment}:
-        limit += f" for {row.segment}"
-    since = "since it was created" if row.source == "created" else "since the last one"
-    detail = f"no activity for {plural(row.days, 'day')} ({since} on {row.last_date}; {limit})"
-    return make_finding("no_activity", "opportunity", row, detail, amount=row.amount)
+        why = reason(code + "_segment", segment=row.segment, **figures)
+    else:
+        why = reason(code, **figures)
+    return make_finding("no_activity", "opportunity", row, why, amount=row.amount)
 
 
 # --- stuck_in_stage --------------------------------------------------------------------------------------------
@@ -267,14 +268,15 @@ def _stuck_in_stage_query(d: str, *, today: date, owner_ids: Any = None, deal_id
 
 
 def _stuck_in_stage_finding(row: Any, _settings: Settings) -> Finding:
+    where = {"stage": row.stage, "days": row.days, "entered": row.entered}
     if row.basis == "expected":
-        why = f"above the stage's expected {plural(int(row.threshold), 'day')}"
+        why = reason("stuck_in_stage.expected", threshold=int(row.threshold), **where)
     elif row.basis == "percentile":
-        why = f"above the 75th percentile for won deals, {row.threshold:.1f} days from {row.samples} samples"
+        why = reason("stuck_in_stage.percentile", threshold=round(float(row.threshold), 1), samples=row.samples,
+                     **where)
     else:
-        why = f"above the default {STUCK_DEFAULT_DAYS} days"
-    detail = f"in {row.stage} for {plural(row.days, 'day')} since {row.entered} ({why})"
-    return make_finding("stuck_in_stage", "opportunity", row, detail, amount=row.amount)
+        why = reason("stuck_in_stage.default", threshold=STUCK_DEFAULT_DAYS, **where)
+    return make_finding("stuck_in_stage", "opportunity", row, why, amount=row.amount)
 
 
 # --- past_close_date -------------------------------------------------------------------------------------------
@@ -289,7 +291,7 @@ def _past_close_date_query(d: str, *, today: date, owner_ids: Any = None, deal_i
 
 def _past_close_date_finding(row: Any, _settings: Settings) -> Finding:
     return make_finding("past_close_date", "opportunity", row,
-                        f"close date {row.close_date} passed {plural(row.days, 'day')} ago and the deal is still open",
+                        reason("stalled_past_close_date", close_date=row.close_date, days=row.days),
                         amount=row.amount)
 
 
@@ -341,8 +343,8 @@ def _close_date_pushed_query(d: str, *, today: date, now: datetime | None = None
 def _close_date_pushed_finding(row: Any, _settings: Settings) -> Finding:
     return make_finding(
         "close_date_pushed", "opportunity", row,
-        f"close date pushed later {plural(row.pushes, 'time')} in the last {PUSH_WINDOW_DAYS} days "
-        f"(from {row.first_from} to {row.last_to})",
+        reason("close_date_pushed", pushes=row.pushes, window=PUSH_WINDOW_DAYS, first_from=row.first_from,
+               last_to=row.last_to),
         amount=row.amount,
     )
 

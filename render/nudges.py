@@ -33,6 +33,7 @@ from render.blocks import (
     section,
 )
 from render.format import date_text, escape_mrkdwn, money, one_line, truncate, truncate_escaped
+from render.reasons import reason_text
 
 NUDGE_MAX_DEALS = 10
 SNOOZE_CALLBACK_ID = "sales_snooze_modal"
@@ -50,7 +51,8 @@ DEAL_ACTIONS = ("snooze_7", "snooze_30", "snooze_custom", "still_active")
 class NudgeReason:
     rule: str
     title: str  # "No recent activity"
-    detail: str  # the finding's sentence
+    detail: str  # the finding's English sentence (shown when there is no reason)
+    reason: dict | None = None  # the detail as data (metrics.reasons): shown in the reader's language
 
 
 @dataclass(frozen=True)
@@ -172,7 +174,8 @@ def _deal_text(deal: NudgeDeal, url: str | None, currency: str) -> str:
     else:
         budget = MAX_SECTION_TEXT - len(lines[0]) - 40
         for reason in deal.reasons:
-            line = f"• *{escape_mrkdwn(one_line(_(reason.title)))}*: {escape_mrkdwn(one_line(reason.detail))}"
+            why = reason_text(reason.reason, reason.detail)
+            line = f"• *{escape_mrkdwn(one_line(_(reason.title)))}*: {escape_mrkdwn(one_line(why))}"
             line = truncate_escaped(line, 600)
             if len(line) + 1 > budget:
                 lines.append("• …")
@@ -295,6 +298,7 @@ class ReportFinding:
     amount: Decimal | None
     status: str  # new | open | resolved
     first_seen: datetime | None = None
+    reason: dict | None = None  # the detail as data (metrics.reasons): shown in the reader's language
 
 
 @dataclass(frozen=True)
@@ -328,7 +332,7 @@ REPORT_LIST_LINES = 60  # new findings listed in the message; the CSV has them a
 def _finding_line(f: ReportFinding) -> str:
     name = escape_mrkdwn(truncate(one_line(f.record_name or f.record), 120))
     record = escape_mrkdwn(truncate(one_line(f.record).replace("`", "'"), 60))
-    detail = escape_mrkdwn(truncate(one_line(f.detail), 300))
+    detail = escape_mrkdwn(truncate(one_line(reason_text(f.reason, f.detail)), 300))
     what = f"*{name}* (`{record}`)" if f.record_name and f.record_name != f.record else f"`{record}`"
     return f"• {escape_mrkdwn(_(f.rule_title))}: {what}: {detail}"
 
@@ -451,6 +455,7 @@ def findings_csv(findings: Iterable[ReportFinding]) -> str:
     writer.writerow(CSV_FIELDS)
     for f in findings:
         writer.writerow([f.rule, f.rule_title, f.status, f.record_type, _cell(f.record), _cell(f.record_name),
-                         _cell(f.owner), _cell(f.detail), "" if f.amount is None else str(f.amount),
+                         _cell(f.owner), _cell(reason_text(f.reason, f.detail)),
+                         "" if f.amount is None else str(f.amount),
                          f.first_seen.isoformat() if f.first_seen else ""])
     return out.getvalue()

@@ -71,6 +71,7 @@ class EscalatedAlert:
     notified_at: datetime | None
     escalated_at: datetime | None
     days_ignored: int
+    reason: dict | None = None  # the detail as data (metrics.reasons); None on rows stored before 0011
 
 
 @dataclass(frozen=True)
@@ -177,13 +178,13 @@ def sync_alerts(engine: Engine, findings: list, now: datetime, settings: Setting
             row = existing.get(key)
             if row is None:
                 inserts.append({"rule": f.rule, "opportunity_id": f.record_id, "rep_id": f.owner_id, "detail": f.detail,
-                                "first_seen": now, "last_seen": now, "updated_at": now,
+                                "reason": f.reason, "first_seen": now, "last_seen": now, "updated_at": now,
                                 **holds.get(f.record_id, {"status": "open"})})
             elif row.status == "resolved":
-                reopen.append({"b_id": row.id, "b_rep": f.owner_id, "b_detail": f.detail,
+                reopen.append({"b_id": row.id, "b_rep": f.owner_id, "b_detail": f.detail, "b_reason": f.reason,
                                **{f"b_{k}": v for k, v in holds.get(f.record_id, _OPEN).items()}})
             else:
-                touch.append({"b_id": row.id, "b_rep": f.owner_id, "b_detail": f.detail})
+                touch.append({"b_id": row.id, "b_rep": f.owner_id, "b_detail": f.detail, "b_reason": f.reason})
         for key, row in existing.items():
             if key not in firing and row.status != "resolved":
                 resolve.append(row.id)
@@ -194,13 +195,14 @@ def sync_alerts(engine: Engine, findings: list, now: datetime, settings: Setting
             conn.execute(insert(A), inserts)
         if reopen:
             conn.execute(update(A).where(A.c.id == bindparam("b_id")).values(
-                rep_id=bindparam("b_rep"), detail=bindparam("b_detail"), first_seen=now, last_seen=now,
-                resolved_at=None, notified_at=None, escalated_at=None, updated_at=now,
+                rep_id=bindparam("b_rep"), detail=bindparam("b_detail"), reason=bindparam("b_reason"),
+                first_seen=now, last_seen=now, resolved_at=None, notified_at=None, escalated_at=None, updated_at=now,
                 **{k: bindparam(f"b_{k}") for k in _OPEN},
             ), reopen)
         if touch:
             conn.execute(update(A).where(A.c.id == bindparam("b_id")).values(
-                rep_id=bindparam("b_rep"), detail=bindparam("b_detail"), last_seen=now,
+                rep_id=bindparam("b_rep"), detail=bindparam("b_detail"), reason=bindparam("b_reason"),
+                last_seen=now,
             ), touch)
         for chunk in _chunks(resolve):
             conn.execute(update(A).where(A.c.id.in_(chunk))
@@ -402,7 +404,7 @@ def acknowledge(engine: Engine, opportunity_id: int, *, actor_rep_id: int, now: 
 def open_alerts_by_deal(conn: Connection, rep_id: int) -> dict[int, list]:
     """The rep's open alerts, by deal (rule order as in metrics.stalled.RULES)."""
     order = {rule: i for i, rule in enumerate(STALLED_RULES)}
-    rows = conn.execute(select(A.c.id, A.c.rule, A.c.opportunity_id, A.c.detail)
+    rows = conn.execute(select(A.c.id, A.c.rule, A.c.opportunity_id, A.c.detail, A.c.reason)
                         .where(A.c.rep_id == rep_id, A.c.status == "open")).all()
     out: dict[int, list] = defaultdict(list)
     for r in sorted(rows, key=lambda r: (order.get(r.rule, 99), r.rule)):
@@ -435,8 +437,8 @@ def escalated_alerts(conn: Connection, manager_rep_id: int, now: datetime, *,
     else:
         cond.append(A.c.notified_at <= now - timedelta(days=after_days))
     rows = conn.execute(
-        select(A.c.id, A.c.rule, A.c.opportunity_id, A.c.rep_id, A.c.detail, A.c.first_seen, A.c.notified_at,
-               A.c.escalated_at, o.c.external_id, o.c.name.label("deal_name"), o.c.amount,
+        select(A.c.id, A.c.rule, A.c.opportunity_id, A.c.rep_id, A.c.detail, A.c.reason, A.c.first_seen,
+               A.c.notified_at, A.c.escalated_at, o.c.external_id, o.c.name.label("deal_name"), o.c.amount,
                accounts.c.name.label("account"), reps.c.name.label("owner_name"))
         .select_from(A.join(o, o.c.id == A.c.opportunity_id).outerjoin(reps, reps.c.id == A.c.rep_id)
                      .outerjoin(accounts, accounts.c.id == o.c.account_id))
@@ -448,7 +450,8 @@ def escalated_alerts(conn: Connection, manager_rep_id: int, now: datetime, *,
         out.append(EscalatedAlert(
             alert_id=r.id, rule=r.rule, rule_title=STALLED_RULES.get(r.rule, r.rule.replace("_", " ")),
             opportunity_id=r.opportunity_id, record=r.external_id, deal_name=r.deal_name, account=r.account,
-            amount=r.amount, owner_id=r.rep_id, owner_name=r.owner_name, detail=r.detail, first_seen=r.first_seen,
+            amount=r.amount, owner_id=r.rep_id, owner_name=r.owner_name, detail=r.detail, reason=r.reason,
+            first_seen=r.first_seen,
             notified_at=notified, escalated_at=r.escalated_at,
             days_ignored=max(0, (now - notified).days) if notified else 0,
         ))

@@ -24,6 +24,8 @@ from sqlalchemy import func, inspect, select, text
 
 from config import Settings
 from errors import UserError
+from i18n import _, ngettext
+from render.format import day_text
 
 NEEDS_SLACK = ("Sending digests needs the Slack settings: set SLACK_BOT_TOKEN (and SLACK_API_URL if Slack is "
                "reached through a proxy). Use --dry-run to see the digests without sending them.")
@@ -100,13 +102,17 @@ def run_digest_command(args, settings: Settings, out=None, err=None, slack_clien
                 if o.digest is None:
                     continue
                 d = o.digest
-                print(f"──── to {o.to or o.name} · {KIND_LABELS[o.kind]} · {o.date:%a %Y-%m-%d} ────", file=out)
+                print("──── " + _("to {who} · {kind} · {day}").format(who=o.to or o.name, kind=_(KIND_LABELS[o.kind]),
+                                                                     day=day_text(o.date, year=True)) + " ────",
+                      file=out)
                 print(answer_to_text(d.answer, crm_url_template=settings.crm_url_template or None), file=out)
                 if d.chart is not None:
-                    print(f"[chart {d.chart_filename}: “{d.chart.title}”, uploaded after the message]", file=out)
+                    print(_("[chart {file}: “{title}”, uploaded after the message]").format(
+                        file=d.chart_filename, title=d.chart.title), file=out)
                 print(file=out)
         built = sum(1 for o in outcomes if o.digest is not None)
-        print(f"dry run: {built} digest{'s' if built != 1 else ''} would be sent; nothing was sent."
+        print(ngettext("dry run: {n} digest would be sent; nothing was sent.",
+                       "dry run: {n} digests would be sent; nothing was sent.", built).format(n=built)
               + _not_sent_note(summary), file=err)
     else:
         if args.json:
@@ -114,16 +120,17 @@ def run_digest_command(args, settings: Settings, out=None, err=None, slack_clien
             out.write("\n")
         else:
             for o in outcomes:
-                reason = f"  ({o.reason})" if o.reason else ""
-                print(f"{o.status:<13} {o.to or o.name:<40} {KIND_LABELS[o.kind]:<20} {o.date}{reason}", file=out)
+                reason = f"  ({o.shown_reason})" if o.shown_reason else ""
+                print(f"{o.status:<13} {o.to or o.name:<40} {_(KIND_LABELS[o.kind]):<20} {o.date}{reason}", file=out)
         counts = {k: summary[k] for k in ("sent", "already_sent", "busy", "failed", "gave_up", "error") if summary[k]}
         print("digests: " + (", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items()) or "nothing to send")
               + _not_sent_note(summary), file=err)
     errors = [o for o in outcomes if o.status in ("error", "gave_up")] + (
         [o for o in outcomes if o.status == "failed"] if not args.dry_run else [])
     if args.to and not outcomes:
-        reasons = [o.reason or o.status for o in summary["not_sent"]]
-        print(f"{args.to}: no digest to send ({'; '.join(reasons) or 'nothing due'}).", file=err)
+        reasons = [o.shown_reason or o.status for o in summary["not_sent"]]
+        print(_("{who}: no digest to send ({reasons}).").format(who=args.to, reasons="; ".join(reasons)
+                                                                 or _("nothing due")), file=err)
     if errors:
         print(f"error: {len(errors)} digest{'s' if len(errors) != 1 else ''} could not be built or sent "
               f"(see above); failed sends are retried on the next run.", file=err)
@@ -135,7 +142,8 @@ def _not_sent_note(summary: dict) -> str:
     skipped = summary.get("skipped") or {}
     if not skipped:
         return ""
-    return " Not sent: " + ", ".join(f"{reason} {n}" for reason, n in sorted(skipped.items())) + "."
+    return " " + _("Not sent: {reasons}.").format(reasons=", ".join(f"{_(reason)} {n}"
+                                                                  for reason, n in sorted(skipped.items())))
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -55,6 +55,7 @@ from metrics.scorecard import coaching, coaching_period, next_stages
 from render.answers import Answer, ChartSpec, Figure
 from render.blocks import answer_to_message
 from render.format import day_heading, day_text, first_weekday, moment_text, money, money_exact, percent
+from render.reasons import reason_text
 
 log = logging.getLogger(__name__)
 
@@ -555,7 +556,7 @@ def _escalation_lines(items: list) -> list[str]:
         name = _get(item, "deal_name", "opportunity_name", "record_name", "name", "record")
         owner = _get(item, "owner_name", "owner", "rep_name")
         reason = _get(item, "rule_title", "rule")
-        detail = _get(item, "detail")
+        detail = reason_text(_get(item, "reason"), _get(item, "detail"))
         amount = _get(item, "amount")
         ignored = _get(item, "days_ignored")
         head = f"{name or _('a deal')}" + (f" ({owner})" if owner else "")

@@ -169,6 +169,7 @@ class Slot:
     send_at: datetime  # UTC
     key: Delivery
     skip: str | None = None  # None = due; else the reason ("weekend", "off", "paused until …", "not yet", …)
+    skip_text: str | None = None  # the reason in the language being spoken (the CLI's DEFAULT_LOCALE)
 
     @property
     def due(self) -> bool:
@@ -188,21 +189,26 @@ def plan_slot(rep_id: int, kind: str, tz: ZoneInfo, sub: Subscription, settings:
     send_at = send_instant(local_date, at, tz)
     slot = Slot(rep_id, kind, tz, local_date, send_at, delivery_key(kind, rep_id, local_date))
 
-    def skipped(reason: str) -> Slot:
-        return Slot(rep_id, kind, tz, local_date, send_at, slot.key, reason)
+    def skipped(reason: str, text: str) -> Slot:
+        """Skipped: `reason` in English (the data: --json, the counts), `text` for people."""
+        return Slot(rep_id, kind, tz, local_date, send_at, slot.key, reason, text)
 
     if not is_send_day(kind, local_date):
-        return skipped("not a Monday" if kind == "exec_digest" else "weekend")
+        if kind == "exec_digest":
+            return skipped("not a Monday", _("not a Monday"))
+        return skipped("weekend", _("weekend"))
     if not sub.enabled:
-        return skipped("turned off")
+        return skipped("turned off", _("turned off"))
     if sub.paused_until is not None and local_date <= sub.paused_until:
-        return skipped(f"paused until {sub.paused_until:%a %b %-d}")
+        return skipped(f"paused until {sub.paused_until:%a %b %-d}",
+                       _("paused until {day}").format(day=day_text(sub.paused_until)))
     if whenever:
         return slot
     if now < send_at:
-        return skipped(f"not yet (at {send_at.astimezone(tz):%H:%M %Z})")
+        at_time = f"{send_at.astimezone(tz):%H:%M %Z}"
+        return skipped(f"not yet (at {at_time})", _("not yet (at {time})").format(time=at_time))
     if day is None and now - send_at > LATE_GRACE and in_quiet_hours(local_now.time(), settings):
-        return skipped("late and inside quiet hours")
+        return skipped("late and inside quiet hours", _("late and inside quiet hours"))
     return slot
 
 

@@ -75,8 +75,13 @@ class Outcome:
     kind: str
     date: date
     status: str  # sent | already_sent | busy | failed | gave_up | retry_later | skipped | dry_run | ...
-    reason: str | None = None
+    reason: str | None = None  # English: the data (--json, the counts)
     digest: Digest | None = field(default=None, repr=False)
+    reason_text: str | None = field(default=None, repr=False)  # the reason for people, where it differs
+
+    @property
+    def shown_reason(self) -> str | None:
+        return self.reason_text or self.reason
 
     def as_dict(self) -> dict:
         return {"to": self.to, "name": self.name, "kind": self.kind, "date": self.date.isoformat(),
@@ -172,7 +177,8 @@ def plan(ctx: JobContext, now: datetime, *, day: date | None = None, whenever: b
     previous = previous_sent(ctx.engine, now, [s.rep_id for s in due])
     todo, skipped = [], []
     for person, slot in slots:
-        out = Outcome(person.email, person.name, person.rep_id, slot.kind, slot.local_date, "skipped", slot.skip)
+        out = Outcome(person.email, person.name, person.rep_id, slot.kind, slot.local_date, "skipped", slot.skip,
+                      reason_text=slot.skip_text)
         if not slot.due:
             skipped.append(out)
             continue

@@ -74,11 +74,12 @@ def build_report(ctx, now: datetime, period: str, channel: str) -> tuple[OpsRepo
         is_new = row is None or row.resolved_at is not None
         first_seen = now if is_new else row.first_seen
         rows.append(ReportFinding(f.rule, RULES.get(f.rule, f.rule), f.record_type, f.record, f.record_name, f.owner,
-                                  f.detail, f.amount, "new" if is_new else "open", first_seen))
-        values = {"b_fp": fp, "b_rule": f.rule, "b_record": f.record, "b_owner": f.owner_id, "b_detail": f.detail}
+                                  f.detail, f.amount, "new" if is_new else "open", first_seen, f.reason))
+        values = {"b_fp": fp, "b_rule": f.rule, "b_record": f.record, "b_owner": f.owner_id, "b_detail": f.detail,
+                  "b_reason": f.reason}
         if row is None:
             inserts.append({"fingerprint": fp, "rule": f.rule, "record": f.record, "owner_id": f.owner_id,
-                            "detail": f.detail, "first_seen": now, "last_seen": now})
+                            "detail": f.detail, "reason": f.reason, "first_seen": now, "last_seen": now})
         elif row.resolved_at is not None:
             reappeared.append(values)
         else:
@@ -88,7 +89,7 @@ def build_report(ctx, now: datetime, period: str, channel: str) -> tuple[OpsRepo
         owners = _names(conn, {str(r.owner_id) for r in gone if r.owner_id is not None})
     resolved = [ReportFinding(r.rule, RULES.get(r.rule, r.rule), "", r.record, r.record,
                               owners.get(str(r.owner_id)) if r.owner_id is not None else None, r.detail or "",
-                              None, "resolved", r.first_seen) for r in gone]
+                              None, "resolved", r.first_seen, r.reason) for r in gone]
 
     totals = {rule: (title, sum(1 for x in rows if x.rule == rule),
                      sum(1 for x in rows if x.rule == rule and x.status == "new"),
@@ -107,11 +108,12 @@ def _apply(conn: Connection, writes: dict, now: datetime) -> None:
     if writes["reappeared"]:
         conn.execute(update(F).where(F.c.fingerprint == bindparam("b_fp")).values(
             rule=bindparam("b_rule"), record=bindparam("b_record"), owner_id=bindparam("b_owner"),
-            detail=bindparam("b_detail"), first_seen=now, last_seen=now, resolved_at=None), writes["reappeared"])
+            detail=bindparam("b_detail"), reason=bindparam("b_reason"), first_seen=now, last_seen=now,
+            resolved_at=None), writes["reappeared"])
     if writes["seen"]:
         conn.execute(update(F).where(F.c.fingerprint == bindparam("b_fp")).values(
             rule=bindparam("b_rule"), record=bindparam("b_record"), owner_id=bindparam("b_owner"),
-            detail=bindparam("b_detail"), last_seen=now), writes["seen"])
+            detail=bindparam("b_detail"), reason=bindparam("b_reason"), last_seen=now), writes["seen"])
     gone = writes["gone"]
     for i in range(0, len(gone), 500):
         conn.execute(update(F).where(F.c.fingerprint.in_(gone[i:i + 500])).values(resolved_at=now))

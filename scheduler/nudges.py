@@ -113,7 +113,7 @@ def nudge_deals(conn: Connection, rep_id: int, opportunity_ids: Iterable[int]) -
     ids = sorted(set(opportunity_ids))
     deals = _deal_rows(conn, ids)
     A = bot_alerts
-    alerts = conn.execute(select(A.c.opportunity_id, A.c.rule, A.c.status, A.c.detail, A.c.snoozed_until,
+    alerts = conn.execute(select(A.c.opportunity_id, A.c.rule, A.c.status, A.c.detail, A.c.reason, A.c.snoozed_until,
                                  A.c.snooze_reason)
                           .where(A.c.rep_id == rep_id, A.c.opportunity_id.in_(ids))).all() if ids else []
     order = {rule: i for i, rule in enumerate(STALLED_RULES)}
@@ -137,7 +137,8 @@ def nudge_deals(conn: Connection, rep_id: int, opportunity_ids: Iterable[int]) -
             why = next((a.snooze_reason for a in snoozed if a.snooze_reason), None)
         elif active:
             status = "acknowledged"
-        reasons = tuple(NudgeReason(a.rule, STALLED_RULES.get(a.rule, a.rule.replace("_", " ")), a.detail or "")
+        reasons = tuple(NudgeReason(a.rule, STALLED_RULES.get(a.rule, a.rule.replace("_", " ")), a.detail or "",
+                                    a.reason)
                         for a in opened)
         out[opp_id] = NudgeDeal(opp_id, d.external_id, d.name, d.account, d.stage, d.amount, d.close_date,
                                 reasons, status, until, why, d.currency)

@@ -30,7 +30,7 @@ from tests.test_alerts import click, deal_text, deals_in, latest_dm
 
 MONDAY = date(2026, 12, 7)
 DEAL = "Ivy Globex renewal"
-ESCALATED_LINE = (f"• {DEAL} (Ivy Ignored) · $6K — Close date in the past: close date 2026-11-30 passed "
+ESCALATED_LINE = (f"• {DEAL} (Ivy Ignored) · $6K — Close date in the past: close date 30 Nov 2026 passed "
                   "{days} days ago and the deal is still open — ignored 3 days")
 
 

@@ -197,7 +197,7 @@ def test_cli_currency_and_explain(db, monkeypatch, capsys):
         assert bot.main(["metrics", "pipeline", "--period", "q4", "--explain"]) == 0
     out = capsys.readouterr().out
     assert "valid on its close date when closed, today's when open" in out
-    assert "left out: 1 deal(s)" in out
+    assert "left out: 1 deal whose currency has no exchange rate on its date" in out
     assert "exchange_rates" in out  # the SQL shows the lookup
 
 
@@ -245,7 +245,7 @@ def test_a_deal_with_no_rate_is_a_finding_left_out_and_counted(ask_small):
             "(`/sales integrity` lists them).") in a.lines
     found = ask_small("olly.ops@example.com", "/sales integrity missing exchange rate")
     rows = [row for row in found.table.rows if row[0] == "Leeds pilot"]
-    assert len(rows) == 1 and "GBP 800 has no exchange rate to USD" in rows[0][2]
+    assert len(rows) == 1 and "amount £800 has no exchange rate to USD" in rows[0][2]  # Babel: the deal's currency
     assert [row[0] for row in found.table.rows] == ["Leeds pilot"]
 
 

@@ -47,7 +47,7 @@ def test_default_is_what_is_due_now(db, env, capsys):
     with time_machine.travel(utc(MON_AFTER_US, 7, 5), tick=False):
         assert bot.main(["digest", "--dry-run"]) == 0
     captured = capsys.readouterr()
-    assert "──── to sia.sub@example.com · morning digest · Mon 2026-03-09" in captured.out
+    assert "──── to sia.sub@example.com · morning digest · Mon Mar 9, 2026" in captured.out
     assert "──── to berta.boss@example.com" in captured.out
     assert "lars.lead" not in captured.out and "erin.exec" not in captured.out
     assert "2 digests would be sent; nothing was sent" in captured.err and "not yet" in captured.err

@@ -446,8 +446,8 @@ def test_cli_csv_and_table(db, monkeypatch, capsys):
     header = next(line for line in lines if line.startswith("rule ") and "detail" in line)
     detail_col = header.index("detail")
     neg = next(line for line in lines if line.startswith("negative_amount") and "neg " in line)
-    assert neg[detail_col:] == "amount is negative (-250.50)"
-    assert "-250.50" in neg
+    assert neg[detail_col:] == "amount is negative (−$250.50)"  # the table is for people: Babel's money
+    assert "−$250.50" in neg
 
 
 def test_cli_empty_database(db, monkeypatch, capsys):

@@ -65,7 +65,8 @@ def record(db, owner: int, amount) -> str:
 
 
 def expected(db, org, now) -> list[tuple[str, str, str]]:
-    """The findings as (rule, record, detail), worked out by hand from tests/orgs.py and the fixture's deals.
+    """The findings as (rule, record, detail), worked out by hand from tests/orgs.py and the fixture's deals; the
+    detail as the ops channel reads it in English (DEFAULT_LOCALE): '30 Nov 2026', '−$100', 'best case'.
 
     Open deals: Ann's Proposal 1000 (closes 30 Nov, no next step), Negotiation 2000 (15 Dec, no next step),
     Prospecting 4000 (Jan), Qualification 700 (1 Nov); Bob's Prospecting 300 (1 Dec, probability 30: 20 points off
@@ -75,20 +76,21 @@ def expected(db, org, now) -> list[tuple[str, str, str]]:
     def past(owner, amount, close):
         days = (now.date() - close).days
         return ("past_close_date", record(db, owner, amount),
-                f"open deal with close date {close}, {days} day{'s' if days != 1 else ''} in the past")
+                f"open deal with close date {close.day} {close:%b %Y}, "
+                f"{days} day{'s' if days != 1 else ''} in the past")
 
     a, b = org["A"], org["B"]
     out = [
         past(a, 1000, date(2026, 11, 30)),
         past(a, 700, date(2026, 11, 1)),
         past(b, 300, date(2026, 12, 1)),
-        ("late_stage_no_next_step", record(db, a, 1000), "no next step on a deal in Proposal (best_case, 50%)"),
+        ("late_stage_no_next_step", record(db, a, 1000), "no next step on a deal in Proposal (best case, 50%)"),
         ("late_stage_no_next_step", record(db, a, 2000), "no next step on a deal in Negotiation (commit, 80%)"),
     ]
     if now < DAY2:
         out.append(("missing_amount", record(db, a, None), "no amount on a deal in Proposal"))
     else:  # the amount was filled in, and a negative one typed
-        out.append(("negative_amount", record(db, b, -100), "amount is negative (-100)"))
+        out.append(("negative_amount", record(db, b, -100), "amount is negative (−$100)"))
     return sorted(out)
 
 
