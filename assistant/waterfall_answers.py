@@ -72,7 +72,8 @@ def waterfall(ask: Ask) -> Answer:
                     table=Table([Column(_("step")), Column(_("amount"), "money")], [list(s) for s in steps]),
                     lines=[_("How the open pipeline of {period} moved {when}.").format(period=period.label,
                                                                                        when=when)],
-                    context=[period.described, scope.label, ask.freshness()], actions=_actions(ask))
+                    context=[period.described, scope.label, *filter(None, [ask.freshness_at(ask.request.as_of)])],
+                    actions=_actions(ask))
     if not any(values.values()):
         answer.lines.append(_("Nothing was in this pipeline, and nothing came in or went out, in that time."))
     if "chart" in ask.request.options:
