@@ -558,9 +558,9 @@ HONOURS: dict[str, frozenset[str]] = {
     "metric": frozenset({"by", "chart", "csv", "limit", "sort", "explain", "compare"}),
     "commission": frozenset({"chart"}),
     "scorecard": frozenset({"chart"}),
-    "waterfall": frozenset({"chart", "explain"}),
-    "trend": frozenset({"by", "chart", "weekly"}),
-    "accuracy": frozenset({"chart"}),
+    "waterfall": frozenset({"by", "chart", "csv", "explain"}),
+    "trend": frozenset({"by", "chart", "csv", "weekly"}),
+    "accuracy": frozenset({"chart", "csv"}),
 }
 
 

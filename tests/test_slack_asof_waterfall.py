@@ -229,6 +229,7 @@ def test_waterfall_by_a_dimension_shows_a_small_waterfall_per_group(bot, by, key
 
     msg = ask(bot, "UMAX", f"waterfall my team this quarter by {by} csv chart", by)
     assert fields(msg)["Start"] == money(Decimal(TEAM_WATERFALL["start"]))  # the figures are the total
+    assert "I ignored" not in all_text(msg)
     table = next(t for b in msg.blocks if "```" in (t := (b.get("text") or {}).get("text", "")))
     header, _rule, *lines = table.strip("`\n").splitlines()
     assert header.split()[0] == by and len(lines) == len(expected)
