@@ -21,7 +21,8 @@ def _context(ask: Ask, period: Period | None, scope: Scope | None) -> list[str]:
         out.append(moment)
     if scope is not None:
         out.append(scope.label)
-    out.append(ask.freshness())
+    if (fresh := ask.freshness_at(ask.request.as_of)) is not None:
+        out.append(fresh)
     return out
 
 

@@ -1,5 +1,5 @@
 """Answers as the data stood at a past moment ("pipeline as of oct 1", DESIGN §4a): which answers can be read so,
-and how the moment is said back (the context line, "I read this as…", the chart's title).
+and how the moment is said back (once, in the context line "figures as of 1 Oct 2026"; and in the chart's title).
 
 The figures themselves come from `Ask.metric`, which reads every deal metric as of the request's moment
 (metrics.asof); a date means the end of that day where the org is (DEFAULT_TIMEZONE), a timestamp is as given.
@@ -34,11 +34,12 @@ def as_of_text(moment: datetime, zone: ZoneInfo) -> str:
 
 
 def as_of_line(ask: Ask) -> str | None:
-    """The context line: "as of 1 Oct 2026"; None for an answer about now."""
+    """The context line, the one place the answer states its moment: "figures as of 1 Oct 2026"; None for an
+    answer about now."""
     moment = ask.request.as_of
     if moment is None:
         return None
-    return _("as of {moment}").format(moment=as_of_text(moment, ask.settings.tz))
+    return _("figures as of {moment}").format(moment=as_of_text(moment, ask.settings.tz))
 
 
 def check_as_of(ask: Ask) -> None:
@@ -56,16 +57,10 @@ def check_as_of(ask: Ask) -> None:
 
 
 def said_as_of(ask: Ask, answer: Answer) -> Answer:
-    """The moment said back: in "I read this as…" (with any guesses the reading made) and in the chart's title."""
+    """The moment said back in the chart's title; the message itself states it once, in its context line."""
     moment = ask.request.as_of
     if moment is None or answer.kind in ("error", "refusal") or ask.request.intent == "waterfall":
         return answer  # a waterfall states its two moments itself
-    zone = ask.settings.tz
-    when = _("the figures as the data stood at the end of {date} ({zone})") if moment == end_of_day(
-        moment.astimezone(zone).date(), zone) else _("the figures as the data stood at {date} ({zone})")
-    parts = [when.format(date=as_of_text(moment, zone), zone=zone.key), *ask.request.notes]
-    said = _("I read this as: {reading}.").format(reading="; ".join(parts))
-    answer.understood = f"{said} {answer.understood}" if answer.understood else said
     if answer.chart is not None:
         answer.chart = replace(answer.chart, title=f"{answer.chart.title} · {as_of_line(ask)}")
     return answer

@@ -62,6 +62,19 @@ class Ask:
     def freshness(self) -> str:
         return freshness_line(self.conn, self.settings, self.now)
 
+    def freshness_at(self, moment: datetime | None) -> str | None:
+        """The data-freshness line when it bears on the figures of `moment`: always for an answer about now; for a
+        past moment only when the CRM data was last synced (in full) before it, so changes up to the moment may be
+        missing. An imported database's "as of now" says nothing about a past moment, so it is left out."""
+        if moment is None:
+            return self.freshness()
+        from crm.freshness import sync_freshness
+
+        fresh = sync_freshness(self.conn, self.settings.crm, self.now)
+        if fresh is None or (fresh.oldest_success is not None and fresh.oldest_success >= moment):
+            return None
+        return fresh.sentence(self.now)
+
     def metric(self, name: str, period: Period, scope: Scope, by=()) -> MetricResult:
         """The metric now, or as the data stood at the moment the question asks about ("as of oct 1")."""
         return evaluate(self.conn, name, period, scope, by=by, today=self.today, fiscal_start_month=self.fiscal,

@@ -51,8 +51,8 @@ HELP_EXAMPLES = {
     "call": N_("`/sales call` — submit your forecast call for the quarter (commit, best case, a note)"),
     "calls": N_("`/sales calls [team]` — each person's call beside the system's roll-up and quota; who hasn't called"),
     "status": N_("`/sales status` — how fresh the CRM data is, per object (sales ops, execs)"),
-    "waterfall": N_("`/sales waterfall my team this quarter` · `/sales waterfall q3` — how the pipeline moved: "
-                    "created, pulled in, pushed out, won, lost…"),
+    "waterfall": N_("`/sales waterfall my team this quarter` · `/sales waterfall q3 by stage` — how the pipeline "
+                    "moved: created, pulled in, pushed out, won, lost…"),
     "trend": N_("`/sales trend pipeline|commit|forecast|winrate|attainment [who] [weekly|monthly]` — as of the end of "
                 "each of the last 13 weeks or 12 months, with a chart"),
     "accuracy": N_("`/sales accuracy [who] [last 4 quarters]` — commit, best case and calls at mid-quarter vs "
@@ -565,9 +565,9 @@ HONOURS: dict[str, frozenset[str]] = {
     "metric": frozenset({"by", "chart", "csv", "limit", "sort", "explain", "compare"}),
     "commission": frozenset({"chart"}),
     "scorecard": frozenset({"chart"}),
-    "waterfall": frozenset({"chart", "explain"}),
-    "trend": frozenset({"by", "chart", "weekly"}),
-    "accuracy": frozenset({"chart"}),
+    "waterfall": frozenset({"by", "chart", "csv", "explain"}),
+    "trend": frozenset({"by", "chart", "csv", "weekly"}),
+    "accuracy": frozenset({"chart", "csv"}),
 }
 
 

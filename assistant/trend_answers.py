@@ -62,6 +62,17 @@ def _grain(ask: Ask) -> str:
     return "monthly" if by else "weekly"
 
 
+def _change_line(what: str, rows: list[dict], fmt: str, grain: str, currency: str) -> str:
+    """"Open pipeline: up 12% in 12 weeks." from the first point that has a value to the last (a win rate has none
+    before the period's first deal closes); the sentence saying why there is no change when fewer than two do."""
+    valued = [i for i, r in enumerate(rows) if r["value"] is not None]
+    if len(valued) < 2:
+        return change_words(None, None, fmt, 0, grain, currency)
+    first, last = valued[0], valued[-1]
+    words = change_words(rows[first]["value"], rows[last]["value"], fmt, last - first, grain, currency)
+    return _("{what}: {change}.").format(what=what, change=words[0].upper() + words[1:])
+
+
 def trend(ask: Ask) -> Answer:
     name = ask.request.metric
     if name not in TREND_LABELS:
@@ -78,8 +89,7 @@ def trend(ask: Ask) -> Answer:
     table = Table(columns, [[r["as_of"].astimezone(ask.settings.tz).date(), r["value"],
                              *([r.get("best_case")] if name == "forecast" else [])] for r in rows])
     cur = ask.settings.org_currency
-    words = change_words(rows[0]["value"], rows[-1]["value"], result.fmt, len(rows) - 1, grain, cur)
-    lines = [_("{what}: {change}.").format(what=what, change=words[0].upper() + words[1:])]
+    lines = [_change_line(what, rows, result.fmt, grain, cur)]
     quota = rows[-1].get("quota")
     if quota is not None:
         lines.append(_("Quota for {period}: {quota}.").format(period=period.label, quota=money_exact(quota, cur)))

@@ -12,10 +12,11 @@ from datetime import datetime, time
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from assistant.answer_parts import _actions, _explain
+from assistant.answer_parts import LIST_LIMIT, _actions, _explain
 from assistant.as_of_answers import as_of_text
 from assistant.ask import Ask
 from assistant.chart_specs import chart_title
+from assistant.reading_words import dimension_name
 from errors import UserError
 from i18n import N_, _
 from metrics.evaluate import MetricResult, evaluate
@@ -57,11 +58,27 @@ def bucket_values(result: MetricResult) -> dict[str, Decimal]:
     return {r["bucket"]: r["value"] for r in result.rows}
 
 
+def group_table(result: MetricResult) -> Table:
+    """One small waterfall per group: a row per group (its dimensions as of the second moment), a column per
+    bucket, each amount as the identity names it; every row kept for the CSV file."""
+    groups: dict[tuple, dict[str, Decimal]] = {}
+    for r in result.rows:
+        groups.setdefault(tuple(r[d] for d in result.by), {})[r["bucket"]] = r["value"]
+    rows = [[*key, *(values[b] for b in BUCKETS)] for key, values in groups.items()]
+    columns = [Column(dimension_name(d)) for d in result.by] + [Column(_(BUCKET_LABELS[b]), "money")
+                                                                  for b in BUCKETS]
+    return Table(columns, rows[:LIST_LIMIT], total_rows=len(rows), all_rows=rows)
+
+
 def waterfall(ask: Ask) -> Answer:
-    period, scope, zone = ask.period(), ask.scope(), ask.settings.tz
+    period, scope, zone, by = ask.period(), ask.scope(), ask.settings.tz, ask.request.by
     first, second = waterfall_moments(ask)
-    result = evaluate(ask.conn, "waterfall", period, scope, today=ask.today, fiscal_start_month=ask.fiscal,
-                      cache=ask.cache, org_currency=ask.settings.org_currency, as_of=(first, second))
+
+    def run(dims: tuple[str, ...]) -> MetricResult:
+        return evaluate(ask.conn, "waterfall", period, scope, by=dims, today=ask.today, fiscal_start_month=ask.fiscal,
+                        cache=ask.cache, org_currency=ask.settings.org_currency, as_of=(first, second))
+
+    result = run(())
     values = bucket_values(result)
     steps = [(f"{OPERATORS[SIGNS[b]] + ' ' if b != 'start' else ''}{_(BUCKET_LABELS[b])}", values[b])
              for b in BUCKETS]
@@ -72,11 +89,19 @@ def waterfall(ask: Ask) -> Answer:
                     table=Table([Column(_("step")), Column(_("amount"), "money")], [list(s) for s in steps]),
                     lines=[_("How the open pipeline of {period} moved {when}.").format(period=period.label,
                                                                                        when=when)],
-                    context=[period.described, scope.label, ask.freshness()], actions=_actions(ask))
+                    context=[period.described, scope.label, *filter(None, [ask.freshness_at(ask.request.as_of)])],
+                    actions=_actions(ask))
+    results = [result]
+    if by:
+        results.append(grouped := run(by))
+        answer.table = group_table(grouped)
+        answer.lines.append(_("One row per {dimensions}, as the deals stood at the end: start + created + pulled "
+                              "in + increased − decreased − pushed out − won − lost − other out = end.")
+                            .format(dimensions=_(" and ").join(dimension_name(d) for d in by)))
     if not any(values.values()):
         answer.lines.append(_("Nothing was in this pipeline, and nothing came in or went out, in that time."))
     if "chart" in ask.request.options:
         answer.chart = ChartSpec("waterfall", chart_title(_("Pipeline waterfall"), (), scope, period),
                                  [(_(BUCKET_LABELS[b]), values[b] * (SIGNS[b] or 1)) for b in BUCKETS],
                                  extra={"fmt": "money"})
-    return _explain(ask, answer, result)
+    return _explain(ask, answer, *results)

@@ -427,6 +427,11 @@ bot_forecast_snapshots = Table(
     Column("quota", Money),
     Column("source", String(8), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    # counts and the pipeline category (0011): NULL in rows stored before, until the backfill fills them
+    Column("open_count", Integer),
+    Column("won_count", Integer),
+    Column("lost_count", Integer),
+    Column("pipeline_category_amount", Money),
     CheckConstraint("scope IN ('rep', 'tree')", name="scope"),
     CheckConstraint("source IN ('job', 'backfill')", name="source"),
     UniqueConstraint("week_of", "rep_id", "scope", "period_start", name="uq_bot_forecast_snapshots_week"),

@@ -5,13 +5,14 @@ runs: the figures are rebuilt from `opportunity_history` at that instant (metric
 backfilled past week and an as-of question about that Monday all say the same. Per person and for the current
 and the next fiscal quarter of that moment: closed won, commit roll-up (closed + commit), best-case roll-up
 (commit + best case), open pipeline, weighted pipeline and quota, as the `closed_won`, `forecast`, `pipeline`,
-`weighted_pipeline` and `quota` metrics define them. A rep's row is their own deals; a manager's (or an exec's)
-is their tree as it is today.
+`weighted_pipeline` and `quota` metrics define them; and the counts of open, won and lost deals and the open
+amount forecast as pipeline (the trends of `pipeline`, `win_rate` and `forecast` read them). A rep's row is their
+own deals; a manager's (or an exec's) is their tree as it is today.
 
 One statement per week reads every deal's state and sums by owner and quarter; managers are rolled up in Python
 from those sums. Quotas do not move with the moment: one query per quarter. Rows are inserted when missing and
 never overwritten, so running the job twice in a week, or the backfill over weeks the job already took, stores
-nothing twice.
+nothing twice; a row stored before the counts were kept (migration 0011) gets only its empty counts filled.
 """
 
 from __future__ import annotations
@@ -35,8 +36,11 @@ from metrics.periods import Period, fiscal_quarter_of, period_containing
 
 CENT = Decimal("0.01")
 SNAPSHOT_WEEKDAY, SNAPSHOT_HOUR = 0, 6  # Monday 06:00 UTC
-MEASURES = ("won_amount", "commit_amount", "best_case_amount", "open_amount", "weighted_amount")
-FIGURES = ("closed_won", "commit_amount", "best_case_amount", "pipeline_amount", "weighted_amount", "quota")
+MEASURES = ("won_amount", "commit_amount", "best_case_amount", "open_amount", "weighted_amount",
+            "pipeline_category_amount", "open_count", "won_count", "lost_count")
+COUNTS = ("open_count", "won_count", "lost_count")
+FIGURES = ("closed_won", "commit_amount", "best_case_amount", "pipeline_amount", "weighted_amount", "quota",
+           "pipeline_category_amount", *COUNTS)
 CALLER_ROLES = ("rep", "manager", "exec")
 DEFAULT_BACKFILL_QUARTERS = 8
 
@@ -161,6 +165,8 @@ def week_figures(conn: Connection, moment: datetime, quarters: tuple[Period, ...
                 "pipeline_amount": _cents(total["open_amount"]),
                 "weighted_amount": _cents(total["weighted_amount"]),
                 "quota": None if quota is None else _cents(quota),
+                "pipeline_category_amount": _cents(total["pipeline_category_amount"]),
+                **{c: int(total[c]) for c in COUNTS},
             })
     return out
 
@@ -170,12 +176,16 @@ def _cents(value: Decimal) -> Decimal:
 
 
 def _insert_missing(conn: Connection, rows: list[dict], source: str, now: datetime) -> int:
-    """Insert the rows (all of one week) not stored yet (the unique week key decides); returns how many were new."""
+    """Insert the rows (all of one week) not stored yet (the unique week key decides), and fill the counts of
+    stored rows that have none; returns how many rows were new."""
     if not rows:
         return 0
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(snaps).on_conflict_do_nothing(
-        index_elements=[snaps.c.week_of, snaps.c.rep_id, snaps.c.scope, snaps.c.period_start])
+    insert = dialect.insert(snaps)
+    statement = insert.on_conflict_do_update(
+        index_elements=[snaps.c.week_of, snaps.c.rep_id, snaps.c.scope, snaps.c.period_start],
+        set_={c: insert.excluded[c] for c in (*COUNTS, "pipeline_category_amount")},
+        where=snaps.c.open_count.is_(None))
     week = rows[0]["week_of"]
     before = _count(conn, week)
     conn.execute(statement, [{**r, "source": source, "created_at": now} for r in rows])
@@ -187,7 +197,10 @@ def _count(conn: Connection, week: date) -> int:
 
 
 def weeks_stored(conn: Connection, since: date) -> set[date]:
-    return set(conn.execute(select(snaps.c.week_of).where(snaps.c.week_of >= since).distinct()).scalars())
+    """The weeks stored in full: a week with a row lacking the counts is taken again (to fill them)."""
+    incomplete = select(snaps.c.week_of).where(snaps.c.week_of >= since, snaps.c.open_count.is_(None))
+    return set(conn.execute(select(snaps.c.week_of).where(snaps.c.week_of >= since, snaps.c.week_of.not_in(
+        incomplete)).distinct()).scalars())
 
 
 def take_snapshots(engine: Engine, moments: list[datetime], tz, fiscal_start_month: int, *, source: str,

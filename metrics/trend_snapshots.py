@@ -8,8 +8,10 @@ a rep scope, the manager's tree row for a tree scope), of the same quarter, its 
 deal created in scope in (min(P, T), max(P, T)]. Then the deal states at P and at T are the same rows (metrics.asof
 reads each deal's last history row at or before the moment) and the snapshot's figures are the rebuild's. The
 snapshot converts open deals at the rate of its week and the rebuild at today's, so a scope holding deals in
-another currency than the org's reads history only. Metrics whose measures the snapshot does not hold (win rate,
-counts) and breakdowns read history only; a snapshot-backed row leaves the counts it does not hold empty.
+another currency than the org's reads history only. A snapshot holds the money figures, the counts of open, won
+and lost deals and the amount forecast as pipeline; metrics needing another measure (cycle days, lost amounts…)
+and breakdowns read history only, and so does a point whose snapshot row was stored before the counts were kept
+(they are NULL there until `forecast backfill` fills them).
 
 Each row says where it came from: `source` is "snapshot" or "history".
 """
@@ -30,25 +32,27 @@ from metrics.scopes import Scope
 
 NEAREST = timedelta(weeks=1)
 # The raw measures a snapshot row gives (the names the compiled metric queries use).
-FROM_SNAPSHOT = ("won_amount", "open_amount", "weighted_amount", "commit_amount", "best_case_amount")
-# Extras a snapshot cannot say (counts, the pipeline category): left empty rather than shown as zero.
-NOT_HELD = ("open_count", "won_count", "pipeline")
+FROM_SNAPSHOT = ("won_amount", "open_amount", "weighted_amount", "commit_amount", "best_case_amount",
+                 "pipeline_category_amount", "open_count", "won_count", "lost_count")
+# Kept since migration 0011: NULL in rows stored before it.
+LATER = ("pipeline_category_amount", "open_count", "won_count", "lost_count")
 
 
 def _raw(row) -> dict:
-    """A snapshot row as the measures a compiled metric query returns."""
+    """A snapshot row as the measures a compiled metric query returns (None where the row holds no count)."""
     won, commit, best = (as_decimal(row.closed_won), as_decimal(row.commit_amount), as_decimal(row.best_case_amount))
-    return {"won_amount": won, "open_amount": as_decimal(row.pipeline_amount),
-            "weighted_amount": as_decimal(row.weighted_amount), "commit_amount": commit - won,
-            "best_case_amount": best - commit, "quota": None if row.quota is None else as_decimal(row.quota)}
+    raw = {"won_amount": won, "open_amount": as_decimal(row.pipeline_amount),
+           "weighted_amount": as_decimal(row.weighted_amount), "commit_amount": commit - won,
+           "best_case_amount": best - commit, "quota": None if row.quota is None else as_decimal(row.quota)}
+    for name in LATER:
+        value = getattr(row, name)
+        raw[name] = None if value is None else (as_decimal(value) if name.endswith("amount") else int(value))
+    return raw
 
 
 def covered_metric(metric) -> bool:
-    """Whether a snapshot holds every measure the metric's value needs (forecast's pipeline category aside)."""
-    if not isinstance(metric, Metric):
-        return False
-    needed = set(metric.deal_measures) - {"open_count", "won_count", "pipeline_category_amount"}
-    return needed <= set(FROM_SNAPSHOT)
+    """Whether a snapshot holds every measure the metric needs."""
+    return isinstance(metric, Metric) and set(metric.deal_measures) <= set(FROM_SNAPSHOT)
 
 
 def _candidates(conn: Connection, scope: Scope, period: Period, moments: tuple[datetime, ...]) -> dict:
@@ -95,11 +99,13 @@ def snapshot_points(conn: Connection, name: str, period: Period, scope: Scope, m
     spans = {m: (min(m, r.taken_at), max(m, r.taken_at)) for m, r in found.items()}
     moved = _moved(conn, scope, [s for s in spans.values() if s[0] < s[1]]) if any(
         lo < hi for lo, hi in spans.values()) else []
+    needed = metric_definition(name).deal_measures
     out = {}
     for moment, row in found.items():
         lo, hi = spans[moment]
-        if not any(lo < at <= hi for at in moved):
-            out[moment] = _raw(row)
+        raw = _raw(row)
+        if not any(lo < at <= hi for at in moved) and all(raw[m] is not None for m in needed):
+            out[moment] = raw
     return out
 
 
@@ -120,9 +126,6 @@ def evaluate_trend(conn: Connection, name: str, period: Period, scope: Scope, mo
     metric = metric_definition(name)
     for moment, raw in from_snapshots.items():
         row = _output_row(metric, {**raw, "as_of": moment}, (), period.elapsed_fraction(moment.date()))
-        for extra in NOT_HELD:
-            if extra in row:
-                row[extra] = None
         rows.append({**row, "source": "snapshot"})
     rows.sort(key=lambda r: r["as_of"])
     if rebuilt is not None:

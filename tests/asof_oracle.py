@@ -108,3 +108,47 @@ def figures_at(df: pd.DataFrame, start: date, end: date, owners: set[int] | None
     return {"pipeline": money(pipe["amount"]), "closed_won": money(won["amount"]),
             "commit": money(won["amount"]) + money(commit["amount"]),
             "weighted_pipeline": weighted.quantize(Decimal("0.01"))}
+
+
+
+def _amount(value) -> Decimal:
+    return Decimal(str(value)) if value is not None else Decimal(0)
+
+
+def waterfall_by_deal(first: pd.DataFrame, second: pd.DataFrame, start: date, end: date,
+                      owners: set[int] | None) -> pd.DataFrame:
+    """The waterfall's buckets deal by deal (README "Pipeline waterfall"), one row per deal that moves any, beside
+    the deal's state at `second` (to group by). In the open pipeline at a moment: open, not omitted, closing in the
+    window. A deal in it at the first moment: start, its amount change to increased or decreased and, if it left,
+    its amount at the second to won or lost (closed in the window since), pushed_out (closing outside the window)
+    or other_out. A deal that came in (in it at the second, or closed in the window since): created if it did not
+    exist at the first moment, else pulled_in, then won or lost if it closed."""
+    before = first.set_index("id")
+    piped1 = set(open_pipeline(first, start, end)["id"])
+    piped2 = set(open_pipeline(second, start, end)["id"])
+    won1 = set(first.loc[first["is_won"], "id"])
+    lost1 = set(first.loc[first["is_closed"] & ~first["is_won"], "id"])
+    rows = []
+    for state, inside in zip(second.to_dict("records"), in_window(second, start, end), strict=True):
+        if owners is not None and state["owner_id"] not in owners:
+            continue
+        deal, a2 = state["id"], _amount(state["amount"])
+        b = dict.fromkeys(("start", "created", "pulled_in", "increased", "decreased", "pushed_out", "won", "lost",
+                           "other_out", "end"), Decimal(0))
+        won = inside and state["is_won"] and deal not in won1
+        lost = inside and state["is_closed"] and not state["is_won"] and deal not in lost1
+        if deal in piped1:
+            a1 = _amount(before.at[deal, "amount"])
+            b["start"] = a1
+            b["increased" if a2 >= a1 else "decreased"] = abs(a2 - a1)
+            if deal not in piped2:
+                b["won" if won else "lost" if lost else "pushed_out" if not inside else "other_out"] = a2
+        elif deal in piped2 or won or lost:
+            b["created" if deal not in before.index else "pulled_in"] = a2
+            if won or lost:
+                b["won" if won else "lost"] = a2
+        if deal in piped2:
+            b["end"] = a2
+        if any(b.values()):
+            rows.append({**state, **b})
+    return pd.DataFrame(rows)

@@ -150,3 +150,18 @@ def test_status_through_the_real_bot(running_bot):
     bot.fake.reset()
     pipeline = ask(bot, "UANN", "pipeline", name="pipeline")
     assert "CRM synced just now" in all_text(pipeline)
+
+
+@pytest.mark.parametrize("text", ["/sales pipeline as of {moment}", "/sales waterfall as of {moment}"])
+def test_an_as_of_answer_carries_the_freshness_line_only_when_the_sync_is_older_than_its_moment(db, org, text):
+    """An as-of answer states its moment once ("figures as of …") and the CRM's age only when the last sync is
+    older than that moment (so changes up to it may be missing); a sync after the moment has all it needs."""
+    synced(db, dict.fromkeys(OBJECTS, timedelta(minutes=30)))  # last synced at 14:30 UTC
+    before = asked(db, "max.manager@example.com", text.format(moment="2026-11-25T14:00:00+00:00"))
+    after = asked(db, "max.manager@example.com", text.format(moment="2026-11-25T14:50:00+00:00"))
+    assert before.kind == after.kind == "metric"
+    assert not any("CRM" in line for line in before.context), before.context
+    assert after.context[-1] == "CRM synced 30 min ago"
+    if "pipeline" in text:
+        assert [c for c in before.context if "as of" in c] == ["figures as of 25 Nov 2026 14:00 UTC"]
+        assert not before.understood

@@ -12,14 +12,14 @@ from zoneinfo import ZoneInfo
 import time_machine
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, update
 
 import bot
 from config import load_settings
 from db.schema import bot_forecast_snapshots, quotas
 from metrics.cache import ResultCache
 from metrics.evaluate import evaluate
-from metrics.forecast_snapshots import backfill_moments, week_moment
+from metrics.forecast_snapshots import backfill_moments, take_snapshots, week_moment
 from metrics.periods import Period
 from metrics.scopes import Scope
 from scheduler.context import JobContext
@@ -77,9 +77,13 @@ def oracle_row(states, quarter: Period, owners: set[int]) -> dict:
     pipe = open_pipeline(mine, quarter.start, quarter.end)
     best = money(pipe[pipe["category"] == "best_case"]["amount"])
     assert money(mine[in_window(mine, quarter.start, quarter.end) & mine["is_won"]]["amount"]) == base["closed_won"]
+    closed = mine[in_window(mine, quarter.start, quarter.end) & mine["is_closed"]]
     return {"closed_won": base["closed_won"], "commit_amount": base["commit"],
             "best_case_amount": base["commit"] + best, "pipeline_amount": base["pipeline"],
-            "weighted_amount": base["weighted_pipeline"]}
+            "weighted_amount": base["weighted_pipeline"],
+            "pipeline_category_amount": money(pipe[pipe["category"] == "pipeline"]["amount"]),
+            "open_count": len(pipe), "won_count": int(closed["is_won"].sum()),
+            "lost_count": int((~closed["is_won"]).sum())}
 
 
 def test_week_moment_is_the_latest_monday_six_utc():
@@ -169,6 +173,7 @@ def test_a_stored_week_equals_the_as_of_metrics_of_that_moment(db):
             assert row["pipeline_amount"] == metric("pipeline")
             assert row["weighted_amount"] == metric("weighted_pipeline")
             assert row["quota"] == metric("quota")
+            assert_counts_as_of(row, metric)
     by = {(r["rep_id"], r["period_start"]): r for r in rows}
     # by hand, as of Oct 12 06:00: Ann's first deal won Oct 5 (created Sep 20 + 15 days) for 1,200 closing Oct 26
     assert by[(ids["Ann"], Q4.start)]["closed_won"] == D("1200.00")
@@ -176,6 +181,58 @@ def test_a_stored_week_equals_the_as_of_metrics_of_that_moment(db):
     # the tree (Mgr and Ann): Mgr's deal moved into Q4 at Qualification (900) on Sep 30; Ann's open 400
     assert by[(ids["Mgr"], Q4.start)]["commit_amount"] == D("1600.00")
     assert by[(ids["Mgr"], Q4.start)]["pipeline_amount"] == D("1300.00")
+
+
+def assert_counts_as_of(row: dict, metric) -> None:
+    """The row's counts and pipeline-category amount are the as-of metrics' of its moment."""
+    assert row["open_count"] == metric("pipeline", "open_count")
+    assert row["won_count"] == metric("closed_won", "won_count")
+    assert row["lost_count"] == metric("closed_lost", "lost_count")
+    assert row["pipeline_category_amount"] == metric("forecast", "pipeline") - metric("forecast", "best_case")
+
+
+def test_a_backfilled_week_equals_the_as_of_metrics_for_its_counts_and_fills_rows_stored_without_them(db):
+    """`forecast backfill` stores the counts (open, won, lost deals) and the amount forecast as pipeline as the
+    as-of metrics give them at each week's Monday; a row stored before they were kept (NULL, as migration 0011
+    leaves old rows) gets them filled, its money figures untouched, and a complete week is left alone."""
+    ids = load(db, [("Ann", 0, [(0, ("Negotiation", 1000, 20, None)), (30, ("Closed Won", 1200, 25, None))], None),
+                    ("Ann", 2, [(0, ("Proposal", 400, 50, "pipeline")), (10, ("Closed Lost", 400, 20, None))], None),
+                    ("Bob", 0, None, ("Proposal", 250, 30, "pipeline")),
+                    ("Mgr", 1, [(0, ("Prospecting", 700, 100, None))], None)])
+    add_quotas(db, ids)
+    tz, now = ZoneInfo("UTC"), datetime(2026, 10, 14, 12, tzinfo=UTC)
+    moments = [m for m in backfill_moments(now, tz, 1) if m >= MONDAYS[0]]
+    take_snapshots(db.engine, moments, tz, 1, source="backfill", now=now)
+    t = bot_forecast_snapshots
+    with db.engine.begin() as conn:
+        before = stored(conn)
+        conn.execute(update(t).where(t.c.week_of == MONDAYS[2].date(), t.c.rep_id == ids["Ann"])
+                     .values(open_count=None, won_count=None, lost_count=None, pipeline_category_amount=None,
+                             weighted_amount=D("1.00")))
+    again = take_snapshots(db.engine, moments, tz, 1, source="backfill", now=now)
+    assert (again["weeks"], again["rows"]) == (1, 0)  # the one week with rows lacking counts, nothing new
+    scopes = {ids["Ann"]: Scope("rep", "Ann", rep_id=ids["Ann"]), ids["Bob"]: Scope("rep", "Bob", rep_id=ids["Bob"]),
+              ids["Mgr"]: Scope("tree", "Mgr's team", rep_id=ids["Mgr"])}
+    with db.engine.connect() as conn:
+        rows = stored(conn)
+        assert {r["source"] for r in rows} == {"backfill"} and len(rows) == len(moments) * 6
+        for row in rows:
+            quarter = next(q for q in (Q3, Q4, Q1) if q.start == row["period_start"])
+
+            def metric(name: str, key: str = "value", *, scope=scopes[row["rep_id"]], quarter=quarter,
+                       moment=row["taken_at"]):
+                return evaluate(conn, name, quarter, scope, today=date(2026, 12, 1), as_of=moment,
+                                cache=ResultCache()).rows[0][key]
+            assert_counts_as_of(row, metric)
+    filled = [r for r in rows if r["week_of"] == MONDAYS[2].date() and r["rep_id"] == ids["Ann"]]
+    assert {r["weighted_amount"] for r in filled} == {D("1.00")}  # only the counts were filled
+    assert [{k: v for k, v in r.items() if k != "weighted_amount"} for r in rows] == \
+        [{k: v for k, v in r.items() if k != "weighted_amount"} for r in before]
+    ann_q4 = {r["week_of"]: r for r in rows if r["rep_id"] == ids["Ann"] and r["period_start"] == Q4.start}
+    # by hand: Ann's 400 deal (created Sep 21, forecast as pipeline) lost on Sep 26; her 1,000 won on Oct 5 00:00
+    assert [(ann_q4[m.date()]["open_count"], ann_q4[m.date()]["won_count"], ann_q4[m.date()]["lost_count"],
+             ann_q4[m.date()]["pipeline_category_amount"]) for m in MONDAYS] == [
+        (2, 0, 0, D("400.00")), (1, 0, 1, D("0.00")), (0, 1, 1, D("0.00")), (0, 1, 1, D("0.00"))]
 
 
 def test_backfill_command_fills_the_weeks_once(db, monkeypatch, capsys):

@@ -19,6 +19,7 @@ from sqlalchemy import create_engine, func, inspect, select, text
 
 import bot
 from assistant.service import answer_text
+from assistant.vocabulary import SUBCOMMANDS as SLASH_SUBCOMMANDS
 from config import load_settings
 from db.engine import dispose_all, get_engine
 from db.importer import import_mapping
@@ -167,6 +168,16 @@ def test_the_manifest_declares_the_command_scopes_app_home_interactivity_and_eve
     for url in (features["slash_commands"][0]["url"], settings["interactivity"]["request_url"],
                 settings["event_subscriptions"]["request_url"]):
         assert url == "https://YOUR-HOST/slack/events"
+
+
+def test_the_manifest_usage_hint_lists_every_subcommand_of_the_grammar():
+    """The manifest's usage hint for `/sales` names every subcommand the grammar picks outright (`trend`,
+    `waterfall`, `accuracy`, `call`, `calls`, …), and nothing the grammar does not know."""
+    manifest = yaml.safe_load((ROOT / "manifest.yml").read_text(encoding="utf-8"))
+    hint = manifest["features"]["slash_commands"][0]["usage_hint"]
+    words = [part.split()[0] for part in hint.split("|")]
+    assert sorted(words) == sorted(SLASH_SUBCOMMANDS)
+    assert len(hint) <= 1000  # the longest usage hint Slack's manifest accepts
 
 
 def test_people_are_matched_by_slack_email_and_cached_in_the_bots_tables(running_bot):

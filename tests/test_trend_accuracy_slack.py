@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import insert
 
 from assistant.service import answer_text
-from assistant.trend_answers import change_words
+from assistant.trend_answers import _change_line, change_words
 from db.schema import bot_forecast_calls
 from metrics.moments import trend_moments
 from metrics.periods import Period
@@ -39,6 +39,15 @@ def test_change_in_words_by_hand():
     assert change_words(Decimal("0.5"), Decimal("0.44"), "ratio", 2, "weekly") == "down 6 points in 2 weeks"
     assert change_words(Decimal(0), Decimal(5000), "money", 2, "weekly") == "up $5,000 in 2 weeks"
     assert "no value" in change_words(None, Decimal(1), "ratio", 2, "weekly")
+
+
+def test_the_change_runs_from_the_first_point_with_a_value():
+    """A win rate has no value before the period's first deal closes: the change is counted from the first point
+    that has one; with fewer than two, the sentence says why, once (no doubled full stop)."""
+    rows = [{"value": None}, {"value": Decimal("0.5")}, {"value": None}, {"value": Decimal("0.44")}]
+    assert _change_line("Win rate", rows, "ratio", "weekly", "USD") == "Win rate: Down 6 points in 2 weeks."
+    alone = _change_line("Win rate", rows[:2], "ratio", "weekly", "USD")
+    assert "no value" in alone and not alone.endswith("..")
 
 
 @pytest.fixture
