@@ -105,11 +105,15 @@ def run_soak(bot: ServedBot, people: list[tuple[str, str, str]], requests: int, 
     traced: dict[str, float | None] = {"start": bot.traced_mb()}
     load = {"start": os.getloadavg()[0]}
     peak = [rss["start"]]
+    by_minute: list[float] = []  # RSS at the end of each minute of the soak: the trend, not only its ends
     sampling = threading.Event()
+    t0 = time.monotonic()
 
     def sample() -> None:
         while not sampling.wait(1.0):
             peak.append(bot.rss_mb())
+            if time.monotonic() - t0 >= 60 * (len(by_minute) + 1):
+                by_minute.append(round(peak[-1], 1))
             load["peak"] = max(load.get("peak", 0.0), os.getloadavg()[0])
 
     def send(sent: Sent) -> Sent:
@@ -130,7 +134,8 @@ def run_soak(bot: ServedBot, people: list[tuple[str, str, str]], requests: int, 
     load["end"] = os.getloadavg()[0]
     rss["peak"] = max(peak + [rss["end"]])
     result = {"minutes": minutes, "rss_mb": {k: round(v, 1) for k, v in rss.items()},
-              "rss_growth_after_warm_up_pct": _growth(rss), "load_average": {k: round(v, 1) for k, v in load.items()},
+              "rss_growth_after_warm_up_pct": _growth(rss), "rss_mb_by_minute": by_minute,
+              "load_average": {k: round(v, 1) for k, v in load.items()},
               "outcomes": bot.outcomes()}
     if traced["start"] is not None:
         result["python_traced_mb"] = {k: round(v, 1) for k, v in traced.items() if v is not None}
@@ -201,6 +206,8 @@ def print_soak(result: dict) -> None:
     rss, load, outcomes = result["rss_mb"], result["load_average"], result["outcomes"]
     print(f"RSS {rss['start']:.0f} MB at start, {rss['after_warm_up']:.0f} MB after the warm-up, "
           f"{rss['end']:.0f} MB at the end (peak {rss['peak']:.0f}): {result['rss_growth_after_warm_up_pct']:+}%")
+    if result["rss_mb_by_minute"]:
+        print(f"RSS minute by minute: {' '.join(f'{mb:.0f}' for mb in result['rss_mb_by_minute'])} MB")
     traced = result.get("python_traced_mb")
     if traced:
         print(f"Python (tracemalloc) {traced['start']:.1f} MB at start, {traced['after_warm_up']:.1f} MB after the "
