@@ -4,7 +4,9 @@ question finish (the answer arrives) and the digest run stop after the digest it
 within SHUTDOWN_GRACE_SECONDS ("stopped cleanly") and gives up the scheduler's leader lock. Restarted, the bot
 resumes the digest run at once and every manager has exactly one digest (the delivery ledger: nothing claimed
 and left, nothing twice). Its JSON log has one line per request and never a token or the signing secret, error
-path included."""
+path included. Nudge and forecast-call reminder runs stop at the same safe point (after the message being sent)
+and the next run sends the rest once. At start the HTTP server is up before Slack has accepted the token:
+/readyz and /slack/events answer 503 until then, 200 after."""
 
 from __future__ import annotations
 
