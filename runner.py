@@ -72,9 +72,14 @@ def serve(settings: Settings, engine) -> int:
     elif settings.serving.metrics_port:
         server = serve_http(None, deps, settings.serving.metrics_port, health=health)
         log.info("health and metrics on http://0.0.0.0:%s (/healthz, /readyz, /metrics)", server.port)
-    refuse_to_start_on_fatal(settings, engine)
+    try:
+        refuse_to_start_on_fatal(settings, engine)
+        app = build_app(deps)  # bolt calls auth.test here: a refused token stops the start
+    except BaseException:
+        if server is not None:
+            server.close()  # the port is free again at once, also for a caller that goes on (the tests)
+        raise
     threading.Thread(target=_warm_caches, args=(deps,), name="warm-caches", daemon=True).start()
-    app = build_app(deps)  # bolt calls auth.test here: a refused token stops the start
     scheduler = _start_scheduler(deps, app)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
