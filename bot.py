@@ -253,6 +253,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--soak", action="store_true", help="the served bot over time: --requests over --minutes")
     p.add_argument("--requests", type=int, default=20_000, help="--soak: requests in all (default 20,000)")
     p.add_argument("--minutes", type=float, default=10, help="--soak: over how many minutes (default 10)")
+    p.add_argument("--tracemalloc", action="store_true",
+                   help="--soak: run the bot under tracemalloc and report what Python holds beside the RSS")
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("sync", help="sync the sales database from the CRM (Salesforce or HubSpot), or show its health")

@@ -35,6 +35,17 @@ def _int(env: dict[str, str], name: str, default: int, lo: int | None = None, hi
     return value
 
 
+def _on_off(env: dict[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("on", "true", "yes", "1"):
+        return True
+    if raw in ("off", "false", "no", "0"):
+        return False
+    raise ConfigError(f"{name} must be on or off, not {raw!r}.")
+
+
 def _segment_days(raw: str) -> dict[str, int]:
     """Parse `Enterprise=21,SMB=10` into {"enterprise": 21, "smb": 10}."""
     out: dict[str, int] = {}
@@ -147,6 +158,11 @@ class ServingSettings:
     busy_wait_seconds: int = 20
     metrics_port: int = 0
     log_format: str = "text"
+    scheduler: bool = True  # False: this process runs no scheduled jobs (benchmarks; a serving-only replica)
+    malloc_arenas: int = 2  # glibc arenas at most (ops/memory.py); 0: glibc's default
+    malloc_trim_seconds: int = 30  # seconds between malloc_trim calls; 0: never
+    malloc_mmap_threshold: int = 0  # bytes from which glibc maps a block on its own; 0: glibc's dynamic default
+    malloc_arena_max_env: str = ""  # MALLOC_ARENA_MAX as set in the environment: glibc applies it, it wins
 
 
 def _serving_settings(env: dict[str, str]) -> ServingSettings:
@@ -165,6 +181,11 @@ def _serving_settings(env: dict[str, str]) -> ServingSettings:
         busy_wait_seconds=_int(env, "BUSY_WAIT_SECONDS", 20, 1, 600),
         metrics_port=_int(env, "METRICS_PORT", 0, 0, 65535),
         log_format=log_format,
+        scheduler=_on_off(env, "SCHEDULER", True),
+        malloc_arenas=_int(env, "MALLOC_ARENAS", 2, 0, 1024),
+        malloc_trim_seconds=_int(env, "MALLOC_TRIM_SECONDS", 30, 0, 86400),
+        malloc_mmap_threshold=_int(env, "MALLOC_MMAP_THRESHOLD", 0, 0, 32 * 1_048_576),
+        malloc_arena_max_env=env.get("MALLOC_ARENA_MAX", "").strip(),
     )
 
 

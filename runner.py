@@ -58,18 +58,28 @@ def serve(settings: Settings, engine) -> int:
     from handlers.health import Health
     from handlers.server import serve_http
     from metrics.cache import ResultCache
+    from ops.memory import tune_memory
 
+    tune_memory(settings.serving)  # before the serving threads exist: their malloc arenas are capped
     deps = BotDeps(engine, settings, ResultCache(settings.cache_ttl_seconds))
     health = Health(deps, slack_auth=False)
+    # the HTTP endpoints come up first: /healthz live at once, /readyz 503 (and in HTTP mode /slack/events 503)
+    # until Slack has accepted the token and, in Socket Mode, the connection is open
     server = None
-    if settings.slack_app_token and settings.serving.metrics_port:
-        # Socket Mode's operator endpoints come up first: live at once, ready once Slack took the token and the
-        # connection is open (an orchestrator's readiness probe waits for that)
+    if not settings.slack_app_token:
+        server = serve_http(None, deps, settings.port, health=health, slack_later=True)
+        log.info("serving Slack on http://0.0.0.0:%s/slack/events (/healthz, /readyz, /metrics)", server.port)
+    elif settings.serving.metrics_port:
         server = serve_http(None, deps, settings.serving.metrics_port, health=health)
         log.info("health and metrics on http://0.0.0.0:%s (/healthz, /readyz, /metrics)", server.port)
-    refuse_to_start_on_fatal(settings, engine)
+    try:
+        refuse_to_start_on_fatal(settings, engine)
+        app = build_app(deps)  # bolt calls auth.test here: a refused token stops the start
+    except BaseException:
+        if server is not None:
+            server.close()  # the port is free again at once, also for a caller that goes on (the tests)
+        raise
     threading.Thread(target=_warm_caches, args=(deps,), name="warm-caches", daemon=True).start()
-    app = build_app(deps)  # bolt calls auth.test here: a refused token stops the start
     scheduler = _start_scheduler(deps, app)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -82,9 +92,9 @@ def serve(settings: Settings, engine) -> int:
         socket_mode.connect()
         log.info("connected to Slack with Socket Mode")
     else:
-        server = serve_http(app, deps, settings.port, health=health)
-        log.info("serving Slack on http://0.0.0.0:%s/slack/events (/healthz, /readyz, /metrics)", server.port)
+        server.slack.attach(app)
     health.slack_auth = True
+    log.info("ready")
     stop.wait()
     return _stop_gracefully(settings, deps, server, socket_mode, scheduler)
 
@@ -130,7 +140,10 @@ def _warm_caches(deps) -> None:
 
 
 def _start_scheduler(deps, app):
-    """The scheduler, when this version has one (scheduled work is its own module)."""
+    """The scheduler, unless SCHEDULER=off (or this version has none: scheduled work is its own module)."""
+    if not deps.settings.serving.scheduler:
+        log.info("scheduler off (SCHEDULER=off): this process runs no scheduled jobs")
+        return None
     try:
         from scheduler.service import start_scheduler
     except ImportError:

@@ -5,13 +5,17 @@ middle of it. Every request must be acked (HTTP 200) within Slack's 3 seconds an
 answer times are reported as p50/p95/p99, with the bot's own count of outcomes (ok, refused, busy, …).
 
 --soak: N requests spread evenly over M minutes (default 20,000 over 10). The bot's RSS after the first tenth (the
-warm-up) and at the end; no answer with an error id; the database pool back to its idle level at the end.
+warm-up) and at the end; no answer with an error id; the database pool back to its idle level at the end. The bot
+runs with SCHEDULER=off, so no scheduled job (a digest run, a sync) lands in the middle and skews the figures;
+with --tracemalloc it also runs under PYTHONTRACEMALLOC, and what Python itself holds is reported beside the RSS
+(tracing costs memory and time of its own: compare RSS figures only between runs without it).
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
 import statistics
 import sys
 import threading
@@ -98,16 +102,24 @@ def run_soak(bot: ServedBot, people: list[tuple[str, str, str]], requests: int, 
     schedule = [(i * seconds / requests, Sent(f"soak-{i}", "command", people[i % len(people)][0],
                                               SUBCOMMANDS[i % len(SUBCOMMANDS)], 0.0)) for i in range(requests)]
     rss: dict[str, float] = {"start": bot.rss_mb()}
+    traced: dict[str, float | None] = {"start": bot.traced_mb()}
+    load = {"start": os.getloadavg()[0]}
     peak = [rss["start"]]
+    by_minute: list[float] = []  # RSS at the end of each minute of the soak: the trend, not only its ends
     sampling = threading.Event()
+    t0 = time.monotonic()
 
     def sample() -> None:
         while not sampling.wait(1.0):
             peak.append(bot.rss_mb())
+            if time.monotonic() - t0 >= 60 * (len(by_minute) + 1):
+                by_minute.append(round(peak[-1], 1))
+            load["peak"] = max(load.get("peak", 0.0), os.getloadavg()[0])
 
     def send(sent: Sent) -> Sent:
         if sent.name == f"soak-{warm_up}":  # the warm-up is over
             rss["after_warm_up"] = bot.rss_mb()
+            traced["after_warm_up"] = bot.traced_mb()
         return bot.command(sent)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -118,10 +130,21 @@ def run_soak(bot: ServedBot, people: list[tuple[str, str, str]], requests: int, 
     sampler.join()
     time.sleep(2)  # the answers' connections go back to the pool
     rss["end"] = bot.rss_mb()
+    traced["end"] = bot.traced_mb()
+    load["end"] = os.getloadavg()[0]
     rss["peak"] = max(peak + [rss["end"]])
-    growth = (rss["end"] - rss["after_warm_up"]) / rss["after_warm_up"] * 100
-    return {"minutes": minutes, "rss_mb": {k: round(v, 1) for k, v in rss.items()},
-            "rss_growth_after_warm_up_pct": round(growth, 1), "outcomes": bot.outcomes()}, fired
+    result = {"minutes": minutes, "rss_mb": {k: round(v, 1) for k, v in rss.items()},
+              "rss_growth_after_warm_up_pct": _growth(rss), "rss_mb_by_minute": by_minute,
+              "load_average": {k: round(v, 1) for k, v in load.items()},
+              "outcomes": bot.outcomes()}
+    if traced["start"] is not None:
+        result["python_traced_mb"] = {k: round(v, 1) for k, v in traced.items() if v is not None}
+        result["python_growth_after_warm_up_pct"] = _growth(traced)
+    return result, fired
+
+
+def _growth(mb: dict) -> float:
+    return round((mb["end"] - mb["after_warm_up"]) / mb["after_warm_up"] * 100, 1)
 
 
 def askers_needed(per_minute: float, limit: int, at_least: int) -> int:
@@ -147,7 +170,8 @@ def run_load_command(args, settings: Settings) -> int:
     people = slack_people(engine, count)
     out_dir = Path(args.output or "bench-results")
     kind = "soak" if soak else "load"
-    with ServedBot(settings.database_url, people, out_dir / f"{kind}-bot.log") as bot:
+    env = {"SCHEDULER": "off", **({"PYTHONTRACEMALLOC": "1"} if args.tracemalloc else {})} if soak else {}
+    with ServedBot(settings.database_url, people, out_dir / f"{kind}-bot.log", env=env) as bot:
         pool_idle = bot.pool_in_use()
         if soak:
             result, sent = run_soak(bot, people, args.requests, args.minutes)
@@ -170,14 +194,27 @@ def run_load_command(args, settings: Settings) -> int:
     print(f"outcomes {json.dumps(result['outcomes'])}; error ids {len(error_ids)}; pool in use "
           f"{result['pool_in_use']['at_end']:.0f} at the end ({result['pool_in_use']['idle_before']:.0f} when idle)")
     if soak:
-        rss = result["rss_mb"]
-        print(f"RSS {rss['start']:.0f} MB at start, {rss['after_warm_up']:.0f} MB after the warm-up, "
-              f"{rss['end']:.0f} MB at the end (peak {rss['peak']:.0f}): {result['rss_growth_after_warm_up_pct']}%")
+        print_soak(result)
     path = out_dir / f"{kind}-{engine.dialect.name}-{args.deals}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({**result, "requests_detail": [asdict(s) for s in sent]}, indent=2))
     print(f"wrote {path}")
     return 0 if load_passed(result, soak) else 1
+
+
+def print_soak(result: dict) -> None:
+    rss, load, outcomes = result["rss_mb"], result["load_average"], result["outcomes"]
+    print(f"RSS {rss['start']:.0f} MB at start, {rss['after_warm_up']:.0f} MB after the warm-up, "
+          f"{rss['end']:.0f} MB at the end (peak {rss['peak']:.0f}): {result['rss_growth_after_warm_up_pct']:+}%")
+    if result["rss_mb_by_minute"]:
+        print(f"RSS minute by minute: {' '.join(f'{mb:.0f}' for mb in result['rss_mb_by_minute'])} MB")
+    traced = result.get("python_traced_mb")
+    if traced:
+        print(f"Python (tracemalloc) {traced['start']:.1f} MB at start, {traced['after_warm_up']:.1f} MB after the "
+              f"warm-up, {traced['end']:.1f} MB at the end: {result['python_growth_after_warm_up_pct']:+}%")
+    busy = outcomes.get("busy", 0) / max(sum(outcomes.values()), 1) * 100
+    print(f"busy {busy:.1f}%; load average {load['start']} at start, {load.get('peak', load['end'])} at most, "
+          f"{load['end']} at the end")
 
 
 def load_passed(result: dict, soak: bool) -> bool:

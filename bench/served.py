@@ -67,8 +67,10 @@ def _free_port() -> int:
 class ServedBot:
     """`with ServedBot(database_url, people, log_path) as bot:` the bot process, ready, and the fake Slack."""
 
-    def __init__(self, database_url: str, people: list[tuple[str, str, str]], log_path: Path):
+    def __init__(self, database_url: str, people: list[tuple[str, str, str]], log_path: Path,
+                 env: dict[str, str] | None = None):
         self.database_url, self.people, self.log_path = database_url, people, log_path
+        self.extra_env = env or {}  # settings for the bot process beyond the bench's own
         self.fake = FakeSlack()
         self.proc: subprocess.Popen | None = None
         self.port = _free_port()
@@ -81,7 +83,7 @@ class ServedBot:
             self.fake.add_user(user_id, email, name, tz="America/New_York")
         env = {**os.environ, "DATABASE_URL": self.database_url, "SLACK_BOT_TOKEN": TOKEN,
                "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": self.fake.api_url, "PORT": str(self.port),
-               "LOG_FORMAT": "json", "LOG_LEVEL": "INFO", "PYTHONUNBUFFERED": "1"}
+               "LOG_FORMAT": "json", "LOG_LEVEL": "INFO", "PYTHONUNBUFFERED": "1", **self.extra_env}
         for name in ("SLACK_APP_TOKEN", "METRICS_PORT", "OPS_CHANNEL"):
             env.pop(name, None)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -181,6 +183,11 @@ class ServedBot:
 
     def pool_in_use(self) -> float:
         return self.metrics()[("salesbot_db_pool_in_use", ())]
+
+    def traced_mb(self) -> float | None:
+        """What Python holds in the bot (tracemalloc), when it runs with PYTHONTRACEMALLOC; else None."""
+        value = self.metrics().get(("salesbot_python_traced_bytes", ()))
+        return None if value is None else value / 1_048_576
 
     def rss_mb(self) -> float:
         for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():

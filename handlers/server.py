@@ -57,10 +57,28 @@ def _json(start_response, status: str, body: dict) -> list[bytes]:
     return [json.dumps(body).encode()]
 
 
+class SlackEndpoint:
+    """POST /slack/events: bolt's handler once the app exists. The server starts before Slack has accepted the
+    token (so /healthz and /readyz answer while the bot starts); until `attach(app)`, Slack's requests get 503."""
+
+    def __init__(self, app: App | None = None, *, awaited: bool = False):
+        self.handler = SlackRequestHandler(app, path=SLACK_PATH) if app is not None else None
+        self.awaited = awaited  # an app is coming: answer 503 meanwhile, not 405
+
+    def attach(self, app: App) -> None:
+        self.handler = SlackRequestHandler(app, path=SLACK_PATH)
+
+    @property
+    def served(self) -> bool:
+        return self.handler is not None or self.awaited
+
+
 def wsgi_app(app: App | None, health: Health, in_flight: InFlight | None = None,
-             paths: Iterable[str] = ("/healthz", "/readyz", "/metrics", SLACK_PATH)) -> Callable:
-    """The WSGI application: Slack's endpoint (when `app` is given) and the operator endpoints in `paths`."""
-    slack = SlackRequestHandler(app, path=SLACK_PATH) if app is not None else None
+             paths: Iterable[str] = ("/healthz", "/readyz", "/metrics", SLACK_PATH), *,
+             slack: SlackEndpoint | None = None) -> Callable:
+    """The WSGI application: Slack's endpoint (`slack`, or one for `app` when given) and the operator endpoints
+    in `paths`."""
+    slack = slack or SlackEndpoint(app)
     served = set(paths)
     in_flight = in_flight or InFlight()
 
@@ -79,10 +97,13 @@ def wsgi_app(app: App | None, health: Health, in_flight: InFlight | None = None,
             body, content_type = health.metrics()
             start_response("200 OK", [("Content-Type", content_type)])
             return [body]
-        if path == SLACK_PATH and slack is not None:
+        if path == SLACK_PATH and slack.served:
+            if slack.handler is None:
+                start_response("503 Service Unavailable", [("Content-Type", "application/json"), ("Retry-After", "5")])
+                return [json.dumps({"error": "starting: Slack has not accepted the token yet"}).encode()]
             if _malformed_timestamp(environ):
                 return _json(start_response, "401 Unauthorized", {"error": "invalid request"})
-            return slack(environ, start_response)
+            return slack.handler(environ, start_response)
         return _json(start_response, "405 Method Not Allowed", {"error": "method not allowed"})
 
     def application(environ, start_response):
@@ -110,8 +131,9 @@ class HttpServer:
     """waitress in a background thread; `stop_accepting()`, `drain()` and `close()` make the graceful stop."""
 
     def __init__(self, application: Callable, host: str, port: int, limits: ServingSettings,
-                 in_flight: InFlight | None = None):
+                 in_flight: InFlight | None = None, slack: SlackEndpoint | None = None):
         self.in_flight = in_flight or InFlight()
+        self.slack = slack  # serve_http's: `server.slack.attach(app)` opens /slack/events once Slack auth is done
         self._server = create_server(
             application, host=host, port=port, threads=limits.http_threads,
             max_request_body_size=limits.max_request_body_bytes, channel_timeout=limits.channel_timeout_seconds,
@@ -192,9 +214,12 @@ def stop_serving(server: HttpServer | None, deps: BotDeps, deadline: float) -> b
 
 
 def serve_http(app: App | None, deps: BotDeps, port: int, host: str = "0.0.0.0", *,
-               health: Health | None = None, paths: Iterable[str] | None = None) -> HttpServer:
-    """Start the production HTTP server in a background thread and return it."""
+               health: Health | None = None, paths: Iterable[str] | None = None,
+               slack_later: bool = False) -> HttpServer:
+    """Start the production HTTP server in a background thread and return it. With `slack_later` (and no `app`)
+    /slack/events answers 503 until `server.slack.attach(app)`."""
     health = health or Health(deps)
     in_flight = InFlight()
-    application = wsgi_app(app, health, in_flight, **({"paths": paths} if paths is not None else {}))
-    return HttpServer(application, host, port, deps.settings.serving, in_flight).start()
+    slack = SlackEndpoint(app, awaited=slack_later)
+    application = wsgi_app(app, health, in_flight, slack=slack, **({"paths": paths} if paths is not None else {}))
+    return HttpServer(application, host, port, deps.settings.serving, in_flight, slack).start()

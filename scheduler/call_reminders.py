@@ -45,7 +45,7 @@ def run_call_reminders(ctx, now: datetime) -> dict:
     """Send the reminders due at `now`. Returns counts of what happened."""
     now = now.astimezone(UTC)
     summary = {"sent": 0, "already_sent": 0, "already_called": 0, "not_due": 0, "quiet": 0, "no_slack_user": 0,
-               "failed": 0, "busy": 0}
+               "failed": 0, "busy": 0, "interrupted": 0}
     org = load_org(ctx.engine, ctx.settings, now.astimezone(ctx.settings.tz).date())
     window = quiet_window(ctx.settings)
     due: list[tuple[Caller, Delivery]] = []
@@ -64,7 +64,7 @@ def run_call_reminders(ctx, now: datetime) -> dict:
         return summary
     called = roll_up(ctx.engine, ctx.settings, org, [c.rep_id for c, _ in due], now, figures=False)
     learn = SlackLanguages(ctx.engine, ctx.sender, ctx.settings.default_locale)
-    for caller, key in due:
+    for caller, key in ctx.until_stopping(due, summary, "the forecast-call reminder run"):
         if called.lines[caller.rep_id].call is not None:
             summary["already_called"] += 1
             continue

@@ -212,7 +212,7 @@ def run_nudges(ctx, now: datetime) -> dict:
     """Send the nudges due at `now` (see the module doc). Returns counts of what happened."""
     now = now.astimezone(UTC)
     summary = {"due": 0, "sent": 0, "already_sent": 0, "no_alerts": 0, "no_slack_user": 0, "failed": 0,
-               "busy": 0, "not_due": 0, "paused": 0}
+               "busy": 0, "not_due": 0, "paused": 0, "interrupted": 0}
     people = recipients(ctx.engine, ctx.settings.default_timezone, roles=ROLES,
                         default_language=ctx.settings.default_locale)
     with ctx.engine.connect() as conn:
@@ -244,7 +244,7 @@ def run_nudges(ctx, now: datetime) -> dict:
         flagged = reps_with_open_alerts(conn)
 
     learn = SlackLanguages(ctx.engine, ctx.sender, ctx.settings.default_locale)
-    for person, period, send_time in due:
+    for person, period, send_time in ctx.until_stopping(due, summary, "the nudge run"):
         if person.rep_id not in flagged:
             summary["no_alerts"] += 1
             continue

@@ -60,3 +60,8 @@ def test_soak_reports_memory_after_the_warm_up_and_the_pool_at_the_end(db, bench
     assert result["pool_in_use"]["at_end"] <= result["pool_in_use"]["idle_before"]
     out = capsys.readouterr().out
     assert "after the warm-up" in out and f"wrote bench-results/soak-{db.backend}-400.json" in out
+    assert "load average" in out and set(result["load_average"]) >= {"start", "end"}
+    # the soak's bot runs no scheduled job, and its allocator is tuned as in production
+    log = (bench_env / "soak-bot.log").read_text()
+    assert "scheduler off (SCHEDULER=off)" in log and "scheduler started" not in log
+    assert "memory: at most 2 malloc arenas" in log or "memory: not glibc" in log

@@ -4,7 +4,9 @@ question finish (the answer arrives) and the digest run stop after the digest it
 within SHUTDOWN_GRACE_SECONDS ("stopped cleanly") and gives up the scheduler's leader lock. Restarted, the bot
 resumes the digest run at once and every manager has exactly one digest (the delivery ledger: nothing claimed
 and left, nothing twice). Its JSON log has one line per request and never a token or the signing secret, error
-path included."""
+path included. Nudge and forecast-call reminder runs stop at the same safe point (after the message being sent)
+and the next run sends the rest once. At start the HTTP server is up before Slack has accepted the token:
+/readyz and /slack/events answer 503 until then, 200 after."""
 
 from __future__ import annotations
 
@@ -15,23 +17,38 @@ import subprocess
 import sys
 import time
 import urllib.request
-from datetime import UTC, datetime
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 from apscheduler.job import Job
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy import select
+from slack_sdk import WebClient
+from sqlalchemy import select, update
 
 from config import load_settings
 from db.schema import bot_delivery_ledger as ledger
 from db.schema import reps
+from scheduler.call_reminders import run_call_reminders
+from scheduler.context import JobContext
 from scheduler.jobs import job_by_id, run_job
 from scheduler.leader import lock_for
+from scheduler.ledger import DeliveryLedger
+from scheduler.nudges import run_nudges
+from scheduler.sender import SlackSender
 from scheduler.service import job_store
+from tests.factories import Factory
 from tests.fakeslack import post_slash_command
 from tests.orgs import build_small_org
 from tests.slackbot import SECRET, TOKEN, USERS
+from tests.test_forecast_calls import MONDAY as CALL_MONDAY
+from tests.test_forecast_calls import ZONES as CALL_ZONES
+from tests.test_forecast_calls import utc as call_utc
+from tests.test_nudges import make_ctx as make_nudge_ctx
+from tests.test_nudges import stalled_deal
+from tests.test_nudges import utc as nudge_utc
 from tests.test_signatures import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -196,3 +213,98 @@ def ledger_rows(engine) -> dict[str, tuple[str, int]]:
         names = dict(conn.execute(select(reps.c.id, reps.c.email)).all())
     slack_of = {email: user_id for user_id, (email, _, _) in USERS.items()}
     return {f"D{slack_of[names[int(r.recipient)]]}": (r.status, r.attempts) for r in rows}
+
+
+# --- nudges and forecast-call reminders: the same safe point, in-process ------------------------------------
+
+
+def interrupted_then_resumed(fake, make_ctx, run) -> tuple[dict, dict]:
+    """`run(ctx)` while Slack holds its first message, the shutdown beginning (JobContext.stopping) while that
+    message is on its way; then `run` again with a fresh context, as the restarted bot's first tick does.
+    Returns both summaries."""
+    stopping_ctx = make_ctx()
+    fake.fail("chat.postMessage", status=None, delay=WAIT, times=1)
+    with ThreadPoolExecutor(1) as pool:
+        running = pool.submit(run, stopping_ctx)
+        fake.wait_for("chat.postMessage", timeout=WAIT)
+        stopping_ctx.stopping.set()
+        fake.release_delays()
+        first = running.result(WAIT)
+    return first, run(make_ctx())
+
+
+def test_a_nudge_run_stops_after_the_nudge_it_is_sending_and_the_restart_sends_the_rest_once(db, fake_slack):
+    f = Factory(db.engine)
+    boss = f.rep("Max Manager", role="manager", timezone="America/Chicago", slack_user_id="UMAX")
+    people = {"UANN": f.rep("Ann Rep", manager=boss, timezone="Europe/London", slack_user_id="UANN"),
+              "UBOB": f.rep("Bob Rep", manager=boss, timezone="Europe/London", slack_user_id="UBOB"),
+              "UCAT": f.rep("Cat Rep", manager=boss, timezone="Europe/London", slack_user_id="UCAT")}
+    for user, rep_id in people.items():
+        fake_slack.add_user(user, f"{user.lower()}@example.com", user, tz="Europe/London")
+        stalled_deal(f, rep_id, 1000, f"{user} deal")
+    now = nudge_utc(date(2026, 12, 9), 14, 5)  # a Wednesday: 14:05 in London, after everyone's 09:00
+
+    first, second = interrupted_then_resumed(fake_slack, lambda: make_nudge_ctx(db.engine, fake_slack),
+                                             lambda ctx: run_nudges(ctx, now))
+    assert (first["sent"], first["interrupted"]) == (1, 2)  # the one on its way was sent; two left
+    assert (second["sent"], second["already_sent"], second["interrupted"]) == (2, 1, 0)
+    sent = Counter(m.channel for m in fake_slack.messages(kind="message"))
+    assert sent == {f"D{user}": 1 for user in people}  # each once, across the stop
+
+
+def test_a_call_reminder_run_stops_at_a_safe_point_and_the_restart_sends_the_rest_once(running_bot,
+                                                                                       small_org_clock):
+    bot = running_bot
+    with bot.deps.engine.begin() as conn:
+        for key, tz in CALL_ZONES.items():
+            conn.execute(update(reps).where(reps.c.id == bot.org[key]).values(timezone=tz))
+    now = call_utc(CALL_MONDAY, 16, 5)  # every caller's Monday 10:00 has come (Cat's Tokyo is in quiet hours)
+    small_org_clock.move_to(now)
+
+    def make_ctx() -> JobContext:
+        return JobContext(bot.deps.engine, bot.deps.settings,
+                          SlackSender(WebClient(token=TOKEN, base_url=bot.fake.api_url), per_channel_interval=0),
+                          DeliveryLedger(bot.deps.engine))
+
+    first, second = interrupted_then_resumed(bot.fake, make_ctx, lambda ctx: run_call_reminders(ctx, now))
+    assert (first["sent"], first["interrupted"]) == (1, 3)
+    assert (second["sent"], second["already_sent"], second["interrupted"]) == (3, 1, 0)
+    sent = Counter(m.channel for m in bot.fake.messages(kind="message"))
+    assert sent == {"DUANN": 1, "DUBOB": 1, "DUMAX": 1, "DUMIA": 1}
+
+
+# --- start: the HTTP server comes up before Slack has taken the token -----------------------------------------
+
+
+def get_json(url: str) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+    except OSError:
+        return 0, {}
+
+
+def test_until_slack_auth_is_done_readyz_and_slack_events_answer_503_then_200(fake_slack, start_bot):
+    fake_slack.fail("auth.test", status=None, delay=WAIT, times=1)  # Slack sits on the first token check
+    proc, base_url, log_path = start_bot()
+    wait_until(lambda: get_json(f"{base_url}/healthz")[0] == 200 or proc.poll() is not None, "the HTTP server")
+    assert proc.poll() is None, log_path.read_text()[-3000:]
+    status, body = get_json(f"{base_url}/readyz")
+    assert (status, body["slack_auth"], body["ok"]) == (503, False, False)
+    status, _ = post_slash_command(f"{base_url}/slack/events", SECRET, "pipeline", "UANN",
+                                   response_url=fake_slack.response_url("early"))
+    assert status == 503  # Slack shows its own "didn't respond"; nothing is half-done behind it
+
+    fake_slack.release_delays()
+    wait_until(lambda: ready(base_url) or proc.poll() is not None, "the bot to be ready")
+    assert get_json(f"{base_url}/readyz") == (200, {"ok": True, "database": True, "migrations": True,
+                                                     "slack_auth": True})
+    status, _ = post_slash_command(f"{base_url}/slack/events", SECRET, "pipeline", "UANN",
+                                   response_url=fake_slack.response_url("ann"))
+    assert status == 200
+    fake_slack.wait_for(lambda c: c.method == "response_url" and c.name == "ann", timeout=WAIT)
+    assert not [m for m in fake_slack.messages(kind="response_url") if m.url_name == "early"]
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=GRACE + WAIT) == 0, log_path.read_text()[-3000:]
