@@ -46,14 +46,16 @@ def cmd_db(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from db.demo import run_demo_command
+    from metrics.history_snapshot import SNAPSHOT_AFTER_LOAD
 
-    return run_demo_command(args, load_settings())
+    return run_demo_command(args, load_settings(), SNAPSHOT_AFTER_LOAD)
 
 
 def cmd_import(args: argparse.Namespace) -> int:
     from db.importer import run_import_command
+    from metrics.history_snapshot import SNAPSHOT_AFTER_LOAD
 
-    return run_import_command(args, load_settings())
+    return run_import_command(args, load_settings(), SNAPSHOT_AFTER_LOAD)
 
 
 def cmd_forecast(args: argparse.Namespace) -> int:

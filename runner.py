@@ -26,10 +26,11 @@ def ensure_demo_data(engine, settings: Settings) -> None:
         if conn.execute(select(func.count()).select_from(opportunities)).scalar_one():
             return
     from db.demo import DEFAULT_DEALS, DEFAULT_REPS, DEFAULT_SEED, build_demo
+    from metrics.history_snapshot import SNAPSHOT_AFTER_LOAD
 
     print("The database is empty: building the demo org first…", file=sys.stderr)
     build_demo(engine, seed=DEFAULT_SEED, reps=DEFAULT_REPS, deals=DEFAULT_DEALS,
-               today=datetime.now(settings.tz).date(), progress=sys.stderr.isatty())
+               today=datetime.now(settings.tz).date(), progress=sys.stderr.isatty(), after_load=SNAPSHOT_AFTER_LOAD)
 
 
 def run(settings: Settings, console_as: str | None = None) -> int:

@@ -59,6 +59,7 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.schema import AddConstraint, CreateIndex, DropConstraint, DropIndex
 
+from db.after_load import AfterLoad
 from db.schema import (
     BOT_TABLES,
     DEFAULT_STAGES,
@@ -73,7 +74,6 @@ from db.schema import (
     stages,
 )
 from errors import UserError
-from metrics.history_snapshot import refresh_history_snapshot, tidy_after_rebuild
 
 DEMO_DOMAIN = "demo.example.com"
 DEMO_LOGINS = {
@@ -269,7 +269,7 @@ class DemoSummary:
 # --- the command ---------------------------------------------------------------------------------------------
 
 
-def run_demo_command(args, settings) -> int:
+def run_demo_command(args, settings, after_load: AfterLoad | None = None) -> int:
     """`python bot.py demo`: build or refresh the demo org on DATABASE_URL and print a summary."""
     from db.engine import get_engine
 
@@ -289,6 +289,7 @@ def run_demo_command(args, settings) -> int:
         progress=not args.no_progress and sys.stderr.isatty(),
         fiscal_year_start_month=settings.fiscal_year_start_month,
         currency=settings.org_currency,
+        after_load=after_load,
     )
     where = make_url(settings.database_url).render_as_string(hide_password=True)
     print(format_summary(summary, where))
@@ -328,8 +329,10 @@ def build_demo(
     progress: bool = False,
     fiscal_year_start_month: int = 1,
     currency: str = "USD",
+    after_load: AfterLoad | None = None,
 ) -> DemoSummary:
-    """Replace the demo org in `engine`'s database (migrated already) with a fresh one; refuse on real data."""
+    """Replace the demo org in `engine`'s database (migrated already) with a fresh one; refuse on real data.
+    `after_load` (the history snapshot's rebuild) runs once the rows are in (db/after_load.py)."""
     started = time.perf_counter()
     n_people, n_deals = max(int(reps), MIN_PEOPLE), max(int(deals), 0)
     bar = _Progress(n_deals, enabled=progress)
@@ -365,13 +368,15 @@ def build_demo(
                       "fiscal_year_start_month": fiscal_year_start_month, "generator": 1}
             conn.execute(bot_settings.insert().values(key=MARKER_KEY, value=json.dumps(marker, sort_keys=True),
                                                       updated_at=datetime.now(UTC)))
-            bar.note("snapshot")
-            refresh_history_snapshot(conn, full=True)
+            if after_load is not None:
+                bar.note("snapshot")
+                after_load.refresh(conn)
         if engine.dialect.name == "postgresql":
             bar.note("analyzing")
             with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 conn.execute(text("ANALYZE"))
-            tidy_after_rebuild(engine)
+            if after_load is not None:
+                after_load.tidy(engine)
     finally:
         bar.clear()
 

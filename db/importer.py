@@ -22,46 +22,14 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
-from db.importer_model import ENTITY_ORDER, Problem, problems_message
+from db.after_load import AfterLoad
+from db.importer_model import ENTITY_ORDER, EntityCounts, Problem, Row, problems_message
+from db.importer_phases import ImportRun
 from db.importer_values import BadValue, SourceError, SourceTable, parse_value, read_csv, translate
 from db.mapping import FileSpec, Mapping, MappingError, load_mapping
 from errors import UserError
-from metrics.history_snapshot import refresh_history_snapshot, tidy_after_rebuild
 
 MESSAGE_CAP = 20
-
-
-@dataclass
-class Row:
-    """One source row after parsing: typed values per target column (references and stages still text)."""
-
-    spec: FileSpec
-    line: int
-    key: str | None
-    values: dict
-    sources: dict[str, tuple[str, str]]  # target -> (source column label, text as written) for messages
-
-    def source(self, target: str) -> tuple[str, str]:
-        return self.sources.get(target, (target, ""))
-
-    @property
-    def key_column(self) -> str:
-        return self.spec.key or ""
-
-
-@dataclass
-class EntityCounts:
-    inserted: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    rejected: int = 0
-    removed: int = 0
-
-    def line(self, entity: str) -> str:
-        text = f"{entity}: {self.inserted} inserted, {self.updated} updated, {self.unchanged} unchanged"
-        if self.removed:
-            text += f", {self.removed} removed"
-        return text + f", {self.rejected} rejected"
 
 
 @dataclass
@@ -83,10 +51,9 @@ class ImportReport:
 
 
 def import_mapping(engine: Engine, mapping_path: Path | str, skip_bad: bool = False, now: datetime | None = None,
-                   rejects_path: Path | str | None = None) -> ImportReport:
-    """Import every file of the mapping in one transaction; raises UserError (and writes nothing) on bad input."""
-    from db.importer_phases import ImportRun
-
+                   rejects_path: Path | str | None = None, after_load: AfterLoad | None = None) -> ImportReport:
+    """Import every file of the mapping in one transaction; raises UserError (and writes nothing) on bad input.
+    `after_load` (the history snapshot's rebuild) runs once the rows are in (db/after_load.py)."""
     now = now or datetime.now(UTC)
     if now.tzinfo is None:
         raise ValueError("now must be time-zone aware")
@@ -122,15 +89,17 @@ def import_mapping(engine: Engine, mapping_path: Path | str, skip_bad: bool = Fa
             raise UserError(problems_message(
                 "The import was refused (nothing was written)", run.problems,
                 "Fix the rows, or run again with --skip-bad to import the good ones.", MESSAGE_CAP, tail))
-        refresh_history_snapshot(conn, full=True)
-    tidy_after_rebuild(engine)
+        if after_load is not None:
+            after_load.refresh(conn)
+    if after_load is not None:
+        after_load.tidy(engine)
     report = ImportReport(run.counts, list(run.problems), notes=run.notes)
     if run.problems:
         report.rejects_path = write_rejects(run.problems, target)
     return report
 
 
-def run_import_command(args, settings) -> int:
+def run_import_command(args, settings, after_load: AfterLoad | None = None) -> int:
     """The CLI: `bot.py import MAPPING.yml [--skip-bad]`. Prints one summary line per entity."""
     from db.engine import DatabaseURLError, get_engine
 
@@ -138,7 +107,7 @@ def run_import_command(args, settings) -> int:
         engine = get_engine(settings.database_url)
     except DatabaseURLError as exc:
         raise UserError(str(exc)) from None
-    report = import_mapping(engine, args.mapping, skip_bad=args.skip_bad)
+    report = import_mapping(engine, args.mapping, skip_bad=args.skip_bad, after_load=after_load)
     for line in report.lines():
         print(line)
     return 0

@@ -8,8 +8,7 @@ from datetime import UTC, date, datetime, time
 
 from sqlalchemy import bindparam, func, insert, select, update
 
-from db.importer import EntityCounts, Row
-from db.importer_model import Problem
+from db.importer_model import EntityCounts, Problem, Row
 from db.mapping import FileSpec, Mapping
 from db.schema import accounts, opportunities, opportunity_history, reps
 

@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, insert, select
 
-from db.importer import EntityCounts, Row
 from db.importer_base import _BAD, TRACKED, RunBase, _Batch, _chunks, _latest_history, _noon, _write
+from db.importer_model import EntityCounts, Row
 from db.mapping import FileSpec
 from db.schema import activities, opportunities, opportunity_history, quotas
 

@@ -8,8 +8,12 @@ mapping entry, reported as file, line, column, value and why.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from db import schema
+
+if TYPE_CHECKING:
+    from db.mapping import FileSpec
 
 # --- problems ---------------------------------------------------------------------------------------------
 
@@ -169,3 +173,39 @@ ENTITIES: dict[str, EntitySpec] = {
         required=("currency", "rate", "valid_from"),
     ),
 }
+
+
+# --- rows and counts (shared by the importer's phases) ----------------------------------------------------
+
+
+@dataclass
+class Row:
+    """One source row after parsing: typed values per target column (references and stages still text)."""
+
+    spec: FileSpec
+    line: int
+    key: str | None
+    values: dict
+    sources: dict[str, tuple[str, str]]  # target -> (source column label, text as written) for messages
+
+    def source(self, target: str) -> tuple[str, str]:
+        return self.sources.get(target, (target, ""))
+
+    @property
+    def key_column(self) -> str:
+        return self.spec.key or ""
+
+
+@dataclass
+class EntityCounts:
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    removed: int = 0
+
+    def line(self, entity: str) -> str:
+        text = f"{entity}: {self.inserted} inserted, {self.updated} updated, {self.unchanged} unchanged"
+        if self.removed:
+            text += f", {self.removed} removed"
+        return text + f", {self.rejected} rejected"

@@ -12,10 +12,9 @@ from collections import defaultdict
 
 from sqlalchemy import delete, func, insert, select, update
 
-from db.importer import Row
 from db.importer_base import _BAD, RunBase, _Batch, _Index, _write
 from db.importer_deals import DealPhases
-from db.importer_model import Problem
+from db.importer_model import Problem, Row
 from db.importer_rates import RatePhases
 from db.mapping import FileSpec
 from db.schema import accounts, opportunities, reps, stages

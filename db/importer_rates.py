@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from db.importer import Row
 from db.importer_base import RunBase, _Batch
+from db.importer_model import Row
 from db.mapping import FileSpec
 from db.schema import exchange_rates
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date, datetime
 
 from sqlalchemy import Engine
 
@@ -11,6 +12,7 @@ from handlers.fairuse import AnswerGate, RateLimiter, RecentLanguages, pool_slot
 from handlers.seen_events import SeenEvents
 from handlers.workers import DrainableExecutor
 from metrics.cache import ResultCache
+from metrics.clock import zone
 
 
 @dataclass
@@ -36,3 +38,8 @@ class BotDeps:
                                    serving.busy_wait_seconds)
         if self.workers is None:  # room for every answer running or queued, and the listeners that answer nothing
             self.workers = DrainableExecutor(self.gate.slots + self.gate.queue + 4)
+
+
+def viewer_today(deps: BotDeps, viewer, now: datetime) -> date:
+    """The viewer's local date at `now` (their time zone, else the org's)."""
+    return now.astimezone(zone(viewer.timezone, deps.settings.default_timezone)).date()

@@ -10,8 +10,7 @@ from datetime import UTC, datetime
 
 from slack_sdk.errors import SlackApiError
 
-from handlers.actions.alerts import viewer_today
-from handlers.deps import BotDeps
+from handlers.deps import BotDeps, viewer_today
 from handlers.reply import speak_to
 from i18n import N_, _
 from metrics.scopes import Viewer

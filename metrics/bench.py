@@ -344,10 +344,11 @@ def ensure_demo(engine, deals: int, reps_n: int, settings: Settings) -> str:
     if marker and count == deals:
         return f"reusing the demo org of {count:,} deals"
     from db.demo import build_demo
+    from metrics.history_snapshot import SNAPSHOT_AFTER_LOAD
 
     t0 = perf_counter()
     build_demo(engine, seed=42, reps=reps_n, deals=deals, today=local_today(settings),
-               progress=sys.stderr.isatty())
+               progress=sys.stderr.isatty(), after_load=SNAPSHOT_AFTER_LOAD)
     return f"built a demo org of {deals:,} deals in {perf_counter() - t0:.1f} s"
 
 

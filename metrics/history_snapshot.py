@@ -29,6 +29,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, Date, Engine, Select, and_, case, delete, exists, func, insert, not_, select, text
 
+from db.after_load import AfterLoad
 from db.schema import bot_close_date_pushes, bot_settings, bot_stage_entries, opportunity_history, stages
 
 SNAPSHOT_KEY = "history_snapshot"
@@ -237,3 +238,6 @@ def tidy_after_rebuild(engine: Engine) -> None:
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             for table in (se, cp):
                 conn.execute(text(f"VACUUM (ANALYZE) {table.name}"))
+
+
+SNAPSHOT_AFTER_LOAD = AfterLoad(lambda conn: refresh_history_snapshot(conn, full=True), tidy_after_rebuild)

@@ -253,11 +253,17 @@ def deliver(ctx: JobContext, item: Planned, digest: Digest, now: datetime,
     out.status = status
     if status in ("sent", "already_sent") and digest.chart is not None and item.need_chart and user_id:
         chart_key = Delivery(CHART_KINDS[slot.kind], slot.key.recipient, slot.key.period)
-
-        def upload(_key: Delivery) -> SentRef:
+        try:  # rendered before the claim, so the claim is held only for the upload
             with use_locale(person.language):
-                png = render_chart(digest.chart)
-            ctx.sender.upload(user_id, filename=digest.chart_filename, content=png, title=digest.chart.title)
+                png: bytes | Exception = render_chart(digest.chart)
+        except Exception as exc:  # noqa: BLE001 - recorded as the chart's failed delivery below, retried later
+            png = exc
+
+        def upload(claim: Delivery) -> SentRef:
+            if isinstance(png, Exception):
+                raise png
+            ctx.sender.upload(user_id, filename=digest.chart_filename, content=png, title=digest.chart.title,
+                              delivery=claim)
             return SentRef(ctx.sender.dm_channel(user_id), "")
 
         chart_status = ledger.deliver(chart_key, upload)

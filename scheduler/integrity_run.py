@@ -155,9 +155,9 @@ def _send_csv(ctx, key: Delivery, csv_key: Delivery, csv_text: str | None, now: 
     with use_locale(ctx.settings.default_locale):
         title = _("Integrity findings {run}").format(run=key.period)
 
-    def upload(_k: Delivery) -> SentRef:
+    def upload(claim: Delivery) -> SentRef:
         ctx.sender.upload(ref.channel, filename=f"integrity-{stamp}.csv", content=csv_text.encode("utf-8"),
-                          title=title, thread_ts=ref.ts)
+                          title=title, thread_ts=ref.ts, delivery=claim)
         return ref
 
     return ctx.ledger.deliver(csv_key, upload)

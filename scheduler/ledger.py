@@ -7,9 +7,15 @@ Protocol for one delivery:
 3. *record*: in one transaction, mark the row `sent` with the channel and ts (and whatever the caller records
    with it, e.g. alert rows pointing at the message).
 
-While step 2 runs, a heartbeat keeps the claim fresh: a send can outlast STALE_AFTER when Slack rate-limits it
-(the WebClient sleeps Retry-After between attempts), and without the heartbeat another replica would take the
-claim over as abandoned, find nothing in Slack yet, and send it too. A replica that dies stops the heartbeat.
+From 1 until 3 is recorded, a heartbeat keeps the claim fresh: a send can outlast STALE_AFTER when Slack
+rate-limits it (the WebClient sleeps Retry-After between attempts), and without the heartbeat another replica would
+take the claim over as abandoned, find nothing in Slack yet, and send it too. A replica that dies stops the heartbeat.
+
+Each claim has an attempt number (the row's `attempts` when it was claimed). A replica that stalled (a paused VM,
+a heartbeat that could not reach the database) may have lost its claim to another replica meanwhile: right before
+the Slack call the sender confirms the claim (`Claim.confirm_claim()`, which also renews it), and a claim no longer
+its own raises ClaimLost, so it sends nothing and leaves the row to the replica that holds it. The heartbeat and
+`record_failed` touch only their own attempt, never another replica's claim.
 
 A replica that dies between 1 and 3 leaves a `sending` row. After `STALE_AFTER`, another run may take it over:
 it first asks Slack whether a message carrying that key's metadata already exists in the channel
@@ -21,8 +27,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, Engine, and_, insert, or_, select, update
@@ -48,6 +55,30 @@ class Delivery:
         """Slack message metadata that marks a message as this delivery (for crash recovery)."""
         return {"event_type": METADATA_EVENT,
                 "event_payload": {"kind": self.kind, "recipient": self.recipient, "period": self.period}}
+
+    def confirm_claim(self) -> None:
+        """Nothing to confirm for a bare key (a send outside the ledger); a Claim checks it is still held."""
+
+
+class ClaimLost(RuntimeError):
+    """The claim went stale and another replica took the delivery over: this one must not send it."""
+
+
+@dataclass(frozen=True)
+class Claim(Delivery):
+    """A delivery as claimed by this replica: the key plus the attempt it claimed (handed to `send`)."""
+
+    attempt: int
+    ledger: DeliveryLedger = field(compare=False, repr=False)
+
+    @property
+    def key(self) -> Delivery:
+        return Delivery(self.kind, self.recipient, self.period)
+
+    def confirm_claim(self) -> None:
+        """Right before the Slack call: renew the claim if it is still this attempt's, else raise ClaimLost."""
+        if not self.ledger.renew(self):
+            raise ClaimLost(f"{self.key} was taken over by another run")
 
 
 @dataclass(frozen=True)
@@ -81,22 +112,26 @@ class DeliveryLedger:
     def claim(self, key: Delivery) -> str:
         """'claimed' (you send it), 'sent' (done already), 'busy' (someone else is sending it right now),
         'stale' (a claim was abandoned: check Slack before sending), or 'gave_up' (failed too often)."""
+        return self._claim(key)[0]
+
+    def _claim(self, key: Delivery) -> tuple[str, int]:
+        """The claim's state (as `claim`) and, when it is this replica's, its attempt number."""
         now = self.now()
         with self.engine.begin() as conn:
             try:
                 with conn.begin_nested():
                     conn.execute(insert(ledger).values(kind=key.kind, recipient=key.recipient, period=key.period,
                                                        status="sending", attempts=1, created_at=now))
-                return "claimed"
+                return "claimed", 1
             except IntegrityError:
                 pass
             row = conn.execute(select(ledger).where(self._where(key))).first()
             if row.status == "sent":
-                return "sent"
+                return "sent", 0
             if row.attempts >= MAX_ATTEMPTS and row.status == "failed":
-                return "gave_up"
+                return "gave_up", 0
             if row.status == "sending" and now - row.created_at < STALE_AFTER:
-                return "busy"
+                return "busy", 0
             # failed earlier, or an abandoned claim: take it over atomically (only one taker wins)
             taken = conn.execute(
                 update(ledger)
@@ -104,8 +139,16 @@ class DeliveryLedger:
                 .values(status="sending", attempts=row.attempts + 1, created_at=now, error=None)
             ).rowcount
             if not taken:
-                return "busy"
-            return "stale" if row.status == "sending" else "claimed"
+                return "busy", 0
+            return ("stale" if row.status == "sending" else "claimed"), row.attempts + 1
+
+    def _held(self, claim: Claim):
+        return and_(self._where(claim), ledger.c.status == "sending", ledger.c.attempts == claim.attempt)
+
+    def renew(self, claim: Claim) -> bool:
+        """Touch the claim if it is still `claim`'s attempt (True), else leave the row alone (False)."""
+        with self.engine.begin() as conn:
+            return conn.execute(update(ledger).where(self._held(claim)).values(created_at=self.now())).rowcount == 1
 
     def record_sent(self, key: Delivery, ref: SentRef, also: Callable[[Connection], None] | None = None) -> None:
         with self.engine.begin() as conn:
@@ -115,8 +158,11 @@ class DeliveryLedger:
                 also(conn)
 
     def record_failed(self, key: Delivery, error: str) -> None:
+        """Mark the delivery failed; for a Claim only while the claim is still its own (another replica's claim
+        of the same key is left as it is)."""
+        where = self._held(key) if isinstance(key, Claim) else self._where(key)
         with self.engine.begin() as conn:
-            conn.execute(update(ledger).where(self._where(key)).values(status="failed", error=error[:2000]))
+            conn.execute(update(ledger).where(where).values(status="failed", error=error[:2000]))
 
     def deliver(
         self,
@@ -137,43 +183,48 @@ class DeliveryLedger:
         return result
 
     def _deliver(self, key: Delivery, send, find_existing, also) -> str:
-        state = self.claim(key)
+        state, attempt = self._claim(key)
         if state == "sent":
             return "already_sent"
         if state in ("busy", "gave_up"):
             return state
-        if state == "stale" and find_existing is not None:
-            existing = find_existing(key)
-            if existing is not None:
-                self.record_sent(key, existing, (lambda c: also(c, existing)) if also else None)
-                return "already_sent"
-        try:
-            ref = self._with_heartbeat(key, send)
-        except Exception as exc:  # noqa: BLE001 - any failure is recorded; the next run retries
-            log.warning("delivery %s failed: %s", key, exc)
-            self.record_failed(key, f"{type(exc).__name__}: {exc}")
-            return "failed"
-        self.record_sent(key, ref, (lambda c: also(c, ref)) if also else None)
-        return "sent"
+        claim = Claim(key.kind, key.recipient, key.period, attempt, self)
+        with self._heartbeat(claim):
+            if state == "stale" and find_existing is not None:
+                existing = find_existing(key)
+                if existing is not None:
+                    self.record_sent(key, existing, (lambda c: also(c, existing)) if also else None)
+                    return "already_sent"
+            try:
+                ref = send(claim)
+            except ClaimLost:
+                log.warning("delivery %s not sent: another run took its claim over", key)
+                return "busy"
+            except Exception as exc:  # noqa: BLE001 - any failure is recorded; the next run retries
+                log.warning("delivery %s failed: %s", key, exc)
+                self.record_failed(claim, f"{type(exc).__name__}: {exc}")
+                return "failed"
+            self.record_sent(key, ref, (lambda c: also(c, ref)) if also else None)
+            return "sent"
 
-    def _with_heartbeat(self, key: Delivery, send: Callable[[Delivery], SentRef]) -> SentRef:
-        """Run `send(key)` while touching the claim every STALE_AFTER / 4, so it never looks abandoned."""
+    @contextmanager
+    def _heartbeat(self, claim: Claim) -> Iterator[None]:
+        """Touch the claim every STALE_AFTER / 4 until the block ends (the send recorded), so it never looks
+        abandoned; only this attempt's claim is touched."""
         stop = threading.Event()
         interval = max(STALE_AFTER.total_seconds() / 4, 0.05)
-        claimed = and_(self._where(key), ledger.c.status == "sending")
 
         def beat() -> None:
             while not stop.wait(interval):
                 try:
-                    with self.engine.begin() as conn:
-                        conn.execute(update(ledger).where(claimed).values(created_at=self.now()))
+                    self.renew(claim)
                 except Exception as exc:  # noqa: BLE001 - a missed beat is retried; the send goes on
-                    log.warning("ledger heartbeat for %s failed: %s", key, exc)
+                    log.warning("ledger heartbeat for %s failed: %s", claim.key, exc)
 
         thread = threading.Thread(target=beat, name="ledger-heartbeat", daemon=True)
         thread.start()
         try:
-            return send(key)
+            yield
         finally:
             stop.set()
             thread.join()

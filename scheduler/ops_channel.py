@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 def post(ctx, channel: str, message: dict, key: Delivery) -> SentRef:
     if channel.startswith(("C", "G", "D")):
         return ctx.sender.post(channel, message, key)
+    key.confirm_claim()
     response = ctx.sender.client.chat_postMessage(channel=channel, text=message["text"], blocks=message["blocks"],
                                                   metadata=key.metadata)
     return SentRef(response["channel"], response["ts"])

@@ -2,7 +2,8 @@
 
 The WebClient (handlers.app.web_client) already retries 429 after Retry-After and 5xx / connection errors with
 backoff; this class adds Slack's one-message-per-second-per-channel pacing, DM channel and user look-ups, and
-the metadata search the ledger uses to recover an interrupted delivery.
+the metadata search the ledger uses to recover an interrupted delivery. A post or upload for a ledger delivery
+confirms the ledger claim right before calling Slack (scheduler.ledger: a claim taken over sends nothing).
 """
 
 from __future__ import annotations
@@ -72,6 +73,7 @@ class SlackSender:
         kwargs = {"channel": channel, "text": message.get("text", ""), "blocks": message.get("blocks")}
         if delivery is not None:
             kwargs["metadata"] = delivery.metadata
+            delivery.confirm_claim()  # last moment before Slack: a claim another run took over sends nothing
         response = self.client.chat_postMessage(**kwargs)
         if channel.startswith("#"):
             self._dm[channel] = response["channel"]
@@ -83,9 +85,12 @@ class SlackSender:
                                 blocks=message.get("blocks"))
 
     def upload(self, channel: str, *, filename: str, content: bytes | str, title: str,
-               initial_comment: str | None = None, thread_ts: str | None = None) -> None:
+               initial_comment: str | None = None, thread_ts: str | None = None,
+               delivery: Delivery | None = None) -> None:
         channel = self.dm_channel(channel)
         self._pace(channel)
+        if delivery is not None:
+            delivery.confirm_claim()
         self.client.files_upload_v2(channel=channel, filename=filename, content=content, title=title,
                                     initial_comment=initial_comment, thread_ts=thread_ts)
 

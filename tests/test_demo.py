@@ -34,6 +34,7 @@ from db.schema import (
     stages,
 )
 from errors import UserError
+from metrics.history_snapshot import SNAPSHOT_AFTER_LOAD
 from tests.factories import Factory
 
 TODAY = date(2026, 11, 25)  # Q4 2026 with a calendar fiscal year: 2026-10-01..2026-12-31
@@ -315,7 +316,7 @@ def test_refresh_replaces_the_demo(db):
     build_demo(db.engine, today=TODAY, seed=1, reps=30, deals=800)
     with db.engine.begin() as conn:
         conn.execute(insert(bot_settings).values(key="something", value="x", updated_at=datetime.now(UTC)))
-    summary = build_demo(db.engine, today=TODAY, seed=2, reps=20, deals=300)
+    summary = build_demo(db.engine, today=TODAY, seed=2, reps=20, deals=300, after_load=SNAPSHOT_AFTER_LOAD)
     with db.engine.connect() as conn:
         count = lambda t: conn.execute(select(func.count()).select_from(t)).scalar_one()  # noqa: E731
         assert count(opportunities) == 300 and count(reps) == 20

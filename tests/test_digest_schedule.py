@@ -31,7 +31,7 @@ from scheduler.digest_schedule import (
     send_instant,
 )
 from scheduler.digests import plan, run_digests
-from scheduler.ledger import DeliveryLedger
+from scheduler.ledger import Delivery, DeliveryLedger
 from scheduler.sender import SlackSender
 from tests.factories import Factory
 
@@ -445,3 +445,45 @@ def test_the_fake_slack_history_honours_oldest_and_metadata(fake_slack):
     assert [m["ts"] for m in newer["messages"]] == [second["ts"]]
     page = client.conversations_history(channel="DUX", limit=1)
     assert page["has_more"] and page["response_metadata"]["next_cursor"]
+
+
+def test_a_run_whose_claim_was_taken_over_meanwhile_does_not_send_it_too(db, fake_slack):
+    """Run A claims Berta's digest and then stalls before its post (a paused VM, a heartbeat that could not reach
+    the database): ten minutes later run B finds the claim abandoned, takes it over and sends the digest. A, going
+    on, finds its claim no longer its own and sends nothing, so Berta gets one message and one chart."""
+    build_org(db.engine, fake_slack)
+    now = utc(MON_AFTER_US, 7, 5)
+    emails = ["berta.boss@example.com"]
+    takeover: dict = {}
+
+    def open_dm(params: dict, _call) -> dict:
+        if not takeover:  # run A, between its claim and its post: run B goes first (deterministically, here)
+            takeover["b"] = None
+            takeover["b"] = run_digests(make_ctx(db.engine, fake_slack), now + timedelta(minutes=10), emails=emails)
+        return {"channel": {"id": f"D{params['users']}"}}
+
+    fake_slack.on("conversations.open", open_dm)
+    first = run_digests(make_ctx(db.engine, fake_slack), now, emails=emails)
+    assert takeover["b"]["sent"] == 1
+    assert first["sent"] == 0 and first["busy"] == 1
+    assert len(dm_posts(fake_slack, "UBERTA")) == 1
+    assert [u.channel_id for u in fake_slack.uploads() if u.completed] == ["DUBERTA"]
+    with db.engine.connect() as conn:
+        row = conn.execute(select(bot_delivery_ledger).where(bot_delivery_ledger.c.kind == "digest")).one()
+    assert (row.status, row.attempts) == ("sent", 2)
+
+
+def test_a_failure_after_the_claim_was_taken_over_leaves_the_new_claim_alone(db):
+    """Run A's send fails after run B took A's stale claim over: A records no failure over B's claim."""
+    key = Delivery("digest", "7", "2026-03-09")
+    at = utc(MON_AFTER_US, 7, 5)
+    run_a = DeliveryLedger(db.engine, now=lambda: at)
+    run_b = DeliveryLedger(db.engine, now=lambda: at + timedelta(minutes=10))
+
+    def send(claim: Delivery):
+        assert run_b.claim(key) == "stale"
+        raise RuntimeError("Slack timed out")
+
+    assert run_a.deliver(key, send) == "failed"
+    row = run_b.row(key)
+    assert (row.status, row.attempts, row.error) == ("sending", 2, None)

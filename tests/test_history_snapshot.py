@@ -26,6 +26,7 @@ from metrics.cache import ResultCache
 from metrics.evaluate import evaluate
 from metrics.history_snapshot import (
     FULL_REBUILD_AFTER,
+    SNAPSHOT_AFTER_LOAD,
     SNAPSHOT_KEY,
     read_state,
     refresh_history_snapshot,
@@ -205,7 +206,7 @@ def test_the_demo_org_comes_with_a_current_snapshot(db, deals):
     history rows."""
     from db.demo import build_demo
 
-    build_demo(db.engine, seed=7, reps=12, deals=deals, today=TODAY)
+    build_demo(db.engine, seed=7, reps=12, deals=deals, today=TODAY, after_load=SNAPSHOT_AFTER_LOAD)
     with db.engine.connect() as conn:
         assert usable_watermark(conn) is not None
         got = conversion(conn)

@@ -19,6 +19,7 @@ import bot
 from db.importer import import_mapping
 from db.schema import BOT_TABLES, SALES_TABLES, opportunities
 from errors import UserError
+from metrics.history_snapshot import SNAPSHOT_AFTER_LOAD
 from tests.test_importer import FIXTURES, edit
 
 FIRST = datetime(2026, 5, 20, 9, 0, tzinfo=UTC)
@@ -32,7 +33,7 @@ def imported(db, tmp_path) -> Path:
     folder = tmp_path / "export"
     shutil.copytree(FIXTURES, folder)
     mapping = folder / "mapping.yml"
-    import_mapping(db.engine, mapping, now=FIRST)
+    import_mapping(db.engine, mapping, now=FIRST, after_load=SNAPSHOT_AFTER_LOAD)
     return mapping
 
 
@@ -58,7 +59,7 @@ def change_the_export(mapping: Path) -> None:
 def test_the_changes_alone_would_update_the_deals(db, imported):
     """The control for the tests below: without the bad row or the failure, the same re-import does write."""
     change_the_export(imported)
-    report = import_mapping(db.engine, imported, now=AGAIN)
+    report = import_mapping(db.engine, imported, now=AGAIN, after_load=SNAPSHOT_AFTER_LOAD)
     assert (report.counts["opportunities"].updated, report.counts["activities"].inserted) == (3, 2)
     with db.engine.connect() as conn:
         stage = conn.execute(select(opportunities.c.stage).where(opportunities.c.external_id == "opp_0001"))
@@ -71,7 +72,7 @@ def test_a_reimport_with_one_bad_row_changes_nothing(db, imported):
     edit(imported.parent / "opportunities.csv", "45000,Qualification", "45k,Qualification")  # opp_0011, line 12
 
     with pytest.raises(UserError) as err:
-        import_mapping(db.engine, imported, now=AGAIN)
+        import_mapping(db.engine, imported, now=AGAIN, after_load=SNAPSHOT_AFTER_LOAD)
 
     message = str(err.value)
     assert message.startswith("The import was refused (nothing was written)")
@@ -111,7 +112,7 @@ def test_a_database_error_mid_write_rolls_the_whole_import_back(db, imported, fa
     change_the_export(imported)
 
     with pytest.raises(UserError) as err:
-        import_mapping(db.engine, imported, now=AGAIN)
+        import_mapping(db.engine, imported, now=AGAIN, after_load=SNAPSHOT_AFTER_LOAD)
 
     message = str(err.value)
     assert "nothing was written" in message and "disk full" in message

@@ -20,8 +20,6 @@ FORBIDDEN = {
     "scheduler": {"handlers"},
 }
 KNOWN = {
-    ("db/demo.py", "metrics.history_snapshot"),
-    ("db/importer.py", "metrics.history_snapshot"),
     ("assistant/intents.py", "scheduler.digest_schedule"),
     ("assistant/intents.py", "scheduler.digests"),
     ("assistant/call_answers.py", "scheduler.forecast_calls"),

@@ -7,7 +7,7 @@ import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -142,6 +142,32 @@ def test_one_nudge_a_day_even_when_the_job_runs_again(db, fake_slack, org):
     assert tuesday["sent"] == 2
     assert len(dms(fake_slack, "UANN")) == 2
 
+
+
+def test_a_run_whose_claim_was_taken_over_meanwhile_does_not_send_it_too(db, fake_slack, org):
+    """Run A claims the first nudge and stalls before posting it; a run ten minutes later takes the abandoned claim
+    over and sends both nudges. A, going on, sends neither: its claim is gone and the other one is sent."""
+    takeover: dict = {}
+
+    def open_dm(params: dict, _call) -> dict:
+        if not takeover:  # run A, between its claim and its post: run B goes first (deterministically, here)
+            takeover["b"] = None
+            later = replace(make_ctx(db.engine, fake_slack),  # the nudge job claims on the ledger's own clock
+                            ledger=DeliveryLedger(db.engine, now=lambda: datetime.now(UTC) + timedelta(minutes=10)))
+            takeover["b"] = run_nudges(later, utc(MONDAY, 14, 15))
+        return {"channel": {"id": f"D{params['users']}"}}
+
+    fake_slack.on("conversations.open", open_dm)
+    first = run_nudges(make_ctx(db.engine, fake_slack), utc(MONDAY, 14, 5))
+    assert takeover["b"]["sent"] == 2
+    assert (first["sent"], first["busy"], first["already_sent"]) == (0, 1, 1)
+    assert len(dms(fake_slack, "UANN")) == 1 and len(dms(fake_slack, "UBOB")) == 1
+    with db.engine.connect() as conn:
+        rows = conn.execute(select(bot_delivery_ledger.c.status, bot_delivery_ledger.c.attempts)
+                            .where(bot_delivery_ledger.c.kind == "nudge")).all()
+        items = conn.execute(select(func.count()).select_from(bot_nudge_items)).scalar_one()
+    assert sorted(tuple(r) for r in rows) == [("sent", 1), ("sent", 2)]
+    assert items == len(org["ann_deals"]) + len(org["bob_deals"])
 
 def test_paused_nudges_are_not_sent(db, fake_slack, org):
     with db.engine.begin() as conn:

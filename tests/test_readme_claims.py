@@ -26,7 +26,7 @@ from db.importer import import_mapping
 from db.schema import bot_slack_identities, opportunities, opportunity_history, quotas, reps
 from metrics.cache import ResultCache
 from metrics.evaluate import evaluate
-from metrics.history_snapshot import read_state, refresh_history_snapshot
+from metrics.history_snapshot import SNAPSHOT_AFTER_LOAD, read_state, refresh_history_snapshot
 from metrics.periods import Period
 from metrics.scopes import Scope, viewer_by_email
 from tests.backends import postgres_only
@@ -232,7 +232,7 @@ def test_the_snapshot_is_rebuilt_whole_once_a_day_and_taken_by_every_import(db, 
         assert refresh_history_snapshot(conn, now=start + timedelta(hours=24))["mode"] == "full"
 
     import_mapping(db.engine, ROOT / "examples" / "hubspot" / "mapping.yml",
-                   now=datetime(2026, 12, 1, 12, tzinfo=UTC))
+                   now=datetime(2026, 12, 1, 12, tzinfo=UTC), after_load=SNAPSHOT_AFTER_LOAD)
     with db.engine.connect() as conn:
         newest = conn.execute(select(func.max(opportunity_history.c.id))).scalar_one()
         imported = conn.execute(select(func.count()).select_from(opportunities)).scalar_one()

@@ -12,12 +12,12 @@ import json
 import logging
 import re
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.exc import DBAPIError
 
 from errors import UserError
-from handlers.deps import BotDeps
+from handlers.deps import BotDeps, viewer_today
 from handlers.identity import viewer_for_slack_user
 from handlers.reply import speak_to
 from i18n import _
@@ -28,7 +28,6 @@ from scheduler.alerts import ActionResult, acknowledge, check_action, snooze
 from scheduler.context import JobContext
 from scheduler.ledger import DeliveryLedger
 from scheduler.nudges import update_nudges_for
-from scheduler.recipients import zone
 from scheduler.sender import SlackSender
 
 log = logging.getLogger(__name__)
@@ -69,10 +68,6 @@ def identify(deps: BotDeps, client, user_id: str):
         log.exception("could not identify %s (error id %s)", user_id, error_id)
         return None, _("I couldn't check who you are right now (error id {error_id}). Please try again.").format(
             error_id=error_id)
-
-
-def viewer_today(deps: BotDeps, viewer, now: datetime) -> date:
-    return now.astimezone(zone(viewer.timezone, deps.settings.default_timezone)).date()
 
 
 def refusal(result: ActionResult, viewer: Viewer) -> str | None:

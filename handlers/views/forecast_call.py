@@ -8,8 +8,8 @@ import logging
 from datetime import UTC, datetime
 
 from errors import UserError
-from handlers.actions.alerts import identify, viewer_today
-from handlers.deps import BotDeps
+from handlers.actions.alerts import identify
+from handlers.deps import BotDeps, viewer_today
 from handlers.forecast_call import NOT_YOURS
 from handlers.reply import private_channel_for, speak_to
 from i18n import _

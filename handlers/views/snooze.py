@@ -7,8 +7,8 @@ import json
 import logging
 from datetime import UTC, date, datetime, timedelta
 
-from handlers.actions.alerts import MAX_SNOOZE_DAYS, identify, refresh_messages, refusal, viewer_today
-from handlers.deps import BotDeps
+from handlers.actions.alerts import MAX_SNOOZE_DAYS, identify, refresh_messages, refusal
+from handlers.deps import BotDeps, viewer_today
 from handlers.reply import speak_to
 from i18n import _
 from render.nudges import (
