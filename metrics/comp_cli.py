@@ -7,12 +7,14 @@ import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from babel.numbers import format_decimal, format_percent
 from sqlalchemy import select
 
 from config import Settings
 from db.engine import get_engine
 from db.schema import reps
 from errors import UserError
+from i18n import _, current_locale
 from metrics.cli import local_today
 from metrics.comp_plans import CompPlanError, Plan, latest_version, store_version, version_count
 from metrics.payout import payouts
@@ -48,20 +50,47 @@ def _load(args, settings: Settings) -> int:
 
 
 def _pct(value) -> str:
-    return f"{value * 100:g}%"
+    return format_percent(value, locale=current_locale(), decimal_quantization=False)
+
+
+def _times(value) -> str:
+    """A multiplier as the plan writes it, in the locale: '1.5×' (en), '1,5×' (it, id)."""
+    return format_decimal(value, locale=current_locale(), decimal_quantization=False) + "×"
+
+
+def _number(value) -> str:
+    return format_decimal(value, locale=current_locale(), decimal_quantization=False)
 
 
 def describe_plan(plan: Plan) -> list[str]:
-    lines = [f"{plan.name}: per {plan.period}, target incentive {plan.target_incentive:,}, {plan.tier_mode} tiers"
-             + (f", cap {plan.cap:g}× target incentive" if plan.cap is not None else ", no cap")]
-    lines.append("  credit: closed won" + (f" of {', '.join(plan.products)}" if plan.products else ""))
+    """`comp show`'s lines for one plan, in the language being spoken (the CLI's DEFAULT_LOCALE)."""
+    head = _("{name}: per {period}, target incentive {incentive}, {mode} tiers").format(
+        name=plan.name, period=plan.period, incentive=_number(plan.target_incentive), mode=plan.tier_mode)
+    if plan.cap is not None:
+        head += _(", cap {cap} target incentive").format(cap=_times(plan.cap))
+    else:
+        head += _(", no cap")
+    lines = [head]
+    if plan.products:
+        lines.append("  " + _("credit: closed won of {products}").format(products=", ".join(plan.products)))
+    else:
+        lines.append("  " + _("credit: closed won"))
     for t in plan.tiers:
-        upper = f"up to {_pct(t.upper)}" if t.upper is not None else "and above"
-        lines.append(f"  {'from ' + _pct(t.lower) if t.lower else '0%'} {upper}: {t.multiplier:g}× base rate")
+        lower = _pct(t.lower) if t.lower else _pct(0)
+        if t.upper is not None:
+            band = _("from {lower} up to {upper}: {multiplier} base rate").format(
+                lower=lower, upper=_pct(t.upper), multiplier=_times(t.multiplier))
+        else:
+            band = _("from {lower} and above: {multiplier} base rate").format(lower=lower,
+                                                                              multiplier=_times(t.multiplier))
+        lines.append("  " + band)
     for s in plan.spiffs:
-        what = f"{s.amount:,} per deal" if s.amount is not None else f"{_pct(s.rate)} of the deal"
-        where = "; ".join(f"{f} {' or '.join(v)}" for f, v in s.where) or "every won deal"
-        lines.append(f"  SPIFF {s.name}: {what} where {where}")
+        if s.amount is not None:
+            what = _("{amount} per deal").format(amount=_number(s.amount))
+        else:
+            what = _("{rate} of the deal").format(rate=_pct(s.rate))
+        where = "; ".join(f"{f} {' or '.join(v)}" for f, v in s.where) or _("every won deal")
+        lines.append("  " + _("SPIFF {name}: {what} where {where}").format(name=s.name, what=what, where=where))
     return lines
 
 
