@@ -151,6 +151,7 @@ DEAL_LIST_NEXT = frozenset({
     "saya", "aku", "tim", "kami", "yang", "di", "ke", "minggu", "bulan", "kuartal", "tahun", "hari", "terbesar",
     "terkecil", "macet", "closing", "tanpa", "duplikat", "mandek", "kalah", "menang", "per", "dpn", "bln",
     "chiusi", "aperti", "persi", "vinti", "bloccati", "fermi", "in", "del", "della", "dei", "che", "ad",
+    "antara", "lebih", "kurang", "dalam", "tra", "fra", "sopra", "sotto", "oltre",
 })
 
 # Amount filters: "di atas 500 juta", "sopra 100k", "sotto 10k".
@@ -197,3 +198,14 @@ AS_OF_PATTERNS = (
 )
 # A range ("dal 1/10 al 15/10", "tra il 1/10 e il 15/10"): its "al" is the range's end, not "as of".
 RANGE_START = r"\b(?:dal|dall'|dalla|da|tra|fra)\s*(?:il\s+|l')?\d"
+
+# Indonesian and Italian words for other parts of a question, read by the grammar's patterns.
+# "rispetto alla quota", "dibanding target": measured against the quota, not a comparison of two readings.
+COMPARE_WORDS = (r"(?:dibandingkan\s+dengan|dibanding(?:kan)?|ketimbang|"
+                 r"rispetto\s+(?:a|al|alla|allo|ai|agli|alle|all')|contro|in\s+confronto\s+(?:a|al|alla|con))(?!\s*(?:quota|obiettiv\w*|target|kuota|piano|budget)\b)")
+BETWEEN = r"antara|tra|fra"
+AND = r"dan|e"
+IN_CURRENCY = r"dalam"
+COMPARE_VERBS = r"bandingkan|confronta"
+WITH = r"dan|dengan|e|con"
+ALL_TIME_PHRASES = "sepanjang masa|sejak awal|dari dulu|da sempre|di sempre|di tutti i tempi|dall'inizio"
