@@ -236,8 +236,8 @@ def _number(word: str) -> int | None:
     return v.NUMBER_WORDS.get(word)
 
 
-# "le 5 trattative più grandi": a count after an article, before the deals, is a limit.
-_COUNTED = frozenset({"trattative", "opportunità"})
+# "le 5 trattative più grandi", "5 deal terbesar": a count before the deals, first or after an article, is a limit.
+_COUNTED = frozenset({"trattative", "opportunità", "deal"})
 _COUNT_ARTICLES = frozenset({"le", "mie", "nostre", "sue"})
 _LIMIT_LEADERS = frozenset({"top", "bottom", "biggest", "largest", "highest", "lowest", "smallest", "best",
                             "worst", "first"})
@@ -275,9 +275,10 @@ class _Reader:
                 req.limit = n
                 toks[i + 1].used = True
                 self._after_limit(i + 2)
+            counted = i + 1 < len(toks) and toks[i + 1].low in _COUNTED and (not i or toks[i - 1].low in
+                                                                            _COUNT_ARTICLES)
             if (n := _number(tok.low)) is not None and i + 1 < len(toks) and (
-                    toks[i + 1].low in _LIMIT_LEADERS or toks[i + 1].low in _COUNTED and i and toks[i - 1].low in
-                    _COUNT_ARTICLES):
+                    toks[i + 1].low in _LIMIT_LEADERS or counted):
                 req.limit = n
                 self._use(i, 1)
                 self._after_limit(i + 2)

@@ -258,3 +258,15 @@ def test_comparisons_ranges_currencies_and_all_time_in_indonesian_and_italian(la
     assert req.filters == filters and req.currency == currency
     assert (req.period is not None and req.period.label == _("all time")) == all_time or not all_time
     assert not req.unknown and (req.intent != "deal"), (req.unknown, req.intent)
+
+
+@pytest.mark.parametrize("lang", ["en", "id", "it"])
+def test_the_examples_offered_read_as_questions_in_their_language(lang):
+    """"I can't answer that yet" offers the nearest examples in the asker's language: each one must be understood."""
+    from assistant.service import EXAMPLES_BY_LANGUAGE, closest_examples
+
+    with use_locale(lang):
+        for example in EXAMPLES_BY_LANGUAGE[lang]:
+            req = parse_request(example, TODAY)
+            assert req.intent_given and not req.unknown and req.problem is None, (example, req.unknown)
+        assert set(closest_examples("xyz pipeline")) <= set(EXAMPLES_BY_LANGUAGE[lang])
