@@ -43,7 +43,8 @@ _MIN_WORDS = (r"over|above|more than|greater than|bigger than|larger than|at lea
 _MAX_WORDS = r"under|below|less than|smaller than|at most|south of|up to|<=|<|" + intl.MAX_WORDS
 _AMOUNT_RE = re.compile(
     rf"(?:(?P<op>{_MIN_WORDS}|{_MAX_WORDS})\s*{_AMOUNT.format(n='a', u='ua')}\b"
-    rf"|between\s+{_AMOUNT.format(n='lo', u='ulo')}\s+and\s+{_AMOUNT.format(n='hi', u='uhi')}\b"
+    rf"|(?:between|{intl.BETWEEN})\s+{_AMOUNT.format(n='lo', u='ulo')}\s+(?:and|{intl.AND})\s+"
+    rf"{_AMOUNT.format(n='hi', u='uhi')}\b"
     rf"|{_AMOUNT.format(n='plus', u='uplus')}\s?\+)", re.IGNORECASE)
 _UNITS = {"k": 1000, "thousand": 1000, "grand": 1000, "m": 10**6, "mm": 10**6, "mn": 10**6, "million": 10**6,
           "b": 10**9, "bn": 10**9} | intl.UNITS
@@ -55,10 +56,10 @@ CURRENCY_CODES = frozenset({
     "pen", "ars", "ils", "aed", "sar", "qar", "kwd", "egp", "ngn", "kes",
 })
 _CURRENCY_RE = re.compile(
-    rf"(?:--currency[=\s]+|\bcurrency\s+|\b(?:in|into)\s+(?=(?:{'|'.join(sorted(CURRENCY_CODES))})\b))"
+    rf"(?:--currency[=\s]+|\bcurrency\s+|\b(?:in|into|{intl.IN_CURRENCY})\s+(?=(?:{'|'.join(sorted(CURRENCY_CODES))})\b))"
     r"(?P<code>[a-z]{3})\b", re.IGNORECASE)
-_COMPARE_SPLIT = re.compile(r"\s+(?:vs\.?|versus|v\.?|compared\s+(?:to|with)|against|relative\s+to)\s+",
-                            re.IGNORECASE)
+_COMPARE_SPLIT = re.compile(r"\s+(?:vs\.?|versus|v\.?|compared\s+(?:to|with)|against|relative\s+to|"
+                            + intl.COMPARE_WORDS + r")\s*(?<=[\s'])", re.IGNORECASE)
 _COMPARE_SHIFTS = (
     (re.compile(r"\b(?:yoy|y/y|year[- ]over[- ]year|(?:vs\.?\s+|versus\s+|compared\s+to\s+)?(?:the\s+)?same\s+"
                 r"(?:time|period|quarter|month|week)\s+last\s+year)\b", re.I), "year"),
@@ -235,8 +236,8 @@ def _number(word: str) -> int | None:
     return v.NUMBER_WORDS.get(word)
 
 
-# "le 5 trattative più grandi": a count after an article, before the deals, is a limit.
-_COUNTED = frozenset({"trattative", "opportunità"})
+# "le 5 trattative più grandi", "5 deal terbesar": a count before the deals, first or after an article, is a limit.
+_COUNTED = frozenset({"trattative", "opportunità", "deal"})
 _COUNT_ARTICLES = frozenset({"le", "mie", "nostre", "sue"})
 _LIMIT_LEADERS = frozenset({"top", "bottom", "biggest", "largest", "highest", "lowest", "smallest", "best",
                             "worst", "first"})
@@ -274,9 +275,10 @@ class _Reader:
                 req.limit = n
                 toks[i + 1].used = True
                 self._after_limit(i + 2)
+            counted = i + 1 < len(toks) and toks[i + 1].low in _COUNTED and (not i or toks[i - 1].low in
+                                                                            _COUNT_ARTICLES)
             if (n := _number(tok.low)) is not None and i + 1 < len(toks) and (
-                    toks[i + 1].low in _LIMIT_LEADERS or toks[i + 1].low in _COUNTED and i and toks[i - 1].low in
-                    _COUNT_ARTICLES):
+                    toks[i + 1].low in _LIMIT_LEADERS or counted):
                 req.limit = n
                 self._use(i, 1)
                 self._after_limit(i + 2)
@@ -423,7 +425,8 @@ _REPHRASE = (
     (re.compile(r"\b(?:what|how much)\s+(?:did|have|has)\s+(.{1,40}?)\s+(?:close|closed|book|booked|win|won|sign|"
                 r"signed|land|landed)\b", re.I), r"\1 closed won"),
     # "compare dana and mei", "compare dana with mei reed": a comparison of two people
-    (re.compile(r"\bcompare\s+(.{1,40}?)\s+(?:and|with|to)\s+", re.I), r"\1 vs "),
+    (re.compile(rf"\b(?:compare|{intl.COMPARE_VERBS})\s+(.{{1,40}}?)\s+(?:and|with|to|{intl.WITH})\s+", re.I),
+     r"\1 vs "),
     # "mese per mese", "bulan per bulan": by month
     (re.compile(r"\b(mese|bulan) (?:per|demi|ke) \1\b", re.I), r"per \1"),
     # "settimana per settimana", "minggu ke minggu": weekly

@@ -22,10 +22,11 @@ from assistant.grammar import Request, parse_request
 from assistant.request_codec import UnreadableRequest, decode, encode, is_encoded
 from assistant.resolve import Reading, read_question, resolve
 from assistant.vocabulary import EXAMPLES
+from assistant.vocabulary_intl import EXAMPLES_ID, EXAMPLES_IT
 from config import Settings
 from db.conversations import last_reading, remember_reading
 from errors import UserError
-from i18n import N_, _
+from i18n import N_, _, current_locale
 from metrics.cache import ResultCache
 from metrics.periods import PeriodError
 from metrics.scopes import Viewer
@@ -51,14 +52,17 @@ def read_for(engine: Engine, viewer: Viewer, text: str, *, settings: Settings, n
 
 
 def closest_examples(text: str, n: int = 3) -> list[str]:
-    """The n example questions nearest to `text`: shared words first, then spelling."""
+    """The n example questions nearest to `text`, in the asker's language: shared words first, then spelling."""
     words = set(text.lower().split())
 
     def score(example: str) -> tuple[int, float]:
         return (len(words & set(example.lower().split())),
                 difflib.SequenceMatcher(None, text.lower(), example.lower()).ratio())
 
-    return sorted(EXAMPLES, key=score, reverse=True)[:n]
+    return sorted(EXAMPLES_BY_LANGUAGE.get(current_locale(), EXAMPLES), key=score, reverse=True)[:n]
+
+
+EXAMPLES_BY_LANGUAGE = {"en": EXAMPLES, "id": EXAMPLES_ID, "it": EXAMPLES_IT}
 
 
 def cannot_answer(reading: Reading, text: str) -> Answer:

@@ -297,7 +297,7 @@ def _build() -> dict[tuple[str, ...], Concept]:
     for p in _phrases("by value|by amount|by dollars|by size|by revenue|by $|in dollars"):
         out[p] = Concept(by_value=True)
     for p in _phrases("all time|all-time|alltime|ever|lifetime|since inception|since the beginning|since forever|"
-                      "of all time|to date|historically|all history"):
+                      "of all time|to date|historically|all history|" + intl.ALL_TIME_PHRASES):
         out[p] = Concept(all_time=True)
     for p in _phrases("closing|close|closes|close this|closing in|due to close|expected to close|set to close|"
                       "scheduled to close|slated to close|about to close|lands|landing soon"):

@@ -119,7 +119,7 @@ OPTION_PHRASES: dict[str, str] = {
 }
 
 SORT_PHRASES: dict[str, str] = {
-    "largest": "terbesar|paling besar|più grandi|più grande|più grosse|maggiori",
+    "largest": "terbesar|teratas|paling besar|più grandi|più grande|più grosse|maggiori",
     "smallest": "terkecil|paling kecil|più piccole|più piccola",
 }
 
@@ -151,6 +151,7 @@ DEAL_LIST_NEXT = frozenset({
     "saya", "aku", "tim", "kami", "yang", "di", "ke", "minggu", "bulan", "kuartal", "tahun", "hari", "terbesar",
     "terkecil", "macet", "closing", "tanpa", "duplikat", "mandek", "kalah", "menang", "per", "dpn", "bln",
     "chiusi", "aperti", "persi", "vinti", "bloccati", "fermi", "in", "del", "della", "dei", "che", "ad",
+    "antara", "lebih", "kurang", "dalam", "tra", "fra", "sopra", "sotto", "oltre",
 })
 
 # Amount filters: "di atas 500 juta", "sopra 100k", "sotto 10k".
@@ -197,3 +198,34 @@ AS_OF_PATTERNS = (
 )
 # A range ("dal 1/10 al 15/10", "tra il 1/10 e il 15/10"): its "al" is the range's end, not "as of".
 RANGE_START = r"\b(?:dal|dall'|dalla|da|tra|fra)\s*(?:il\s+|l')?\d"
+
+# Indonesian and Italian words for other parts of a question, read by the grammar's patterns.
+# "rispetto alla quota", "dibanding target": measured against the quota, not a comparison of two readings.
+COMPARE_WORDS = (r"(?:dibandingkan\s+dengan|dibanding(?:kan)?|ketimbang|"
+                 r"rispetto\s+(?:a|al|alla|allo|ai|agli|alle|all')|contro|in\s+confronto\s+(?:a|al|alla|con))(?!\s*(?:quota|obiettiv\w*|target|kuota|piano|budget)\b)")
+BETWEEN = r"antara|tra|fra"
+AND = r"dan|e"
+IN_CURRENCY = r"dalam"
+COMPARE_VERBS = r"bandingkan|confronta"
+WITH = r"dan|dengan|e|con"
+ALL_TIME_PHRASES = "sepanjang masa|sejak awal|dari dulu|da sempre|di sempre|di tutti i tempi|dall'inizio"
+
+# Example questions offered, the nearest three, when a question cannot be answered (as `vocabulary.EXAMPLES`).
+EXAMPLES_ID = (
+    "berapa pipeline saya kuartal ini?", "closing saya bulan ini", "pencapaian kuota saya", "siapa yang di bawah "
+    "target?", "5 deal terbesar yang closing bulan ini", "deal di atas 500 juta", "pipeline tertimbang per tahap",
+    "rata-rata ukuran deal tahun ini", "win rate tahun ini dibanding tahun lalu", "win rate per sales kuartal lalu",
+    "siklus penjualan tahun ini", "konversi tahun ini", "forecast kuartal ini", "peringkat tim",
+    "perubahan sejak Senin", "deal yang macet", "kurang berapa lagi?", "deal tanpa owner", "akun duplikat",
+    "pipeline saya per 1 okt", "tren pipeline mingguan", "akurasi forecast tim", "waterfall pipeline kuartal ini",
+)
+EXAMPLES_IT = (
+    "com'è la mia pipeline questo trimestre?", "quanto ho chiuso questo mese?", "come sto andando rispetto alla "
+    "quota?", "chi è sotto quota?", "le 5 trattative più grandi che chiudono questo mese", "trattative sopra 100k",
+    "pipeline ponderata per fase", "valore medio delle trattative quest'anno", "tasso di vittoria quest'anno "
+    "rispetto all'anno scorso", "tasso di vittoria per commerciale il trimestre scorso", "ciclo di vendita "
+    "quest'anno", "conversione quest'anno", "previsione questo trimestre", "classifica del team",
+    "cosa è cambiato da lunedì", "trattative bloccate", "quanto mi manca?", "trattative senza proprietario",
+    "account duplicati", "la mia pipeline al 1 ott", "andamento della pipeline settimanale",
+    "accuratezza delle previsioni del team", "cascata della pipeline questo trimestre",
+)

@@ -230,3 +230,43 @@ def test_a_guess_names_what_it_read_in_the_askers_language(lang, text, note):
     """"I read this as…" names the subcommand, option or breakdown in the asker's words (assistant.reading_words)."""
     with use_locale(lang):
         assert parse_request(text, TODAY).notes == [note]
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "compare", "filters", "currency", "all_time"),
+    [
+        ("id", "win rate tahun ini dibanding tahun lalu", ("period", date(2025, 1, 1)), {}, None, False),
+        ("it", "tasso di vittoria quest'anno rispetto all'anno scorso", ("period", date(2025, 1, 1)), {}, None, False),
+        ("it", "pipeline questo trimestre contro trimestre scorso", ("period", date(2026, 7, 1)), {}, None, False),
+        ("it", "come sto andando rispetto alla quota?", None, {}, None, False),
+        ("id", "bandingkan Budi dan Siti closing", ("scope", "Siti"), {}, None, False),
+        ("it", "confronta Marco e Giulia fatturato", ("scope", "Giulia"), {}, None, False),
+        ("id", "deal antara 100 juta dan 500 juta", None, {"amount_min": 10**8, "amount_max": 5 * 10**8}, None, False),
+        ("it", "trattative tra 100k e 500k", None, {"amount_min": 10**5, "amount_max": 5 * 10**5}, None, False),
+        ("id", "pipeline dalam eur", None, {}, "EUR", False),
+        ("id", "closing sepanjang masa", None, {}, None, True),
+        ("it", "fatturato da sempre", None, {}, None, True),
+    ],
+)
+def test_comparisons_ranges_currencies_and_all_time_in_indonesian_and_italian(lang, text, compare, filters, currency,
+                                                                              all_time):
+    with use_locale(lang):
+        req = parse_request(text, TODAY)
+    other = req.compare and (req.compare.period.start if req.compare.period else req.compare.names[0][0])
+    got = req.compare and (req.compare.kind, other)
+    assert got == compare
+    assert req.filters == filters and req.currency == currency
+    assert (req.period is not None and req.period.label == _("all time")) == all_time or not all_time
+    assert not req.unknown and (req.intent != "deal"), (req.unknown, req.intent)
+
+
+@pytest.mark.parametrize("lang", ["en", "id", "it"])
+def test_the_examples_offered_read_as_questions_in_their_language(lang):
+    """"I can't answer that yet" offers the nearest examples in the asker's language: each one must be understood."""
+    from assistant.service import EXAMPLES_BY_LANGUAGE, closest_examples
+
+    with use_locale(lang):
+        for example in EXAMPLES_BY_LANGUAGE[lang]:
+            req = parse_request(example, TODAY)
+            assert req.intent_given and not req.unknown and req.problem is None, (example, req.unknown)
+        assert set(closest_examples("xyz pipeline")) <= set(EXAMPLES_BY_LANGUAGE[lang])
