@@ -11,7 +11,8 @@ across many arenas is rarely handed back to the system. Two remedies, both glibc
   pages at the top of each arena and the whole free pages inside them to the system.
 
 With `PYTHONTRACEMALLOC` set (`bench --soak --tracemalloc` does), `/metrics` gains
-`salesbot_python_traced_bytes`: what Python itself holds, to tell Python-level growth from the allocator's.
+`salesbot_python_traced_bytes`: what Python itself holds, to tell Python-level growth from the allocator's;
+`salesbot_sqlite_memory_bytes` (always, where libsqlite3 is found) is SQLite's own heap, its page caches.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import logging
 import platform
 import threading
 import tracemalloc
+from collections.abc import Callable
 
 from prometheus_client import REGISTRY, Gauge
 
@@ -74,20 +76,36 @@ def _traced_bytes() -> float:
     return float(tracemalloc.get_traced_memory()[0]) if tracemalloc.is_tracing() else 0.0
 
 
-_TRACED: list[Gauge] = []
+def _sqlite_memory() -> Callable[[], float] | None:
+    """SQLite's own count of the heap it holds (page caches, statements), when Python's sqlite3 uses libsqlite3."""
+    try:
+        lib = ctypes.CDLL(ctypes.util.find_library("sqlite3") or "libsqlite3.so.0")
+        used = lib.sqlite3_memory_used
+    except (OSError, AttributeError):
+        return None
+    used.restype = ctypes.c_int64
+    return lambda: float(used())
 
 
-def _expose_traced_memory() -> None:
-    if tracemalloc.is_tracing() and not _TRACED:
-        gauge = Gauge("salesbot_python_traced_bytes", "Bytes Python holds (tracemalloc), when PYTHONTRACEMALLOC is "
-                      "set.", registry=REGISTRY)
-        gauge.set_function(_traced_bytes)
-        _TRACED.append(gauge)
+_EXPOSED: dict[str, Gauge] = {}
+
+
+def _expose_memory_gauges() -> None:
+    """salesbot_python_traced_bytes under tracemalloc; salesbot_sqlite_memory_bytes where libsqlite3 is found."""
+    if tracemalloc.is_tracing() and "python" not in _EXPOSED:
+        _EXPOSED["python"] = Gauge("salesbot_python_traced_bytes", "Bytes Python holds (tracemalloc), when "
+                                   "PYTHONTRACEMALLOC is set.", registry=REGISTRY)
+        _EXPOSED["python"].set_function(_traced_bytes)
+    sqlite = _sqlite_memory()
+    if sqlite is not None and "sqlite" not in _EXPOSED:
+        _EXPOSED["sqlite"] = Gauge("salesbot_sqlite_memory_bytes", "Bytes SQLite's library holds (its page caches "
+                                   "and statements), SQLite databases only.", registry=REGISTRY)
+        _EXPOSED["sqlite"].set_function(sqlite)
 
 
 def tune_memory(serving: ServingSettings) -> Trimmer | None:
     """At the start of `run`: cap the arenas, start the trimmer; returns the trimmer (None when off)."""
-    _expose_traced_memory()
+    _expose_memory_gauges()
     libc = _glibc()
     if libc is None:
         log.info("memory: not glibc, the allocator is left as it is")
