@@ -161,7 +161,6 @@ class ServingSettings:
     scheduler: bool = True  # False: this process runs no scheduled jobs (benchmarks; a serving-only replica)
     malloc_arenas: int = 2  # glibc arenas at most (ops/memory.py); 0: glibc's default
     malloc_trim_seconds: int = 30  # seconds between malloc_trim calls; 0: never
-    malloc_mmap_threshold: int = 0  # bytes from which glibc maps a block on its own; 0: glibc's dynamic default
     malloc_arena_max_env: str = ""  # MALLOC_ARENA_MAX as set in the environment: glibc applies it, it wins
 
 
@@ -184,7 +183,6 @@ def _serving_settings(env: dict[str, str]) -> ServingSettings:
         scheduler=_on_off(env, "SCHEDULER", True),
         malloc_arenas=_int(env, "MALLOC_ARENAS", 2, 0, 1024),
         malloc_trim_seconds=_int(env, "MALLOC_TRIM_SECONDS", 30, 0, 86400),
-        malloc_mmap_threshold=_int(env, "MALLOC_MMAP_THRESHOLD", 0, 0, 32 * 1_048_576),
         malloc_arena_max_env=env.get("MALLOC_ARENA_MAX", "").strip(),
     )
 

@@ -33,6 +33,7 @@ from metrics.bench import ensure_demo
 SUBCOMMANDS = ("pipeline", "quota", "forecast", "deals", "stalled", "winrate", "cycle", "funnel", "leaderboard",
                "changes", "help")
 ACK_LIMIT_MS = 3000  # Slack's deadline for the ack
+SQLITE_GAUGE = "salesbot_sqlite_memory_bytes"
 ANSWER_WAIT = 300  # seconds to wait for the last answers before counting them missing
 
 
@@ -103,6 +104,7 @@ def run_soak(bot: ServedBot, people: list[tuple[str, str, str]], requests: int, 
                                               SUBCOMMANDS[i % len(SUBCOMMANDS)], 0.0)) for i in range(requests)]
     rss: dict[str, float] = {"start": bot.rss_mb()}
     traced: dict[str, float | None] = {"start": bot.traced_mb()}
+    sqlite: dict[str, float | None] = {"start": bot.traced_mb(SQLITE_GAUGE)}
     load = {"start": os.getloadavg()[0]}
     peak = [rss["start"]]
     by_minute: list[float] = []  # RSS at the end of each minute of the soak: the trend, not only its ends
@@ -120,6 +122,7 @@ def run_soak(bot: ServedBot, people: list[tuple[str, str, str]], requests: int, 
         if sent.name == f"soak-{warm_up}":  # the warm-up is over
             rss["after_warm_up"] = bot.rss_mb()
             traced["after_warm_up"] = bot.traced_mb()
+            sqlite["after_warm_up"] = bot.traced_mb(SQLITE_GAUGE)
         return bot.command(sent)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -131,6 +134,7 @@ def run_soak(bot: ServedBot, people: list[tuple[str, str, str]], requests: int, 
     time.sleep(2)  # the answers' connections go back to the pool
     rss["end"] = bot.rss_mb()
     traced["end"] = bot.traced_mb()
+    sqlite["end"] = bot.traced_mb(SQLITE_GAUGE)
     load["end"] = os.getloadavg()[0]
     rss["peak"] = max(peak + [rss["end"]])
     result = {"minutes": minutes, "rss_mb": {k: round(v, 1) for k, v in rss.items()},
@@ -140,6 +144,8 @@ def run_soak(bot: ServedBot, people: list[tuple[str, str, str]], requests: int, 
     if traced["start"] is not None:
         result["python_traced_mb"] = {k: round(v, 1) for k, v in traced.items() if v is not None}
         result["python_growth_after_warm_up_pct"] = _growth(traced)
+    if sqlite["start"] is not None and bot.database_url.startswith("sqlite"):
+        result["sqlite_heap_mb"] = {k: round(v, 1) for k, v in sqlite.items() if v is not None}
     return result, fired
 
 
@@ -212,6 +218,10 @@ def print_soak(result: dict) -> None:
     if traced:
         print(f"Python (tracemalloc) {traced['start']:.1f} MB at start, {traced['after_warm_up']:.1f} MB after the "
               f"warm-up, {traced['end']:.1f} MB at the end: {result['python_growth_after_warm_up_pct']:+}%")
+    heap = result.get("sqlite_heap_mb")
+    if heap:
+        print(f"SQLite's heap {heap['start']:.1f} MB at start, {heap['after_warm_up']:.1f} MB after the warm-up, "
+              f"{heap['end']:.1f} MB at the end")
     busy = outcomes.get("busy", 0) / max(sum(outcomes.values()), 1) * 100
     print(f"busy {busy:.1f}%; load average {load['start']} at start, {load.get('peak', load['end'])} at most, "
           f"{load['end']} at the end")

@@ -184,9 +184,10 @@ class ServedBot:
     def pool_in_use(self) -> float:
         return self.metrics()[("salesbot_db_pool_in_use", ())]
 
-    def traced_mb(self) -> float | None:
-        """What Python holds in the bot (tracemalloc), when it runs with PYTHONTRACEMALLOC; else None."""
-        value = self.metrics().get(("salesbot_python_traced_bytes", ()))
+    def traced_mb(self, what: str = "salesbot_python_traced_bytes") -> float | None:
+        """What Python holds in the bot (tracemalloc), when it runs with PYTHONTRACEMALLOC; else None. (Or another
+        memory gauge: salesbot_sqlite_memory_bytes, SQLite's heap.)"""
+        value = self.metrics().get((what, ()))
         return None if value is None else value / 1_048_576
 
     def rss_mb(self) -> float:

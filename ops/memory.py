@@ -7,13 +7,12 @@ across many arenas is rarely handed back to the system. Two remedies, both glibc
 - `MALLOC_ARENAS` (default 2) caps the arenas with `mallopt(M_ARENA_MAX, n)` when the process starts, before
   the serving threads exist; 0 leaves glibc's default. An explicit `MALLOC_ARENA_MAX` in the environment (which
   glibc reads itself at exec) wins, and the bot then leaves the allocator alone.
-- `MALLOC_MMAP_THRESHOLD` (bytes; 0: glibc's dynamic threshold) fixes the size from which a block is mapped
-  on its own rather than carved out of an arena (see `fix_mmap_threshold`).
 - every `MALLOC_TRIM_SECONDS` (default 30; 0: never) a daemon thread calls `malloc_trim(0)`, returning the free
   pages at the top of each arena and the whole free pages inside them to the system.
 
 With `PYTHONTRACEMALLOC` set (`bench --soak --tracemalloc` does), `/metrics` gains
-`salesbot_python_traced_bytes`: what Python itself holds, to tell Python-level growth from the allocator's.
+`salesbot_python_traced_bytes`: what Python itself holds, to tell Python-level growth from the allocator's;
+`salesbot_sqlite_memory_bytes` (always, where libsqlite3 is found) is SQLite's own heap, its page caches.
 """
 
 from __future__ import annotations
@@ -24,14 +23,14 @@ import logging
 import platform
 import threading
 import tracemalloc
+from collections.abc import Callable
 
 from prometheus_client import REGISTRY, Gauge
 
 from config import ServingSettings
 
 log = logging.getLogger(__name__)
-M_MMAP_THRESHOLD = -3  # glibc malloc.h
-M_ARENA_MAX = -8
+M_ARENA_MAX = -8  # glibc malloc.h
 
 
 def _glibc() -> ctypes.CDLL | None:
@@ -43,22 +42,11 @@ def _glibc() -> ctypes.CDLL | None:
         return None
 
 
-def _mallopt(libc: ctypes.CDLL | None, option: int, value: int) -> bool:
-    """mallopt(option, value); returns whether glibc took it (a value of 0 or no glibc: nothing done)."""
-    if libc is None or value <= 0:
-        return False
-    return bool(libc.mallopt(ctypes.c_int(option), ctypes.c_int(value)))
-
-
 def cap_arenas(libc: ctypes.CDLL | None, arenas: int) -> bool:
-    return _mallopt(libc, M_ARENA_MAX, arenas)
-
-
-def fix_mmap_threshold(libc: ctypes.CDLL | None, size: int) -> bool:
-    """Blocks of `size` bytes and more get their own mapping, returned to the system when freed. Setting it also
-    turns off glibc's dynamic threshold, which otherwise rises (up to 32 MB) after the first such block is freed
-    and from then on puts large, short-lived buffers (query results, charts, request bodies) in the arenas."""
-    return _mallopt(libc, M_MMAP_THRESHOLD, size)
+    """mallopt(M_ARENA_MAX, arenas); returns whether glibc took it (0 arenas or no glibc: nothing done)."""
+    if libc is None or arenas <= 0:
+        return False
+    return bool(libc.mallopt(ctypes.c_int(M_ARENA_MAX), ctypes.c_int(arenas)))
 
 
 class Trimmer:
@@ -88,20 +76,36 @@ def _traced_bytes() -> float:
     return float(tracemalloc.get_traced_memory()[0]) if tracemalloc.is_tracing() else 0.0
 
 
-_TRACED: list[Gauge] = []
+def _sqlite_memory() -> Callable[[], float] | None:
+    """SQLite's own count of the heap it holds (page caches, statements), when Python's sqlite3 uses libsqlite3."""
+    try:
+        lib = ctypes.CDLL(ctypes.util.find_library("sqlite3") or "libsqlite3.so.0")
+        used = lib.sqlite3_memory_used
+    except (OSError, AttributeError):
+        return None
+    used.restype = ctypes.c_int64
+    return lambda: float(used())
 
 
-def _expose_traced_memory() -> None:
-    if tracemalloc.is_tracing() and not _TRACED:
-        gauge = Gauge("salesbot_python_traced_bytes", "Bytes Python holds (tracemalloc), when PYTHONTRACEMALLOC is "
-                      "set.", registry=REGISTRY)
-        gauge.set_function(_traced_bytes)
-        _TRACED.append(gauge)
+_EXPOSED: dict[str, Gauge] = {}
+
+
+def _expose_memory_gauges() -> None:
+    """salesbot_python_traced_bytes under tracemalloc; salesbot_sqlite_memory_bytes where libsqlite3 is found."""
+    if tracemalloc.is_tracing() and "python" not in _EXPOSED:
+        _EXPOSED["python"] = Gauge("salesbot_python_traced_bytes", "Bytes Python holds (tracemalloc), when "
+                                   "PYTHONTRACEMALLOC is set.", registry=REGISTRY)
+        _EXPOSED["python"].set_function(_traced_bytes)
+    sqlite = _sqlite_memory()
+    if sqlite is not None and "sqlite" not in _EXPOSED:
+        _EXPOSED["sqlite"] = Gauge("salesbot_sqlite_memory_bytes", "Bytes SQLite's library holds (its page caches "
+                                   "and statements), SQLite databases only.", registry=REGISTRY)
+        _EXPOSED["sqlite"].set_function(sqlite)
 
 
 def tune_memory(serving: ServingSettings) -> Trimmer | None:
     """At the start of `run`: cap the arenas, start the trimmer; returns the trimmer (None when off)."""
-    _expose_traced_memory()
+    _expose_memory_gauges()
     libc = _glibc()
     if libc is None:
         log.info("memory: not glibc, the allocator is left as it is")
@@ -110,8 +114,6 @@ def tune_memory(serving: ServingSettings) -> Trimmer | None:
         log.info("memory: MALLOC_ARENA_MAX=%s is set, glibc applies it", serving.malloc_arena_max_env)
     elif cap_arenas(libc, serving.malloc_arenas):
         log.info("memory: at most %s malloc arenas", serving.malloc_arenas)
-    if fix_mmap_threshold(libc, serving.malloc_mmap_threshold):
-        log.info("memory: blocks of %s bytes and more are mapped on their own", serving.malloc_mmap_threshold)
     if serving.malloc_trim_seconds <= 0:
         return None
     return Trimmer(libc, serving.malloc_trim_seconds).start()

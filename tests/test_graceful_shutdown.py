@@ -156,7 +156,8 @@ def test_sigterm_during_a_question_and_a_digest_run_loses_nothing_and_sends_noth
         status, _ = post_slash_command(f"{base_url}/slack/events", SECRET, "pipeline", "UANN",
                                        response_url=fake_slack.response_url("ann"))
         assert status == 200
-        fake_slack.wait_for("users.info", timeout=WAIT)  # the failed lookup was an attempt, not a call
+        # Ann's own lookup is on its way (the digest run's lookups of the managers came earlier)
+        fake_slack.wait_for(lambda c: c.method == "users.info" and c.params.get("user") == "UANN", timeout=WAIT)
         proc.send_signal(signal.SIGTERM)
         wait_until(lambda: logged(log_path, "stopping: no new requests"), "the bot to start stopping")
         fake_slack.release_delays()  # Slack answers both now

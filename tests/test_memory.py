@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import platform
+import sqlite3
 import subprocess
 import sys
 import time
@@ -103,3 +104,15 @@ def test_under_tracemalloc_metrics_show_what_python_holds():
         tracemalloc.stop()
     found = {s.name: s.value for family in text_string_to_metric_families(body.decode()) for s in family.samples}
     assert found["salesbot_python_traced_bytes"] >= 3_000_000 and len(held) == 3
+
+
+def test_metrics_show_the_heap_sqlite_holds(tmp_path):
+    tune_memory(replace(ServingSettings(), malloc_arenas=0, malloc_trim_seconds=0))
+    conn = sqlite3.connect(tmp_path / "cache.db")
+    conn.execute("CREATE TABLE t (x TEXT)")
+    conn.executemany("INSERT INTO t VALUES (?)", [("x" * 1000,)] * 2000)
+    conn.execute("SELECT count(*) FROM t WHERE x LIKE '%y%'").fetchone()  # every page through the page cache
+    body, _ = exposition()
+    conn.close()
+    found = {s.name: s.value for family in text_string_to_metric_families(body.decode()) for s in family.samples}
+    assert found["salesbot_sqlite_memory_bytes"] >= 1_000_000  # ~2 MB of pages cached (SQLite's default cap)
