@@ -11,6 +11,10 @@ on its close date, an open one at the rate valid on the moment's day (not today'
 semantic model reads plus `as_of`: the history is read once, each row carrying the instant the next row of its
 deal replaced it (a LEAD window), and a row is a deal's state at every moment in [changed_at, valid_to).
 `as_of_statement` swaps it in for `opportunities` in a compiled metric query (the MetricFlow way: one statement).
+
+Every reader counts only states whose close date is in the window [window_start, window_end] (a metric's WHERE; a
+waterfall bucket needs the deal in the window at one of its moments), so `deal_states` leaves out the deals that
+never had a close date in the window by the last moment: org-wide a quarter's deals are a fraction of the history.
 """
 
 from __future__ import annotations
@@ -18,15 +22,16 @@ from __future__ import annotations
 from datetime import datetime
 from functools import lru_cache
 
-from sqlalchemy import Date, Select, and_, any_, bindparam, cast, exists, func, literal, or_, select, true, union_all
+from sqlalchemy import Date, Select, and_, any_, bindparam, cast, func, literal, or_, select, true, union_all
 from sqlalchemy.sql import visitors
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
 from sqlalchemy.sql.schema import Column
 
 from db.schema import opportunity_history, reps
 from db.types import UTCDateTime
-from metrics.compile import scope_condition
+from metrics.compile import END, START, scope_condition
 from metrics.currency import RATE_DAY
+from metrics.dialect import greatest
 from metrics.model import o
 
 # The deal's own columns an as-of state keeps (today's values), and the ones it takes from history.
@@ -63,6 +68,15 @@ def _moments(dialect: str, n: int):
     return (parts[0] if n == 1 else union_all(*parts)).subquery("moments")
 
 
+def _last_moment(dialect: str, n: int) -> ColumnElement:
+    """The latest of the n moments, from the bound values themselves: PostgreSQL then knows it when planning and
+    estimates the history rows up to it (from MAX over the moments it guessed a third of the table)."""
+    values = [bindparam(moment_param(i), type_=UTCDateTime) for i in range(n)]
+    if dialect == "postgresql":
+        values = [cast(v, UTCDateTime) for v in values]
+    return values[0] if n == 1 else greatest(dialect, *values)
+
+
 def _owner_in_scope(dialect: str, scope_kind: str) -> ColumnElement | None:
     """The deal's owner is in the scope. On PostgreSQL a tree or team is `owner_id = ANY(ARRAY(…))`: the planner
     cannot estimate a recursive CTE (it guesses hundreds of reps for a team of a dozen, then reads the org's whole
@@ -96,8 +110,11 @@ def _history_rows(dialect: str, in_scope: ColumnElement | None, last) -> Select:
         return rows.select_from(deals.join(src, true()))
     rows = rows.where(h.c.changed_at <= last)
     if in_scope is not None:
-        rows = rows.where(h.c.opportunity_id.in_(select(o.c.id).where(in_scope)))
-    return rows
+        return rows.where(h.c.opportunity_id.in_(select(o.c.id).where(in_scope)))
+    # org-wide: the histories of the deals that had a close date in the window by the last moment (one scan)
+    seen = opportunity_history.alias("in_window")
+    return rows.where(h.c.opportunity_id.in_(
+        select(seen.c.opportunity_id).where(seen.c.close_date.between(START, END), seen.c.changed_at <= last)))
 
 
 @lru_cache(maxsize=64)
@@ -105,12 +122,11 @@ def deal_states(dialect: str, scope_kind: str, n: int):
     """Each deal's state at each of n moments: a derived table named like `opportunities` with an `as_of` column.
 
     The scope restricts the history read to the scope's deals first (a rep's history, not the org's)."""
-    h = opportunity_history
     m = _moments(dialect, n)
-    last = select(func.max(m.c.at)).scalar_subquery()
     in_scope = _owner_in_scope(dialect, scope_kind)
+    # a team's plan (the deals first, then each one's history) is better left to the planner's guess
+    last = _last_moment(dialect, n) if scope_kind in ("org", "rep") else select(func.max(m.c.at)).scalar_subquery()
     r = _history_rows(dialect, in_scope, last).subquery("history_rows")
-    existed = or_(o.c.created_at.is_(None), o.c.created_at <= m.c.at)
 
     def state(src) -> list[ColumnElement]:
         cols = [m.c.at.label("as_of"), m.c.k.label("moment"), m.c.rate_day, *(o.c[c] for c in CURRENT_COLUMNS)]
@@ -120,13 +136,30 @@ def deal_states(dialect: str, scope_kind: str, n: int):
         select(*state(r))
         .select_from(r.join(o, o.c.id == r.c.opportunity_id)
                      .join(m, and_(r.c.changed_at <= m.c.at, or_(r.c.valid_to.is_(None), r.c.valid_to > m.c.at))))
-        .where(existed)
+        .where(_existed(m))
     )
-    no_row_yet = exists(select(h.c.id).where(h.c.opportunity_id == o.c.id, h.c.changed_at <= m.c.at))
-    as_now = select(*state(o)).select_from(o.join(m, true())).where(existed, ~no_row_yet)
+    return union_all(from_history, _as_now(m, in_scope, state)).subquery("deal_states")
+
+
+def _as_now(m, in_scope: ColumnElement | None, state) -> Select:
+    """The deals in the window now that existed at a moment with no history row by then, as they stand now.
+
+    Each deal's first history instant is looked up once (an index probe), not once per moment; the OFFSET
+    fence keeps the planner from re-running the probe for every moment the deal is joined to."""
+    h = opportunity_history
+    first_change = select(func.min(h.c.changed_at)).where(h.c.opportunity_id == o.c.id).scalar_subquery()
+    deals = select(o.c.id, first_change.label("first_change")).where(o.c.close_date.between(START, END))
     if in_scope is not None:
-        as_now = as_now.where(in_scope)
-    return union_all(from_history, as_now).subquery("deal_states")
+        deals = deals.where(in_scope)
+    deals = deals.offset(0).subquery("deals_now")
+    not_yet = or_(deals.c.first_change.is_(None), deals.c.first_change > m.c.at)
+    return (select(*state(o)).select_from(deals.join(o, o.c.id == deals.c.id).join(m, true()))
+            .where(_existed(m), not_yet))
+
+
+def _existed(m) -> ColumnElement:
+    """The deal had been created by the moment (a deal with no created date always had)."""
+    return or_(o.c.created_at.is_(None), o.c.created_at <= m.c.at)
 
 
 def swap_deals(statement: Select, states) -> Select:
