@@ -13,6 +13,7 @@ from sqlalchemy import Connection, select
 
 from db.schema import reps, stages
 from i18n import N_, _, ngettext
+from metrics.cache import ResultCache
 from metrics.evaluate import evaluate
 from metrics.periods import Period, period_containing
 from metrics.scopes import Scope
@@ -69,8 +70,10 @@ class TeamScorecards:
     conversion_medians: dict[str, Decimal | None]
 
 
-def _by_rep(conn: Connection, metric: str, period: Period, scope: Scope, today, fiscal: int) -> dict[int, dict]:
-    rows = evaluate(conn, metric, period, scope, by="rep_id", today=today, fiscal_start_month=fiscal).rows
+def _by_rep(conn: Connection, metric: str, period: Period, scope: Scope, today, fiscal: int, cache
+            ) -> dict[int, dict]:
+    rows = evaluate(conn, metric, period, scope, by="rep_id", today=today, fiscal_start_month=fiscal,
+                    cache=cache).rows
     return {r["rep_id"]: r for r in rows}
 
 
@@ -83,17 +86,19 @@ def last_four_quarters(period: Period, fiscal: int) -> list[Period]:
 
 
 def scorecards(conn: Connection, members: list[tuple[int, str]], period: Period, today, fiscal: int,
-               scope: Scope = ORG) -> list[Scorecard]:
+               scope: Scope = ORG, cache: ResultCache | None = None) -> list[Scorecard]:
     """Each member's figures. Every metric is one query grouped by owner over `scope` (which must hold the
-    members; narrower is faster), not a query per rep: about a dozen queries for a team of any size."""
+    members; narrower is faster), not a query per rep: about a dozen queries for a team of any size. `cache`:
+    the result cache (None: the default one)."""
     def by_rep(metric: str, window: Period = period) -> dict[int, dict]:
-        return _by_rep(conn, metric, window, scope, today, fiscal)
+        return _by_rep(conn, metric, window, scope, today, fiscal, cache)
 
     acts, created = by_rep("activities"), by_rep("pipeline_created")
     deal_figures = {m: by_rep(m) for m in ("win_rate", "avg_deal_size", "cycle_days")}
     attainment = [(q.label, by_rep("attainment", q)) for q in last_four_quarters(period, fiscal)]
     conversion: dict[int, dict[str, tuple[int, Decimal | None]]] = {}
-    for r in evaluate(conn, "conversion", period, scope, by="rep_id", today=today, fiscal_start_month=fiscal).rows:
+    for r in evaluate(conn, "conversion", period, scope, by="rep_id", today=today, fiscal_start_month=fiscal,
+                      cache=cache).rows:
         conversion.setdefault(r["rep_id"], {})[r["stage"]] = (r["entered"], r["value"])
     cards = []
     for rep_id, name in members:
@@ -108,8 +113,8 @@ def scorecards(conn: Connection, members: list[tuple[int, str]], period: Period,
 
 
 def team_scorecards(conn: Connection, members: list[tuple[int, str]], period: Period, today, fiscal: int,
-                    scope: Scope = ORG) -> TeamScorecards:
-    cards = scorecards(conn, members, period, today, fiscal, scope)
+                    scope: Scope = ORG, cache: ResultCache | None = None) -> TeamScorecards:
+    cards = scorecards(conn, members, period, today, fiscal, scope, cache)
     medians = {key: median(c.figures[key] for c in cards) for key, _, _ in FIGURES}
     stages = {s for c in cards for s in c.conversion}
     conv = {s: median(c.conversion[s][1] for c in cards if s in c.conversion) for s in stages}
@@ -141,9 +146,10 @@ def coaching_period(today: date) -> Period:
     return Period(today - timedelta(days=COACHING_DAYS - 1), today, f"the last {COACHING_DAYS} days")
 
 
-def coaching(conn: Connection, scope: Scope, today: date, fiscal: int) -> list[Scorecard]:
+def coaching(conn: Connection, scope: Scope, today: date, fiscal: int, cache: ResultCache | None = None
+             ) -> list[Scorecard]:
     """The manager digest's weekly coaching list: the reps of `scope` with a bottleneck against the scope's reps
     over the last COACHING_DAYS days, the furthest below the team first, at most COACHING_REPS."""
-    team = team_scorecards(conn, reps_in(conn, scope), coaching_period(today), today, fiscal, scope)
+    team = team_scorecards(conn, reps_in(conn, scope), coaching_period(today), today, fiscal, scope, cache)
     stuck = [c for c in team.cards if c.bottleneck is not None]
     return sorted(stuck, key=lambda c: (c.bottleneck[1] - c.bottleneck[2], c.name))[:COACHING_REPS]
