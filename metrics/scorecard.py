@@ -14,11 +14,12 @@ from sqlalchemy import Connection, select
 from db.schema import reps, stages
 from i18n import N_, _, ngettext
 from metrics.cache import ResultCache
-from metrics.evaluate import evaluate
+from metrics.evaluate import evaluate, evaluate_together
 from metrics.periods import Period, period_containing
 from metrics.scopes import Scope
 
 BOTTLENECK_MIN_DEALS = 3
+DEAL_FIGURES = ("win_rate", "avg_deal_size", "cycle_days")  # read by one query
 COACHING_REPS = 3
 COACHING_DAYS = 90
 ORG = Scope("org", "the whole org")
@@ -94,7 +95,8 @@ def scorecards(conn: Connection, members: list[tuple[int, str]], period: Period,
         return _by_rep(conn, metric, window, scope, today, fiscal, cache)
 
     acts, created = by_rep("activities"), by_rep("pipeline_created")
-    deal_figures = {m: by_rep(m) for m in ("win_rate", "avg_deal_size", "cycle_days")}
+    deal_figures = {m: {r["rep_id"]: r for r in rows} for m, rows in evaluate_together(
+        conn, DEAL_FIGURES, period, scope, by="rep_id", today=today, fiscal_start_month=fiscal, cache=cache).items()}
     attainment = [(q.label, by_rep("attainment", q)) for q in last_four_quarters(period, fiscal)]
     conversion: dict[int, dict[str, tuple[int, Decimal | None]]] = {}
     for r in evaluate(conn, "conversion", period, scope, by="rep_id", today=today, fiscal_start_month=fiscal,
