@@ -120,7 +120,6 @@ opportunities = Table(
     Index("ix_opportunities_updated_at", "updated_at"),
     Index("ix_opportunities_owner_created", "owner_id", "created_at"),
     Index("ix_opportunities_created_at", "created_at"),
-    Index("ix_opportunities_owner_deal", "owner_id", "id"),
 )
 
 opportunity_history = Table(

@@ -1,6 +1,5 @@
 """Large trees: activities by (rep_id, occurred_at) replaces the index on rep_id alone (a team's activities in a
-period read from the index alone); deals by (owner_id, created_at) and by created_at (pipeline created), and by
-(owner_id, id): a wide tree's deal ids (stage conversion by rep) read from the index alone, not the table.
+period read from the index alone), and deals by (owner_id, created_at) and by created_at (pipeline created).
 
 Revision ID: 0011_servperf
 Revises: 0010_perf_asof
@@ -19,11 +18,9 @@ def upgrade() -> None:
     op.drop_index("ix_activities_rep_id", table_name="activities")
     op.create_index("ix_opportunities_owner_created", "opportunities", ["owner_id", "created_at"], unique=False)
     op.create_index("ix_opportunities_created_at", "opportunities", ["created_at"], unique=False)
-    op.create_index("ix_opportunities_owner_deal", "opportunities", ["owner_id", "id"], unique=False)
 
 
 def downgrade() -> None:
-    op.drop_index("ix_opportunities_owner_deal", table_name="opportunities")
     op.drop_index("ix_opportunities_created_at", table_name="opportunities")
     op.drop_index("ix_opportunities_owner_created", table_name="opportunities")
     op.create_index("ix_activities_rep_id", "activities", ["rep_id"], unique=False)
