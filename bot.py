@@ -247,6 +247,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--runs", type=int, default=20, help="timed runs per measurement (default 20)")
     p.add_argument("--output", default=None, help="folder for the JSON results (default bench-results/)")
     p.add_argument("--skip-slack", action="store_true", help="no Slack round trips or chart timings")
+    p.add_argument("--only", default=None,
+                   help="comma-separated: time only these metrics and /sales subcommands (and, when named, only "
+                        "these askers: rep, manager, vp, exec; `as_of` for the as-of rows, `backfill` for the "
+                        "forecast backfill)")
     p.add_argument("--sync", action="store_true",
                    help="the CRM sync instead: a fake Salesforce org of --deals opportunities synced into "
                         "DATABASE_URL (an empty database), first in full, then 1,000 changed deals")

@@ -93,7 +93,7 @@ def _deal_credit(ask: Ask, name: str, period):
 def commission(ask: Ask) -> Answer:
     period = ask.period()
     viewer = ask.viewer
-    common = {"today": ask.today, "fiscal": ask.fiscal}
+    common = {"today": ask.today, "fiscal": ask.fiscal, "cache": ask.cache}
     mine = payouts(ask.conn, period, [viewer.rep_id], **common)
     if not mine or not mine[0].plans:
         if viewer.role != "rep":
@@ -175,7 +175,8 @@ def _zero_quota(rep: RepPayout) -> bool:
 def _team_table(ask: Ask, period, why: str | None = None) -> Answer:
     """A manager or exec without a plan of their own: their reps' estimated payouts."""
     scope = default_scope(ask.viewer)
-    reps = payouts(ask.conn, period, scope.member_ids(ask.conn), today=ask.today, fiscal=ask.fiscal)
+    reps = payouts(ask.conn, period, scope.member_ids(ask.conn), today=ask.today, fiscal=ask.fiscal,
+                   cache=ask.cache)
     reps = [r for r in reps if r.rep_id != ask.viewer.rep_id]
     rows = [[r.name, r.plan.name if r.plan else "-", r.attainment, r.credited, r.value, _(r.note) if r.note else ""]
             for r in sorted(reps, key=lambda r: (r.value is None, -(r.value or 0)))]

@@ -26,7 +26,7 @@ def scorecard(ask: Ask) -> Answer:
     following = next_stages(ask.conn)
     if scope.kind == "rep":
         members, team_scope = team_of(ask.conn, scope.rep_id)
-        team = team_scorecards(ask.conn, members, period, ask.today, ask.fiscal, team_scope)
+        team = team_scorecards(ask.conn, members, period, ask.today, ask.fiscal, team_scope, ask.cache)
         card = next(c for c in team.cards if c.rep_id == scope.rep_id)
         rows = [[_(label), shown(card.figures[key], fmt), shown(team.medians[key], fmt)]
                 for key, label, fmt in FIGURES]
@@ -44,7 +44,7 @@ def scorecard(ask: Ask) -> Answer:
                                      extra={"rep": card.name,
                                             "formats": {_(label): fmt for _k, label, fmt in FIGURES}})
         return answer
-    team = team_scorecards(ask.conn, reps_in(ask.conn, scope), period, ask.today, ask.fiscal, scope)
+    team = team_scorecards(ask.conn, reps_in(ask.conn, scope), period, ask.today, ask.fiscal, scope, ask.cache)
     ranked = sorted(team.cards, key=lambda c: (c.figures["attainment"] is None, -(c.figures["attainment"] or 0)))
     rows = [[c.name, c.figures["attainment"], c.figures["win_rate"], c.figures["pipeline_created"],
              c.bottleneck_text(following)] for c in ranked]

@@ -15,6 +15,7 @@ from metrics.bench import p95
 
 SUBCOMMANDS = ("pipeline", "quota", "forecast", "deals", "stalled", "winrate", "cycle", "funnel", "leaderboard",
                "changes", "help")
+ASKERS = ("rep", "manager", "vp", "exec")
 SECRET, TOKEN = "bench-signing-secret", "xoxb-bench"
 
 
@@ -33,7 +34,7 @@ def _people(engine: Engine) -> dict[str, str]:
 
     out = {}
     with engine.connect() as conn:
-        for role in ("rep", "manager", "vp", "exec"):
+        for role in ASKERS:
             preferred = conn.execute(select(reps.c.email).where(reps.c.email == DEMO_LOGINS[role])).scalar()
             email = preferred or conn.execute(
                 select(reps.c.email).where(reps.c.role == role, reps.c.active.is_(True), reps.c.email.is_not(None))
@@ -43,7 +44,9 @@ def _people(engine: Engine) -> dict[str, str]:
     return out
 
 
-def run_roundtrips(engine: Engine, settings: Settings, runs: int = 10) -> list[RoundTrip]:
+def run_roundtrips(engine: Engine, settings: Settings, runs: int = 10,
+                   only: frozenset[str] | None = None) -> list[RoundTrip]:
+    """`only`: the subcommands and askers (rep, manager, vp, exec) to time; None: all of them."""
     from handlers.app import build_app, serve_http, web_client
     from handlers.deps import BotDeps
     from metrics.cache import ResultCache
@@ -62,7 +65,9 @@ def run_roundtrips(engine: Engine, settings: Settings, runs: int = 10) -> list[R
         url = f"http://127.0.0.1:{server.server_address[1]}/slack/events"
         try:
             for i, role in enumerate(people):
-                for sub in SUBCOMMANDS:
+                if only is not None and not only.isdisjoint(ASKERS) and role not in only:
+                    continue
+                for sub in (s for s in SUBCOMMANDS if only is None or s in only):
                     samples = []
                     for n in range(runs + 1):
                         fake.reset()

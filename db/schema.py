@@ -119,6 +119,8 @@ opportunities = Table(
     Index("ix_opportunities_stage_close", "stage", "close_date"),
     Index("ix_opportunities_account_id", "account_id"),
     Index("ix_opportunities_updated_at", "updated_at"),
+    Index("ix_opportunities_owner_created", "owner_id", "created_at"),
+    Index("ix_opportunities_created_at", "created_at"),
 )
 
 opportunity_history = Table(
@@ -150,7 +152,7 @@ activities = Table(
     Column("occurred_at", UTCDateTime, nullable=False),
     CheckConstraint("kind IN ('call', 'email', 'meeting', 'task', 'note')", name="kind"),
     Index("ix_activities_opp_occurred", "opportunity_id", "occurred_at"),
-    Index("ix_activities_rep_id", "rep_id"),
+    Index("ix_activities_rep_occurred", "rep_id", "occurred_at"),
 )
 
 quotas = Table(

@@ -27,6 +27,7 @@ from metrics.cli import local_today
 from metrics.evaluate import evaluate
 from metrics.periods import day_after_start, parse_period
 from metrics.scopes import Scope
+from metrics.scorecard import last_four_quarters
 from metrics.special import VELOCITY_LOOKBACK_DAYS
 
 NO_CACHE = ResultCache(0)
@@ -152,11 +153,47 @@ def _payout_sql(dialect: str, scope: str) -> str:
     return f"SELECT {won}, {quota} FROM reps r WHERE r.role = 'rep'{_REP_SCOPE[scope]} ORDER BY r.name, r.id"
 
 
-def _scorecard_sql(scope: str) -> str:
-    return ("SELECT COALESCE(SUM(o.amount), 0) FROM reps r "
-            "LEFT JOIN (opportunities o JOIN stages s ON s.name = o.stage) ON o.owner_id = r.id "
-            "AND o.created_at >= :ts_start AND o.created_at < :ts_end "
-            f"WHERE r.role = 'rep'{_REP_SCOPE[scope]} GROUP BY r.id, r.name ORDER BY r.name, r.id")
+_MEDIAN = {"postgresql": "percentile_cont(0.5) WITHIN GROUP (ORDER BY {v})", "sqlite": "median({v})"}
+_QUARTERS = " UNION ALL ".join(f"SELECT {k} AS k, CAST(:q{k}_start AS DATE) AS qs, CAST(:q{k}_end AS DATE) AS qe"
+                               for k in range(4))
+_QUARTER_OVERLAP = {d: sql.replace(":end", "qr.qe").replace(":start", "qr.qs") for d, sql in _OVERLAP.items()}
+
+
+def _scorecard_sql(dialect: str, scope: str) -> str:
+    """Every figure of a manager's scorecards, per rep in scope by name, as one statement: activities and
+    pipeline created in the period; won, lost, won amount and median cycle of deals closed in it; closed won
+    against the quota in each of the last four quarters; stage conversion (as _CONVERSION, by owner). The last
+    four columns are compared with the layer: pipeline created, win rate, average deal size, cycle."""
+    tree = _REP_SCOPE[scope].replace(" AND r.id", " AND {col}", 1)
+    act = ("SELECT a.rep_id, COUNT(*) AS n FROM activities a WHERE a.occurred_at >= :ts_start "
+           f"AND a.occurred_at < :ts_end{tree.format(col='a.rep_id')} GROUP BY a.rep_id")
+    created = ("SELECT o.owner_id, SUM(o.amount) AS amt FROM opportunities o JOIN stages s ON s.name = o.stage "
+               f"WHERE o.created_at >= :ts_start AND o.created_at < :ts_end{tree.format(col='o.owner_id')} "
+               "GROUP BY o.owner_id")
+    closed = (f"SELECT o.owner_id, SUM(CASE WHEN {_WON} THEN 1 ELSE 0 END) AS won_n, "
+              f"SUM(CASE WHEN {_LOST} THEN 1 ELSE 0 END) AS lost_n, "
+              f"SUM(CASE WHEN {_WON} THEN o.amount END) AS won_amt, "
+              f"{_MEDIAN[dialect].format(v=f'CASE WHEN {_WON} THEN {_DAYS[dialect]} END')} AS cycle "
+              f"{_FROM} AND s.is_closed{tree.format(col='o.owner_id')} GROUP BY o.owner_id")
+    won_by_quarter = (f"SELECT qr.k, o.owner_id, SUM(o.amount) AS won FROM ({_QUARTERS}) qr JOIN opportunities o "
+                      "ON o.close_date BETWEEN qr.qs AND qr.qe JOIN stages s ON s.name = o.stage "
+                      f"WHERE {_WON}{tree.format(col='o.owner_id')} GROUP BY qr.k, o.owner_id")
+    quota_by_quarter = (f"SELECT qr.k, q.rep_id, SUM(q.amount * {_QUARTER_OVERLAP[dialect]}) AS quota "
+                        f"FROM ({_QUARTERS}) qr JOIN quotas q ON q.period_start <= qr.qe AND q.period_end >= qr.qs"
+                        f"{tree.format(col='q.rep_id')} GROUP BY qr.k, q.rep_id")
+    attainment = ("SELECT qq.rep_id, AVG(COALESCE(wq.won, 0) * 1.0 / qq.quota) AS att "
+                  f"FROM ({quota_by_quarter}) qq LEFT JOIN ({won_by_quarter}) wq ON wq.k = qq.k "
+                  "AND wq.owner_id = qq.rep_id WHERE qq.quota > 0 GROUP BY qq.rep_id")
+    conversion = (_CONVERSION.replace("{scope}", tree.format(col="o.owner_id"))
+                  .replace("SELECT fe.stage,", "SELECT o.owner_id, fe.stage,")
+                  .replace("GROUP BY fe.stage, sk.position ORDER BY sk.position", "GROUP BY o.owner_id, fe.stage"))
+    return ("SELECT act.n, att.att, cv.stages, COALESCE(pc.amt, 0), cl.won_n * 1.0 / NULLIF(cl.won_n + cl.lost_n, 0), "
+            "cl.won_amt * 1.0 / NULLIF(cl.won_n, 0), cl.cycle FROM reps r "
+            f"LEFT JOIN ({act}) act ON act.rep_id = r.id LEFT JOIN ({created}) pc ON pc.owner_id = r.id "
+            f"LEFT JOIN ({closed}) cl ON cl.owner_id = r.id LEFT JOIN ({attainment}) att ON att.rep_id = r.id "
+            f"LEFT JOIN (SELECT cv.owner_id, COUNT(*) AS stages FROM ({conversion}) cv GROUP BY cv.owner_id) cv "
+            "ON cv.owner_id = r.id "
+            f"WHERE r.role = 'rep'{_REP_SCOPE[scope]} ORDER BY r.name, r.id")
 
 
 DERIVED = ("attainment", "gap", "coverage")
@@ -179,13 +216,14 @@ ANSWER_FIELDS = {
     "coverage": ("open_amount", "quota", "won_amount", "value"),
     "velocity": ("open_count", "won_count", "lost_count", "value"),
     "payout": ("credited", "quota"),
-    "scorecard": ("pipeline_created",),
+    "scorecard": ("pipeline_created", "win_rate", "avg_deal_size", "cycle_days"),
 }
 # What each figure is, which says how the hand-written value is brought to what the layer shows.
 FIGURE_KINDS = {
     "open_count": "count", "won_count": "count", "lost_count": "count",
     "open_amount": "money", "won_amount": "money", "lost_amount": "money", "quota": "money",
     "closed": "money", "best_case": "money", "pipeline": "money", "credited": "money", "pipeline_created": "money",
+    "win_rate": "ratio", "avg_deal_size": "money", "cycle_days": "days",
 }
 VALUE_KINDS = {
     "pipeline": "money", "weighted_pipeline": "money", "closed_won": "money", "closed_lost": "money",
@@ -240,7 +278,7 @@ def _hand_sql(metric: str, dialect: str, scope: str) -> str:
     if metric == "payout":
         return _payout_sql(dialect, scope)
     if metric == "scorecard":
-        return _scorecard_sql(scope)
+        return _scorecard_sql(dialect, scope)
     sql = HAND_SQL[metric]
     sql = (sql[dialect] if isinstance(sql, dict) else sql) + SCOPE_SQL[scope]
     if metric == "forecast":  # the roll-up is shown against the quota
@@ -359,10 +397,10 @@ def per_rep_figures(conn: Connection, metric: str, period, scope: Scope, today: 
     from metrics.scorecard import reps_in, team_scorecards
 
     if metric == "payout":
-        table = payouts(conn, period, scope.member_ids(conn), today=today, fiscal=fiscal)
+        table = payouts(conn, period, scope.member_ids(conn), today=today, fiscal=fiscal, cache=NO_CACHE)
         return [(r.credited, r.quota) for r in table if r.role == "rep"]
-    cards = team_scorecards(conn, reps_in(conn, scope), period, today, fiscal, scope).cards
-    return [(c.figures["pipeline_created"],) for c in cards]
+    cards = team_scorecards(conn, reps_in(conn, scope), period, today, fiscal, scope, NO_CACHE).cards
+    return [tuple(c.figures[f] for f in ANSWER_FIELDS["scorecard"]) for c in cards]
 
 
 def ensure_plans(engine) -> str | None:
@@ -378,7 +416,9 @@ def ensure_plans(engine) -> str | None:
     return f"loaded the comp plans of {EXAMPLE_PLANS.name} for the payout row"
 
 
-def run_bench(engine, settings: Settings, runs: int = 20, period_text: str = "this quarter") -> list[BenchRow]:
+def run_bench(engine, settings: Settings, runs: int = 20, period_text: str = "this quarter",
+              only: frozenset[str] | None = None) -> list[BenchRow]:
+    """`only`: the metrics to time (None: all of them, and the as-of questions, named `as_of`)."""
     today = local_today(settings)
     period = parse_period(period_text, today, settings.fiscal_year_start_month)
     rows = []
@@ -387,6 +427,9 @@ def run_bench(engine, settings: Settings, runs: int = 20, period_text: str = "th
     ensure_plans(engine)
     h_end = min(period.end, today)  # velocity's closed-deal history, as metrics.special has it
     h_start = h_end - timedelta(days=VELOCITY_LOOKBACK_DAYS - 1)
+    fiscal = settings.fiscal_year_start_month
+    quarters = {f"q{k}_{end}": getattr(q, end) for k, q in enumerate(last_four_quarters(period, fiscal))
+                for end in ("start", "end")}  # the scorecard's attainment trend
     with engine.connect() as conn:
         scopes = _pick_scopes(conn)
         dialect = conn.dialect.name
@@ -394,11 +437,12 @@ def run_bench(engine, settings: Settings, runs: int = 20, period_text: str = "th
             naive = "%Y-%m-%d %H:%M:%S"
             params = {"start": period.start.isoformat(), "end": period.end.isoformat(),
                       "ts_start": start_ts.strftime(naive), "ts_end": end_ts.strftime(naive),
-                      "h_start": h_start.isoformat(), "h_end": h_end.isoformat(), "today": today.isoformat()}
+                      "h_start": h_start.isoformat(), "h_end": h_end.isoformat(), "today": today.isoformat(),
+                      **{k: v.isoformat() for k, v in quarters.items()}}
         else:
             params = {"start": period.start, "end": period.end, "ts_start": start_ts, "ts_end": end_ts,
-                      "h_start": h_start, "h_end": h_end, "today": today}
-        for metric in METRICS:
+                      "h_start": h_start, "h_end": h_end, "today": today, **quarters}
+        for metric in (m for m in METRICS if only is None or m in only):
             # the hand-written conversion is slow by design; a scorecard is a dozen queries
             n = min(runs, 5) if metric in ("conversion", "scorecard") else runs
             for scope_name, scope in scopes.items():
@@ -425,6 +469,8 @@ def run_bench(engine, settings: Settings, runs: int = 20, period_text: str = "th
                 rows.append(BenchRow(metric, scope_name, statistics.median(lt), p95(lt), statistics.median(ht),
                                      p95(ht), statistics.median(lt) / max(statistics.median(ht), 1e-6),
                                      p95(lt) / max(p95(ht), 1e-6), difference is None, difference))
+        if only is not None and "as_of" not in only:
+            return rows
         from metrics.bench_asof import as_of_rows
 
         rows += as_of_rows(conn, settings, period, today, scopes, SCOPE_SQL, params, min(runs, 5), _timed, p95,
@@ -468,16 +514,18 @@ def run_bench_command(args, settings: Settings, slack_bench=None) -> int:
     """`slack_bench` is the `bench.slack` module, passed in by bot.py so metrics never imports the Slack layer."""
     engine = get_engine(settings.database_url)
     print(ensure_demo(engine, args.deals, args.reps, settings))
-    rows = run_bench(engine, settings, runs=args.runs)
+    only = frozenset(args.only.split(",")) if args.only else None
+    rows = run_bench(engine, settings, runs=args.runs, only=only)
     print_rows(rows)
     extra: dict = {}
     if not args.skip_slack and slack_bench is not None:
-        trips = slack_bench.run_roundtrips(engine, settings, runs=max(3, args.runs // 2))
+        trips = slack_bench.run_roundtrips(engine, settings, runs=max(3, args.runs // 2), only=only)
         slack_bench.print_roundtrips(trips)
         extra["round_trips"] = [asdict(t) for t in trips]
         extra["charts"] = {k: {"p50_ms": v[0], "p95_ms": v[1], "bytes": v[2]}
                            for k, v in slack_bench.print_chart_timings(args.runs).items()}
-    extra["forecast_backfill"] = time_backfill(engine, settings)
+    if only is None or "backfill" in only:
+        extra["forecast_backfill"] = time_backfill(engine, settings)
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     worst = max(rows, key=lambda r: r.layer_p95_ms)
     print(f"peak RSS {rss_mb:.0f} MB; slowest p95 {worst.layer_p95_ms:.1f} ms ({worst.metric}, {worst.scope})")

@@ -230,8 +230,8 @@ def people(conn: Connection, ids: list[int] | None) -> list[Person]:
     return [Person(r.id, r.name, r.email, r.role) for r in conn.execute(query)]
 
 
-def quotas_of(conn: Connection, everyone: list[Person], period: Period, today: date, fiscal: int
-              ) -> dict[int, Decimal | None]:
+def quotas_of(conn: Connection, everyone: list[Person], period: Period, today: date, fiscal: int,
+              cache=None) -> dict[int, Decimal | None]:
     """Each person's quota for the period. The reps' come from one query grouped by rep (over the org: the quota
     table is small), not one query each; a manager's or exec's own quota row (their plan's) is read on its own,
     as is a lone rep's."""
@@ -239,7 +239,8 @@ def quotas_of(conn: Connection, everyone: list[Person], period: Period, today: d
     from metrics.scopes import Scope
 
     def one(scope: Scope, by: tuple[str, ...] = ()) -> list[dict]:
-        return evaluate(conn, "quota", period, scope, by=by, today=today, fiscal_start_month=fiscal).rows
+        return evaluate(conn, "quota", period, scope, by=by, today=today, fiscal_start_month=fiscal,
+                        cache=cache).rows
 
     many = sum(p.role == "rep" for p in everyone) > 1
     grouped = {r["rep_id"]: r["value"] for r in one(Scope("org", "the whole org"), ("rep_id",))} if many else {}
@@ -248,9 +249,11 @@ def quotas_of(conn: Connection, everyone: list[Person], period: Period, today: d
 
 
 def payouts(conn: Connection, period: Period, members: list[int] | None, *, today: date, fiscal: int = 1,
-            projected: bool = False, extra: dict[int, list[DealCredit]] | None = None) -> list[RepPayout]:
+            projected: bool = False, extra: dict[int, list[DealCredit]] | None = None, cache=None
+            ) -> list[RepPayout]:
     """The payout of every person in `members` (None: everyone) who has a plan or is a rep, over the period.
-    `projected` counts open commit deals closing in the period as won; `extra` adds deals (what-ifs)."""
+    `projected` counts open commit deals closing in the period as won; `extra` adds deals (what-ifs); `cache` is
+    the quota's result cache (None: the default one)."""
     version = version_for_window(conn, period.end)
     book = version.book if version else None
     everyone = people(conn, members)
@@ -262,7 +265,7 @@ def payouts(conn: Connection, period: Period, members: list[int] | None, *, toda
     ids = [p.id for p in everyone]
     won = deals_for(conn, ids, period.start, period.end, "won", today)
     commit = deals_for(conn, ids, period.start, period.end, "open_commit", today) if projected else {}
-    quota = quotas_of(conn, everyone, period, today, fiscal)
+    quota = quotas_of(conn, everyone, period, today, fiscal, cache)
     out = []
     for p in everyone:
         deals = won[p.id] + commit.get(p.id, []) + (extra or {}).get(p.id, [])

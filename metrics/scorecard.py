@@ -9,15 +9,19 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, case, select
 
-from db.schema import reps, stages
+from db.schema import opportunities, reps, stages
 from i18n import N_, _, ngettext
-from metrics.evaluate import evaluate
+from metrics.cache import ResultCache
+from metrics.compile import DIM_PREFIX, END, START, Window, deal_from, params, scope_condition
+from metrics.evaluate import _output_row, evaluate, evaluate_together, run_query
+from metrics.model import DEAL_MEASURES, DIMENSIONS, FILTERS, METRICS, Ctx
 from metrics.periods import Period, period_containing
 from metrics.scopes import Scope
 
 BOTTLENECK_MIN_DEALS = 3
+DEAL_FIGURES = ("win_rate", "avg_deal_size", "cycle_days")  # read by one query
 COACHING_REPS = 3
 COACHING_DAYS = 90
 ORG = Scope("org", "the whole org")
@@ -69,8 +73,10 @@ class TeamScorecards:
     conversion_medians: dict[str, Decimal | None]
 
 
-def _by_rep(conn: Connection, metric: str, period: Period, scope: Scope, today, fiscal: int) -> dict[int, dict]:
-    rows = evaluate(conn, metric, period, scope, by="rep_id", today=today, fiscal_start_month=fiscal).rows
+def _by_rep(conn: Connection, metric: str, period: Period, scope: Scope, today, fiscal: int, cache
+            ) -> dict[int, dict]:
+    rows = evaluate(conn, metric, period, scope, by="rep_id", today=today, fiscal_start_month=fiscal,
+                    cache=cache).rows
     return {r["rep_id"]: r for r in rows}
 
 
@@ -82,18 +88,53 @@ def last_four_quarters(period: Period, fiscal: int) -> list[Period]:
     return quarters[::-1]
 
 
+def attainment_by_quarter(conn: Connection, quarters: list[Period], scope: Scope, today, fiscal: int,
+                          cache: ResultCache | None) -> list[tuple[str, dict[int, dict]]]:
+    """Each quarter's attainment by rep, as `evaluate("attainment", quarter, by="rep_id")` gives it, with the
+    closed won of all the quarters read by one query grouped by rep and quarter (one scan of the deals, not one a
+    quarter); the quotas (a small table) are read a quarter at a time."""
+    ctx = Ctx(conn.dialect.name, fiscal)
+    quarter = case(*((opportunities.c.close_date <= q.end, k) for k, q in enumerate(quarters[:-1])),
+                   else_=len(quarters) - 1)
+    rep_id = DIMENSIONS["rep_id"].expr(ctx)
+    won = (select(rep_id.label(DIM_PREFIX + "rep_id"), quarter.label("quarter"),
+                  DEAL_MEASURES["won_amount"].column(ctx, True).label("won_amount"))
+           .select_from(deal_from(("rep_id",)))
+           .where(opportunities.c.close_date.between(START, END), FILTERS["won"](ctx)))
+    cond = scope_condition(opportunities.c.owner_id, scope.kind)
+    if cond is not None:
+        won = won.where(cond)
+    won = won.group_by(rep_id, quarter)
+    window = Window(quarters[0].start, quarters[-1].end, today)
+    won_by = {(r[DIM_PREFIX + "rep_id"], r["quarter"]): r["won_amount"]
+              for r in run_query(conn, (won, params(window, scope)), cache)}
+    metric = METRICS["attainment"]
+    out = []
+    for k, q in enumerate(quarters):
+        quota = {r["rep_id"]: r["value"] for r in evaluate(conn, "quota", q, scope, by="rep_id", today=today,
+                                                          fiscal_start_month=fiscal, cache=cache).rows}
+        reps_seen = dict.fromkeys([*(rep for rep, kk in won_by if kk == k), *quota])
+        out.append((q.label, {rep: _output_row(metric, {DIM_PREFIX + "rep_id": rep, "won_amount": won_by.get((rep, k)),
+                                                          "quota": quota.get(rep)}, ("rep_id",), Decimal(0))
+                              for rep in reps_seen}))
+    return out
+
+
 def scorecards(conn: Connection, members: list[tuple[int, str]], period: Period, today, fiscal: int,
-               scope: Scope = ORG) -> list[Scorecard]:
+               scope: Scope = ORG, cache: ResultCache | None = None) -> list[Scorecard]:
     """Each member's figures. Every metric is one query grouped by owner over `scope` (which must hold the
-    members; narrower is faster), not a query per rep: about a dozen queries for a team of any size."""
+    members; narrower is faster), not a query per rep: about a dozen queries for a team of any size. `cache`:
+    the result cache (None: the default one)."""
     def by_rep(metric: str, window: Period = period) -> dict[int, dict]:
-        return _by_rep(conn, metric, window, scope, today, fiscal)
+        return _by_rep(conn, metric, window, scope, today, fiscal, cache)
 
     acts, created = by_rep("activities"), by_rep("pipeline_created")
-    deal_figures = {m: by_rep(m) for m in ("win_rate", "avg_deal_size", "cycle_days")}
-    attainment = [(q.label, by_rep("attainment", q)) for q in last_four_quarters(period, fiscal)]
+    deal_figures = {m: {r["rep_id"]: r for r in rows} for m, rows in evaluate_together(
+        conn, DEAL_FIGURES, period, scope, by="rep_id", today=today, fiscal_start_month=fiscal, cache=cache).items()}
+    attainment = attainment_by_quarter(conn, last_four_quarters(period, fiscal), scope, today, fiscal, cache)
     conversion: dict[int, dict[str, tuple[int, Decimal | None]]] = {}
-    for r in evaluate(conn, "conversion", period, scope, by="rep_id", today=today, fiscal_start_month=fiscal).rows:
+    for r in evaluate(conn, "conversion", period, scope, by="rep_id", today=today, fiscal_start_month=fiscal,
+                      cache=cache).rows:
         conversion.setdefault(r["rep_id"], {})[r["stage"]] = (r["entered"], r["value"])
     cards = []
     for rep_id, name in members:
@@ -108,8 +149,8 @@ def scorecards(conn: Connection, members: list[tuple[int, str]], period: Period,
 
 
 def team_scorecards(conn: Connection, members: list[tuple[int, str]], period: Period, today, fiscal: int,
-                    scope: Scope = ORG) -> TeamScorecards:
-    cards = scorecards(conn, members, period, today, fiscal, scope)
+                    scope: Scope = ORG, cache: ResultCache | None = None) -> TeamScorecards:
+    cards = scorecards(conn, members, period, today, fiscal, scope, cache)
     medians = {key: median(c.figures[key] for c in cards) for key, _, _ in FIGURES}
     stages = {s for c in cards for s in c.conversion}
     conv = {s: median(c.conversion[s][1] for c in cards if s in c.conversion) for s in stages}
@@ -141,9 +182,10 @@ def coaching_period(today: date) -> Period:
     return Period(today - timedelta(days=COACHING_DAYS - 1), today, f"the last {COACHING_DAYS} days")
 
 
-def coaching(conn: Connection, scope: Scope, today: date, fiscal: int) -> list[Scorecard]:
+def coaching(conn: Connection, scope: Scope, today: date, fiscal: int, cache: ResultCache | None = None
+             ) -> list[Scorecard]:
     """The manager digest's weekly coaching list: the reps of `scope` with a bottleneck against the scope's reps
     over the last COACHING_DAYS days, the furthest below the team first, at most COACHING_REPS."""
-    team = team_scorecards(conn, reps_in(conn, scope), coaching_period(today), today, fiscal, scope)
+    team = team_scorecards(conn, reps_in(conn, scope), coaching_period(today), today, fiscal, scope, cache)
     stuck = [c for c in team.cards if c.bottleneck is not None]
     return sorted(stuck, key=lambda c: (c.bottleneck[1] - c.bottleneck[2], c.name))[:COACHING_REPS]

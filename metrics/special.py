@@ -117,7 +117,9 @@ def conversion_query(period_start: date, period_end: date, owner_ids, watermark:
             .where(select(h.c.id).where(h.c.opportunity_id == recent.c.opportunity_id, in_period).exists())
             .distinct()
         )
-    scoped = None if owner_ids is None else select(opportunities.c.id).where(among(opportunities.c.owner_id, owner_ids))
+    # By rep, the deals are joined to their owner anyway: the scope is kept there, so opportunities is read once.
+    scoped = (None if owner_ids is None or by_rep
+              else select(opportunities.c.id).where(among(opportunities.c.owner_id, owner_ids)))
     if scoped is not None:
         live_deals = live_deals.where(live_deals.selected_columns[0].in_(scoped))
     live = first_entries(live_deals).subquery("live")
@@ -137,11 +139,10 @@ def conversion_query(period_start: date, period_end: date, owner_ids, watermark:
     if by_rep:
         keys.append(opportunities.c.owner_id.label("rep_id"))
         source = entries.join(opportunities, opportunities.c.id == entries.c.opportunity_id)
-    counts = (
-        select(*keys, func.count().label("entered"), func.sum(entries.c.advanced).label("advanced"))
-        .select_from(source).group_by(*keys)
-        .subquery("counts")
-    )
+    counts = select(*keys, func.count().label("entered"), func.sum(entries.c.advanced).label("advanced"))
+    if by_rep and owner_ids is not None:
+        counts = counts.where(among(opportunities.c.owner_id, owner_ids))
+    counts = counts.select_from(source).group_by(*keys).subquery("counts")
     owner = [counts.c.rep_id.label(DIM_PREFIX + "rep_id")] if by_rep else []
     return (
         select(counts.c.stage.label(DIM_PREFIX + "stage"), *owner, counts.c.entered, counts.c.advanced)

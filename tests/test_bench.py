@@ -110,3 +110,9 @@ def test_bench_command_on_a_tiny_org(db, tmp_path, monkeypatch, capsys):
     assert bot.main(args) == 0
     assert capsys.readouterr().out.splitlines()[0] == "reusing the demo org of 300 deals"
     assert written.exists()
+
+    assert bot.main([*args, "--only", "pipeline,scorecard"]) == 0  # only those rows, no as-of rows, no backfill
+    result = json.loads(written.read_text())
+    assert {(r["metric"], r["scope"]) for r in result["rows"]} == {(m, s) for m in ("pipeline", "scorecard")
+                                                                   for s in SCOPES}
+    assert "forecast_backfill" not in result

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from metrics.cache import ResultCache
-from metrics.evaluate import MetricError, evaluate
+from metrics.evaluate import MetricError, evaluate, evaluate_together
 from metrics.periods import Period
 from metrics.scopes import Scope, ScopeRefused, resolve_scope, viewer_by_email
 from tests.factories import Factory, at
@@ -200,3 +200,32 @@ def test_money_on_a_half_cent_rounds_as_exact_arithmetic_does(db):
     assert value(db, "attainment", scope).rows[0]["quota"] == exact_quota  # the quota beside the deals, one query
     assert value(db, "weighted_pipeline", scope).value == (Decimal("100.30") * 5 / 100).quantize(Decimal("0.01"))
     assert value(db, "weighted_pipeline", scope).value == Decimal("5.02")
+
+
+def test_metrics_read_together_match_each_alone(db, org):
+    """The scorecard reads win rate, deal size and cycle by rep from one query: each metric's rows as `evaluate`
+    gives them; a rep only another metric counts appears with an unknown value."""
+    with db.engine.connect() as conn:
+        together = evaluate_together(conn, ("win_rate", "avg_deal_size", "cycle_days"), Q4, ORG, by="rep_id",
+                                     today=TODAY, cache=ResultCache(0))
+    for metric, rows in together.items():
+        alone = {r["rep_id"]: r for r in value(db, metric, by="rep_id").rows}
+        assert alone, metric
+        by_rep = {r["rep_id"]: r for r in rows}
+        assert {k: by_rep[k] for k in alone} == alone
+        assert all(r["value"] is None for k, r in by_rep.items() if k not in alone)
+
+
+def test_conversion_by_rep_within_a_tree(db):
+    """Stage conversion by rep for a manager's tree: the tree's reps' rows as over the org, nobody else's."""
+    f = Factory(db.engine)
+    boss = f.rep("Meg Boss", role="manager")
+    mine, other = f.rep("Ann Rep", manager=boss), f.rep("Bob Elsewhere")
+    for owner in (mine, mine, other):
+        opp = f.deal(owner, "Proposal", 100, date(2026, 12, 1), history=False)
+        for stage, day in (("Prospecting", 2), ("Qualification", 10), ("Proposal", 20)):
+            f.history(opp, at(date(2026, 10, day)), stage=stage, amount=Decimal(100))
+    tree = value(db, "conversion", Scope("tree", "Meg's team", rep_id=boss), by="rep_id").rows
+    org = value(db, "conversion", by="rep_id").rows
+    assert tree == [r for r in org if r["rep_id"] == mine]
+    assert {r["stage"]: r["entered"] for r in tree} == {"Prospecting": 2, "Qualification": 2, "Proposal": 2}

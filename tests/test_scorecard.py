@@ -80,3 +80,27 @@ def test_who_sees_which_scorecard(db, team):
     assert {r[0] for r in manager.table.rows} == {"Rita Slow", "Sam Fast", "Tom Fast"}
     rita = [r[4] for r in manager.table.rows if r[0] == "Rita Slow"]
     assert rita == ["Proposal → Negotiation: 20% vs team 80%, 5 deals"]
+
+
+@pytest.mark.parametrize("tree", [False, True])
+def test_attainment_trend_is_each_quarters_attainment(db, tree):
+    """The scorecard's four quarters of attainment, read by one grouped query, are `evaluate`'s for each quarter
+    (by rep, over the org or a manager's tree)."""
+    from metrics.cache import ResultCache
+    from metrics.evaluate import evaluate
+    from metrics.scopes import Scope
+    from metrics.scorecard import attainment_by_quarter, last_four_quarters
+    from tests.orgs import build_small_org
+
+    ids = build_small_org(db.engine)
+    scope = Scope("tree", "Max's team", rep_id=ids["M"]) if tree else Scope("org", "org")
+    today = date(2026, 11, 25)
+    quarters = last_four_quarters(Q4, 1)
+    with db.engine.connect() as conn:
+        trend = attainment_by_quarter(conn, quarters, scope, today, 1, ResultCache(0))
+        for (label, rows), q in zip(trend, quarters, strict=True):
+            alone = {r["rep_id"]: r["value"] for r in evaluate(conn, "attainment", q, scope, by="rep_id",
+                                                               today=today, cache=ResultCache(0)).rows}
+            assert label == q.label
+            assert {rep: r["value"] for rep, r in rows.items()} == alone
+    assert any(v is not None for _, rows in trend for v in (r["value"] for r in rows.values()))
