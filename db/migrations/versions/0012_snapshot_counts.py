@@ -2,15 +2,15 @@
 counts, win rate and the forecast's pipeline line read the snapshots too. Nullable: rows stored before hold none;
 `forecast backfill` (and the next job) fills them, and until then those weeks are rebuilt from history.
 
-Revision ID: 0011_fcpolish
-Revises: 0011_i18nfind
+Revision ID: 0012_snapshot_counts
+Revises: 0011_finding_reasons
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011_fcpolish"
-down_revision = "0011_i18nfind"
+revision = "0012_snapshot_counts"
+down_revision = "0011_finding_reasons"
 branch_labels = None
 depends_on = None
 

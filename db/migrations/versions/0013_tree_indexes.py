@@ -1,14 +1,14 @@
 """Large trees: activities by (rep_id, occurred_at) replaces the index on rep_id alone (a team's activities in a
 period read from the index alone), and deals by (owner_id, created_at) and by created_at (pipeline created).
 
-Revision ID: 0011_servperf
-Revises: 0010_perf_asof
+Revision ID: 0013_tree_indexes
+Revises: 0012_snapshot_counts
 """
 
 from alembic import op
 
-revision = "0011_servperf"
-down_revision = "0010_perf_asof"
+revision = "0013_tree_indexes"
+down_revision = "0012_snapshot_counts"
 branch_labels = None
 depends_on = None
 
