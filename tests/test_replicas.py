@@ -66,7 +66,7 @@ class Replica:
             if self.proc.poll() is not None:
                 pytest.fail(f"replica {self.name} exited with {self.proc.returncode}:\n{self.log_text()}")
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=2) as resp:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/readyz", timeout=2) as resp:
                     if resp.status == 200:
                         return
             except OSError:
