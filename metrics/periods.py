@@ -30,19 +30,21 @@ ALL_TIME_START = date(1900, 1, 1)
 ALL_TIME_END = date(9999, 12, 31)
 MIN_YEAR, MAX_YEAR = 1900, 9999
 
-# Short examples of every accepted form, shown in error messages (and by `/sales help`).
+# Short examples of every accepted form, shown in error messages. The ones in words are translated into the
+# asker's language (each translation is a phrase the bot reads: tests/test_error_languages.py); the rest are the
+# same in every language.
 ACCEPTED_FORMS = (
-    "today", "yesterday", "this week", "last month", "next quarter", "this year", "q3", "q3 2026", "2026-q3",
-    "fy2027", "fy2027 q1", "2026-10", "oct 2026", "2026", "ytd", "qtd", "mtd", "last 30 days", "next 90 days",
-    "2026-07-01", "2026-07-01..2026-09-30", "all",
+    N_("today"), N_("yesterday"), N_("this week"), N_("last month"), N_("next quarter"), N_("this year"), "q3",
+    "q3 2026", "2026-q3", "fy2027", "fy2027 q1", "2026-10", N_("oct 2026"), "2026", "ytd", "qtd", "mtd",
+    N_("last 30 days"), N_("next 90 days"), "2026-07-01", "2026-07-01..2026-09-30", "all",
 )
 
 _MONTH_ABBR = ("", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 def accepted_forms_text() -> str:
-    """The accepted forms, for error messages: the examples stay as typed, since every language accepts them."""
-    return _("Periods look like: {forms}.").format(forms=", ".join(ACCEPTED_FORMS))
+    """The accepted forms, for error messages, in the language being spoken."""
+    return _("Periods look like: {forms}.").format(forms=", ".join(_(form) for form in ACCEPTED_FORMS))
 
 
 def _outside_years(year: int) -> PeriodError:
