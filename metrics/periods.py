@@ -927,12 +927,12 @@ def _weekday(m: re.Match, today: date) -> Period:
         d = today + timedelta(days=(target - today.weekday()) % 7 or 7)
     else:
         d = today - timedelta(days=back)  # the most recent one, today included
-    name = _WEEKDAY_NAMES[target]
+    name = _weekday_name(target)
     if m["since"]:
         if d > today:
             raise PeriodError(_("{weekday}, {date} is still to come, so there is nothing since then yet.").format(
-                weekday=_weekday_name(target), date=format_day(d)))
-        return Period(d, today, f"since {name} ({format_range(d, today)})")
+                weekday=name, date=format_day(d)))
+        return Period(d, today, _("since {weekday} ({dates})").format(weekday=name, dates=format_range(d, today)))
     return Period(d, d, f"{name} ({format_day(d)})", "day")
 
 
@@ -947,10 +947,18 @@ def _to_end_intl(m: re.Match, today: date, sm: int) -> Period:
     return _to_end_of(intl.RELATIVE.get(rel, rel), intl.UNITS[m["unit"].lower()], today, sm)
 
 
+_TO_END_OF = {"week": N_("from today to the end of the week"), "month": N_("from today to the end of the month"),
+              "quarter": N_("from today to the end of the quarter"), "year": N_("from today to the end of the year")}
+_TO_END_OF_NEXT = {"week": N_("from today to the end of next week"),
+                   "month": N_("from today to the end of next month"),
+                   "quarter": N_("from today to the end of next quarter"),
+                   "year": N_("from today to the end of next year")}
+
+
 def _to_end_of(rel: str, unit: str, today: date, sm: int) -> Period:
     end = _relative(rel, unit, today, sm).end
-    what = "the end of next " + unit if rel == "next" else "the end of the " + unit
-    return Period(today, end, f"from today to {what} ({format_range(today, end)})", None, sm)
+    label = _((_TO_END_OF_NEXT if rel == "next" else _TO_END_OF)[unit])
+    return Period(today, end, f"{label} ({format_range(today, end)})", None, sm)
 
 
 def _whole_phrase(text: str, today: date, sm: int) -> tuple[Period, int, int] | None:
