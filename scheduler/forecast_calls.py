@@ -349,8 +349,8 @@ def sum_pairs(pairs) -> tuple[Decimal, Decimal] | None:
 
 
 def no_quota(quarter_label: str) -> str:
-    return (f"Forecast calls are for reps and managers with a quota in {quarter_label}, and you have none, so there "
-            "is nothing to call. `/sales calls` shows the roll-up you may see.")
+    return _("Forecast calls are for reps and managers with a quota in {quarter}, and you have none, so there is "
+             "nothing to call. `/sales calls` shows the roll-up you may see.").format(quarter=quarter_label)
 
 
 def call_form(engine: Engine, settings: Settings, org: Org, caller: Caller, now: datetime) -> CallForm:
