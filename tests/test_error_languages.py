@@ -1,6 +1,7 @@
 """Error sentences in the asker's language through the real bot and the fake Slack: a person who said `/sales
 settings language id` (or `it`) and asks for a period that does not exist (a Q5, February 30th, a range written
-backwards) is told so in that language, the accepted forms included, with no English sentence left."""
+backwards, a year before 1900) or for the accuracy of a quarter still running is told so in that language, the
+accepted forms included, with no English sentence left."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ SAID = {
                                 "Contoh penulisan periode:"),
         "pipeline 2026-09-30..2026-07-01": ("Rentang 2026-09-30..2026-07-01 dimulai setelah berakhir",),
         "changes since 1800-01-01": ("1800 berada di luar tahun yang dikenal bot ini (1900 sampai 9999).",),
+        "accuracy this quarter": ("Akurasi prakiraan diukur pada kuartal yang sudah selesai",),
     },
     "it": {
         "pipeline q5": ("Non esiste il Q5: un anno fiscale ha i trimestri da Q1 a Q4.", "I periodi si scrivono così:"),
@@ -27,11 +29,13 @@ SAID = {
                                 "I periodi si scrivono così:"),
         "pipeline 2026-09-30..2026-07-01": ("L'intervallo 2026-09-30..2026-07-01 inizia dopo la sua fine",),
         "changes since 1800-01-01": ("1800 è fuori dagli anni che questo bot conosce (dal 1900 al 9999).",),
+        "accuracy this quarter": ("L'accuratezza della previsione si misura su trimestri conclusi",),
     },
 }
 # The English of those errors, which must be gone.
 ENGLISH = ("There is no", "a fiscal year has", "Periods look like", "is not a date", "dates look like",
-           "starts after it ends", "put the earlier date first", "is outside the years", "this bot knows")
+           "starts after it ends", "put the earlier date first", "is outside the years", "this bot knows",
+           "Forecast accuracy", "finished quarters")
 
 
 def test_a_period_that_does_not_exist_is_refused_in_the_askers_language(bot):  # noqa: F811
