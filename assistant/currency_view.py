@@ -9,6 +9,7 @@ from assistant.ask import Ask
 from i18n import _, ngettext
 from metrics.currency import rate_on, to_display
 from metrics.evaluate import CurrencyError, MetricResult
+from metrics.periods import format_day
 from render.answers import Answer, ChartSpec, Table
 
 # Charts whose values are money (the leaderboard's are ratios).
@@ -53,7 +54,7 @@ def _rate(ask: Ask, code: str):
     rate = rate_on(ask.conn, code, ask.today)
     if rate is None:
         raise CurrencyError(_("There is no exchange rate for {code} valid today ({today}), so I can't show this in "
-                              "{code}. Amounts are in {org}.").format(code=code, today=ask.today,
+                              "{code}. Amounts are in {org}.").format(code=code, today=format_day(ask.today),
                                                                      org=ask.settings.org_currency))
     return rate
 

@@ -21,11 +21,12 @@ from sqlalchemy import Connection, column, inspect, select, table
 from db.schema import bot_forecast_snapshots as snaps
 from db.schema import reps
 from errors import UserError
+from i18n import _
 from metrics.asof import as_of_statement, moment_params
 from metrics.compile import DIM_PREFIX, Window, deal_query
 from metrics.forecast_snapshots import week_moment
 from metrics.model import as_decimal
-from metrics.periods import Period, day_after_start
+from metrics.periods import Period, day_after_start, format_day
 from metrics.scopes import Scope
 
 MEASURES = ("won_amount", "commit_amount", "best_case_amount")
@@ -103,7 +104,7 @@ def _call_ids(conn: Connection, scope: Scope, dims: tuple[str, ...], keys: list[
         names = [k[0] for k in keys]
         found = conn.execute(select(reps.c.name, reps.c.id).where(reps.c.name.in_(names))).all()
         counts = defaultdict(int)
-        for name, _ in found:
+        for name, _rep in found:
             counts[name] += 1
         return {(name,): rep_id for name, rep_id in found if counts[name] == 1}
     return {}
@@ -111,10 +112,10 @@ def _call_ids(conn: Connection, scope: Scope, dims: tuple[str, ...], keys: list[
 
 def run_accuracy(conn, ctx, period: Period, scope: Scope, dims, today, cache, run_query, moments=None):
     if moments and len(moments) > 1:
-        raise UserError("Forecast accuracy is measured at one point: give one --as-of, not a trend.")
+        raise UserError(_("Forecast accuracy is measured at one point: give one --as-of, not a trend."))
     if period.end >= today:
-        raise UserError(f"Forecast accuracy is for a finished period, and {period.label} ends {period.end}: "
-                        "ask for last quarter, or an earlier one.")
+        raise UserError(_("Forecast accuracy is for a finished period, and {period} ends {date}: ask for last "
+                          "quarter, or an earlier one.").format(period=period.label, date=format_day(period.end)))
     point = moments[0] if moments else midpoint(period)
     end = period_end_moment(period)
     snapshot = None if dims else stored_snapshot(conn, scope, period, point)
@@ -134,7 +135,7 @@ def run_accuracy(conn, ctx, period: Period, scope: Scope, dims, today, cache, ru
         if snapshot is not None:
             commit, best = snapshot["commit"], snapshot["best_case"]
         else:
-            _, commit, best = _roll_ups(at[key].get(point, {}))
+            _total, commit, best = _roll_ups(at[key].get(point, {}))
         call = calls.get(call_ids.get(key))
         acc, bias = ratio(commit, actual)
         best_acc, best_bias = ratio(best, actual)

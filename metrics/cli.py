@@ -126,8 +126,8 @@ def _moments(args, settings: Settings, today: date) -> datetime | tuple[datetime
     """--as-of D: one moment; --trend weekly|monthly [--points N]: the ends of the last N weeks or months."""
     trend, as_of = getattr(args, "trend", None), getattr(args, "as_of", None)
     if trend and as_of:
-        raise MomentError("Ask either --as-of or --trend, not both: a trend's points are the ends of the last "
-                          "weeks or months.")
+        raise MomentError(_("Ask either --as-of or --trend, not both: a trend's points are the ends of the last "
+                            "weeks or months."))
     if trend:
         points = args.points or DEFAULT_POINTS[trend]
         return trend_moments(trend, points, datetime.now(settings.tz), settings.tz)

@@ -26,15 +26,15 @@ ESTIMATE = "Estimates, not a payroll figure: sales ops confirms every payout."
 def _load(args, settings: Settings) -> int:
     path = Path(args.file)
     if not path.is_file():
-        raise UserError(f"there is no file {args.file!r}.")
+        raise UserError(_("there is no file {file!r}.").format(file=args.file))
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise CompPlanError(f"cannot read {args.file!r}: {exc}") from None
+        raise CompPlanError(_("cannot read {file!r}: {problem}").format(file=args.file, problem=exc)) from None
     try:
         effective = date.fromisoformat(args.effective) if args.effective else local_today(settings)
     except ValueError:
-        raise UserError(f"--from must be a date like 2026-01-01, not {args.effective!r}.") from None
+        raise UserError(_("--from must be a date like 2026-01-01, not {text!r}.").format(text=args.effective)) from None
     engine = get_engine(settings.database_url)
     with engine.begin() as conn:
         version, new = store_version(conn, text, str(path), effective, datetime.now(UTC))

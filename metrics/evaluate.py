@@ -14,13 +14,14 @@ import pandas as pd
 from sqlalchemy import Connection, Select
 
 from errors import UserError
+from i18n import _
 from metrics import special
 from metrics.asof import as_of_statement, moment_params
 from metrics.cache import ResultCache, default_cache
 from metrics.compile import DIM_PREFIX, Window, deal_and_quota_query, deal_query, quota_query, render_sql
 from metrics.currency import rate_on, to_display
 from metrics.model import DEAL_MEASURES, DIMENSIONS, METRICS, MISSING_RATES, Ctx, Metric, as_decimal
-from metrics.periods import Period
+from metrics.periods import Period, format_day
 from metrics.scopes import Scope
 
 CENT = Decimal("0.01")
@@ -69,8 +70,13 @@ def metric_definition(name: str) -> Metric | special.SpecialMetric:
     if key in special.SPECIAL_METRICS:
         return special.SPECIAL_METRICS[key]
     close = difflib.get_close_matches(key, ALL_METRIC_NAMES, n=1, cutoff=0.6)
-    hint = f" Did you mean {close[0]!r}?" if close else ""
-    raise MetricError(f"There is no metric called {name!r}.{hint} Metrics: {', '.join(ALL_METRIC_NAMES)}.")
+    message = _("There is no metric called {name!r}.").format(name=name) + _did_you_mean(close)
+    raise MetricError(message + " " + _("Metrics: {names}.").format(names=", ".join(ALL_METRIC_NAMES)))
+
+
+def _did_you_mean(close: list[str]) -> str:
+    """" Did you mean 'x'?" in the language being spoken, or nothing without a close match."""
+    return " " + _("Did you mean {options}?").format(options=repr(close[0])) if close else ""
 
 
 def parse_dimensions(text: str | tuple[str, ...] | None, allowed: tuple[str, ...]) -> tuple[str, ...]:
@@ -85,9 +91,9 @@ def parse_dimensions(text: str | tuple[str, ...] | None, allowed: tuple[str, ...
             continue
         if name not in accepted:
             close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.6)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise MetricError(f"Cannot break this metric down by {raw.strip()!r}.{hint} "
-                              f"Dimensions: {', '.join(a for a in allowed if a != 'rep_id')}.")
+            message = _("Cannot break this metric down by {name!r}.").format(name=raw.strip()) + _did_you_mean(close)
+            raise MetricError(message + " " + _("Dimensions: {names}.").format(
+                names=", ".join(a for a in allowed if a != "rep_id")))
         if name not in out:
             out.append(name)
     return tuple(out)
@@ -110,9 +116,10 @@ def in_currency(conn: Connection, result: MetricResult, currency: str | None, to
         return result
     rate = rate_on(conn, code, today)
     if rate is None:
-        raise CurrencyError(f"There is no exchange rate for {code} valid today ({today}), so I can't show this in "
-                            f"{code}. Amounts are in {result.org_currency}; sales ops can import rates "
-                            "(`exchange_rates` in the mapping) or sync them from the CRM.")
+        raise CurrencyError(_("There is no exchange rate for {currency} valid today ({date}), so I can't show this "
+                              "in {currency}. Amounts are in {org_currency}; sales ops can import rates "
+                              "(`exchange_rates` in the mapping) or sync them from the CRM.").format(
+            currency=code, date=format_day(today), org_currency=result.org_currency))
     keys = money_keys(result)
     for row in result.rows:
         for key in keys:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from config import Settings
 from db.engine import get_engine
 from errors import UserError
+from i18n import _
 from metrics.forecast_snapshots import backfill_moments, take_snapshots
 
 MAX_QUARTERS = 40
@@ -15,7 +16,8 @@ MAX_QUARTERS = 40
 
 def run_forecast_command(args, settings: Settings) -> int:
     if not 1 <= args.quarters <= MAX_QUARTERS:
-        raise UserError(f"--quarters is 1 to {MAX_QUARTERS}, not {args.quarters}.")
+        raise UserError(_("--quarters is 1 to {most}, not {quarters}.").format(most=MAX_QUARTERS,
+                                                                                 quarters=args.quarters))
     now = datetime.now(UTC)
     moments = backfill_moments(now, settings.tz, args.quarters, settings.fiscal_year_start_month)
     started = time.perf_counter()

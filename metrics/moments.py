@@ -115,9 +115,9 @@ def trend_moments(grain: str, points: int, now: datetime, tz: ZoneInfo) -> tuple
     """The ends of the last `points` weeks (Monday to Sunday) or calendar months where the org is, oldest first;
     the current one ends now."""
     if grain not in TREND_GRAINS:
-        raise MomentError(f"A trend is weekly or monthly, not {grain!r}.")
+        raise MomentError(_("A trend is weekly or monthly, not {grain!r}.").format(grain=grain))
     if not 2 <= points <= MAX_POINTS:
-        raise MomentError(f"A trend has 2 to {MAX_POINTS} points, not {points}.")
+        raise MomentError(_("A trend has 2 to {most} points, not {points}.").format(most=MAX_POINTS, points=points))
     today = now.astimezone(tz).date()
     ends = []
     if grain == "weekly":
@@ -125,7 +125,7 @@ def trend_moments(grain: str, points: int, now: datetime, tz: ZoneInfo) -> tuple
         ends = [sunday - timedelta(weeks=k) for k in range(points)]
     else:
         first = today.replace(day=1)
-        for _ in range(points):
+        for _point in range(points):
             nxt = (first + timedelta(days=32)).replace(day=1)
             ends.append(nxt - timedelta(days=1))
             first = (first - timedelta(days=1)).replace(day=1)

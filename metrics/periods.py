@@ -16,6 +16,7 @@ import calendar
 import difflib
 import functools
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -29,18 +30,31 @@ ALL_TIME_START = date(1900, 1, 1)
 ALL_TIME_END = date(9999, 12, 31)
 MIN_YEAR, MAX_YEAR = 1900, 9999
 
-# Short examples of every accepted form, shown in error messages (and by `/sales help`).
+# Short examples of every accepted form, shown in error messages. The ones in words are translated into the
+# asker's language (each translation is a phrase the bot reads: tests/test_error_languages.py); the rest are the
+# same in every language.
 ACCEPTED_FORMS = (
-    "today", "yesterday", "this week", "last month", "next quarter", "this year", "q3", "q3 2026", "2026-q3",
-    "fy2027", "fy2027 q1", "2026-10", "oct 2026", "2026", "ytd", "qtd", "mtd", "last 30 days", "next 90 days",
-    "2026-07-01", "2026-07-01..2026-09-30", "all",
+    N_("today"), N_("yesterday"), N_("this week"), N_("last month"), N_("next quarter"), N_("this year"), "q3",
+    "q3 2026", "2026-q3", "fy2027", "fy2027 q1", "2026-10", N_("oct 2026"), "2026", "ytd", "qtd", "mtd",
+    N_("last 30 days"), N_("next 90 days"), "2026-07-01", "2026-07-01..2026-09-30", "all",
 )
 
 _MONTH_ABBR = ("", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 def accepted_forms_text() -> str:
-    return "Periods look like: " + ", ".join(ACCEPTED_FORMS) + "."
+    """The accepted forms, for error messages, in the language being spoken."""
+    return _("Periods look like: {forms}.").format(forms=", ".join(_(form) for form in ACCEPTED_FORMS))
+
+
+def _outside_years(year: int) -> PeriodError:
+    return PeriodError(_("{year} is outside the years this bot knows ({first} to {last}).").format(
+        year=year, first=MIN_YEAR, last=MAX_YEAR))
+
+
+def _outside_calendar(phrase: str, *, text: str | None = None) -> PeriodError:
+    return PeriodError(_('"{phrase}" falls outside the calendar this bot knows (years {first} to {last}).').format(
+        phrase=phrase, first=MIN_YEAR, last=MAX_YEAR), text=text)
 
 
 class PeriodError(UserError):
@@ -119,6 +133,20 @@ def _month_abbr(month: int) -> str:
     from babel.dates import get_month_names
 
     return get_month_names("abbreviated", locale=lang)[month]
+
+
+def _weekday_name(weekday: int) -> str:
+    """The weekday's name (0 = Monday) in the language being spoken ("Friday", "Jumat", "venerdì")."""
+    from babel.dates import get_day_names
+
+    return get_day_names("wide", locale=current_locale())[weekday]
+
+
+def _either(options: Iterable[str]) -> str:
+    """'"a" or "b"' in the language being spoken ('"a" atau "b"', '"a" o "b"')."""
+    from babel.lists import format_list
+
+    return format_list(list(options), style="or", locale=current_locale())
 
 
 def format_day(d: date) -> str:
@@ -244,7 +272,8 @@ class Period:
                 raise OverflowError
             return Period(s, e, format_range(s, e), None, sm)
         except (OverflowError, ValueError):
-            raise PeriodError(f"There is no period before {self.label} to compare with.") from None
+            raise PeriodError(_("There is no period before {period} to compare with.").format(
+                period=self.label)) from None
 
     def to_dict(self) -> dict[str, str]:
         return {"start": self.start.isoformat(), "end": self.end.isoformat(), "label": self.label}
@@ -270,7 +299,8 @@ class Period:
             if self.grain in ("month", "quarter", "year"):
                 end = _month_end(end)
         except OverflowError:
-            raise PeriodError(f"There is no period a year before {self.label} to compare with.") from None
+            raise PeriodError(_("There is no period a year before {period} to compare with.").format(
+                period=self.label)) from None
         if self.grain == "quarter":
             label = quarter_label(*fiscal_quarter_of(start, sm))
         elif self.grain == "year":
@@ -628,14 +658,15 @@ def _year(digits: str, *, two_digit_ok: bool) -> int | None:
         return None
     y = int(digits)
     if not MIN_YEAR <= y <= MAX_YEAR:
-        raise PeriodError(f"{y} is outside the years this bot knows ({MIN_YEAR} to {MAX_YEAR}).")
+        raise _outside_years(y)
     return y
 
 
 def _quarter_number(digits: str) -> int:
     q = int(digits)
     if not 1 <= q <= 4:
-        raise PeriodError(f"There is no Q{q}: a fiscal year has quarters Q1 to Q4. " + accepted_forms_text())
+        raise PeriodError(_("There is no Q{quarter}: a fiscal year has quarters Q1 to Q4.").format(quarter=q)
+                          + " " + accepted_forms_text())
     return q
 
 
@@ -667,9 +698,9 @@ def _numeric_date(tok: _Tok, today: date) -> date:
     try:
         return calendar_day(day, month, year, today)
     except ValueError:
-        order = "dd/mm/yyyy" if tok.day_first else "mm/dd/yyyy"
-        raise PeriodError(f"{tok.text} is not a date (you write dates as {order}, or 2026-07-01). "
-                          + accepted_forms_text()) from None
+        order = _("dd/mm/yyyy") if tok.day_first else _("mm/dd/yyyy")
+        raise PeriodError(_("{text} is not a date (you write dates as {order}, or 2026-07-01).").format(
+            text=tok.text, order=order) + " " + accepted_forms_text()) from None
 
 
 def _iso(tok: _Tok, today: date) -> tuple[date, date]:
@@ -680,17 +711,19 @@ def _iso(tok: _Tok, today: date) -> tuple[date, date]:
     if tok.kind == "isomonth":
         y, m = parts
         if not 1 <= m <= 12:
-            raise PeriodError(f"{tok.text} is not a month: months run from 01 to 12. " + accepted_forms_text())
+            raise PeriodError(_("{text} is not a month: months run from 01 to 12.").format(text=tok.text)
+                              + " " + accepted_forms_text())
         if not MIN_YEAR <= y <= MAX_YEAR:
-            raise PeriodError(f"{y} is outside the years this bot knows ({MIN_YEAR} to {MAX_YEAR}).")
+            raise _outside_years(y)
         start = date(y, m, 1)
         return start, _month_end(start)
     try:
         d = date(*parts)
     except ValueError:
-        raise PeriodError(f"{tok.text} is not a date (dates look like 2026-07-01). " + accepted_forms_text()) from None
+        raise PeriodError(_("{text} is not a date (dates look like 2026-07-01).").format(text=tok.text)
+                          + " " + accepted_forms_text()) from None
     if d.year < MIN_YEAR:
-        raise PeriodError(f"{d.year} is outside the years this bot knows ({MIN_YEAR} to {MAX_YEAR}).")
+        raise _outside_years(d.year)
     return d, d
 
 
@@ -739,8 +772,8 @@ def _rolling(word: str, n: int | None, unit: str, today: date, sm: int) -> Perio
     count = 1 if n is None else n
     label = _(PAST_LABELS[unit]) if n is None else rolling_label(word in ("last", "past"), count, unit)
     if count < 1:
-        label = f"{word} {count} {unit}s"
-        raise PeriodError(f'"{label}" is empty: the count must be at least 1, as in "last 30 days".')
+        raise PeriodError(_('"{period}" is empty: the count must be at least 1, as in "{example}".').format(
+            period=label, example=rolling_label(True, 30, "day")))
     months = {"month": 1, "quarter": 3, "year": 12}.get(unit)
     if word in ("last", "past"):
         end = today
@@ -827,8 +860,8 @@ def _match(items: list[tuple[str, _Tok]], today: date, sm: int, *, in_text: bool
         except ValueError:
             if in_text:
                 return None
-            raise PeriodError(f'"{" ".join(t.text for t in toks)}" is not a day on the calendar. '
-                              + accepted_forms_text()) from None
+            raise PeriodError(_('"{phrase}" is not a day on the calendar.').format(
+                phrase=" ".join(t.text for t in toks)) + " " + accepted_forms_text()) from None
         return day_period(d, fiscal_year_start_month=sm)
 
     if s in ("isodate", "isomonth"):
@@ -840,8 +873,8 @@ def _match(items: list[tuple[str, _Tok]], today: date, sm: int, *, in_text: bool
         first, last = toks[0], toks[-1]
         start, end = _iso(first, today)[0], _iso(last, today)[1]
         if start > end:
-            raise PeriodError(f"The range {first.text}..{last.text} starts after it ends; "
-                              f"put the earlier date first, as in 2026-07-01..2026-09-30.")
+            raise PeriodError(_("The range {first}..{last} starts after it ends; put the earlier date first, as in "
+                                "2026-07-01..2026-09-30.").format(first=first.text, last=last.text))
         return Period(start, end, format_range(start, end), None, sm)
 
     if s == "alltime" or (s == "all" and not in_text):
@@ -894,11 +927,12 @@ def _weekday(m: re.Match, today: date) -> Period:
         d = today + timedelta(days=(target - today.weekday()) % 7 or 7)
     else:
         d = today - timedelta(days=back)  # the most recent one, today included
-    name = _WEEKDAY_NAMES[target]
+    name = _weekday_name(target)
     if m["since"]:
         if d > today:
-            raise PeriodError(f"{name}, {format_day(d)} is still to come, so there is nothing since then yet.")
-        return Period(d, today, f"since {name} ({format_range(d, today)})")
+            raise PeriodError(_("{weekday}, {date} is still to come, so there is nothing since then yet.").format(
+                weekday=name, date=format_day(d)))
+        return Period(d, today, _("since {weekday} ({dates})").format(weekday=name, dates=format_range(d, today)))
     return Period(d, d, f"{name} ({format_day(d)})", "day")
 
 
@@ -913,10 +947,18 @@ def _to_end_intl(m: re.Match, today: date, sm: int) -> Period:
     return _to_end_of(intl.RELATIVE.get(rel, rel), intl.UNITS[m["unit"].lower()], today, sm)
 
 
+_TO_END_OF = {"week": N_("from today to the end of the week"), "month": N_("from today to the end of the month"),
+              "quarter": N_("from today to the end of the quarter"), "year": N_("from today to the end of the year")}
+_TO_END_OF_NEXT = {"week": N_("from today to the end of next week"),
+                   "month": N_("from today to the end of next month"),
+                   "quarter": N_("from today to the end of next quarter"),
+                   "year": N_("from today to the end of next year")}
+
+
 def _to_end_of(rel: str, unit: str, today: date, sm: int) -> Period:
     end = _relative(rel, unit, today, sm).end
-    what = "the end of next " + unit if rel == "next" else "the end of the " + unit
-    return Period(today, end, f"from today to {what} ({format_range(today, end)})", None, sm)
+    label = _((_TO_END_OF_NEXT if rel == "next" else _TO_END_OF)[unit])
+    return Period(today, end, f"{label} ({format_range(today, end)})", None, sm)
 
 
 def _whole_phrase(text: str, today: date, sm: int) -> tuple[Period, int, int] | None:
@@ -929,8 +971,7 @@ def _whole_phrase(text: str, today: date, sm: int) -> tuple[Period, int, int] | 
             try:
                 period = read(m)
             except (OverflowError, ValueError):
-                raise PeriodError(f'"{m[0]}" falls outside the calendar this bot knows '
-                                  f"(years {MIN_YEAR} to {MAX_YEAR}).") from None
+                raise _outside_calendar(m[0]) from None
             return replace(period, fiscal_year_start_month=sm), m.start(), m.end()
     return None
 
@@ -956,7 +997,7 @@ def parse_period(text: str, today: date, fiscal_year_start_month: int = 1) -> Pe
     _check_start_month(fiscal_year_start_month)
     raw = " ".join((text or "").split())
     if not raw:
-        raise PeriodError("No period given. " + accepted_forms_text(), text=text)
+        raise PeriodError(_("No period given.") + " " + accepted_forms_text(), text=text)
     if m := re.fullmatch(rf"({_SINCE_LEAD})(.+)", raw, re.IGNORECASE):
         return since(parse_period(m[2], today, fiscal_year_start_month), today)
     whole = _whole_phrase(raw, today, fiscal_year_start_month)
@@ -968,8 +1009,7 @@ def parse_period(text: str, today: date, fiscal_year_start_month: int = 1) -> Pe
         try:
             period = _match(items, today, fiscal_year_start_month)
         except (OverflowError, ValueError):
-            raise PeriodError(f'"{raw}" falls outside the calendar this bot knows '
-                              f"(years {MIN_YEAR} to {MAX_YEAR}).", text=text) from None
+            raise _outside_calendar(raw, text=text) from None
         if period is not None:
             return period
     raise _not_understood(raw, toks, today, fiscal_year_start_month)
@@ -1029,14 +1069,14 @@ def _not_understood(raw: str, toks: list[_Tok], today: date, sm: int) -> PeriodE
     hints = []
     canons = [t.canon for t in toks]
     if "fy" in canons:
-        hints.append("A fiscal year is written fy2027, fy27 or fy 2027, and a quarter of it fy2027 q1.")
+        hints.append(_("A fiscal year is written fy2027, fy27 or fy 2027, and a quarter of it fy2027 q1."))
     elif "q" in canons:
-        hints.append("A quarter is written q3 (this fiscal year), q3 2026 or fy2027 q1.")
-    message = f'I couldn\'t understand the period "{raw}".'
+        hints.append(_("A quarter is written q3 (this fiscal year), q3 2026 or fy2027 q1."))
+    message = _('I couldn\'t understand the period "{text}".').format(text=raw)
     if hints:
         message += " " + " ".join(hints)
     if suggestions:
-        message += " Did you mean " + " or ".join(f'"{s}"' for s in suggestions) + "?"
+        message += " " + _("Did you mean {options}?").format(options=_either(f'"{s}"' for s in suggestions))
     message += " " + accepted_forms_text()
     return PeriodError(message, text=raw, suggestion=suggestions[0] if suggestions else None)
 
@@ -1076,8 +1116,7 @@ def _find(text: str, today: date, sm: int) -> tuple[Period, int, int, int] | Non
             except PeriodError as exc:
                 result = exc
             except (OverflowError, ValueError):
-                result = PeriodError(f'"{text[toks[i].start: last.end]}" falls outside the calendar this bot '
-                                     f"knows (years {MIN_YEAR} to {MAX_YEAR}).")
+                result = _outside_calendar(text[toks[i].start: last.end])
             if result is None:
                 continue
             key = (j - i + 1, -i)

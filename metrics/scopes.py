@@ -122,17 +122,15 @@ def _viewer_from_row(row) -> Viewer:
 def viewer_by_email(conn: Connection, email: str) -> Viewer:
     row = conn.execute(select(reps).where(func.lower(reps.c.email) == email.strip().lower())).first()
     if row is None:
-        raise UnknownViewer(
-            f"No rep with the email {email!r} is in the sales database, so there is nothing to show. "
-            "Ask sales ops to add you (or check the address)."
-        )
+        raise UnknownViewer(_("No rep with the email {email!r} is in the sales database, so there is nothing to "
+                              "show. Ask sales ops to add you (or check the address).").format(email=email))
     return _viewer_from_row(row)
 
 
 def viewer_by_id(conn: Connection, rep_id: int) -> Viewer:
     row = conn.execute(select(reps).where(reps.c.id == rep_id)).first()
     if row is None:
-        raise UnknownViewer("That person is no longer in the sales database.")
+        raise UnknownViewer(_("That person is no longer in the sales database."))
     return _viewer_from_row(row)
 
 

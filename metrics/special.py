@@ -15,7 +15,7 @@ from sqlalchemy import and_, case, func, select, union_all
 
 from db.schema import bot_stage_entries, opportunities, opportunity_history, stages
 from errors import UserError
-from i18n import N_
+from i18n import N_, _
 from metrics.accuracy import run_accuracy
 from metrics.activity_metrics import run_activities, run_deals_created, run_pipeline_created
 from metrics.compile import DIM_PREFIX, Window, deal_query
@@ -52,7 +52,8 @@ class SpecialMetric:
         if self.takes_moments:
             queries, rows = self.run(conn, ctx, period, scope, dims, today, cache, run_and_keep, moments)
         elif moments:
-            raise UserError(f"{self.label} cannot be asked as of a past date; ask it without --as-of or --trend.")
+            raise UserError(_("{metric} cannot be asked as of a past date; ask it without --as-of or --trend.").format(
+                metric=_(self.label)))
         else:
             queries, rows = self.run(conn, ctx, period, scope, dims, today, cache, run_and_keep)
         for row in rows:

@@ -34,6 +34,7 @@ from sqlalchemy import and_, case, func, not_, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from errors import UserError
+from i18n import _
 from metrics.asof import deal_states, moment_params, swap_deals
 from metrics.compile import DIM_PREFIX, END, START, Window, deal_from, params, scope_condition
 from metrics.currency import rate_missing
@@ -142,7 +143,7 @@ def run_waterfall(conn, ctx, period, scope, dims, today, cache, run_query, momen
     else:
         first, second = moments_of(period, datetime.now(UTC), tz, moments[-1] if moments else None)
     if first > second:
-        raise UserError("The waterfall's first moment must come before its second.")
+        raise UserError(_("The waterfall's first moment must come before its second."))
     by = tuple(x for x in dims if x != "bucket")
     query = (waterfall_statement(ctx, scope.kind, by),
              {**params(Window(period.start, period.end, today), scope), **moment_params((first, second))})

@@ -24,11 +24,11 @@ from sqlalchemy import func, inspect, select, text
 
 from config import Settings
 from errors import UserError
-from i18n import _, ngettext
+from i18n import N_, _, ngettext
 from render.format import day_text
 
-NEEDS_SLACK = ("Sending digests needs the Slack settings: set SLACK_BOT_TOKEN (and SLACK_API_URL if Slack is "
-               "reached through a proxy). Use --dry-run to see the digests without sending them.")
+NEEDS_SLACK = N_("Sending digests needs the Slack settings: set SLACK_BOT_TOKEN (and SLACK_API_URL if Slack is "
+                 "reached through a proxy). Use --dry-run to see the digests without sending them.")
 
 
 def parse_day(text_: str | None, settings: Settings) -> date | None:
@@ -42,8 +42,8 @@ def parse_day(text_: str | None, settings: Settings) -> date | None:
     try:
         return date.fromisoformat(word)
     except ValueError:
-        raise UserError(f"--date wants a date like 2026-03-10 (or today, yesterday, tomorrow), not {text_!r}.") \
-            from None
+        raise UserError(_("--date wants a date like 2026-03-10 (or today, yesterday, tomorrow), not {text!r}.")
+                        .format(text=text_)) from None
 
 
 def _json_default(value):
@@ -60,7 +60,7 @@ def run_digest_command(args, settings: Settings, out=None, err=None, slack_clien
 
     out, err = out or sys.stdout, err or sys.stderr
     if not args.dry_run and not settings.slack_bot_token:
-        raise UserError(NEEDS_SLACK)
+        raise UserError(_(NEEDS_SLACK))
     day = parse_day(args.date, settings)
     engine = get_engine(settings.database_url)
     if args.to:
@@ -68,18 +68,19 @@ def run_digest_command(args, settings: Settings, out=None, err=None, slack_clien
             row = conn.execute(select(reps.c.name, reps.c.role, reps.c.active)
                                .where(func.lower(reps.c.email) == args.to.strip().lower())).first()
         if row is None:
-            raise UserError(f"No one with the email {args.to!r} is in the sales database.")
+            raise UserError(_("No one with the email {email!r} is in the sales database.").format(email=args.to))
         if row.role not in DIGEST_KINDS:
-            raise UserError(f"{row.name} is a {row.role}: digests go to managers (morning) and execs (weekly).")
+            raise UserError(_("{name} is a {role}: digests go to managers (morning) and execs (weekly).").format(
+                name=row.name, role=row.role))
         if not row.active:
-            raise UserError(f"{row.name} is inactive, so gets no digest.")
+            raise UserError(_("{name} is inactive, so gets no digest.").format(name=row.name))
     if args.dry_run:
         from slack_sdk import WebClient
 
         client = WebClient(token="dry-run")  # never called: a dry run talks to no one
     else:
         if slack_client is None:
-            raise UserError("Sending a digest needs a Slack client; run it through `python bot.py digest`.")
+            raise UserError(_("Sending a digest needs a Slack client; run it through `python bot.py digest`."))
         client = slack_client(settings)
     ctx = JobContext.build(engine, settings, client)
     summary = run_digests(ctx, datetime.now(UTC), day=day, whenever=bool(args.all or args.to),

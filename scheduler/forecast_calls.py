@@ -30,6 +30,7 @@ from config import Settings
 from db.schema import bot_forecast_calls as calls_t
 from db.schema import quotas, reps
 from errors import UserError
+from i18n import _
 from metrics.evaluate import evaluate
 from metrics.periods import Period
 from metrics.scopes import Scope
@@ -73,15 +74,15 @@ def parse_amount(text: str | None) -> Decimal:
     raw = (text or "").strip()
     m = _MONEY.match(raw)
     if not m:
-        raise UserError("Enter an amount such as 125000, 125,000 or 125k.")
+        raise UserError(_("Enter an amount such as 125000, 125,000 or 125k."))
     cents = m.group(2) or ""
     value = Decimal(m.group(1).replace(",", "") + cents)
     unit = (m.group(3) or "").lower()
     value *= {"k": 1000, "m": 1000000}.get(unit, 1)
     if value != value.quantize(CENT):
-        raise UserError("Amounts go to the cent at most.")
+        raise UserError(_("Amounts go to the cent at most."))
     if value >= MAX_AMOUNT:
-        raise UserError("That amount is too large.")
+        raise UserError(_("That amount is too large."))
     return value.quantize(CENT)
 
 
@@ -348,8 +349,8 @@ def sum_pairs(pairs) -> tuple[Decimal, Decimal] | None:
 
 
 def no_quota(quarter_label: str) -> str:
-    return (f"Forecast calls are for reps and managers with a quota in {quarter_label}, and you have none, so there "
-            "is nothing to call. `/sales calls` shows the roll-up you may see.")
+    return _("Forecast calls are for reps and managers with a quota in {quarter}, and you have none, so there is "
+             "nothing to call. `/sales calls` shows the roll-up you may see.").format(quarter=quarter_label)
 
 
 def call_form(engine: Engine, settings: Settings, org: Org, caller: Caller, now: datetime) -> CallForm:

@@ -77,6 +77,15 @@ def test_sending_needs_slack_settings(db, env, capsys):
     assert ledger_rows(db) == 0
 
 
+def test_the_command_line_speaks_default_locale(db, env, capsys):
+    build_org(db.engine)
+    env.setenv("DEFAULT_LOCALE", "it")
+    assert bot.main(["digest", "--dry-run", "--to", "nobody@example.com"]) == 1
+    assert "Nessuno con l'email 'nobody@example.com' è nel database delle vendite." in capsys.readouterr().err
+    assert bot.main(["digest", "--all"]) == 1
+    assert "Per inviare i digest servono le impostazioni di Slack" in capsys.readouterr().err
+
+
 def test_sending_goes_through_the_ledger(db, env, fake_slack, capsys):
     build_org(db.engine, fake_slack)
     env.setenv("SLACK_BOT_TOKEN", "xoxb-test")

@@ -426,3 +426,16 @@ def test_manager_digest_lists_missing_calls_and_exec_digest_compares_calls(bot):
             "quota $8,000") in text
     assert ("• Max Manager's team: calls $7,500 commit · $10,000 best case | system $8,000 commit · $9,000 best case"
             " | quota $18,000") in text
+
+
+def test_a_bad_amount_is_refused_in_the_askers_language(bot):
+    """Ann speaks Italian: the modal's field error is Italian, and nothing is stored."""
+    at(bot, utc(MONDAY, 15, 30))
+    _, said = ask(bot, "UANN", "settings language it")
+    assert "Italiano" in said
+    for commit, error in (("abc", "Inserisci un importo come 125000"),
+                          ("5000.123", "Gli importi arrivano al massimo al centesimo.")):
+        reply = submit(bot, "UANN", commit, "6000")
+        assert reply.status == 200 and reply.json()["response_action"] == "errors"
+        assert reply.json()["errors"][COMMIT_BLOCK].startswith(error), reply.json()
+    assert call_rows(bot, "A") == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from handlers.deps import BotDeps
 from handlers.reply import answer_for, message_for, send_chart
+from i18n import _
 
 
 def register(app, deps: BotDeps) -> None:
@@ -17,7 +18,7 @@ def register(app, deps: BotDeps) -> None:
             respond(response_type="ephemeral", replace_original=False, **message_for(deps, answer))
             return
         answer.actions = [a for a in answer.actions if a.kind not in ("share", "chart", "csv")]
-        answer.context.append(f"shared by <@{user_id}>")
+        answer.context.append(_("shared by {user}").format(user=f"<@{user_id}>"))
         message = message_for(deps, answer)
         client.chat_postMessage(channel=channel, **message)
         send_chart(client, answer, user_id=user_id, channel_id=channel, public=True)
