@@ -19,7 +19,9 @@ from zoneinfo import ZoneInfo
 from assistant import vocabulary as v
 from assistant import vocabulary_intl as intl
 from assistant.reading_words import dimension_name, intent_name, option_name
+from errors import UserError
 from i18n import N_, _, current_locale
+from i18n.amounts import AmountUnclear, read_number
 from metrics.moments import extract_moment
 from metrics.periods import Period, PeriodError, all_time, extract_period, parse_period
 
@@ -36,7 +38,7 @@ READ_FOR = N_("{reading} (for “{word}”)")
 NO_INTENT_NOTE = N_("help (I did not recognise what you asked for)")
 _TOKEN = re.compile(r"<[@#!][^>]+>|[$#]?[\w.@'’+/%$-]*[\w%$]|[%$]")
 _INTL_UNITS = "|".join(sorted(intl.UNITS, key=len, reverse=True))
-_AMOUNT = (r"\$?\s?(?P<{n}>\d{{1,3}}(?:,\d{{3}})+|\d+(?:\.\d+)?)\s?(?P<{u}>million|thousand|grand|"
+_AMOUNT = (r"(?:\$|€|rp\.?)?\s?(?P<{n}>\d[\d.,]*\d|\d)\s?(?P<{u}>million|thousand|grand|"
            + _INTL_UNITS + r"|k|mm|mn|bn|b)?")
 _MIN_WORDS = (r"over|above|more than|greater than|bigger than|larger than|at least|north of|exceeding|upwards of|>=|>|"
               + intl.MIN_WORDS)
@@ -152,16 +154,32 @@ def _tokens(text: str) -> list[_Tok]:
 
 
 def _money(digits: str, unit: str | None) -> Decimal:
-    return Decimal(digits.replace(",", "")) * _UNITS.get((unit or "").lower(), 1)
+    return read_number(digits, digits) * _UNITS.get((unit or "").lower(), 1)
 
 
 def _is_amount(digits: str, unit: str | None, text: str) -> bool:
-    return bool(unit) or "$" in text or Decimal(digits.replace(",", "")) >= 1000
+    """An amount when it has a unit or a currency sign or is 1,000 or more; digits that read as no number (a date
+    such as 1.10.2026) are not one. Digits that read as two amounts raise AmountUnclear."""
+    try:
+        value = read_number(digits, digits)
+    except AmountUnclear:
+        raise
+    except UserError:
+        return False
+    return bool(unit) or any(sign in text.lower() for sign in ("$", "€", "rp")) or value >= 1000
 
 
 def _take_amounts(text: str, req: Request) -> str:
-    """Amount filters ("over 100k", "under $5,000", "between 50k and 100k", "250k+") out of the text."""
+    """Amount filters ("over 100k", "under $5,000", "between 50k and 100k", "250k+", "oltre 125.000") out of the
+    text; an amount that reads two ways becomes the request's problem."""
     def repl(m: re.Match) -> str:
+        try:
+            return read(m)
+        except AmountUnclear as exc:
+            req.problem = req.problem or str(exc)
+            return " "
+
+    def read(m: re.Match) -> str:
         if m["a"] is not None and _is_amount(m["a"], m["ua"], m[0]):
             key = "amount_min" if re.fullmatch(_MIN_WORDS, m["op"].lower()) else "amount_max"
             req.filters[key] = _money(m["a"], m["ua"])

@@ -31,6 +31,7 @@ from db.schema import bot_forecast_calls as calls_t
 from db.schema import quotas, reps
 from errors import UserError
 from i18n import _
+from i18n.amounts import read_number
 from metrics.evaluate import evaluate
 from metrics.periods import Period
 from metrics.scopes import Scope
@@ -42,7 +43,12 @@ from scheduler.recipients import recipients
 CALLER_ROLES = ("rep", "manager")
 CENT = Decimal("0.01")
 MAX_AMOUNT = Decimal("1000000000000")
-_MONEY = re.compile(r"^\$?\s*(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?\s*(k|m)?$", re.IGNORECASE)
+# An amount as people type it: a currency sign or code before or after, digits with marks, a unit word.
+_CURRENCY = r"(?:\$|€|£|rp\.?|usd|eur|idr|gbp)"
+_UNIT = r"k|m|rb|ribu|jt|juta|mila|mln|mio"
+_AMOUNT = re.compile(rf"^{_CURRENCY}?\s*(?P<number>\d[\d.,]*)\s*(?P<unit>{_UNIT})?\s*{_CURRENCY}?$")
+UNITS = {"k": 1000, "rb": 1000, "ribu": 1000, "mila": 1000, "m": 1000000, "jt": 1000000, "juta": 1000000,
+         "mln": 1000000, "mio": 1000000}
 
 
 @dataclass(frozen=True)
@@ -70,15 +76,18 @@ def call_week(settings: Settings, tz: ZoneInfo, now: datetime) -> CallWeek:
 
 
 def parse_amount(text: str | None) -> Decimal:
-    """`5000`, `5,000.50`, `$12,500`, `12.5k`, `1.2m` → Decimal to the cent; anything else a UserError."""
-    raw = (text or "").strip()
-    m = _MONEY.match(raw)
+    """An amount typed the asker's way → Decimal to the cent; anything unclear a UserError, never a guess.
+
+    `5000`, `$12,500`, `12.5k`, `1.2m` in English; `125.000`, `1.250,50`, `€ 2,5k`, `1,2 mln` in Italian;
+    `Rp125.000`, `1,5 jt`, `500 rb` in Indonesian. A separator followed by one or two digits is the decimal mark
+    whatever the language (so the form's own `125000.00` reads everywhere); one followed by three digits is read
+    the asker's way, and refused when that would be a decimal mark (`125.000` in English, `125,000` in Italian:
+    125 or 125,000?)."""
+    raw = (text or "").strip().lower().replace("\u00a0", " ").replace("\u202f", " ")
+    m = _AMOUNT.match(raw)
     if not m:
         raise UserError(_("Enter an amount such as 125000, 125,000 or 125k."))
-    cents = m.group(2) or ""
-    value = Decimal(m.group(1).replace(",", "") + cents)
-    unit = (m.group(3) or "").lower()
-    value *= {"k": 1000, "m": 1000000}.get(unit, 1)
+    value = read_number(m.group("number"), raw) * UNITS.get(m.group("unit") or "", 1)
     if value != value.quantize(CENT):
         raise UserError(_("Amounts go to the cent at most."))
     if value >= MAX_AMOUNT:

@@ -26,6 +26,8 @@ from sqlalchemy import select, update
 
 from config import ConfigError, load_settings
 from db.schema import bot_delivery_ledger, bot_forecast_calls, reps
+from errors import UserError
+from i18n import use_locale
 from render.calls import (
     AMOUNT_ACTION,
     BEST_CASE_BLOCK,
@@ -38,7 +40,7 @@ from render.calls import (
 from scheduler.call_reminders import run_call_reminders
 from scheduler.context import JobContext
 from scheduler.digest_content import DigestBuilder, Person
-from scheduler.forecast_calls import call_week
+from scheduler.forecast_calls import call_week, parse_amount
 from scheduler.ledger import DeliveryLedger
 from scheduler.sender import SlackSender
 from tests.fakeslack import (
@@ -434,8 +436,31 @@ def test_a_bad_amount_is_refused_in_the_askers_language(bot):
     _, said = ask(bot, "UANN", "settings language it")
     assert "Italiano" in said
     for commit, error in (("abc", "Inserisci un importo come 125000"),
-                          ("5000.123", "Gli importi arrivano al massimo al centesimo.")):
+                          ("5000,1234", "Gli importi arrivano al massimo al centesimo."),
+                          ("125,000", "Non capisco se 125,000 vuol dire 125 o 125000")):
         reply = submit(bot, "UANN", commit, "6000")
         assert reply.status == 200 and reply.json()["response_action"] == "errors"
         assert reply.json()["errors"][COMMIT_BLOCK].startswith(error), reply.json()
     assert call_rows(bot, "A") == []
+
+
+@pytest.mark.parametrize(("locale", "typed", "amount"), [
+    ("en", "125000", "125000"), ("en", "$12,500", "12500"), ("en", "12.5k", "12500"), ("en", "1.2m", "1200000"),
+    ("en", "1,250,000.5", "1250000.50"), ("en", "125000.00", "125000"), ("en", "USD 4,000.50", "4000.50"),
+    ("it", "125.000", "125000"), ("it", "1.250,50", "1250.50"), ("it", "€ 2,5k", "2500"), ("it", "1,2 mln", "1200000"),
+    ("it", "125000.00", "125000"), ("it", "1.250.000", "1250000"), ("it", "125000 €", "125000"),
+    ("id", "Rp125.000", "125000"), ("id", "1,5 jt", "1500000"), ("id", "500 rb", "500000"), ("id", "99,9", "99.90"),
+])
+def test_an_amount_is_read_the_way_the_asker_writes_numbers(locale, typed, amount):
+    """The form is prefilled as 125000.00, which reads in every language; the rest follows the asker's CLDR marks."""
+    with use_locale(locale):
+        assert parse_amount(typed) == Decimal(amount)
+
+
+@pytest.mark.parametrize(("locale", "typed"), [
+    ("en", "125.000"), ("it", "125,000"), ("id", "125,000"),  # 125 or 125,000? never a guess
+    ("en", "1.2.3"), ("it", "1,25,000"), ("en", "5000.125"), ("it", "-1"), ("en", "12 apples"),
+])
+def test_an_amount_that_could_be_read_two_ways_or_not_at_all_is_refused(locale, typed):
+    with use_locale(locale), pytest.raises(UserError):
+        parse_amount(typed)

@@ -270,3 +270,26 @@ def test_the_examples_offered_read_as_questions_in_their_language(lang):
             req = parse_request(example, TODAY)
             assert req.intent_given and not req.unknown and req.problem is None, (example, req.unknown)
         assert set(closest_examples("xyz pipeline")) <= set(EXAMPLES_BY_LANGUAGE[lang])
+
+
+@pytest.mark.parametrize(("lang", "text", "filters"), [
+    ("it", "trattative oltre 125.000", {"amount_min": 125000}),
+    ("it", "trattative tra 50.000 e 1.250.000,50", {"amount_min": 50000, "amount_max": 1250000.5}),
+    ("id", "deal di atas Rp125.000", {"amount_min": 125000}),
+    ("id", "deal di atas 1,5 jt", {"amount_min": 1500000}),
+    ("en", "deals over 125,000", {"amount_min": 125000}),
+    ("en", "deals under $2.5m", {"amount_max": 2500000}),
+])
+def test_amounts_are_read_the_way_the_askers_language_writes_numbers(lang, text, filters):
+    with use_locale(lang):
+        req = parse_request(text, TODAY)
+    assert {k: float(v) for k, v in req.filters.items()} == filters and req.problem is None
+
+
+@pytest.mark.parametrize(("lang", "text"), [("en", "deals over 125.000"), ("it", "trattative oltre 125,000")])
+def test_an_amount_that_reads_two_ways_is_asked_back_not_guessed(lang, text):
+    with use_locale(lang):
+        req = parse_request(text, TODAY)
+        assert "amount_min" not in req.filters
+        unclear = _("I can't tell whether {said} means {small} or {large}: write {large} or {short}.")
+        assert req.problem == unclear.format(said=text.split()[-1], small="125", large="125000", short="125k")
