@@ -405,7 +405,7 @@ WORDS: dict[str, str] = {
     "all": "all", "time": "time", "alltime": "alltime",
     "to": "to", "through": "to", "thru": "to", "until": "to", "till": "to", "and": "to",
     "the": _FILLER, "of": _FILLER, "in": _FILLER, "for": _FILLER, "during": _FILLER, "over": _FILLER,
-    "from": _FILLER, "between": _FILLER, "within": _FILLER,
+    "from": _FILLER, "between": "between", "within": _FILLER,
     **_MONTH_WORDS,
     **_NUMBER_WORDS,
     **intl.WORDS_ID,
@@ -436,7 +436,7 @@ _TOKEN_RE = re.compile(
     r"(?<!\d)(?P<isodate>\d{4}(?P<sep1>[-/])\d{1,2}(?P=sep1)\d{1,2})(?!\d)"
     r"|(?<![\d/])(?<!\d\.)(?P<numdate>\d{1,2}(?P<sep2>[-/.])\d{1,2}(?P=sep2)(?:\d{4}|\d{2})|\d{1,2}/\d{1,2})(?![\d/])"
     r"|(?<!\d)(?P<isomonth>\d{4}[-/]\d{1,2})(?![\d/])"
-    r"|(?P<dots>\.{2,})"
+    r"|(?P<dots>\.{2,}|(?<=\s)-(?=\s))"  # "oct 1..dec 31", "oct 1 - dec 31"
     r"|(?P<poss>['’]s\b)"
     r"|(?P<word>[^\W\d_]+)"
     r"|(?P<num>\d+)"
@@ -631,6 +631,9 @@ def _items(toks: list[_Tok]) -> list[tuple[str, _Tok]] | None:
             continue
         if c == "quarter" and nxt is not None and nxt.isdigit() and len(nxt) == 1:
             c = "q"
+        if c == "to" and out and out[-1][0] == "to":  # "fino al": one "to"
+            i += 1
+            continue
         if c == "all" and nxt == "time":
             out.append(("alltime", t))
             i += 2
@@ -869,8 +872,8 @@ def _match(items: list[tuple[str, _Tok]], today: date, sm: int, *, in_text: bool
         if s == "isodate":
             return day_period(start, fiscal_year_start_month=sm)
         return month_period(start.year, start.month, fiscal_year_start_month=sm)
-    if re.fullmatch(r"(isodate|isomonth) (?:to )?(isodate|isomonth)", s):
-        first, last = toks[0], toks[-1]
+    if re.fullmatch(r"(?:between )?(isodate|isomonth) (?:to )?(isodate|isomonth)", s):
+        first, last = toks[1 if s.startswith("between ") else 0], toks[-1]
         start, end = _iso(first, today)[0], _iso(last, today)[1]
         if start > end:
             raise PeriodError(_("The range {first}..{last} starts after it ends; put the earlier date first, as in "
@@ -879,7 +882,57 @@ def _match(items: list[tuple[str, _Tok]], today: date, sm: int, *, in_text: bool
 
     if s == "alltime" or (s == "all" and not in_text):
         return all_time(sm)
+    if s.startswith("to ") and toks[0].text in _UNTIL_WORDS:
+        return _until(items[1:], today, sm)
+    if s.startswith("between "):
+        return _day_range(items[1:], today, sm, between=True) or _match(items[1:], today, sm, in_text=in_text)
+    return _day_range(items, today, sm, between=False)
+
+
+# "until dec 31", "fino al 31/12", "sampai 31/12": from today to that day
+_UNTIL_WORDS = frozenset({"until", "till", "through", "thru", "fino", "sampai", "hingga"})
+# "and", "e", "dan" join the two ends of a range only after "between", "tra", "fra", "antara" ("oct and dec" alone
+# may be two months)
+_AND_WORDS = frozenset({"and", "e", "dan"})
+
+
+def _range_end(items: list[tuple[str, _Tok]], today: date, sm: int) -> Period | None:
+    """One end of a range: a day or a month ("oct" alone is a month here, the range says it is a date)."""
+    if not items or any(c in ("to", "between") for c, _ in items):
+        return None
+    try:
+        period = _match(items, today, sm)
+    except PeriodError:
+        return None
+    return period if period is not None and period.grain in ("day", "month") else None
+
+
+def _day_range(items: list[tuple[str, _Tok]], today: date, sm: int, *, between: bool) -> Period | None:
+    """"oct 1 to dec 31", "between oct and dec", "tra 1/10 e 31/12", "antara 1 Okt dan 31 Des": from the first day of
+    one day or month through the last day of another, both ends included."""
+    for k, (c, t) in enumerate(items):
+        if c != "to" or (t.text in _AND_WORDS and not between):
+            continue
+        first, last = _range_end(items[:k], today, sm), _range_end(items[k + 1:], today, sm)
+        if first is None or last is None:
+            continue
+        if first.start > last.end:
+            raise PeriodError(_("The range {first}..{last} starts after it ends; put the earlier date first, as in "
+                                "2026-07-01..2026-09-30.").format(first=" ".join(t.text for _, t in items[:k]),
+                                                                 last=" ".join(t.text for _, t in items[k + 1:])))
+        return Period(first.start, last.end, format_range(first.start, last.end), None, sm)
     return None
+
+
+def _until(items: list[tuple[str, _Tok]], today: date, sm: int) -> Period | None:
+    """"until dec 31": from today through that day (or month), as "by the end of the month" runs from today."""
+    end = _range_end(items, today, sm)
+    if end is None:
+        return None
+    if end.end < today:
+        raise PeriodError(_("{period} is already past, so there is nothing from today until then; say where the "
+                            "period starts, as in 2026-07-01..2026-09-30.").format(period=end.label))
+    return Period(today, end.end, format_range(today, end.end), None, sm)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -1128,7 +1181,7 @@ def _find(text: str, today: date, sm: int) -> tuple[Period, int, int, int] | Non
     if isinstance(result, PeriodError):
         raise result
     first = i
-    while first > 0 and toks[first - 1].canon == _FILLER:
+    while first > 0 and toks[first - 1].canon in (_FILLER, "between"):
         first -= 1
     end = toks[j].end
     if text[end: end + 2] in ("'s", "’s"):

@@ -53,3 +53,40 @@ def test_deal_keeps_its_name():
 
 def test_nonsense_gets_help():
     assert parse_request("hello there", TODAY).intent == "help"
+
+
+@pytest.mark.parametrize(
+    ("text", "start", "end"),
+    [
+        ("pipeline between oct 1 and dec 31", date(2026, 10, 1), date(2026, 12, 31)),
+        ("pipeline from oct 1 to dec 31", date(2026, 10, 1), date(2026, 12, 31)),
+        ("pipeline oct 1 to dec 31", date(2026, 10, 1), date(2026, 12, 31)),
+        ("pipeline oct 1 - dec 31", date(2026, 10, 1), date(2026, 12, 31)),
+        ("pipeline oct 1..dec 31", date(2026, 10, 1), date(2026, 12, 31)),
+        ("pipeline between 10/1 and 12/31", date(2026, 10, 1), date(2026, 12, 31)),
+        ("pipeline between 2026-10-01 and 2026-12-31", date(2026, 10, 1), date(2026, 12, 31)),
+        ("pipeline between oct and dec", date(2026, 10, 1), date(2026, 12, 31)),
+        ("pipeline between nov 1 and today", date(2026, 11, 1), TODAY),
+        ("deals between 50k and 100k closing between oct 1 and dec 31", date(2026, 10, 1), date(2026, 12, 31)),
+        ("pipeline until dec 31", TODAY, date(2026, 12, 31)),
+        ("pipeline through 12/31", TODAY, date(2026, 12, 31)),
+        ("pipeline till december", TODAY, date(2026, 12, 31)),
+    ],
+)
+def test_a_range_of_days_is_read_whole(text, start, end):
+    """Both ends of "between X and Y" / "X to Y" count; "until X" runs from today (as "by the end of the month")."""
+    req = parse_request(text, TODAY)
+    assert (req.period.start, req.period.end) == (start, end), req.period
+    assert not req.unknown and not req.names and req.problem is None, (req.unknown, req.names, req.problem)
+
+
+def test_amount_ranges_are_no_period():
+    req = parse_request("deals between 50k and 100k", TODAY)
+    assert req.period is None and (req.filters["amount_min"], req.filters["amount_max"]) == (50000, 100000)
+
+
+@pytest.mark.parametrize(("text", "words"), [("pipeline between dec 31 and oct 1", "dec 31"),
+                                            ("pipeline until oct 1", "Oct 1, 2026")])
+def test_a_backward_range_or_a_past_until_is_said(text, words):
+    req = parse_request(text, TODAY)
+    assert req.problem is not None and words in req.problem and req.period is None, req.problem

@@ -293,3 +293,37 @@ def test_an_amount_that_reads_two_ways_is_asked_back_not_guessed(lang, text):
         assert "amount_min" not in req.filters
         unclear = _("I can't tell whether {said} means {small} or {large}: write {large} or {short}.")
         assert req.problem == unclear.format(said=text.split()[-1], small="125", large="125000", short="125k")
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "start", "end"),
+    [
+        ("it", "pipeline tra 1/10 e 31/12", date(2026, 10, 1), date(2026, 12, 31)),
+        ("it", "pipeline fra il 1/10 e il 31/12", date(2026, 10, 1), date(2026, 12, 31)),
+        ("it", "pipeline tra ottobre e dicembre", date(2026, 10, 1), date(2026, 12, 31)),
+        ("it", "pipeline dal 1 ottobre al 31 dicembre", date(2026, 10, 1), date(2026, 12, 31)),
+        ("it", "trattative tra 50.000 e 100.000 tra 1/10 e 31/12", date(2026, 10, 1), date(2026, 12, 31)),
+        ("it", "pipeline fino al 31/12", TODAY, date(2026, 12, 31)),
+        ("it", "pipeline fino a dicembre", TODAY, date(2026, 12, 31)),
+        ("id", "pipeline antara 1/10 dan 31/12", date(2026, 10, 1), date(2026, 12, 31)),
+        ("id", "pipeline antara 1 Oktober dan 31 Desember", date(2026, 10, 1), date(2026, 12, 31)),
+        ("id", "deal antara 50 jt dan 100 jt antara oktober dan desember", date(2026, 10, 1), date(2026, 12, 31)),
+        ("id", "pipeline sampai 31/12", TODAY, date(2026, 12, 31)),
+        ("id", "pipeline hingga desember", TODAY, date(2026, 12, 31)),
+    ],
+)
+def test_a_range_of_days_is_read_whole_in_the_askers_order(lang, text, start, end):
+    """"tra X e Y", "antara X dan Y": both ends count, read in the order the asker writes dates; "fino al X",
+    "sampai X" run from today."""
+    with use_locale(lang):
+        req = parse_request(text, TODAY)
+    assert (req.period.start, req.period.end) == (start, end), req.period
+    assert not req.unknown and not req.names and req.problem is None, (req.unknown, req.names, req.problem)
+
+
+@pytest.mark.parametrize(("lang", "text"), [("it", "trattative tra 50.000 e 100.000"),
+                                            ("id", "deal antara 50 jt dan 100 jt")])
+def test_amount_ranges_are_no_period_in_other_languages(lang, text):
+    with use_locale(lang):
+        req = parse_request(text, TODAY)
+    assert req.period is None and "amount_min" in req.filters and "amount_max" in req.filters
