@@ -900,11 +900,12 @@ def _range_end(items: list[tuple[str, _Tok]], today: date, sm: int) -> Period | 
     """One end of a range: a day or a month ("oct" alone is a month here, the range says it is a date)."""
     if not items or any(c in ("to", "between") for c, _ in items):
         return None
-    try:
-        period = _match(items, today, sm)
-    except PeriodError:
-        return None
+    period = _match(items, today, sm)
     return period if period is not None and period.grain in ("day", "month") else None
+
+
+def _year_given(items: list[tuple[str, _Tok]]) -> bool:
+    return any(t.kind in ("isodate", "isomonth") or (t.kind == "num" and len(t.text) == 4) for _, t in items)
 
 
 def _day_range(items: list[tuple[str, _Tok]], today: date, sm: int, *, between: bool) -> Period | None:
@@ -916,6 +917,8 @@ def _day_range(items: list[tuple[str, _Tok]], today: date, sm: int, *, between: 
         first, last = _range_end(items[:k], today, sm), _range_end(items[k + 1:], today, sm)
         if first is None or last is None:
             continue
+        if first.start > last.end and last.grain == "month" and not _year_given(items[k + 1:]):
+            last = month_period(last.start.year + 1, last.start.month, fiscal_year_start_month=sm)  # "nov to feb"
         if first.start > last.end:
             raise PeriodError(_("The range {first}..{last} starts after it ends; put the earlier date first, as in "
                                 "2026-07-01..2026-09-30.").format(first=" ".join(t.text for _, t in items[:k]),

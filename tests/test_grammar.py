@@ -67,6 +67,8 @@ def test_nonsense_gets_help():
         ("pipeline between 2026-10-01 and 2026-12-31", date(2026, 10, 1), date(2026, 12, 31)),
         ("pipeline between oct and dec", date(2026, 10, 1), date(2026, 12, 31)),
         ("pipeline between nov 1 and today", date(2026, 11, 1), TODAY),
+        ("pipeline between nov and feb", date(2026, 11, 1), date(2027, 2, 28)),
+        ("pipeline dec 31 - jan 15", date(2026, 12, 31), date(2027, 1, 15)),
         ("deals between 50k and 100k closing between oct 1 and dec 31", date(2026, 10, 1), date(2026, 12, 31)),
         ("pipeline until dec 31", TODAY, date(2026, 12, 31)),
         ("pipeline through 12/31", TODAY, date(2026, 12, 31)),
@@ -86,6 +88,7 @@ def test_amount_ranges_are_no_period():
 
 
 @pytest.mark.parametrize(("text", "words"), [("pipeline between dec 31 and oct 1", "dec 31"),
+                                            ("pipeline between oct 1 and feb 30", "feb 30"),
                                             ("pipeline until oct 1", "Oct 1, 2026")])
 def test_a_backward_range_or_a_past_until_is_said(text, words):
     req = parse_request(text, TODAY)
