@@ -39,7 +39,7 @@ WORDS_IT: dict[str, str] = {
     "al": "to", "fino": "to", "a": FILLER, "tra": "between", "fra": "between", "e": "to",
     "il": FILLER, "lo": FILLER, "la": FILLER, "l": FILLER, "nel": FILLER, "nello": FILLER, "nella": FILLER,
     "nell": FILLER, "del": FILLER, "dello": FILLER, "della": FILLER, "dell": FILLER, "di": FILLER,
-    "negli": FILLER, "nei": FILLER, "degli": FILLER, "dei": FILLER, "entro": FILLER,
+    "negli": FILLER, "nei": FILLER, "degli": FILLER, "dei": FILLER, "entro": "to",
     "primo": "ord1", "secondo": "ord2", "terzo": "ord3", "quarto": "ord4",
     "gennaio": "jan", "gen": "jan", "febbraio": "feb", "marzo": "mar", "aprile": "apr", "maggio": "may",
     "mag": "may", "giugno": "jun", "giu": "jun", "luglio": "jul", "lug": "jul", "agosto": "aug",

@@ -403,7 +403,7 @@ WORDS: dict[str, str] = {
     "today": "today", "yesterday": "yesterday", "tomorrow": "tomorrow",
     "ytd": "ytd", "qtd": "qtd", "mtd": "mtd", "date": "date",
     "all": "all", "time": "time", "alltime": "alltime",
-    "to": "to", "through": "to", "thru": "to", "until": "to", "till": "to", "and": "to",
+    "to": "to", "through": "to", "thru": "to", "until": "to", "till": "to", "and": "to", "by": "to",
     "the": _FILLER, "of": _FILLER, "in": _FILLER, "for": _FILLER, "during": _FILLER, "over": _FILLER,
     "from": _FILLER, "between": "between", "within": _FILLER,
     **_MONTH_WORDS,
@@ -883,24 +883,25 @@ def _match(items: list[tuple[str, _Tok]], today: date, sm: int, *, in_text: bool
     if s == "alltime" or (s == "all" and not in_text):
         return all_time(sm)
     if s.startswith("to ") and toks[0].text in _UNTIL_WORDS:
-        return _until(items[1:], today, sm)
+        return _until(items[1:], today, sm, in_text=in_text and toks[0].text == "by") or (
+            _match(items[1:], today, sm, in_text=in_text) if toks[0].text == "entro" else None)
     if s.startswith("between "):
         return _day_range(items[1:], today, sm, between=True) or _match(items[1:], today, sm, in_text=in_text)
     return _day_range(items, today, sm, between=False)
 
 
-# "until dec 31", "fino al 31/12", "sampai 31/12": from today to that day
-_UNTIL_WORDS = frozenset({"until", "till", "through", "thru", "fino", "sampai", "hingga"})
+# "until dec 31", "by dec 31", "fino al 31/12", "entro il 31/12", "sampai 31/12": from today to that day
+_UNTIL_WORDS = frozenset({"until", "till", "through", "thru", "by", "fino", "entro", "sampai", "hingga"})
 # "and", "e", "dan" join the two ends of a range only after "between", "tra", "fra", "antara" ("oct and dec" alone
 # may be two months)
 _AND_WORDS = frozenset({"and", "e", "dan"})
 
 
-def _range_end(items: list[tuple[str, _Tok]], today: date, sm: int) -> Period | None:
+def _range_end(items: list[tuple[str, _Tok]], today: date, sm: int, *, in_text: bool = False) -> Period | None:
     """One end of a range: a day or a month ("oct" alone is a month here, the range says it is a date)."""
     if not items or any(c in ("to", "between") for c, _ in items):
         return None
-    period = _match(items, today, sm)
+    period = _match(items, today, sm, in_text=in_text)
     return period if period is not None and period.grain in ("day", "month") else None
 
 
@@ -927,9 +928,10 @@ def _day_range(items: list[tuple[str, _Tok]], today: date, sm: int, *, between: 
     return None
 
 
-def _until(items: list[tuple[str, _Tok]], today: date, sm: int) -> Period | None:
-    """"until dec 31": from today through that day (or month), as "by the end of the month" runs from today."""
-    end = _range_end(items, today, sm)
+def _until(items: list[tuple[str, _Tok]], today: date, sm: int, *, in_text: bool) -> Period | None:
+    """"until dec 31": from today through that day (or month), as "by the end of the month" runs from today.
+    `in_text`: after "by" a bare "may" or "jan" is more likely someone's name ("pipeline by may")."""
+    end = _range_end(items, today, sm, in_text=in_text)
     if end is None:
         return None
     if end.end < today:

@@ -73,6 +73,7 @@ def test_nonsense_gets_help():
         ("pipeline until dec 31", TODAY, date(2026, 12, 31)),
         ("pipeline through 12/31", TODAY, date(2026, 12, 31)),
         ("pipeline till december", TODAY, date(2026, 12, 31)),
+        ("deals closing by dec 31", TODAY, date(2026, 12, 31)),
     ],
 )
 def test_a_range_of_days_is_read_whole(text, start, end):
@@ -93,3 +94,9 @@ def test_amount_ranges_are_no_period():
 def test_a_backward_range_or_a_past_until_is_said(text, words):
     req = parse_request(text, TODAY)
     assert req.problem is not None and words in req.problem and req.period is None, req.problem
+
+
+@pytest.mark.parametrize("text", ["pipeline by may", "pipeline by jan"])
+def test_by_a_bare_short_month_name_is_no_deadline(text):
+    """"by jan" may be a rep called Jan: no period is read from a bare short month name after "by"."""
+    assert parse_request(text, TODAY).period is None

@@ -305,6 +305,7 @@ def test_an_amount_that_reads_two_ways_is_asked_back_not_guessed(lang, text):
         ("it", "trattative tra 50.000 e 100.000 tra 1/10 e 31/12", date(2026, 10, 1), date(2026, 12, 31)),
         ("it", "pipeline fino al 31/12", TODAY, date(2026, 12, 31)),
         ("it", "pipeline fino a dicembre", TODAY, date(2026, 12, 31)),
+        ("it", "pipeline entro il 31/12", TODAY, date(2026, 12, 31)),
         ("id", "pipeline antara 1/10 dan 31/12", date(2026, 10, 1), date(2026, 12, 31)),
         ("id", "pipeline antara 1 Oktober dan 31 Desember", date(2026, 10, 1), date(2026, 12, 31)),
         ("id", "deal antara 50 jt dan 100 jt antara oktober dan desember", date(2026, 10, 1), date(2026, 12, 31)),
