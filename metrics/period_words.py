@@ -17,7 +17,7 @@ WORDS_ID: dict[str, str] = {
     "hari": "day", "minggu": "week", "pekan": "week", "mgg": "week", "bulan": "month", "bln": "month",
     "kuartal": "quarter", "triwulan": "quarter", "kwartal": "quarter", "tahun": "year", "thn": "year",
     "awal": "start",
-    "hingga": "to", "sampai": "to", "antara": "between", "dan": "to",
+    "hingga": "to", "sampai": "to", "antara": "between", "dan": "to", "sebelum": "to",
     "yang": FILLER, "ke": FILLER, "pada": FILLER, "dalam": FILLER, "selama": FILLER, "tanggal": FILLER,
     "tgl": FILLER,
     "pertama": "ord1", "kesatu": "ord1", "kedua": "ord2", "ketiga": "ord3", "keempat": "ord4",

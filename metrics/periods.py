@@ -404,6 +404,7 @@ WORDS: dict[str, str] = {
     "ytd": "ytd", "qtd": "qtd", "mtd": "mtd", "date": "date",
     "all": "all", "time": "time", "alltime": "alltime",
     "to": "to", "through": "to", "thru": "to", "until": "to", "till": "to", "and": "to", "by": "to",
+    "before": "to",
     "the": _FILLER, "of": _FILLER, "in": _FILLER, "for": _FILLER, "during": _FILLER, "over": _FILLER,
     "from": _FILLER, "between": "between", "within": _FILLER,
     **_MONTH_WORDS,
@@ -883,15 +884,19 @@ def _match(items: list[tuple[str, _Tok]], today: date, sm: int, *, in_text: bool
     if s == "alltime" or (s == "all" and not in_text):
         return all_time(sm)
     if s.startswith("to ") and toks[0].text in _UNTIL_WORDS:
-        return _until(items[1:], today, sm, in_text=in_text and toks[0].text == "by") or (
+        return _until(items[1:], today, sm, in_text=in_text and toks[0].text == "by",
+                      before=toks[0].text in _BEFORE_WORDS) or (
             _match(items[1:], today, sm, in_text=in_text) if toks[0].text == "entro" else None)
     if s.startswith("between "):
         return _day_range(items[1:], today, sm, between=True) or _match(items[1:], today, sm, in_text=in_text)
     return _day_range(items, today, sm, between=False)
 
 
-# "until dec 31", "by dec 31", "fino al 31/12", "entro il 31/12", "sampai 31/12": from today to that day
-_UNTIL_WORDS = frozenset({"until", "till", "through", "thru", "by", "fino", "entro", "sampai", "hingga"})
+# "until dec 31", "by dec 31", "fino al 31/12", "entro il 31/12", "sampai 31/12": from today to that day; "before
+# dec 31", "sebelum 31/12": to the day before
+_BEFORE_WORDS = frozenset({"before", "sebelum"})
+_UNTIL_WORDS = frozenset({"until", "till", "through", "thru", "by", "fino", "entro", "sampai", "hingga",
+                          *_BEFORE_WORDS})
 # "and", "e", "dan" join the two ends of a range only after "between", "tra", "fra", "antara" ("oct and dec" alone
 # may be two months)
 _AND_WORDS = frozenset({"and", "e", "dan"})
@@ -928,16 +933,18 @@ def _day_range(items: list[tuple[str, _Tok]], today: date, sm: int, *, between: 
     return None
 
 
-def _until(items: list[tuple[str, _Tok]], today: date, sm: int, *, in_text: bool) -> Period | None:
-    """"until dec 31": from today through that day (or month), as "by the end of the month" runs from today.
-    `in_text`: after "by" a bare "may" or "jan" is more likely someone's name ("pipeline by may")."""
-    end = _range_end(items, today, sm, in_text=in_text)
-    if end is None:
+def _until(items: list[tuple[str, _Tok]], today: date, sm: int, *, in_text: bool, before: bool) -> Period | None:
+    """"until dec 31": from today through that day (or month), as "by the end of the month" runs from today;
+    `before`: through the day before it. `in_text`: after "by" a bare "may" or "jan" is more likely someone's name
+    ("pipeline by may")."""
+    found = _range_end(items, today, sm, in_text=in_text)
+    if found is None:
         return None
-    if end.end < today:
+    end, label = (found.start - timedelta(days=1), None) if before else (found.end, found.label)
+    if end < today:
         raise PeriodError(_("{period} is already past, so there is nothing from today until then; say where the "
-                            "period starts, as in 2026-07-01..2026-09-30.").format(period=end.label))
-    return Period(today, end.end, format_range(today, end.end), None, sm)
+                            "period starts, as in 2026-07-01..2026-09-30.").format(period=label or format_day(end)))
+    return Period(today, end, format_range(today, end), None, sm)
 
 
 # ---------------------------------------------------------------------------------------------------------------

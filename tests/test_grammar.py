@@ -74,6 +74,7 @@ def test_nonsense_gets_help():
         ("pipeline through 12/31", TODAY, date(2026, 12, 31)),
         ("pipeline till december", TODAY, date(2026, 12, 31)),
         ("deals closing by dec 31", TODAY, date(2026, 12, 31)),
+        ("deals closing before dec 31", TODAY, date(2026, 12, 30)),
     ],
 )
 def test_a_range_of_days_is_read_whole(text, start, end):

@@ -311,6 +311,7 @@ def test_an_amount_that_reads_two_ways_is_asked_back_not_guessed(lang, text):
         ("id", "deal antara 50 jt dan 100 jt antara oktober dan desember", date(2026, 10, 1), date(2026, 12, 31)),
         ("id", "pipeline sampai 31/12", TODAY, date(2026, 12, 31)),
         ("id", "pipeline hingga desember", TODAY, date(2026, 12, 31)),
+        ("id", "pipeline sebelum 31/12", TODAY, date(2026, 12, 30)),
     ],
 )
 def test_a_range_of_days_is_read_whole_in_the_askers_order(lang, text, start, end):
