@@ -508,8 +508,10 @@ def _parse_request(text: str, today: date, fiscal_start_month: int, zone: ZoneIn
 def _take_moment(text: str, today: date, fiscal: int, zone: ZoneInfo, req: Request) -> str:
     """"as of oct 1" (or "on oct 1" after a verb in the past: "what was my pipeline on oct 1?") out of the text:
     the moment the figures are read at. "as of now" is no moment."""
-    text = _as_of_in_english(text)
-    text = _PAST_ON.sub(lambda m: m[0] if _EVENT.search(m[2]) else f"{m[1]}{m[2]}as of ", _AS_OF_NOW.sub(" ", text))
+    text = _as_of_in_english(_now_dropped(text))
+    text = _PAST_ON.sub(lambda m: m[0] if _EVENT.search(m[2]) else f"{m[1]}{m[2]}as of ", text)
+    for regex in _STATE_ON:
+        text = regex.sub(lambda m: m[0] if _EVENT.search(m[0]) else f"{m['lead']}{m['mid']}as of ", text, count=1)
     moment, rest, problem = extract_moment(text, today, zone, fiscal)
     if problem:
         req.problem = req.problem or problem
@@ -530,10 +532,22 @@ def _as_of_in_english(text: str) -> str:
     return text
 
 
-_AS_OF_NOW = re.compile(r"\bas\s+of\s+(?:right\s+)?now\b", re.IGNORECASE)
+_AS_OF_NOW = re.compile(rf"\bas\s+of\s+(?:right\s+)?now\b|{intl.AS_OF_NOW}", re.IGNORECASE)
+_SINCE_OR_RANGE = re.compile(rf"{intl.RANGE_START}|\b(?:da|dal|dall'|dalla|sejak|dari)\b", re.IGNORECASE)
+
+
+def _now_dropped(text: str) -> str:
+    """"as of now", "per sekarang", "ad oggi": the current answer, so no moment; "a oggi" after "da …" ends a range."""
+    m = _AS_OF_NOW.search(text)
+    if m is None or _SINCE_OR_RANGE.search(text[:m.start()]):
+        return text
+    return f"{text[:m.start()]} {text[m.end():]}"
+
+
 # what happened on a day ("what was closed on oct 1") is a period, not a moment
-_EVENT = re.compile(r"\b(?:created|closed|won|lost|booked|signed|added|opened|moved|changed|slipped|pushed)\b",
-                    re.IGNORECASE)
+_EVENT = re.compile(r"\b(?:created|closed|won|lost|booked|signed|added|opened|moved|changed|slipped|pushed|"
+                    rf"{intl.EVENT_WORDS})\b", re.IGNORECASE)
+_STATE_ON = tuple(re.compile(p, re.IGNORECASE) for p in intl.STATE_ON_PATTERNS)
 # "on <date>" after a verb in the past: "what was my pipeline on oct 1", "where did we stand on 2026-10-01"
 _PAST_ON = re.compile(r"\b(was|were|stood|had|did\s+\w+\s+stand)\b(.*?)\bon\s+(?=\d{4}-\d{2}-\d{2}"
                       r"|\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?[a-z]{3}|[a-z]{3,9}\.?\s+\d{1,2}\b)", re.IGNORECASE)

@@ -196,6 +196,20 @@ AS_OF_PATTERNS = (
     rf"(?<!\bfino )(?<!\bentro )(?<!\bsino )\b(?:al\s+|all')(?={_DAY})",
     rf"\b(?:a|alla)\s+fine\s+(?:del\s+|dello\s+|della\s+|di\s+)?(?={_PAST_END_IT})",
 )
+# "on <day>" in a question about how things stood: the day is a moment ("as of"), as after an English verb in the past
+# ("what was my pipeline on oct 1"). Indonesian has no past tense, so the thing that stands says it ("pipeline saya
+# tanggal 1 okt"); Italian says it with the verb ("com'era la pipeline il 1 ott"). `lead` and `mid` are kept.
+STATE_ON_PATTERNS = (
+    rf"\b(?P<lead>pipeline|forecast|prakiraan|proyeksi|commit|posisi)\b(?P<mid>.*?)"
+    rf"\b(?:pada\s+(?:tanggal\s+|tgl\.?\s+)?|tanggal\s+|tgl\.?\s+)(?={_DAY})",
+    rf"\b(?P<lead>era|erano|stava|stavano|stavamo|aveva|avevano|avevo|avevamo)\b(?P<mid>.*?)"
+    rf"\b(?:il\s+|l')(?={_DAY})",
+)
+# What happened on a day ("deal yang ditutup tanggal 1 okt", "trattative chiuse il 1 ott") is a period, not a moment.
+EVENT_WORDS = (r"menang|dimenangkan|kalah|ditutup|tutup|closing|dibuat|chius\w*|vint[eoai]|pers[eoai]|creat[eoai]|"
+               r"firmat[eoai]|aggiunt[eoai]")
+# "per sekarang", "ad oggi": now, so no moment (never "da inizio anno a oggi", a range to today).
+AS_OF_NOW = r"(?<!\w)(?:per\s+(?:sekarang|saat\s+ini)|ad?\s+oggi|ad?\s+ora|al\s+momento)\b"
 # A range ("dal 1/10 al 15/10", "tra il 1/10 e il 15/10"): its "al" is the range's end, not "as of".
 RANGE_START = r"\b(?:dal|dall'|dalla|da|tra|fra)\s*(?:il\s+|l')?\d"
 

@@ -902,12 +902,19 @@ _UNTIL_WORDS = frozenset({"until", "till", "through", "thru", "by", "fino", "ent
 _AND_WORDS = frozenset({"and", "e", "dan"})
 
 
-def _range_end(items: list[tuple[str, _Tok]], today: date, sm: int, *, in_text: bool = False) -> Period | None:
-    """One end of a range: a day or a month ("oct" alone is a month here, the range says it is a date)."""
+_RANGE_GRAINS = ("day", "month")
+# "q3 to q4", "last week to this week": the two ends of a range (not of "until q4", which runs from today)
+_RANGE_END_GRAINS = ("day", "week", "month", "quarter")
+
+
+def _range_end(items: list[tuple[str, _Tok]], today: date, sm: int, *, in_text: bool = False,
+               grains: tuple[str, ...] = _RANGE_GRAINS) -> Period | None:
+    """One end of a range: a day or a month ("oct" alone is a month here, the range says it is a date); between two
+    ends, a week or a quarter too."""
     if not items or any(c in ("to", "between") for c, _ in items):
         return None
     period = _match(items, today, sm, in_text=in_text)
-    return period if period is not None and period.grain in ("day", "month") else None
+    return period if period is not None and period.grain in grains else None
 
 
 def _year_given(items: list[tuple[str, _Tok]]) -> bool:
@@ -920,17 +927,27 @@ def _day_range(items: list[tuple[str, _Tok]], today: date, sm: int, *, between: 
     for k, (c, t) in enumerate(items):
         if c != "to" or (t.text in _AND_WORDS and not between):
             continue
-        first, last = _range_end(items[:k], today, sm), _range_end(items[k + 1:], today, sm)
+        first = _range_end(items[:k], today, sm, grains=_RANGE_END_GRAINS)
+        last = _range_end(items[k + 1:], today, sm, grains=_RANGE_END_GRAINS)
         if first is None or last is None:
             continue
-        if first.start > last.end and last.grain == "month" and not _year_given(items[k + 1:]):
-            last = month_period(last.start.year + 1, last.start.month, fiscal_year_start_month=sm)  # "nov to feb"
+        if first.start > last.end and last.grain in ("month", "quarter") and not _year_given(items[k + 1:]):
+            last = _year_later(last)  # "nov to feb", "q4 to q1"
         if first.start > last.end:
             raise PeriodError(_("The range {first}..{last} starts after it ends; put the earlier date first, as in "
                                 "2026-07-01..2026-09-30.").format(first=" ".join(t.text for _, t in items[:k]),
                                                                  last=" ".join(t.text for _, t in items[k + 1:])))
         return Period(first.start, last.end, format_range(first.start, last.end), None, sm)
     return None
+
+
+def _year_later(period: Period) -> Period:
+    """The same month or quarter a year later."""
+    sm = period.fiscal_year_start_month
+    if period.grain == "month":
+        return month_period(period.start.year + 1, period.start.month, fiscal_year_start_month=sm)
+    fy, q = fiscal_quarter_of(period.start, sm)
+    return quarter_period(fy + 1, q, sm)
 
 
 def _until(items: list[tuple[str, _Tok]], today: date, sm: int, *, in_text: bool, before: bool) -> Period | None:
