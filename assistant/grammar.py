@@ -63,9 +63,10 @@ _CURRENCY_RE = re.compile(
 _COMPARE_SPLIT = re.compile(r"\s+(?:vs\.?|versus|v\.?|compared\s+(?:to|with)|against|relative\s+to|"
                             + intl.COMPARE_WORDS + r")\s*(?<=[\s'])", re.IGNORECASE)
 _COMPARE_SHIFTS = (
-    (re.compile(r"\b(?:yoy|y/y|year[- ]over[- ]year|(?:vs\.?\s+|versus\s+|compared\s+to\s+)?(?:the\s+)?same\s+"
+    (re.compile(rf"\b(?:yoy|y/y|year[- ](?:over|on)[- ]year|{intl.YEAR_OVER_YEAR}|"
+                r"(?:vs\.?\s+|versus\s+|compared\s+to\s+)?(?:the\s+)?same\s+"
                 r"(?:time|period|quarter|month|week)\s+last\s+year)\b", re.I), "year"),
-    (re.compile(r"\b(?:qoq|q/q|quarter[- ]over[- ]quarter)\b", re.I), "quarter"),
+    (re.compile(rf"\b(?:qoq|q/q|quarter[- ](?:over|on)[- ]quarter|{intl.QUARTER_OVER_QUARTER})\b", re.I), "quarter"),
     (re.compile(r"\b(?:mom|m/m|month[- ]over[- ]month)\b", re.I), "month"),
     (re.compile(r"\b(?:wow|w/w|week[- ]over[- ]week)\b", re.I), "week"),
     (re.compile(r"\b(?:vs\.?|versus|compared\s+(?:to|with))\s+(?:the\s+)?(?:prior|previous|preceding|last)\s+"

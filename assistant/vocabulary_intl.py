@@ -217,6 +217,9 @@ RANGE_START = r"\b(?:dal|dall'|dalla|da|tra|fra)\s*(?:il\s+|l')?\d"
 # "rispetto alla quota", "dibanding target": measured against the quota, not a comparison of two readings.
 COMPARE_WORDS = (r"(?:dibandingkan\s+dengan|dibanding(?:kan)?|ketimbang|"
                  r"rispetto\s+(?:a|al|alla|allo|ai|agli|alle|all')|contro|in\s+confronto\s+(?:a|al|alla|con))(?!\s*(?:quota|obiettiv\w*|target|kuota|piano|budget)\b)")
+# "anno su anno", "tahun ke tahun": year over year; "trimestre su trimestre", "kuartal ke kuartal": quarter over quarter
+YEAR_OVER_YEAR = r"anno\s+su\s+anno|tahun\s+ke\s+tahun"
+QUARTER_OVER_QUARTER = r"trimestre\s+su\s+trimestre|(?:kuartal|triwulan)\s+ke\s+(?:kuartal|triwulan)"
 BETWEEN = r"antara|tra|fra"
 AND = r"dan|e"
 IN_CURRENCY = r"dalam"

@@ -101,3 +101,58 @@ def test_a_backward_range_or_a_past_until_is_said(text, words):
 def test_by_a_bare_short_month_name_is_no_deadline(text):
     """"by jan" may be a rep called Jan: no period is read from a bare short month name after "by"."""
     assert parse_request(text, TODAY).period is None
+
+
+@pytest.mark.parametrize(("text", "day"), [
+    ("what was my pipeline on oct 1?", date(2026, 10, 1)),
+    ("what was the forecast on 1 oct", date(2026, 10, 1)),
+    ("how many open deals were there on oct 1", date(2026, 10, 1)),
+])
+def test_on_a_day_after_a_past_verb_is_as_of_that_day(text, day):
+    req = parse_request(text, TODAY)
+    assert req.as_of is not None and req.as_of.date() == day and req.period is None
+    assert not req.unknown and req.problem is None
+
+
+@pytest.mark.parametrize("text", ["deals closed on oct 1", "what did we win on oct 1", "what was lost on oct 1"])
+def test_what_happened_on_a_day_is_that_day(text):
+    req = parse_request(text, TODAY)
+    assert req.as_of is None and (req.period.start, req.period.end) == (date(2026, 10, 1), date(2026, 10, 1))
+
+
+def test_as_of_now_is_the_current_answer():
+    req = parse_request("pipeline as of now", TODAY)
+    assert (req.intent, req.as_of, req.period, req.unknown, req.problem) == ("pipeline", None, None, [], None)
+
+
+@pytest.mark.parametrize(("text", "start", "other"), [
+    ("bookings yoy", date(2026, 1, 1), date(2025, 1, 1)),
+    ("bookings year over year", date(2026, 1, 1), date(2025, 1, 1)),
+    ("bookings year on year", date(2026, 1, 1), date(2025, 1, 1)),
+    ("bookings this quarter vs same time last year", date(2026, 10, 1), date(2025, 10, 1)),
+    ("bookings qoq", date(2026, 10, 1), date(2026, 7, 1)),
+    ("bookings quarter over quarter", date(2026, 10, 1), date(2026, 7, 1)),
+])
+def test_over_the_year_or_quarter_compares_with_the_one_before(text, start, other):
+    req = parse_request(text, TODAY)
+    assert req.period.start == start and req.compare.kind == "period" and req.compare.period.start == other
+    assert not req.unknown
+
+
+@pytest.mark.parametrize(("text", "start", "end"), [
+    ("bookings q3 to q4", date(2026, 7, 1), date(2026, 12, 31)),
+    ("bookings from q1 to q3", date(2026, 1, 1), date(2026, 9, 30)),
+    ("bookings q4 to q1", date(2026, 10, 1), date(2027, 3, 31)),
+    ("bookings q1 2026 to q2 2026", date(2026, 1, 1), date(2026, 6, 30)),
+    ("bookings last week to this week", date(2026, 11, 16), date(2026, 11, 29)),
+    ("bookings oct to q4", date(2026, 10, 1), date(2026, 12, 31)),
+])
+def test_a_range_of_quarters_or_weeks_runs_from_the_first_to_the_end_of_the_last(text, start, end):
+    req = parse_request(text, TODAY)
+    assert (req.period.start, req.period.end) == (start, end) and req.compare is None and not req.unknown
+
+
+def test_quarters_either_side_of_vs_stay_a_comparison():
+    req = parse_request("bookings q3 vs q4", TODAY)
+    assert (req.period.start, req.period.end) == (date(2026, 7, 1), date(2026, 9, 30))
+    assert (req.compare.period.start, req.compare.period.end) == (date(2026, 10, 1), date(2026, 12, 31))

@@ -329,3 +329,68 @@ def test_amount_ranges_are_no_period_in_other_languages(lang, text):
     with use_locale(lang):
         req = parse_request(text, TODAY)
     assert req.period is None and "amount_min" in req.filters and "amount_max" in req.filters
+
+
+@pytest.mark.parametrize(("lang", "text"), [
+    ("id", "pipeline saya tanggal 1 okt"),
+    ("id", "berapa pipeline saya pada 1 okt"),
+    ("id", "forecast tim pada tanggal 1/10"),
+    ("it", "com'era la pipeline il 1 ott"),
+    ("it", "quante trattative erano aperte il 1/10"),
+])
+def test_a_state_on_a_day_is_as_of_that_day(lang, text):
+    with use_locale(lang):
+        req = parse_request(text, TODAY, 1, ROME)
+    assert req.as_of is not None and req.as_of.astimezone(ROME).date() == date(2026, 10, 1), text
+    assert req.period is None and not req.unknown and req.problem is None
+
+
+@pytest.mark.parametrize(("lang", "text"), [
+    ("id", "deal yang ditutup tanggal 1 okt"),
+    ("id", "pipeline yang closing tanggal 1 okt"),
+    ("it", "trattative chiuse il 1 ott"),
+    ("it", "cosa era stato vinto il 1 ott"),
+])
+def test_what_happened_on_a_day_is_that_day_in_indonesian_and_italian(lang, text):
+    with use_locale(lang):
+        req = parse_request(text, TODAY, 1, ROME)
+    assert req.as_of is None and (req.period.start, req.period.end) == (date(2026, 10, 1), date(2026, 10, 1)), text
+
+
+@pytest.mark.parametrize(("lang", "text", "period"), [
+    ("id", "pipeline per sekarang", None),
+    ("id", "pipeline per saat ini", None),
+    ("it", "pipeline ad oggi", None),
+    ("it", "la pipeline al momento", None),
+    ("it", "vinte dal 1/10 a oggi", (date(2026, 10, 1), date(2026, 12, 1))),
+])
+def test_now_said_the_indonesian_or_italian_way_is_no_moment(lang, text, period):
+    with use_locale(lang):
+        req = parse_request(text, TODAY, 1, ROME)
+    assert req.as_of is None and not req.unknown and req.problem is None
+    assert (req.period.start, req.period.end) == period if period else req.period is None
+
+
+@pytest.mark.parametrize(("lang", "text", "start", "other"), [
+    ("id", "closing yoy", date(2026, 1, 1), date(2025, 1, 1)),
+    ("id", "closing tahun ke tahun", date(2026, 1, 1), date(2025, 1, 1)),
+    ("id", "closing kuartal ke kuartal", date(2026, 10, 1), date(2026, 7, 1)),
+    ("it", "fatturato anno su anno", date(2026, 1, 1), date(2025, 1, 1)),
+    ("it", "fatturato trimestre su trimestre", date(2026, 10, 1), date(2026, 7, 1)),
+    ("it", "fatturato rispetto all'anno scorso", date(2026, 1, 1), date(2025, 1, 1)),
+])
+def test_year_and_quarter_over_the_one_before_in_indonesian_and_italian(lang, text, start, other):
+    with use_locale(lang):
+        req = parse_request(text, TODAY, 1, ROME)
+    assert req.period.start == start and req.compare.period.start == other and not req.unknown, text
+
+
+@pytest.mark.parametrize(("lang", "text"), [
+    ("id", "closing dari q1 sampai q3"),
+    ("id", "closing q1 sampai q3"),
+    ("it", "fatturato dal q1 al q3"),
+])
+def test_a_range_of_quarters_in_indonesian_and_italian(lang, text):
+    with use_locale(lang):
+        req = parse_request(text, TODAY, 1, ROME)
+    assert (req.period.start, req.period.end) == (date(2026, 1, 1), date(2026, 9, 30)) and not req.unknown, text
