@@ -512,7 +512,8 @@ def _take_moment(text: str, today: date, fiscal: int, zone: ZoneInfo, req: Reque
     text = _as_of_in_english(_now_dropped(text))
     text = _PAST_ON.sub(lambda m: m[0] if _EVENT.search(m[2]) else f"{m[1]}{m[2]}as of ", text)
     for regex in _STATE_ON:
-        text = regex.sub(lambda m: m[0] if _EVENT.search(m[0]) else f"{m['lead']}{m['mid']}as of ", text, count=1)
+        text = regex.sub(lambda m: f"{m['lead']}{m['mid']}as of " if _state_on_a_past_day(m, today, fiscal) else m[0],
+                         text, count=1)
     moment, rest, problem = extract_moment(text, today, zone, fiscal)
     if problem:
         req.problem = req.problem or problem
@@ -549,6 +550,18 @@ def _now_dropped(text: str) -> str:
 _EVENT = re.compile(r"\b(?:created|closed|won|lost|booked|signed|added|opened|moved|changed|slipped|pushed|"
                     rf"{intl.EVENT_WORDS})\b", re.IGNORECASE)
 _STATE_ON = tuple(re.compile(p, re.IGNORECASE) for p in intl.STATE_ON_PATTERNS)
+
+
+def _state_on_a_past_day(m: re.Match, today: date, fiscal: int) -> bool:
+    """"pipeline saya tanggal 1 okt" is how it stood then; "pipeline saya tanggal 15 des" (still to come) and "deal
+    yang ditutup tanggal 1 okt" (what happened) stay the day."""
+    if _EVENT.search(m[0]):
+        return False
+    try:
+        day = extract_period(" ".join(m.string[m.end():].split()[:3]), today, fiscal)[0]
+    except PeriodError:
+        return False
+    return day is not None and day.grain == "day" and day.end <= today
 # "on <date>" after a verb in the past: "what was my pipeline on oct 1", "where did we stand on 2026-10-01"
 _PAST_ON = re.compile(r"\b(was|were|stood|had|did\s+\w+\s+stand)\b(.*?)\bon\s+(?=\d{4}-\d{2}-\d{2}"
                       r"|\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?[a-z]{3}|[a-z]{3,9}\.?\s+\d{1,2}\b)", re.IGNORECASE)

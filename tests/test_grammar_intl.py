@@ -394,3 +394,11 @@ def test_a_range_of_quarters_in_indonesian_and_italian(lang, text):
     with use_locale(lang):
         req = parse_request(text, TODAY, 1, ROME)
     assert (req.period.start, req.period.end) == (date(2026, 1, 1), date(2026, 9, 30)) and not req.unknown, text
+
+
+@pytest.mark.parametrize(("lang", "text"), [("id", "pipeline saya tanggal 15 des"),
+                                           ("it", "com'era la pipeline il 15/12")])
+def test_a_state_on_a_day_still_to_come_stays_that_day(lang, text):
+    with use_locale(lang):
+        req = parse_request(text, TODAY, 1, ROME)
+    assert req.as_of is None and (req.period.start, req.period.end) == (date(2026, 12, 15), date(2026, 12, 15)), text
