@@ -135,11 +135,7 @@ opportunity_history = Table(
     Column("probability", Integer),
     Column("forecast_category", String(16)),
     Column("external_id", String(64), unique=True),  # the CRM's history row id: appended once, never rewritten
-    # a deal's history in order, with the columns an as-of state takes: as-of readers scan the index alone
-    Index("ix_opportunity_history_opp_changed_id", "opportunity_id", "changed_at", "id",
-          postgresql_include=["stage", "amount", "close_date", "probability", "forecast_category"]),
-    # org-wide as-of: the deals that had a close date in the window by the last moment, from the index alone
-    Index("ix_opportunity_history_close_changed", "close_date", "changed_at", "opportunity_id"),
+    Index("ix_opportunity_history_opp_changed", "opportunity_id", "changed_at"),
     Index("ix_opportunity_history_changed_at", "changed_at"),
 )
 
