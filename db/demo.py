@@ -59,7 +59,7 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.schema import AddConstraint, CreateIndex, DropConstraint, DropIndex
 
-from db.after_load import AfterLoad
+from db.after_load import AfterLoad, vacuum_sales_tables
 from db.schema import (
     BOT_TABLES,
     DEFAULT_STAGES,
@@ -372,9 +372,8 @@ def build_demo(
                 bar.note("snapshot")
                 after_load.refresh(conn)
         if engine.dialect.name == "postgresql":
-            bar.note("analyzing")
-            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                conn.execute(text("ANALYZE"))
+            bar.note("vacuuming")
+            vacuum_sales_tables(engine)
             if after_load is not None:
                 after_load.tidy(engine)
     finally:

@@ -22,7 +22,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
-from db.after_load import AfterLoad
+from db.after_load import AfterLoad, vacuum_sales_tables
 from db.importer_model import ENTITY_ORDER, EntityCounts, Problem, Row, problems_message
 from db.importer_phases import ImportRun
 from db.importer_values import BadValue, SourceError, SourceTable, parse_value, read_csv, translate
@@ -91,6 +91,7 @@ def import_mapping(engine: Engine, mapping_path: Path | str, skip_bad: bool = Fa
                 "Fix the rows, or run again with --skip-bad to import the good ones.", MESSAGE_CAP, tail))
         if after_load is not None:
             after_load.refresh(conn)
+    vacuum_sales_tables(engine)
     if after_load is not None:
         after_load.tidy(engine)
     report = ImportReport(run.counts, list(run.problems), notes=run.notes)
