@@ -1,7 +1,8 @@
 """What changed since an instant D, from the history table (DESIGN §4 "changes since D").
 
 Each deal's state as of D is its last `opportunity_history` row at or before D; it is compared with the current
-row. The comparison runs in SQL: one query lists the changed deals with a flag per kind, another totals them.
+row. The comparison runs in SQL: one query lists the changed deals with a flag per kind, another totals them;
+an answer (changes_overview) gets both, and the number of changed deals, from one statement.
 
 Kinds: `new` (created after D), `won` / `lost` (not closed at D, closed now), `advanced` (open at D and now,
 later stage now), `slipped` (open, close date later now), `pushed_out` (close date inside the period at D,
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Connection, Subquery, and_, case, func, not_, or_, select
+from sqlalchemy import Connection, FromClause, Subquery, and_, case, func, not_, or_, select
 
 from db.schema import opportunities, opportunity_history, reps, stages
 from i18n import N_
@@ -68,7 +69,7 @@ def _probed_state_at(since: datetime, moved) -> Subquery:
     )
 
 
-def _lateral_state_at(since: datetime, moved) -> Subquery:
+def _lateral_state_at(since: datetime, moved) -> FromClause:
     """The same as a LATERAL probe of the (deal, changed_at) index per moved deal (PostgreSQL): the window over
     every earlier history row read all of opportunity_history (4M rows at 1,000,000 deals, ~0.65 s) to keep
     the ~10,000 rows of the moved deals; the probes read those alone."""
