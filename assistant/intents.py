@@ -22,7 +22,7 @@ from assistant.scorecard_answers import scorecard
 from assistant.waterfall_answers import waterfall
 from errors import UserError
 from i18n import N_, _, ngettext
-from metrics.changes import KIND_TITLES, KINDS, changed_deal_count, changes_since, changes_summary
+from metrics.changes import KIND_TITLES, KINDS, changes_overview
 from metrics.deals import CHOICES, DealRow, deal_history, find_deal
 from metrics.periods import parse_period
 from metrics.scopes import Scope, default_scope
@@ -339,11 +339,10 @@ def changes(ask: Ask) -> Answer:
         raise UserError(_("{period} has not started yet where you are, so nothing has changed since then. "
                           "Try `/sales changes since yesterday` or `since last week`.").format(period=asked.label))
     period = parse_period("this quarter", ask.today, ask.fiscal)
-    summary = changes_summary(ask.conn, since, period=period, scope=scope, money=ask.money)
     cap = EXPORT_LIMIT if "csv" in ask.request.options else LIST_LIMIT
-    every = changes_since(ask.conn, since, period=period, scope=scope, limit=cap, money=ask.money)
+    found = changes_overview(ask.conn, since, period=period, scope=scope, limit=cap, money=ask.money)
+    summary, every, total = found.summary, found.changes, found.total_deals
     listed = every[:LIST_LIMIT]
-    total = len(every) if len(every) < cap else changed_deal_count(ask.conn, since, period=period, scope=scope)
     figures = [Figure(_(KIND_TITLES[k]), summary[k]["count"], "count") for k in KINDS if summary[k]["count"]]
     rows = [[c.name, c.owner, ", ".join(_(KIND_TITLES[k]) for k in c.kinds), c.amount_after] for c in every]
     table = Table([Column(_("deal")), Column(_("owner")), Column(_("what")), Column(_("amount"), "money")],

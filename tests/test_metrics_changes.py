@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from sqlalchemy import delete, insert
 
 from db.schema import DEFAULT_STAGES, opportunities, opportunity_history, reps
-from metrics.changes import KINDS, changes_since, changes_summary
+from metrics.changes import KINDS, changed_deal_count, changes_overview, changes_since, changes_summary
 from metrics.periods import Period
 from metrics.scopes import Scope
 from tests.factories import Factory, at
@@ -70,6 +70,22 @@ def test_changes_summary_totals_and_scope(db):
     assert total["amount_up"]["count"] == 1 and total["amount_down"]["count"] == 0
     assert mine["amount_up"]["count"] == 0 and mine["lost"]["count"] == 0
     assert mine["pushed_out"] == {"count": 1, "amount": Decimal("200.00")}
+
+
+def test_changes_overview_is_the_list_the_summary_and_the_count_at_once(db):
+    """One statement gives what changes_since (cut at the limit), changes_summary and changed_deal_count give."""
+    ann, _ = build(db)
+    with db.engine.connect() as conn:
+        for scope in (Scope("org", "org"), Scope("rep", "Ann", rep_id=ann)):
+            for limit in (2, 500):
+                found = changes_overview(conn, SINCE, period=Q4, scope=scope, limit=limit)
+                assert found.changes == changes_since(conn, SINCE, period=Q4, scope=scope, limit=limit)
+                assert found.summary == changes_summary(conn, SINCE, period=Q4, scope=scope)
+                assert found.total_deals == changed_deal_count(conn, SINCE, period=Q4, scope=scope)
+        assert changes_overview(conn, SINCE, period=Q4, scope=Scope("org", "org"), limit=2).total_deals == 6
+        empty = changes_overview(conn, at(date(2027, 1, 1)), period=Q4, scope=Scope("org", "org"), limit=2)
+    assert empty.changes == [] and empty.total_deals == 0
+    assert empty.summary == {k: {"count": 0, "amount": Decimal("0.00")} for k in KINDS}
 
 
 STAGES = {s["name"]: s for s in DEFAULT_STAGES}
@@ -137,5 +153,6 @@ def test_changes_summary_matches_pandas(db, deals):
 
     with db.engine.connect() as conn:
         assert changes_summary(conn, since, period=Q4, scope=Scope("org", "org")) == expected()
+        assert changes_overview(conn, since, period=Q4, scope=Scope("org", "org"), limit=3).summary == expected()
         assert changes_summary(conn, since, period=Q4, scope=Scope("rep", "Ann", rep_id=owners["Ann"])) == \
             expected("Ann")
