@@ -527,8 +527,9 @@ def run_bench_command(args, settings: Settings, slack_bench=None) -> int:
     if only is None or "backfill" in only:
         extra["forecast_backfill"] = time_backfill(engine, settings)
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    worst = max(rows, key=lambda r: r.layer_p95_ms)
-    print(f"peak RSS {rss_mb:.0f} MB; slowest p95 {worst.layer_p95_ms:.1f} ms ({worst.metric}, {worst.scope})")
+    worst = max(rows, key=lambda r: r.layer_p95_ms, default=None)  # none when --only names subcommands alone
+    slowest = "" if worst is None else f"; slowest p95 {worst.layer_p95_ms:.1f} ms ({worst.metric}, {worst.scope})"
+    print(f"peak RSS {rss_mb:.0f} MB{slowest}")
     out = Path(args.output or "bench-results") / f"bench-{engine.dialect.name}-{args.deals}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"database": engine.dialect.name, "deals": args.deals, "reps": args.reps,

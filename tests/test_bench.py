@@ -116,3 +116,5 @@ def test_bench_command_on_a_tiny_org(db, tmp_path, monkeypatch, capsys):
     assert {(r["metric"], r["scope"]) for r in result["rows"]} == {(m, s) for m in ("pipeline", "scorecard")
                                                                    for s in SCOPES}
     assert "forecast_backfill" not in result
+    assert bot.main([*args, "--only", "changes,vp"]) == 0  # subcommands alone: no metric rows, still a result
+    assert json.loads(written.read_text())["rows"] == []
