@@ -1,6 +1,6 @@
 """ops/memory.py: MALLOC_ARENAS really caps glibc's arenas (counted by glibc's own malloc_info in a fresh process
 whose threads each call malloc), the trimmer calls malloc_trim on its period, and the settings read as
-.env.example says."""
+.env.example says; every SQLite connection caps its page cache."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from config import ConfigError, ServingSettings, load_settings
-from ops.memory import Trimmer, _glibc, cap_arenas, tune_memory
+from db.engine import SQLITE_CACHE_KIB, create_raw_engine
+from ops.memory import Trimmer, _glibc, _sqlite_memory, cap_arenas, tune_memory
 from ops.telemetry import exposition
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -116,3 +117,53 @@ def test_metrics_show_the_heap_sqlite_holds(tmp_path):
     conn.close()
     found = {s.name: s.value for family in text_string_to_metric_families(body.decode()) for s in family.samples}
     assert found["salesbot_sqlite_memory_bytes"] >= 1_000_000  # ~2 MB of pages cached (SQLite's default cap)
+
+
+def _scan(conn) -> None:
+    conn.exec_driver_sql("SELECT count(*) FROM t WHERE x LIKE '%y%'").scalar()  # every page through the cache
+
+
+def test_every_new_sqlite_connection_caps_its_page_cache(tmp_path):
+    raw = sqlite3.connect(tmp_path / "pages.db")
+    raw.execute("CREATE TABLE t (x TEXT)")
+    raw.executemany("INSERT INTO t VALUES (?)", [("x" * 1000,)] * 4000)  # ~4 MB: more than either cache
+    raw.commit()
+    raw.close()
+    raw = sqlite3.connect(tmp_path / "pages.db")  # a cold cache of SQLite's default size
+    heap = _sqlite_memory()
+    before = heap()
+    raw.execute("SELECT count(*) FROM t WHERE x LIKE '%y%'").fetchone()
+    default_cache = heap() - before  # SQLite's own default: ~2 MB of pages
+    engine = create_raw_engine(f"sqlite:///{tmp_path / 'pages.db'}")
+    with engine.connect() as a, engine.connect() as b, engine.connect() as c:  # three new pooled connections
+        assert [x.exec_driver_sql("PRAGMA cache_size").scalar() for x in (a, b, c)] == [-SQLITE_CACHE_KIB] * 3
+        assert [x.exec_driver_sql("PRAGMA mmap_size").scalar() for x in (a, b, c)] == [0] * 3
+        _scan(a)
+        before = heap()
+        _scan(b)
+        capped_cache = heap() - before
+    raw.close()
+    engine.dispose()
+    assert default_cache > 1_500_000
+    assert capped_cache < SQLITE_CACHE_KIB * 1024 * 1.25 < default_cache
+
+
+def _statements_held(conn, run) -> float:
+    """SQLite's heap held after 100 statements differing only in their text (as a tree's queries differ)."""
+    heap = _sqlite_memory()
+    before = heap()
+    for i in range(100):
+        run(conn, f"SELECT count(*), max(x) FROM t WHERE rowid > {1_000_000 + i} AND x LIKE '%y%'")
+    return heap() - before
+
+
+def test_every_new_sqlite_connection_keeps_few_prepared_statements(tmp_path):
+    sqlite3.connect(tmp_path / "s.db").execute("CREATE TABLE t (x TEXT)").connection.close()
+    raw = sqlite3.connect(tmp_path / "s.db")  # Python's default: 128 statements kept
+    default_held = _statements_held(raw, lambda c, sql: c.execute(sql).fetchone())
+    raw.close()
+    engine = create_raw_engine(f"sqlite:///{tmp_path / 's.db'}")
+    with engine.connect() as conn:
+        capped_held = _statements_held(conn, lambda c, sql: c.exec_driver_sql(sql).one())
+    engine.dispose()
+    assert capped_held * 3 < default_held
