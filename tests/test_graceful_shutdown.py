@@ -143,15 +143,16 @@ def test_sigterm_during_a_question_and_a_digest_run_loses_nothing_and_sends_noth
     try:
         wait_until(lambda: held_elsewhere(lock), "the bot to lead the scheduler")
 
-        # an error path first: Slack fails the identity lookup for Bob (logged with its trace)
+        # the digest run is sending its first digest (Slack holds it; its lookups of the managers came earlier, so
+        # the failure below meets Bob's lookup, not one of the run's)
+        fake_slack.wait_for("chat.postMessage", timeout=WAIT)
+        # an error path: Slack fails the identity lookup for Bob (logged with its trace)
         fake_slack.fail("users.info", error="fatal_error")
         status, _ = post_slash_command(f"{base_url}/slack/events", SECRET, "quota", "UBOB",
                                        response_url=fake_slack.response_url("bob"))
         assert status == 200
         fake_slack.wait_for(lambda c: c.method == "response_url" and c.name == "bob", timeout=WAIT)
-
-        # the digest run is sending its first digest, and a question waits on Slack to say who Ann is
-        fake_slack.wait_for("chat.postMessage", timeout=WAIT)
+        # and a question waits on Slack to say who Ann is
         fake_slack.fail("users.info", status=None, delay=WAIT)
         status, _ = post_slash_command(f"{base_url}/slack/events", SECRET, "pipeline", "UANN",
                                        response_url=fake_slack.response_url("ann"))
