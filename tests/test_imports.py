@@ -10,6 +10,7 @@ registry, is built twice), while the shared third-party packages keep it quick.
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -48,12 +49,22 @@ sys.exit(1 if failed else 0)
 """
 
 
+def project_files(root: Path = ROOT) -> list[Path]:
+    """The project's own .py files: no hidden folder (.venv, .venv-ci, .git), no virtualenv of any name (one holds a
+    pyvenv.cfg), nothing in SKIP."""
+    found = []
+    for folder, subfolders, files in os.walk(root):
+        here = Path(folder)
+        subfolders[:] = sorted(d for d in subfolders if not d.startswith(".") and d not in SKIP
+                               and not (here / d / "pyvenv.cfg").exists())
+        found += [here / f for f in sorted(files) if f.endswith(".py")]
+    return found
+
+
 def project_modules(root: Path = ROOT) -> list[str]:
     names = []
-    for path in sorted(root.rglob("*.py")):
+    for path in project_files(root):
         rel = path.relative_to(root)
-        if SKIP & set(rel.parts):
-            continue
         parts = list(rel.with_suffix("").parts)
         if parts[-1] == "__init__":
             parts.pop()
@@ -65,9 +76,7 @@ def third_party(root: Path, ours: set[str]) -> list[str]:
     """The modules (and, for `from x import y`, the possible submodules x.y) the project's modules import from
     outside the project, the standard library's included: loaded once in the parent, they are not timed again."""
     names = set()
-    for path in root.rglob("*.py"):
-        if SKIP & set(path.relative_to(root).parts):
-            continue
+    for path in project_files(root):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Import):
                 names |= {a.name for a in node.names}
@@ -97,6 +106,10 @@ def test_the_check_sees_a_circular_import(tmp_path):
     (pkg / "__init__.py").write_text("")
     (pkg / "a.py").write_text("from loop.b import B\nA = 1\n")
     (pkg / "b.py").write_text("from loop.a import A\nB = 2\n")
+    for venv in (".venv-ci", "env"):  # CI's virtualenv sits inside the clone; any folder holding a pyvenv.cfg is one
+        (tmp_path / venv / "lib").mkdir(parents=True)
+        (tmp_path / venv / "pyvenv.cfg").write_text("home = /usr\n")
+        (tmp_path / venv / "lib" / "site.py").write_text("raise SystemExit('not ours')\n")
     modules = project_modules(tmp_path)
     assert modules == ["loop", "loop.a", "loop.b"]
     done = import_each(tmp_path, modules)
