@@ -338,8 +338,8 @@ bot_deal_spans = Table(
     # org-wide as-of readers: the states with a close date in a window, from the index alone on PostgreSQL
     Index("ix_bot_deal_spans_close", "close_date", "valid_from",
           postgresql_include=["valid_to", "opportunity_id", "stage", "amount", "probability", "forecast_category"]),
-    # each deal's first change (before it a deal is read as it stands now)
-    Index("ix_bot_deal_spans_first", "opportunity_id", "valid_from", postgresql_where=text("is_first"),
+    # the deals whose history starts after a moment (before it a deal is read as it stands now)
+    Index("ix_bot_deal_spans_first", "valid_from", "opportunity_id", postgresql_where=text("is_first"),
           sqlite_where=text("is_first")),
 )
 

@@ -31,6 +31,7 @@ from sqlalchemy import (
     any_,
     bindparam,
     cast,
+    exists,
     func,
     literal,
     or_,
@@ -184,7 +185,7 @@ def deal_states(dialect: str, scope_kind: str, n: int, *, whole_deals: bool = Tr
         parts.append(select(*state(sp)).select_from(sp.join(o, o.c.id == sp.c.opportunity_id)
                                                     .join(m, held(sp.c.valid_from, sp.c.valid_to)))
                      .where(_existed(m)))
-    parts += _as_now(m, in_scope, state, live if spans else None)
+    parts += _as_now(m, in_scope, state, live if spans else None, _first_moment(dialect, n))
     return union_all(*parts).subquery("deal_states")
 
 
@@ -210,14 +211,18 @@ def _span_rows(dialect: str, in_scope: ColumnElement | None, last, first, live: 
             rows = rows.where(s.c.opportunity_id.in_(select(o.c.id).where(in_scope)))
         spans_of = s.c.opportunity_id
     if whole_deals:
+        # the deals first (from the close-date index), then their spans: as a semi-join the planner probed the
+        # deal set once per span of the whole org (6 s at 1,000,000 deals; hash-joined, 1 s)
         w = bot_deal_spans.alias("in_window")
-        rows = rows.where(spans_of.in_(select(w.c.opportunity_id).where(
-            w.c.close_date.between(START, END), w.c.valid_from <= last,
-            or_(w.c.valid_to.is_(None), w.c.valid_to > first))))
+        deals_in = (select(w.c.opportunity_id).where(w.c.close_date.between(START, END), w.c.valid_from <= last,
+                                                      or_(w.c.valid_to.is_(None), w.c.valid_to > first))
+                    .distinct().subquery("deals_in_window"))
+        rows = rows.join_from(s, deals_in, deals_in.c.opportunity_id == spans_of) if spans_of is s.c.opportunity_id \
+            else rows.where(spans_of.in_(select(deals_in.c.opportunity_id)))
     return rows.where(spans_of.not_in(live))
 
 
-def _as_now(m, in_scope: ColumnElement | None, state, live: Select | None) -> list[Select]:
+def _as_now(m, in_scope: ColumnElement | None, state, live: Select | None, first) -> list[Select]:
     """The deals in the window now that existed at a moment with no history row by then, as they stand now.
 
     Each deal's first history instant is looked up once (an index probe), not once per moment; the OFFSET
@@ -228,20 +233,27 @@ def _as_now(m, in_scope: ColumnElement | None, state, live: Select | None) -> li
     probed = select(o.c.id, first_change.label("first_change")).where(o.c.close_date.between(START, END))
     if live is not None:
         probed = probed.where(o.c.id.in_(live))
-    sources = [probed]
+    if in_scope is not None:
+        probed = probed.where(in_scope)
+    deals = probed.offset(0).subquery("deals_now")
+    not_yet = or_(deals.c.first_change.is_(None), deals.c.first_change > m.c.at)
+    parts = [select(*state(o)).select_from(deals.join(o, o.c.id == deals.c.id).join(m, true()))
+             .where(_existed(m), not_yet)]
     if live is not None:
-        f = bot_deal_spans.alias("first_span")
-        sources.append(select(o.c.id, f.c.valid_from.label("first_change"))
-                       .select_from(o.outerjoin(f, and_(f.c.opportunity_id == o.c.id, f.c.is_first)))
-                       .where(o.c.close_date.between(START, END), o.c.id.not_in(live)))
-    parts = []
-    for deals in sources:
+        # the others: those whose first span starts after the moment, and those with no span (no history by the
+        # snapshot, or created since)
+        f, any_span = bot_deal_spans.alias("first_span"), bot_deal_spans.alias("any_span")
+        now_in = [o.c.close_date.between(START, END), o.c.id.not_in(live), _existed(m)]
         if in_scope is not None:
-            deals = deals.where(in_scope)
-        deals = deals.offset(0).subquery("deals_now")
-        not_yet = or_(deals.c.first_change.is_(None), deals.c.first_change > m.c.at)
-        parts.append(select(*state(o)).select_from(deals.join(o, o.c.id == deals.c.id).join(m, true()))
-                     .where(_existed(m), not_yet))
+            now_in.append(in_scope)
+        # fenced: left to itself the planner joined every deal in the window to every moment first (2 s for a trend)
+        late = (select(f.c.opportunity_id, f.c.valid_from).where(f.c.is_first, f.c.valid_from > first)
+                .offset(0).subquery("late_starts"))
+        parts.append(select(*state(o)).select_from(late.join(o, o.c.id == late.c.opportunity_id)
+                                                   .join(m, late.c.valid_from > m.c.at))
+                     .where(*now_in))
+        parts.append(select(*state(o)).select_from(o.join(m, true()))
+                     .where(~exists().where(any_span.c.opportunity_id == o.c.id), *now_in))
     return parts
 
 

@@ -35,7 +35,7 @@ def upgrade() -> None:
     op.create_index("ix_bot_deal_spans_close", "bot_deal_spans", ["close_date", "valid_from"], unique=False,
                     postgresql_include=["valid_to", "opportunity_id", "stage", "amount", "probability",
                                         "forecast_category"])
-    op.create_index("ix_bot_deal_spans_first", "bot_deal_spans", ["opportunity_id", "valid_from"], unique=False,
+    op.create_index("ix_bot_deal_spans_first", "bot_deal_spans", ["valid_from", "opportunity_id"], unique=False,
                     postgresql_where=sa.text("is_first"), sqlite_where=sa.text("is_first"))
     op.execute("DELETE FROM bot_settings WHERE key = 'history_snapshot'")
 
