@@ -3,15 +3,15 @@
 The history snapshot's state is cleared: it now also covers the spans, which are empty until the next refresh
 rebuilds it whole, and readers work from history alone until then.
 
-Revision ID: 0014_deal_spans
-Revises: 0013_tree_indexes
+Revision ID: 0015_deal_spans
+Revises: 0014_tree_perf
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0014_deal_spans"
-down_revision = "0013_tree_indexes"
+revision = "0015_deal_spans"
+down_revision = "0014_tree_perf"
 branch_labels = None
 depends_on = None
 
