@@ -176,7 +176,7 @@ def _team_table(ask: Ask, period, why: str | None = None) -> Answer:
     """A manager or exec without a plan of their own: their reps' estimated payouts."""
     scope = default_scope(ask.viewer)
     reps = payouts(ask.conn, period, scope.member_ids(ask.conn), today=ask.today, fiscal=ask.fiscal,
-                   cache=ask.cache)
+                   cache=ask.cache, by_deal=False)
     reps = [r for r in reps if r.rep_id != ask.viewer.rep_id]
     rows = [[r.name, r.plan.name if r.plan else "-", r.attainment, r.credited, r.value, _(r.note) if r.note else ""]
             for r in sorted(reps, key=lambda r: (r.value is None, -(r.value or 0)))]

@@ -122,6 +122,10 @@ opportunities = Table(
     Index("ix_opportunities_updated_at", "updated_at"),
     Index("ix_opportunities_owner_created", "owner_id", "created_at"),
     Index("ix_opportunities_created_at", "created_at"),
+    # open deals by stage and owner, carrying what the stalled rules read: a VP's or the org's from the index alone
+    Index("ix_opportunities_stage_owner", "stage", "owner_id",
+          postgresql_include=["id", "external_id", "account_id", "close_date", "created_at", "stage_entered_at",
+                              "last_activity_at"]),
 )
 
 opportunity_history = Table(
@@ -154,6 +158,7 @@ activities = Table(
     CheckConstraint("kind IN ('call', 'email', 'meeting', 'task', 'note')", name="kind"),
     Index("ix_activities_opp_occurred", "opportunity_id", "occurred_at"),
     Index("ix_activities_rep_occurred", "rep_id", "occurred_at"),
+    Index("ix_activities_occurred_rep", "occurred_at", postgresql_include=["rep_id"]),  # org-wide, by rep
 )
 
 quotas = Table(

@@ -397,7 +397,8 @@ def per_rep_figures(conn: Connection, metric: str, period, scope: Scope, today: 
     from metrics.scorecard import reps_in, team_scorecards
 
     if metric == "payout":
-        table = payouts(conn, period, scope.member_ids(conn), today=today, fiscal=fiscal, cache=NO_CACHE)
+        table = payouts(conn, period, scope.member_ids(conn), today=today, fiscal=fiscal, cache=NO_CACHE,
+                        by_deal=False)
         return [(r.credited, r.quota) for r in table if r.role == "rep"]
     cards = team_scorecards(conn, reps_in(conn, scope), period, today, fiscal, scope, NO_CACHE).cards
     return [tuple(c.figures[f] for f in ANSWER_FIELDS["scorecard"]) for c in cards]

@@ -48,8 +48,9 @@ class Spiff:
     def matches(self, deal: dict) -> bool:
         return all((deal.get(f) or "").lower() in {v.lower() for v in values} for f, values in self.where)
 
-    def bonus(self, amount: Decimal) -> Decimal:
-        return self.amount if self.amount is not None else amount * self.rate
+    def bonus(self, amount: Decimal, deals: int = 1) -> Decimal:
+        """The bonus on `deals` won deals of `amount` in all (one deal, or a class of alike deals summed)."""
+        return self.amount * deals if self.amount is not None else amount * self.rate
 
 
 @dataclass(frozen=True)

@@ -22,11 +22,12 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 
-from sqlalchemy import Connection, and_, select
+from sqlalchemy import Connection, and_, case, func, select
 
 from db.schema import opportunities, reps, stages
 from i18n import N_
 from metrics.comp_plans import Plan, PlanBook, Tier, version_for_window
+from metrics.dialect import money_total
 from metrics.model import FILTERS, ROW_EXPRESSIONS, Ctx
 from metrics.periods import Period, period_containing
 
@@ -110,6 +111,7 @@ class DealCredit:
     spiff: Decimal = ZERO
     spiff_names: tuple[str, ...] = ()
     payout: Decimal = ZERO  # this deal's share of the tiered payout (statement), rounded
+    count: int = 1  # more than one: a class of alike deals summed (deal_classes_for), not one deal
 
 
 @dataclass
@@ -170,9 +172,38 @@ def deals_for(conn: Connection, rep_ids: list[int], start: date, end: date, whic
     return out
 
 
+def deal_classes_for(conn: Connection, rep_ids: list[int], start: date, end: date, which: str, today: date,
+                     cuts: list[date]) -> dict[int, list[DealCredit]]:
+    """What deals_for gives summed by class: by owner, plan segment (the close dates between two of `cuts`, the
+    comp plans' change days, under which every person's plan stays the same), product and source (all a plan's
+    credit and SPIFFs read), as DealCredit rows with the class's amount, count, first id and first close date.
+    A payout from them is the payout from the deals (sums of the same amounts, a fixed SPIFF times the count);
+    only the per-deal shares of a statement need the deals themselves. A VP's tree at 1,000,000 deals: about
+    2,500 classes instead of 25,000 deals fetched and walked in Python."""
+    ctx = Ctx(conn.dialect.name)
+    o, s = opportunities, stages
+    inside = sorted(d for d in cuts if start < d <= end)
+    keys = [o.c.owner_id, o.c.product, o.c.source]
+    if inside:
+        keys.append(case(*((o.c.close_date >= d, i + 1) for i, d in reversed(list(enumerate(inside)))), else_=0))
+    amount = money_total(ctx.dialect, func.sum(ROW_EXPRESSIONS["amount"](ctx)))
+    query = (select(o.c.owner_id, func.min(o.c.id).label("id"), func.min(o.c.close_date).label("close_date"),
+                    amount.label("amount"), func.count().label("deals"), o.c.product, o.c.source)
+             .select_from(o.join(s, o.c.stage == s.c.name))
+             .where(and_(FILTERS[which](ctx), o.c.close_date.between(start, end), o.c.owner_id.in_(rep_ids)))
+             .group_by(*keys))
+    out: dict[int, list[DealCredit]] = {r: [] for r in rep_ids}
+    for row in conn.execute(query, {"rate_day": today}):
+        total = ZERO if row.amount is None else Decimal(str(row.amount)).quantize(CENT)
+        out[row.owner_id].append(DealCredit(row.id, "", row.close_date, total, row.product, row.source,
+                                            which == "won", count=row.deals))
+    return out
+
+
 def compute_payout(book: PlanBook | None, person, quota: Decimal | None, deals: list[DealCredit], start: date,
-                   end: date, fiscal: int) -> RepPayout:
-    """One person's payout over [start, end] from their credited deals and quota (pure: no database)."""
+                   end: date, fiscal: int, shares: bool = True) -> RepPayout:
+    """One person's payout over [start, end] from their credited deals and quota (pure: no database).
+    `shares`: each deal's share of the tiered payout too (a statement's; needs single deals, not classes)."""
     rep = RepPayout(person.id, person.name, person.email, person.role, [], None, quota, None, None, ZERO, None,
                     None, deals)
     weights = plan_weights(book, person.email, person.role, start, end, fiscal) if book else []
@@ -187,7 +218,7 @@ def compute_payout(book: PlanBook | None, person, quota: Decimal | None, deals: 
     for d in deals:
         plan = book.plan_for(person.email, person.role, d.close_date)
         hits = [s for s in plan.spiffs if s.matches(d.__dict__)] if plan else []
-        d.spiff = sum((s.bonus(d.amount) for s in hits), ZERO)
+        d.spiff = sum((s.bonus(d.amount, d.count) for s in hits), ZERO)
         d.spiff_names = tuple(s.name for s in hits)
         spiffs += d.spiff
     rep.spiffs = cents(spiffs)
@@ -199,7 +230,8 @@ def compute_payout(book: PlanBook | None, person, quota: Decimal | None, deals: 
     tiered = sum((tiered_payout(p, credited[p.name], quota, w) for p, w in weights), ZERO)
     rep.tiered = cents(tiered)
     rep.value = cents(tiered + spiffs)
-    _share_out(rep, weights, quota)
+    if shares:
+        _share_out(rep, weights, quota)
     return rep
 
 
@@ -249,11 +281,12 @@ def quotas_of(conn: Connection, everyone: list[Person], period: Period, today: d
 
 
 def payouts(conn: Connection, period: Period, members: list[int] | None, *, today: date, fiscal: int = 1,
-            projected: bool = False, extra: dict[int, list[DealCredit]] | None = None, cache=None
-            ) -> list[RepPayout]:
+            projected: bool = False, extra: dict[int, list[DealCredit]] | None = None, cache=None,
+            by_deal: bool = True) -> list[RepPayout]:
     """The payout of every person in `members` (None: everyone) who has a plan or is a rep, over the period.
     `projected` counts open commit deals closing in the period as won; `extra` adds deals (what-ifs); `cache` is
-    the quota's result cache (None: the default one)."""
+    the quota's result cache (None: the default one). `by_deal=False` gives the same payouts from the deals
+    summed by class (deal_classes_for): RepPayout.deals then holds classes, and no deal's share is computed."""
     version = version_for_window(conn, period.end)
     book = version.book if version else None
     everyone = people(conn, members)
@@ -263,12 +296,20 @@ def payouts(conn: Connection, period: Period, members: list[int] | None, *, toda
     else:
         everyone = [p for p in everyone if p.role == "rep"]
     ids = [p.id for p in everyone]
-    won = deals_for(conn, ids, period.start, period.end, "won", today)
-    commit = deals_for(conn, ids, period.start, period.end, "open_commit", today) if projected else {}
+    if by_deal:
+        def fetch(which: str) -> dict[int, list[DealCredit]]:
+            return deals_for(conn, ids, period.start, period.end, which, today)
+    else:
+        cuts = book.change_days() if book is not None else []
+
+        def fetch(which: str) -> dict[int, list[DealCredit]]:
+            return deal_classes_for(conn, ids, period.start, period.end, which, today, cuts)
+    won = fetch("won")
+    commit = fetch("open_commit") if projected else {}
     quota = quotas_of(conn, everyone, period, today, fiscal, cache)
     out = []
     for p in everyone:
         deals = won[p.id] + commit.get(p.id, []) + (extra or {}).get(p.id, [])
         deals.sort(key=lambda d: (d.close_date, d.id))
-        out.append(compute_payout(book, p, quota[p.id], deals, period.start, period.end, fiscal))
+        out.append(compute_payout(book, p, quota[p.id], deals, period.start, period.end, fiscal, shares=by_deal))
     return out

@@ -29,7 +29,7 @@ def total_row(reps: list[RepPayout]) -> dict:
 def _run(projected: bool):
     def run(conn, ctx, period, scope, dims, today, cache, run_query):
         reps = payouts(conn, period, scope.member_ids(conn), today=today, fiscal=ctx.fiscal_start_month,
-                       projected=projected, cache=cache)
+                       projected=projected, cache=cache, by_deal=False)
         if dims or scope.kind == "rep":
             return [], [payout_row(r, bool(dims)) for r in reps]
         return [], [total_row(reps)]

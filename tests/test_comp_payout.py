@@ -289,3 +289,36 @@ def test_who_sees_whose_payout(comp, who, scope, expected):
                          "plan": "AE", "spiffs": 0, "note": None}]
     else:
         assert {r["owner"] for r in rows} == expected
+
+
+def test_payouts_from_deal_classes_equal_payouts_from_deals(db, comp, tmp_path):
+    """The team table and the payout metric sum the deals by class (owner, plan segment, product, source): each
+    rep's payout, credit and SPIFFs are those the deals give one by one, across a plan change inside the quarter,
+    both SPIFF kinds, a deal in another currency, a deal without an amount and one whose currency has no rate."""
+    from db.schema import exchange_rates
+    from metrics.payout import payouts
+    from metrics.periods import Period
+
+    org = comp.org
+    f = Factory(db.engine)
+    with db.engine.begin() as conn:
+        conn.execute(exchange_rates.insert(), [{"currency": "EUR", "rate": Decimal("0.9"),
+                                                "valid_from": date(2026, 1, 1), "valid_to": None}])
+    for i, (rep, close, amount, product, source, currency) in enumerate([
+            ("A", date(2026, 10, 20), "1000.01", "Platform Plus", "New Business", "USD"),
+            ("A", date(2026, 11, 20), "2000.03", "Platform Plus", "new business", "USD"),
+            ("A", date(2026, 12, 1), "333.33", "Platform Plus", None, "EUR"),
+            ("B", date(2026, 11, 14), "777.77", None, "New Business", "USD"),
+            ("B", date(2026, 11, 15), "555.55", "Platform Plus", "New Business", "USD"),
+            ("B", date(2026, 12, 30), None, None, "New Business", "USD"),
+            ("C", date(2026, 11, 30), "999.99", "Platform Plus", None, "JPY")]):
+        f.deal(org[rep], "Closed Won", amount, close, product=product, source=source, currency=currency,
+               name=f"Class deal {i}")
+    (tmp_path / "plans.yml").write_text(PLANS.replace("MODE", "marginal")
+                                        + "  - {rep: bob.rep@example.com, plan: Senior, from: 2026-11-15}\n")
+    assert comp("comp", "load", "plans.yml")[0] == 0
+    with db.engine.connect() as conn:
+        both = [payouts(conn, Period(*Q4, "2026-Q4"), None, today=Q4[1], by_deal=by_deal) for by_deal in (True, False)]
+    figures = [[(r.name, r.plans, r.credited, r.spiffs, r.tiered, r.value, r.note) for r in table] for table in both]
+    assert figures[0] == figures[1]
+    assert [r.spiffs for r in both[0] if r.name == "Bob Rep"] != [Decimal(0)]
