@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, insert
@@ -147,9 +148,13 @@ def test_as_of_hand_worked(db):
                      "commit": Decimal("550.00"), "weighted_pipeline": Decimal("200.00")}
 
 
-def test_as_of_across_the_snapshot_watermark(db):
+@pytest.mark.parametrize("wide_share", [8, 10**6])
+def test_as_of_across_the_snapshot_watermark(db, monkeypatch, wide_share):
     """The spans of the history snapshot and the history after it, read together: a deal with rows on both sides,
-    one with all its rows after, one with none then and some after, one created after with none, one deleted."""
+    one with all its rows after, one with none then and some after, one created after with none, one deleted.
+    On PostgreSQL a tree or team is read like the org when it is wide (here it always is) and deal by deal when not
+    (wide_share 10**6)."""
+    monkeypatch.setattr("metrics.asof.WIDE_SHARE", wide_share)
     p, q = ("Prospecting", 100, 10, None), ("Proposal", 250, 10, "commit")
     w, lost = ("Closed Won", 300, 20, None), ("Closed Lost", 1000, 30, None)
     deals = [("Bob", 0, [(1, q)], q),                      # deleted after the snapshot
@@ -176,3 +181,7 @@ def test_as_of_across_the_snapshot_watermark(db):
             for scope, owners in ((Scope("org", "org"), None), (Scope("rep", "Ann", rep_id=ids["Ann"]), {ids["Ann"]}),
                                   (Scope("tree", "Mgr", rep_id=ids["Mgr"]), {ids["Mgr"], ids["Ann"]})):
                 assert layer(conn, scope, moment) == figures_at(oracle, Q4.start, Q4.end, owners), (slot, scope)
+            buckets = {r["bucket"]: r["value"] for r in evaluate(
+                conn, "waterfall", Q4, Scope("tree", "Mgr", rep_id=ids["Mgr"]), today=date(2026, 12, 1),
+                as_of=(BASE, moment), cache=ResultCache()).rows}
+            assert buckets["end"] == figures_at(oracle, Q4.start, Q4.end, {ids["Mgr"], ids["Ann"]})["pipeline"]
