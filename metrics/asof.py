@@ -186,8 +186,9 @@ def deal_states(dialect: str, scope_kind: str, n: int, *, whole_deals: bool = Tr
     `wide`: the scope holds a large part of the org (wide_scope): on PostgreSQL it is read like the org, its
     owners hashed, instead of deal by deal (a VP's half of the org: 500,000 index probes)."""
     m = _moments(dialect, n)
-    in_scope = scope_condition(o.c.owner_id, scope_kind) if wide else _owner_in_scope(dialect, scope_kind)
-    per_deal = dialect == "postgresql" and not wide
+    # a wide scope reads the org's states: the statement's own scope condition then keeps the scope's
+    in_scope = None if wide else _owner_in_scope(dialect, scope_kind)
+    per_deal = dialect == "postgresql"
     # a team's plan (the deals first, then each one's history) is better left to the planner's guess
     last = _last_moment(dialect, n) if scope_kind in ("org", "rep") else select(func.max(m.c.at)).scalar_subquery()
     live = select(opportunity_history.c.opportunity_id).where(opportunity_history.c.id > SNAPSHOT_THROUGH)
@@ -220,8 +221,14 @@ def _span_rows(per_deal: bool, in_scope: ColumnElement | None, last, first, live
     between = [s.c.valid_from <= last, or_(s.c.valid_to.is_(None), s.c.valid_to > first)]
     in_window = s.c.close_date.between(START, END)
     cols = [s.c.opportunity_id, s.c.valid_from, s.c.valid_to, *(s.c[c] for c in HISTORY_COLUMNS)]
+    w = bot_deal_spans.alias("in_window")
+    window_spans = [w.c.close_date.between(START, END), w.c.valid_from <= last,
+                    or_(w.c.valid_to.is_(None), w.c.valid_to > first)]
     if in_scope is not None and per_deal:
-        deals = select(o.c.id).where(in_scope).subquery("scope_deals")
+        deals = select(o.c.id).where(in_scope)
+        if whole_deals:  # the scope's deals with a span in the window: a probe each
+            deals = deals.where(exists().where(w.c.opportunity_id == o.c.id, *window_spans))
+        deals = deals.subquery("scope_deals")
         src = (select(*cols).where(s.c.opportunity_id == deals.c.id, *between, *(() if whole_deals else (in_window,)))
                .offset(0).lateral("deal_spans"))
         rows = select(*(src.c[c.name] for c in cols)).select_from(deals.join(src, true()))
@@ -233,15 +240,11 @@ def _span_rows(per_deal: bool, in_scope: ColumnElement | None, last, first, live
         if in_scope is not None:
             rows = rows.where(s.c.opportunity_id.in_(select(o.c.id).where(in_scope)))
         spans_of = s.c.opportunity_id
-    if whole_deals:
+    if whole_deals and spans_of is s.c.opportunity_id:
         # the deals first (from the close-date index), then their spans: as a semi-join the planner probed the
         # deal set once per span of the whole org (6 s at 1,000,000 deals; hash-joined, 1 s)
-        w = bot_deal_spans.alias("in_window")
-        deals_in = (select(w.c.opportunity_id).where(w.c.close_date.between(START, END), w.c.valid_from <= last,
-                                                      or_(w.c.valid_to.is_(None), w.c.valid_to > first))
-                    .distinct().subquery("deals_in_window"))
-        rows = rows.join_from(s, deals_in, deals_in.c.opportunity_id == spans_of) if spans_of is s.c.opportunity_id \
-            else rows.where(spans_of.in_(select(deals_in.c.opportunity_id)))
+        deals_in = select(w.c.opportunity_id).where(*window_spans).distinct().subquery("deals_in_window")
+        rows = rows.join_from(s, deals_in, deals_in.c.opportunity_id == spans_of)
     return rows.where(spans_of.not_in(live))
 
 
