@@ -23,6 +23,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 from db.types import Money, UTCDateTime
@@ -322,6 +323,29 @@ bot_close_date_pushes = Table(
     Column("to_date", Date, nullable=False),
     Index("ix_bot_close_date_pushes_changed", "changed_at", "opportunity_id", "from_date", "to_date"),
     Index("ix_bot_close_date_pushes_opportunity", "opportunity_id", "changed_at"),
+)
+
+# Each deal's states from its history, as spans (metrics.asof): a history row holds from its changed_at until the
+# next row of its deal replaces it (valid_to; NULL while it is the last). Rows at the same instant as a later one
+# never hold and are left out, so (opportunity_id, valid_from) is unique; `is_first` marks the deal's earliest.
+bot_deal_spans = Table(
+    "bot_deal_spans",
+    metadata,
+    Column("opportunity_id", Integer, ForeignKey("opportunities.id", ondelete="CASCADE"), primary_key=True),
+    Column("valid_from", UTCDateTime, primary_key=True),
+    Column("valid_to", UTCDateTime),
+    Column("is_first", Boolean, nullable=False),
+    Column("stage", String(100)),
+    Column("amount", Money),
+    Column("close_date", Date),
+    Column("probability", Integer),
+    Column("forecast_category", String(16)),
+    # org-wide as-of readers: the states with a close date in a window, from the index alone on PostgreSQL
+    Index("ix_bot_deal_spans_close", "close_date", "valid_from",
+          postgresql_include=["valid_to", "opportunity_id", "stage", "amount", "probability", "forecast_category"]),
+    # the deals whose history starts after a moment (before it a deal is read as it stands now)
+    Index("ix_bot_deal_spans_first", "valid_from", "opportunity_id", postgresql_where=text("is_first"),
+          sqlite_where=text("is_first")),
 )
 
 # CRM sync (crm/): per connector and object, how far the sync has read and how the last runs went.

@@ -5,6 +5,9 @@ need a window over the whole history table on every question.
   further stage that is not a lost one (stage conversion; 1.7 s org-wide at 1,000,000 deals from history).
 - `bot_close_date_pushes`: every history row that moved a deal's close date later than its previous dated row
   (the close_date_pushed stalled rule; 1.2 s org-wide at 1,000,000 deals from history).
+- `bot_deal_spans`: each deal's history rows with the instant the next one replaced them, so as-of readers
+  (metrics.asof) find a deal's state at a moment by a range instead of a window over the history (the org-wide
+  as-of pipeline: 0.7 s instead of 3 s at 1,000,000 deals).
 - in its state (bot_settings): the stuck_in_stage rule's won-deal benchmarks, the 75th percentile of days won
   deals spent in each stage (1.4 s at 1,000,000 deals), as of the last refresh: a statistic over thousands of
   won deals that moves slowly, so up to one refresh interval (15 minutes) old.
@@ -27,10 +30,32 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Connection, Date, Engine, Select, and_, case, delete, exists, func, insert, not_, select, text
+from sqlalchemy import (
+    Connection,
+    Date,
+    Engine,
+    Select,
+    and_,
+    case,
+    delete,
+    exists,
+    func,
+    insert,
+    not_,
+    or_,
+    select,
+    text,
+)
 
 from db.after_load import AfterLoad
-from db.schema import bot_close_date_pushes, bot_settings, bot_stage_entries, opportunity_history, stages
+from db.schema import (
+    bot_close_date_pushes,
+    bot_deal_spans,
+    bot_settings,
+    bot_stage_entries,
+    opportunity_history,
+    stages,
+)
 
 SNAPSHOT_KEY = "history_snapshot"
 FULL_REBUILD_AFTER = timedelta(hours=24)
@@ -39,6 +64,8 @@ _LOCK_KEY = 0x5A1E5_0004  # pg_advisory_xact_lock: one refresh at a time
 h = opportunity_history
 se = bot_stage_entries
 cp = bot_close_date_pushes
+ds = bot_deal_spans
+TABLES = (se, cp, ds)
 
 
 @dataclass(frozen=True)
@@ -176,6 +203,36 @@ def close_date_pushes(deal_ids: Select | None = None, through: int | None = None
     )
 
 
+def deal_spans(deal_ids: Select | None = None, through: int | None = None) -> Select:
+    """SELECT opportunity_id, valid_from, valid_to, is_first and the state columns: each history row that holds
+    for a while, from its changed_at until the deal's next row (by changed_at, then id) replaces it.
+
+    `deal_ids` limits the deals (a one-column SELECT); `through` reads only history rows with an id up to it.
+    """
+    order = (h.c.changed_at, h.c.id)
+    rows = select(h.c.opportunity_id, h.c.changed_at, h.c.stage, h.c.amount, h.c.close_date, h.c.probability,
+                  h.c.forecast_category,
+                  func.lead(h.c.changed_at).over(partition_by=h.c.opportunity_id, order_by=order).label("valid_to"))
+    if deal_ids is not None:
+        rows = rows.where(h.c.opportunity_id.in_(deal_ids))
+    if through is not None:
+        rows = rows.where(h.c.id <= through)
+    r = rows.subquery("rows")
+    # the deal's first instant: its first row, even when a later row at the same instant replaces it at once
+    first = func.min(r.c.changed_at).over(partition_by=r.c.opportunity_id)
+    spans = select(r.c.opportunity_id, r.c.changed_at, r.c.valid_to, r.c.stage, r.c.amount, r.c.close_date,
+                   r.c.probability, r.c.forecast_category, (r.c.changed_at == first).label("is_first")
+                   ).subquery("spans")
+    held = or_(spans.c.valid_to.is_(None), spans.c.valid_to > spans.c.changed_at)
+    return select(spans.c.opportunity_id, spans.c.changed_at.label("valid_from"), spans.c.valid_to,
+                  spans.c.is_first, spans.c.stage, spans.c.amount, spans.c.close_date, spans.c.probability,
+                  spans.c.forecast_category).where(held)
+
+
+SPAN_COLUMNS = ("opportunity_id", "valid_from", "valid_to", "is_first", "stage", "amount", "close_date",
+                "probability", "forecast_category")
+
+
 def changed_since(through: int) -> Select:
     """The deals with a history row newer than the snapshot's watermark."""
     return select(h.c.opportunity_id).where(h.c.id > through)
@@ -199,14 +256,14 @@ def refresh_history_snapshot(conn: Connection, *, full: bool = False, now: datet
     stale = (state is None or state.stages != signature or now - state.full_at >= FULL_REBUILD_AFTER
              or state.through > 0 and not _matches_data(conn, state))
     if full or stale:
-        for table in (se, cp):
+        for table in TABLES:
             conn.execute(delete(table))
         _write(conn, None, through)
         deals, mode, full_at = None, "full", now
     elif through > state.through:
         changed = select(h.c.opportunity_id).where(h.c.id > state.through, h.c.id <= through).distinct()
         deals = conn.execute(select(func.count()).select_from(changed.subquery())).scalar_one()
-        for table in (se, cp):
+        for table in TABLES:
             conn.execute(delete(table).where(table.c.opportunity_id.in_(changed)))
         _write(conn, changed, through)
         mode, full_at = "incremental", state.full_at
@@ -229,6 +286,7 @@ def _write(conn: Connection, deal_ids: Select | None, through: int) -> None:
                                         first_entries(deal_ids, through)))
     conn.execute(insert(cp).from_select(["opportunity_id", "history_id", "changed_at", "from_date", "to_date"],
                                         close_date_pushes(deal_ids, through)))
+    conn.execute(insert(ds).from_select(list(SPAN_COLUMNS), deal_spans(deal_ids, through)))
 
 
 def tidy_after_rebuild(engine: Engine) -> None:
@@ -236,7 +294,7 @@ def tidy_after_rebuild(engine: Engine) -> None:
     readers use index-only scans at once (conversion: 53 ms instead of 220 ms at 1,000,000 deals)."""
     if engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            for table in (se, cp):
+            for table in TABLES:
                 conn.execute(text(f"VACUUM (ANALYZE) {table.name}"))
 
 

@@ -35,7 +35,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from errors import UserError
 from i18n import _
-from metrics.asof import deal_states, moment_params, swap_deals
+from metrics.asof import deal_states, moment_params, snapshot_through, swap_deals, wide_scope
 from metrics.compile import DIM_PREFIX, END, START, Window, deal_from, params, scope_condition
 from metrics.currency import rate_missing
 from metrics.dialect import money_total
@@ -51,9 +51,9 @@ SIGNS = {"start": 1, "created": 1, "pulled_in": 1, "increased": 1, "decreased": 
 
 
 @lru_cache(maxsize=128)
-def waterfall_statement(ctx: Ctx, scope_kind: str, by: tuple[str, ...]):
+def waterfall_statement(ctx: Ctx, scope_kind: str, by: tuple[str, ...], spans: bool = False, wide: bool = False):
     """One statement: the deals' states at both moments, pivoted per deal, bucketed, summed per group."""
-    states = deal_states(ctx.dialect, scope_kind, 2)
+    states = deal_states(ctx.dialect, scope_kind, 2, spans=spans, wide=wide)
     in_window = o.c.close_date.between(START, END)
     flags = {
         "pipe": and_(FILTERS["open_forecast"](ctx), in_window),
@@ -145,8 +145,9 @@ def run_waterfall(conn, ctx, period, scope, dims, today, cache, run_query, momen
     if first > second:
         raise UserError(_("The waterfall's first moment must come before its second."))
     by = tuple(x for x in dims if x != "bucket")
-    query = (waterfall_statement(ctx, scope.kind, by),
-             {**params(Window(period.start, period.end, today), scope), **moment_params((first, second))})
+    through = snapshot_through(conn)
+    query = (waterfall_statement(ctx, scope.kind, by, through is not None, wide_scope(conn, scope)),
+             {**params(Window(period.start, period.end, today), scope), **moment_params((first, second), through)})
     out = []
     for row in run_query(conn, query, cache):
         for bucket in BUCKETS:

@@ -9,13 +9,15 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, insert
 
-from db.schema import DEFAULT_STAGES, exchange_rates, opportunities, opportunity_history, reps
+from db.schema import DEFAULT_STAGES, bot_settings, exchange_rates, opportunities, opportunity_history, reps
 from metrics.cache import ResultCache
 from metrics.evaluate import evaluate
+from metrics.history_snapshot import SNAPSHOT_KEY, refresh_history_snapshot
 from metrics.periods import Period
 from metrics.scopes import Scope
 from tests.asof_oracle import History, figures_at
@@ -42,14 +44,25 @@ rates = st.lists(st.tuples(st.sampled_from(["EUR", "IDR"]), st.integers(-15, 20)
                            st.sampled_from(["0.9", "1.1", "0.925", "16000.5"]),
                            st.one_of(st.none(), st.integers(0, 40))),
                  max_size=4, unique_by=lambda r: (r[0], r[1]))
+# When the history snapshot (its deal spans) is taken: after that many history rows are written (the later rows and
+# deals are newer than it: read from history, or as they stand when they have none), or never.
+snapshot_cut = st.one_of(st.none(), st.integers(0, 10))
 
 
-def load(db, deals, currencies=(), rates=()) -> dict[str, int]:
+def load(db, deals, currencies=(), rates=(), cut: int | None = None) -> dict[str, int]:
     """The generated org: Mgr manages Ann (team East); Bob (team West) reports to nobody. Deal i is in
-    currencies[i] (the org currency when there is none); `rates` as the strategy above."""
+    currencies[i] (the org currency when there is none); `rates` as the strategy above. `cut`: the history snapshot
+    is taken once that many history rows are written (or after the last, when there are fewer)."""
+    written = 0
+
+    def snapshot_due(conn) -> None:
+        if cut is not None and written == cut:
+            refresh_history_snapshot(conn, full=True)
+
     with db.engine.begin() as conn:
         for table in (opportunity_history, opportunities, reps, exchange_rates):
             conn.execute(delete(table))
+        conn.execute(delete(bot_settings).where(bot_settings.c.key == SNAPSHOT_KEY))
         for currency, first, rate, days in rates:
             conn.execute(insert(exchange_rates), {
                 "currency": currency, "rate": Decimal(rate), "valid_from": Q4.start + timedelta(days=first),
@@ -68,9 +81,14 @@ def load(db, deals, currencies=(), rates=()) -> dict[str, int]:
                                 "created_at": created_at, "currency": currencies[i] if i < len(currencies) else None,
                                 **values(current)}).scalar_one()
             for slot, st_ in steps or ():
+                snapshot_due(conn)
                 conn.execute(insert(opportunity_history), {"opportunity_id": opp,
                                                            "changed_at": created_at + slot * HALF_DAY,
                                                            **values(st_)})
+                written += 1
+        if cut is not None and written <= cut:
+            written = cut
+            snapshot_due(conn)
     return ids
 
 
@@ -89,9 +107,10 @@ def layer(conn, scope: Scope, moment: datetime) -> dict[str, Decimal]:
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(deals=st.lists(deal, max_size=12), moment_slot=st.integers(0, 30), currencies=currencies, rates=rates)
-def test_as_of_matches_pandas_rebuild(db, deals, moment_slot, currencies, rates):
-    ids = load(db, deals, currencies, rates)
+@given(deals=st.lists(deal, max_size=12), moment_slot=st.integers(0, 30), currencies=currencies, rates=rates,
+       cut=snapshot_cut)
+def test_as_of_matches_pandas_rebuild(db, deals, moment_slot, currencies, rates, cut):
+    ids = load(db, deals, currencies, rates, cut)
     moment = BASE + moment_slot * HALF_DAY  # on the half-day grid: rows exactly at D are common
     with db.engine.connect() as conn:
         oracle = History(conn).states(moment)
@@ -127,3 +146,42 @@ def test_as_of_hand_worked(db):
                     "commit": Decimal("250.00"), "weighted_pipeline": Decimal("350.00")}
     assert later == {"pipeline": Decimal("250.00"), "closed_won": Decimal("300.00"),
                      "commit": Decimal("550.00"), "weighted_pipeline": Decimal("200.00")}
+
+
+@pytest.mark.parametrize("wide_share", [8, 10**6])
+def test_as_of_across_the_snapshot_watermark(db, monkeypatch, wide_share):
+    """The spans of the history snapshot and the history after it, read together: a deal with rows on both sides,
+    one with all its rows after, one with none then and some after, one created after with none, one deleted.
+    On PostgreSQL a tree or team is read like the org when it is wide (here it always is) and deal by deal when not
+    (wide_share 10**6)."""
+    monkeypatch.setattr("metrics.asof.WIDE_SHARE", wide_share)
+    p, q = ("Prospecting", 100, 10, None), ("Proposal", 250, 10, "commit")
+    w, lost = ("Closed Won", 300, 20, None), ("Closed Lost", 1000, 30, None)
+    deals = [("Bob", 0, [(1, q)], q),                      # deleted after the snapshot
+             ("Ann", 0, [(0, p), (4, q), (8, w)], w),     # row 1 before the snapshot; 2, 3 after
+             ("Bob", 1, [(0, p), (6, lost)], lost),       # both rows after it
+             ("Ann", 2, None, q),                          # no history: as it stands now
+             ("Mgr", 3, [(0, q), (2, p)], p)]              # both rows after it, the second at the same instant +1
+    ids = load(db, deals, cut=2)  # the watermark: the Ann deal's first row
+    with db.engine.begin() as conn:
+        late = conn.execute(insert(opportunities).returning(opportunities.c.id), {
+            "external_id": "late", "name": "late", "owner_id": ids["Bob"], "created_at": BASE + 5 * HALF_DAY,
+            **values(q)}).scalar_one()
+        conn.execute(insert(opportunity_history), {"opportunity_id": late, "changed_at": BASE + 9 * HALF_DAY,
+                                                   **values(p)})
+        conn.execute(insert(opportunities), {"external_id": "bare", "name": "bare", "owner_id": ids["Ann"],
+                                             "created_at": BASE + 3 * HALF_DAY, **values(w)})
+        conn.execute(delete(opportunities).where(opportunities.c.external_id == "d0"))
+    with db.engine.connect() as conn:
+        from metrics.asof import snapshot_through
+        assert snapshot_through(conn) is not None
+        for slot in range(0, 14):
+            moment = BASE + slot * HALF_DAY
+            oracle = History(conn).states(moment)
+            for scope, owners in ((Scope("org", "org"), None), (Scope("rep", "Ann", rep_id=ids["Ann"]), {ids["Ann"]}),
+                                  (Scope("tree", "Mgr", rep_id=ids["Mgr"]), {ids["Mgr"], ids["Ann"]})):
+                assert layer(conn, scope, moment) == figures_at(oracle, Q4.start, Q4.end, owners), (slot, scope)
+            buckets = {r["bucket"]: r["value"] for r in evaluate(
+                conn, "waterfall", Q4, Scope("tree", "Mgr", rep_id=ids["Mgr"]), today=date(2026, 12, 1),
+                as_of=(BASE, moment), cache=ResultCache()).rows}
+            assert buckets["end"] == figures_at(oracle, Q4.start, Q4.end, {ids["Mgr"], ids["Ann"]})["pipeline"]

@@ -20,13 +20,14 @@ from metrics.scopes import Scope
 from tests.asof_oracle import History, figures_at
 from tests.factories import Factory
 from tests.test_cli import as_json, cli, metrics  # noqa: F401  (the CLI fixtures)
-from tests.test_metrics_asof import BASE, HALF_DAY, Q4, deal, load
+from tests.test_metrics_asof import BASE, HALF_DAY, Q4, deal, load, snapshot_cut
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(deals=st.lists(deal, max_size=10), slots=st.lists(st.integers(0, 30), min_size=2, max_size=5, unique=True))
-def test_trend_points_match_pandas(db, deals, slots):
-    ids = load(db, deals)
+@given(deals=st.lists(deal, max_size=10), slots=st.lists(st.integers(0, 30), min_size=2, max_size=5, unique=True),
+       cut=snapshot_cut)
+def test_trend_points_match_pandas(db, deals, slots, cut):
+    ids = load(db, deals, cut=cut)
     with db.engine.begin() as conn:
         conn.execute(insert(quotas), {"rep_id": ids["Ann"], "period_start": Q4.start, "period_end": Q4.end,
                                       "amount": Decimal("2000")})

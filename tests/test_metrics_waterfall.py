@@ -19,7 +19,7 @@ from metrics.cache import ResultCache
 from metrics.evaluate import evaluate
 from metrics.scopes import Scope
 from tests.asof_oracle import History, figures_at, in_window, money
-from tests.test_metrics_asof import BASE, HALF_DAY, Q4, currencies, deal, load, rates
+from tests.test_metrics_asof import BASE, HALF_DAY, Q4, currencies, deal, load, rates, snapshot_cut
 
 ZERO = Decimal("0.00")
 
@@ -54,9 +54,9 @@ def won_between(first: pd.DataFrame, second: pd.DataFrame, owners) -> Decimal:
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(deals=st.lists(deal, max_size=12), slots=st.tuples(st.integers(0, 30), st.integers(0, 30)),
-       currencies=currencies, rates=rates)
-def test_waterfall_identity_against_pandas(db, deals, slots, currencies, rates):
-    ids = load(db, deals, currencies, rates)
+       currencies=currencies, rates=rates, cut=snapshot_cut)
+def test_waterfall_identity_against_pandas(db, deals, slots, currencies, rates, cut):
+    ids = load(db, deals, currencies, rates, cut)
     first, second = (BASE + s * HALF_DAY for s in sorted(slots))
     with db.engine.connect() as conn:
         history = History(conn)
