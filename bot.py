@@ -39,7 +39,7 @@ def cmd_db(args: argparse.Namespace) -> int:
             done = refresh_history_snapshot(conn, full=True)
         tidy_after_rebuild(engine)
         print(f"history snapshot rebuilt: {done['entries']:,} stage entries, {done['pushes']:,} close-date pushes, "
-              f"history through id {done['through']:,}")
+              f"{done['spans']:,} deal spans, history through id {done['through']:,}")
     print(f"database at revision {current_revision(engine)} (head {head_revision()})")
     return 0
 

@@ -36,6 +36,7 @@ from sqlalchemy import (
     and_,
     any_,
     bindparam,
+    case,
     cast,
     exists,
     func,
@@ -93,6 +94,7 @@ def wide_scope(conn: Connection, scope: Scope) -> bool:
 def moment_params(moments: tuple[datetime, ...], through: int | None = None) -> dict:
     """The moments' bound values: each instant, and its day (as given: a date D's is D) for the exchange rate;
     and the snapshot's watermark (`through`, from snapshot_through) when the statement reads its spans."""
+    moments = tuple(sorted(moments))  # moment k is the k-th earliest (deal_states counts on it)
     values = {moment_param(i): m for i, m in enumerate(moments)}
     values[SNAPSHOT_THROUGH.key] = -1 if through is None else through
     values.update({moment_day_param(i): m.date() for i, m in enumerate(moments)})
@@ -206,11 +208,28 @@ def deal_states(dialect: str, scope_kind: str, n: int, *, whole_deals: bool = Tr
              .where(_existed(m))]
     if spans:
         sp = _span_rows(per_deal, in_scope, last, _first_moment(dialect, n), live, whole_deals).subquery("span_rows")
-        parts.append(select(*state(sp)).select_from(sp.join(o, o.c.id == sp.c.opportunity_id)
-                                                    .join(m, held(sp.c.valid_from, sp.c.valid_to)))
+        parts.append(select(*state(sp)).select_from(_covered(dialect, n, sp, m).join(o, o.c.id == sp.c.opportunity_id))
                      .where(_existed(m)))
     parts += _as_now(m, in_scope, state, live if spans else None, _first_moment(dialect, n))
     return union_all(*parts).subquery("deal_states")
+
+
+def _covered(dialect: str, n: int, sp, m):
+    """Each span joined to the moments it holds at. With many moments on PostgreSQL, each span's moments are
+    generated (a run of them: the moments are bound in time order, moment_params) and joined by number: compared
+    moment by moment, the planner re-read the window's spans once per moment (a 13-week trend: 13 × 580,000 index
+    entries at 1,000,000 deals)."""
+    if dialect != "postgresql" or n <= 2:
+        return sp.join(m, and_(sp.c.valid_from <= m.c.at, or_(sp.c.valid_to.is_(None), sp.c.valid_to > m.c.at)))
+    ats = _bound_moments(dialect, n)
+
+    def before(t) -> ColumnElement:  # how many moments come before t
+        return sum((case((a < t, 1), else_=0) for a in ats[1:]), case((ats[0] < t, 1), else_=0))
+
+    last = case((sp.c.valid_to.is_(None), n - 1), else_=before(sp.c.valid_to) - 1)
+    # a set-returning function in FROM may name the columns before it (LATERAL) on PostgreSQL
+    ks = func.generate_series(before(sp.c.valid_from), last).table_valued("k").render_derived(name="covered")
+    return sp.join(ks, true()).join(m, m.c.k == ks.c.k)
 
 
 def _span_rows(per_deal: bool, in_scope: ColumnElement | None, last, first, live: Select, whole_deals: bool

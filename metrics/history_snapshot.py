@@ -245,7 +245,8 @@ def refresh_history_snapshot(conn: Connection, *, full: bool = False, now: datet
     list changed or when it no longer matches the data (see usable_watermark); otherwise only the deals with
     history newer than the watermark are recomputed.
     Returns {"mode": "full" | "incremental" | "current", "deals": deals recomputed (None when all were),
-    "entries": stage entries, "pushes": close-date pushes (None when unchanged), "through": the new watermark}.
+    "entries": stage entries, "pushes": close-date pushes (None when unchanged), "spans": deal spans,
+    "through": the new watermark}.
     """
     now = now or datetime.now(UTC)
     if conn.dialect.name == "postgresql":
@@ -268,7 +269,8 @@ def refresh_history_snapshot(conn: Connection, *, full: bool = False, now: datet
         _write(conn, changed, through)
         mode, full_at = "incremental", state.full_at
     else:
-        return {"mode": "current", "deals": 0, "entries": state.entries, "pushes": None, "through": state.through}
+        return {"mode": "current", "deals": 0, "entries": state.entries, "pushes": None, "spans": None,
+                "through": state.through}
     entries = conn.execute(select(func.count()).select_from(se)).scalar_one()
     pushes = conn.execute(select(func.count()).select_from(cp)).scalar_one()
     opportunity_id, changed_at, _ = conn.execute(_anchor_row(through)).one()
@@ -278,7 +280,8 @@ def refresh_history_snapshot(conn: Connection, *, full: bool = False, now: datet
                               won_stage_percentiles(conn))
     conn.execute(delete(bot_settings).where(bot_settings.c.key == SNAPSHOT_KEY))
     conn.execute(insert(bot_settings).values(key=SNAPSHOT_KEY, value=new_state.to_json(), updated_at=now))
-    return {"mode": mode, "deals": deals, "entries": entries, "pushes": pushes, "through": through}
+    spans = conn.execute(select(func.count()).select_from(ds)).scalar_one()
+    return {"mode": mode, "deals": deals, "entries": entries, "pushes": pushes, "spans": spans, "through": through}
 
 
 def _write(conn: Connection, deal_ids: Select | None, through: int) -> None:

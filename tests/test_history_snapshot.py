@@ -132,12 +132,12 @@ def test_refresh_modes_and_what_they_write(db):
         a = add_deal(conn, owners["Ann"], "a", [("Prospecting", 40), ("Qualification", 50)])
         add_deal(conn, owners["Bob"], "b", [("Prospecting", 45)])
         done = refresh_history_snapshot(conn, now=now)
-        assert done == {"mode": "full", "deals": None, "entries": 3, "pushes": 0,
+        assert done == {"mode": "full", "deals": None, "entries": 3, "pushes": 0, "spans": 3,
                         "through": conn.execute(select(func.max(opportunity_history.c.id))).scalar_one()}
         assert refresh_history_snapshot(conn, now=now)["mode"] == "current"
         add_history(conn, a, [("Proposal", 60)], first_index=2)
         done = refresh_history_snapshot(conn, now=now + timedelta(minutes=15))
-        assert (done["mode"], done["deals"], done["entries"]) == ("incremental", 1, 4)
+        assert (done["mode"], done["deals"], done["entries"], done["spans"]) == ("incremental", 1, 4, 4)
         rows = conn.execute(select(bot_stage_entries.c.stage, bot_stage_entries.c.advanced)
                             .where(bot_stage_entries.c.opportunity_id == a)).all()
         assert sorted((r.stage, bool(r.advanced)) for r in rows) == [

@@ -12,9 +12,17 @@ from decimal import Decimal
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, insert
+from sqlalchemy import delete, insert, select
 
-from db.schema import DEFAULT_STAGES, bot_settings, exchange_rates, opportunities, opportunity_history, reps
+from db.schema import (
+    DEFAULT_STAGES,
+    bot_deal_spans,
+    bot_settings,
+    exchange_rates,
+    opportunities,
+    opportunity_history,
+    reps,
+)
 from metrics.cache import ResultCache
 from metrics.evaluate import evaluate
 from metrics.history_snapshot import SNAPSHOT_KEY, refresh_history_snapshot
@@ -185,3 +193,25 @@ def test_as_of_across_the_snapshot_watermark(db, monkeypatch, wide_share):
                 conn, "waterfall", Q4, Scope("tree", "Mgr", rep_id=ids["Mgr"]), today=date(2026, 12, 1),
                 as_of=(BASE, moment), cache=ResultCache()).rows}
             assert buckets["end"] == figures_at(oracle, Q4.start, Q4.end, {ids["Mgr"], ids["Ann"]})["pipeline"]
+
+
+def test_spans_after_an_incremental_refresh_equal_a_whole_rebuild(db):
+    """New history for a deal with spans, for one without, and a new deal: the refresh recomputes those deals'
+    spans, which then equal the spans a whole rebuild writes."""
+    p, q, w = ("Prospecting", 100, 10, None), ("Proposal", 250, 10, "commit"), ("Closed Won", 300, 20, None)
+    ids = load(db, [("Ann", 0, [(0, p), (4, q)], q), ("Bob", 1, None, p), ("Mgr", 2, [(1, p)], p)], cut=3)
+    spans_of = select(bot_deal_spans).order_by(bot_deal_spans.c.opportunity_id, bot_deal_spans.c.valid_from)
+    with db.engine.begin() as conn:
+        deal = {r.external_id: r.id for r in conn.execute(select(opportunities.c.external_id, opportunities.c.id))}
+        for external_id, slot, state_ in (("d0", 6, w), ("d0", 6, q), ("d1", 3, q), ("d2", 1, w)):
+            conn.execute(insert(opportunity_history), {"opportunity_id": deal[external_id],
+                                                       "changed_at": BASE + slot * HALF_DAY, **values(state_)})
+        new = conn.execute(insert(opportunities).returning(opportunities.c.id), {
+            "external_id": "new", "name": "new", "owner_id": ids["Bob"], "created_at": BASE, **values(p)}).scalar_one()
+        conn.execute(insert(opportunity_history), {"opportunity_id": new, "changed_at": BASE, **values(p)})
+        assert refresh_history_snapshot(conn)["mode"] == "incremental"
+        incremental = conn.execute(spans_of).all()
+        refresh_history_snapshot(conn, full=True)
+        assert conn.execute(spans_of).all() == incremental
+    # d0: 3 (its two rows at slot 6 tie: the first never holds), d1: 1, d2: 2 (a row dated before its first), new: 1
+    assert len(incremental) == 3 + 1 + 2 + 1
