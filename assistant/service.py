@@ -19,6 +19,7 @@ from assistant.ask import Ask, freshness_line, since_default, viewer_today, view
 from assistant.clarify import clarification
 from assistant.followup import read_followup, summary
 from assistant.grammar import Request, parse_request
+from assistant.plain_text import plain_text
 from assistant.request_codec import UnreadableRequest, decode, encode, is_encoded
 from assistant.resolve import Reading, read_question, resolve
 from assistant.vocabulary import EXAMPLES
@@ -124,6 +125,7 @@ def answer_text(engine: Engine, viewer: Viewer, text: str, *, settings: Settings
     now = now or datetime.now(UTC)
     today = viewer_today(viewer, settings, now)
     fiscal = settings.fiscal_year_start_month
+    text = plain_text(text)
     try:
         request, followed = _request_for(engine, text, conversation, today, fiscal, now, settings.tz)
         remember = False

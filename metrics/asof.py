@@ -200,11 +200,8 @@ def deal_states(dialect: str, scope_kind: str, n: int, *, whole_deals: bool = Tr
         cols = [m.c.at.label("as_of"), m.c.k.label("moment"), m.c.rate_day, *(o.c[c] for c in CURRENT_COLUMNS)]
         return cols + [src.c[c].label(c) for c in HISTORY_COLUMNS]
 
-    def held(since, until) -> ColumnElement:
-        return and_(since <= m.c.at, or_(until.is_(None), until > m.c.at))
-
-    parts = [select(*state(r)).select_from(r.join(o, o.c.id == r.c.opportunity_id).join(m, held(r.c.changed_at,
-                                                                                              r.c.valid_to)))
+    parts = [select(*state(r)).select_from(r.join(o, o.c.id == r.c.opportunity_id)
+                                           .join(m, _holds_at(r.c.changed_at, r.c.valid_to, m.c.at)))
              .where(_existed(m))]
     if spans:
         sp = _span_rows(per_deal, in_scope, last, _first_moment(dialect, n), live, whole_deals).subquery("span_rows")
@@ -214,13 +211,18 @@ def deal_states(dialect: str, scope_kind: str, n: int, *, whole_deals: bool = Tr
     return union_all(*parts).subquery("deal_states")
 
 
+def _holds_at(since: ColumnElement, until: ColumnElement, at: ColumnElement) -> ColumnElement:
+    """A state from `since` until `until` (NULL: still) holds at `at`."""
+    return and_(since <= at, or_(until.is_(None), until > at))
+
+
 def _covered(dialect: str, n: int, sp, m):
     """Each span joined to the moments it holds at. With many moments on PostgreSQL, each span's moments are
     generated (a run of them: the moments are bound in time order, moment_params) and joined by number: compared
     moment by moment, the planner re-read the window's spans once per moment (a 13-week trend: 13 × 580,000 index
     entries at 1,000,000 deals)."""
     if dialect != "postgresql" or n <= 2:
-        return sp.join(m, and_(sp.c.valid_from <= m.c.at, or_(sp.c.valid_to.is_(None), sp.c.valid_to > m.c.at)))
+        return sp.join(m, _holds_at(sp.c.valid_from, sp.c.valid_to, m.c.at))
     ats = _bound_moments(dialect, n)
 
     def before(t) -> ColumnElement:  # how many moments come before t

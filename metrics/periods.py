@@ -903,7 +903,8 @@ _AND_WORDS = frozenset({"and", "e", "dan"})
 
 
 _RANGE_GRAINS = ("day", "month")
-# "q3 to q4", "last week to this week": the two ends of a range (not of "until q4", which runs from today)
+# "q3 to q4", "last week to this week": the two ends of a range; "until q4", "till next week": the end of one that
+# runs from today
 _RANGE_END_GRAINS = ("day", "week", "month", "quarter")
 
 
@@ -951,10 +952,11 @@ def _year_later(period: Period) -> Period:
 
 
 def _until(items: list[tuple[str, _Tok]], today: date, sm: int, *, in_text: bool, before: bool) -> Period | None:
-    """"until dec 31": from today through that day (or month), as "by the end of the month" runs from today;
+    """"until dec 31": from today through that day (or week, month, quarter), as "by the end of the month" runs
+    from today;
     `before`: through the day before it. `in_text`: after "by" a bare "may" or "jan" is more likely someone's name
     ("pipeline by may")."""
-    found = _range_end(items, today, sm, in_text=in_text)
+    found = _range_end(items, today, sm, in_text=in_text, grains=_RANGE_END_GRAINS)
     if found is None:
         return None
     end, label = (found.start - timedelta(days=1), None) if before else (found.end, found.label)

@@ -75,6 +75,9 @@ def test_nonsense_gets_help():
         ("pipeline till december", TODAY, date(2026, 12, 31)),
         ("deals closing by dec 31", TODAY, date(2026, 12, 31)),
         ("deals closing before dec 31", TODAY, date(2026, 12, 30)),
+        ("won until q4", TODAY, date(2026, 12, 31)),
+        ("pipeline until next quarter", TODAY, date(2027, 3, 31)),
+        ("deals closing before next quarter", TODAY, date(2026, 12, 31)),
     ],
 )
 def test_a_range_of_days_is_read_whole(text, start, end):
@@ -91,7 +94,8 @@ def test_amount_ranges_are_no_period():
 
 @pytest.mark.parametrize(("text", "words"), [("pipeline between dec 31 and oct 1", "dec 31"),
                                             ("pipeline between oct 1 and feb 30", "feb 30"),
-                                            ("pipeline until oct 1", "Oct 1, 2026")])
+                                            ("pipeline until oct 1", "Oct 1, 2026"),
+                                            ("won until q3", "Q3")])
 def test_a_backward_range_or_a_past_until_is_said(text, words):
     req = parse_request(text, TODAY)
     assert req.problem is not None and words in req.problem and req.period is None, req.problem

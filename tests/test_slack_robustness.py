@@ -47,6 +47,15 @@ def test_any_text_gets_an_answer_within_limits(small_org_db, text, who):
     assert message["blocks"] and len(message["blocks"]) <= 50
 
 
+@pytest.mark.parametrize("text", ["deal help \x00", "pipeline\x00 west", "deal \x00\x07acme", "top\x1b 5 deals"])
+def test_control_characters_are_no_words(small_org_db, text):
+    """A NUL (PostgreSQL's text cannot hold one) or another control character reads as a space, never an error."""
+    engine, viewers = small_org_db
+    answer = answer_text(engine, viewers["max.manager@example.com"], "/sales " + text, settings=load_settings({}),
+                         cache=ResultCache(0))
+    assert answer.error_id is None, (text, answer.lines)
+
+
 @pytest.fixture
 def small_org_db(db):
     build_small_org(db.engine)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
+from assistant.plain_text import plain_text
 from errors import UserError
 from handlers.actions.alerts import identify
 from handlers.deps import BotDeps, viewer_today
@@ -81,7 +82,7 @@ def register(app, deps: BotDeps) -> None:
                 errors[block] = str(exc)
         if not errors and amounts[BEST_CASE_BLOCK] < amounts[COMMIT_BLOCK]:
             errors[BEST_CASE_BLOCK] = _("Best case can't be below commit: it is commit plus the upside.")
-        note = (_value(values, NOTE_BLOCK, NOTE_ACTION) or "").strip()
+        note = plain_text(_value(values, NOTE_BLOCK, NOTE_ACTION) or "").strip()
         if len(note) > NOTE_MAX:
             errors[NOTE_BLOCK] = _("Keep the note under {count} characters.").format(count=f"{NOTE_MAX:,}")
         if errors:
