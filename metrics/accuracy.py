@@ -22,7 +22,7 @@ from db.schema import bot_forecast_snapshots as snaps
 from db.schema import reps
 from errors import UserError
 from i18n import _
-from metrics.asof import as_of_statement, moment_params, snapshot_through, wide_scope
+from metrics.asof import as_of_query
 from metrics.compile import DIM_PREFIX, Window, deal_query
 from metrics.forecast_snapshots import week_moment
 from metrics.model import as_decimal
@@ -120,11 +120,8 @@ def run_accuracy(conn, ctx, period: Period, scope: Scope, dims, today, cache, ru
     end = period_end_moment(period)
     snapshot = None if dims else stored_snapshot(conn, scope, period, point)
     wanted = (end,) if snapshot is not None else (point, end)
-    statement, values = deal_query(ctx, MEASURES, Window(period.start, period.end, today), scope, dims)
-    through = snapshot_through(conn)
-    query = (as_of_statement(ctx.dialect, statement, scope.kind, len(wanted), through is not None,
-                             wide_scope(conn, scope)),
-             {**values, **moment_params(wanted, through)})
+    query = as_of_query(conn, deal_query(ctx, MEASURES, Window(period.start, period.end, today), scope, dims), scope,
+                        wanted)
     at: dict[tuple, dict] = defaultdict(dict)
     for row in run_query(conn, query, cache):
         moment = row.get("as_of", wanted[0])

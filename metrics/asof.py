@@ -75,11 +75,6 @@ def moment_day_param(i: int) -> str:
     return f"as_of_day_{i}"
 
 
-def snapshot_through(conn: Connection) -> int | None:
-    """The history id the snapshot's spans cover, or None when as-of readers must read history alone."""
-    return usable_watermark(conn)
-
-
 def wide_scope(conn: Connection, scope: Scope) -> bool:
     """A team or tree with more than 1/WIDE_SHARE of the org's people, on PostgreSQL (see deal_states)."""
     if conn.dialect.name != "postgresql" or scope.kind in ("org", "rep"):
@@ -93,7 +88,8 @@ def wide_scope(conn: Connection, scope: Scope) -> bool:
 
 def moment_params(moments: tuple[datetime, ...], through: int | None = None) -> dict:
     """The moments' bound values: each instant, and its day (as given: a date D's is D) for the exchange rate;
-    and the snapshot's watermark (`through`, from snapshot_through) when the statement reads its spans."""
+    and the snapshot's watermark (`through`, metrics.history_snapshot.usable_watermark) when the statement reads
+    its spans."""
     moments = tuple(sorted(moments))  # moment k is the k-th earliest (deal_states counts on it)
     values = {moment_param(i): m for i, m in enumerate(moments)}
     values[SNAPSHOT_THROUGH.key] = -1 if through is None else through
@@ -183,7 +179,7 @@ def deal_states(dialect: str, scope_kind: str, n: int, *, whole_deals: bool = Tr
     The scope restricts the history read to the scope's deals first (a rep's history, not the org's).
     `whole_deals`: a deal in the window at one moment is read at every moment (the waterfall follows a deal out of
     the window); otherwise only the states in the window are (a metric counts no other).
-    `spans`: the history snapshot's spans are current up to `snapshot_through` (metrics.history_snapshot): the
+    `spans`: the history snapshot's spans are current up to the snapshot's watermark (bound as SNAPSHOT_THROUGH): the
     deals with no history row after it are read from the spans by a range, the others from history as above.
     `wide`: the scope holds a large part of the org (wide_scope): on PostgreSQL it is read like the org, its
     owners hashed, instead of deal by deal (a VP's half of the org: 500,000 index probes)."""
@@ -203,11 +199,12 @@ def deal_states(dialect: str, scope_kind: str, n: int, *, whole_deals: bool = Tr
     parts = [select(*state(r)).select_from(r.join(o, o.c.id == r.c.opportunity_id)
                                            .join(m, _holds_at(r.c.changed_at, r.c.valid_to, m.c.at)))
              .where(_existed(m))]
+    first = _first_moment(dialect, n)
     if spans:
-        sp = _span_rows(per_deal, in_scope, last, _first_moment(dialect, n), live, whole_deals).subquery("span_rows")
+        sp = _span_rows(per_deal, in_scope, last, first, live, whole_deals).subquery("span_rows")
         parts.append(select(*state(sp)).select_from(_covered(dialect, n, sp, m).join(o, o.c.id == sp.c.opportunity_id))
                      .where(_existed(m)))
-    parts += _as_now(m, in_scope, state, live if spans else None, _first_moment(dialect, n))
+    parts += _as_now(m, in_scope, state, live if spans else None, first)
     return union_all(*parts).subquery("deal_states")
 
 
@@ -321,6 +318,17 @@ def swap_deals(statement: Select, states) -> Select:
             return states.c[element.name]
         return None
     return visitors.replacement_traverse(statement, {}, replace)
+
+
+def as_of_query(conn: Connection, query: tuple[Select, dict], scope: Scope, moments: tuple[datetime, ...]
+                ) -> tuple[Select, dict]:
+    """A compiled deal query (statement, values) read at `moments`: from the snapshot's spans where they are
+    usable, a wide scope read like the org (deal_states)."""
+    statement, values = query
+    through = usable_watermark(conn)
+    return (as_of_statement(conn.dialect.name, statement, scope.kind, len(moments), through is not None,
+                            wide_scope(conn, scope)),
+            {**values, **moment_params(moments, through)})
 
 
 @lru_cache(maxsize=512)

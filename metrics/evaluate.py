@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Select
 from errors import UserError
 from i18n import _
 from metrics import special
-from metrics.asof import as_of_statement, moment_params, snapshot_through, wide_scope
+from metrics.asof import as_of_query
 from metrics.cache import ResultCache, default_cache
 from metrics.compile import DIM_PREFIX, Window, deal_and_quota_query, deal_query, quota_query, render_sql
 from metrics.currency import rate_on, to_display
@@ -265,11 +265,7 @@ def evaluate(
         if metric.needs_quota:
             quota_q = quota_query(ctx, window, scope, dims)
     if moments and deal_q is not None:
-        statement, values = deal_q
-        through = snapshot_through(conn)
-        deal_q = (as_of_statement(ctx.dialect, statement, scope.kind, len(moments), through is not None,
-                                  wide_scope(conn, scope)),
-                  {**values, **moment_params(moments, through)})
+        deal_q = as_of_query(conn, deal_q, scope, moments)
     queries = [q for q in (deal_q, quota_q) if q is not None]
     parts = [run_query(conn, q, cache) for q in queries]
     if _is_trend(moments):

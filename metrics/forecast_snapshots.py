@@ -29,10 +29,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from db.schema import bot_forecast_snapshots as snaps
 from db.schema import quotas, reps
 from metrics import dialect as hooks
-from metrics.asof import as_of_statement, moment_params, snapshot_through
+from metrics.asof import as_of_query
 from metrics.compile import END, START
 from metrics.model import DEAL_MEASURES, Ctx, as_decimal, o, s
 from metrics.periods import Period, fiscal_quarter_of, period_containing
+from metrics.scopes import Scope
 
 CENT = Decimal("0.01")
 SNAPSHOT_WEEKDAY, SNAPSHOT_HOUR = 0, 6  # Monday 06:00 UTC
@@ -138,10 +139,9 @@ def week_figures(conn: Connection, moment: datetime, quarters: tuple[Period, ...
                  ) -> list[dict]:
     """The snapshot rows of every person for `quarters` (adjacent, in order) as of `moment`: one statement."""
     ctx = Ctx(conn.dialect.name, fiscal_start_month)
-    through = snapshot_through(conn)
-    statement = as_of_statement(ctx.dialect, owner_quarter_statement(ctx), "org", 1, through is not None)
-    values = {"window_start": quarters[0].start, "window_end": quarters[-1].end, **moment_params((moment,), through),
-              "rate_day": moment.date()}  # an open deal's amount in the org currency at the rate of the week's day
+    statement, values = as_of_query(conn, (owner_quarter_statement(ctx), {}), Scope("org", "org"), (moment,))
+    values.update(window_start=quarters[0].start, window_end=quarters[-1].end,
+                  rate_day=moment.date())  # an open deal's amount in the org currency at the rate of the week's day
     sums: dict[tuple[int, str], dict] = {}
     for row in conn.execute(statement, values).mappings():
         sums[(row["owner_id"], row["quarter"])] = {m: as_decimal(row[m] or 0) for m in MEASURES}

@@ -35,10 +35,11 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from errors import UserError
 from i18n import _
-from metrics.asof import deal_states, moment_params, snapshot_through, swap_deals, wide_scope
+from metrics.asof import deal_states, moment_params, swap_deals, wide_scope
 from metrics.compile import DIM_PREFIX, END, START, Window, deal_from, params, scope_condition
 from metrics.currency import rate_missing
 from metrics.dialect import money_total
+from metrics.history_snapshot import usable_watermark
 from metrics.model import DIMENSIONS, FILTERS, MISSING_RATES, Ctx, amount, as_decimal, o
 
 CENT = Decimal("0.01")
@@ -145,7 +146,7 @@ def run_waterfall(conn, ctx, period, scope, dims, today, cache, run_query, momen
     if first > second:
         raise UserError(_("The waterfall's first moment must come before its second."))
     by = tuple(x for x in dims if x != "bucket")
-    through = snapshot_through(conn)
+    through = usable_watermark(conn)
     query = (waterfall_statement(ctx, scope.kind, by, through is not None, wide_scope(conn, scope)),
              {**params(Window(period.start, period.end, today), scope), **moment_params((first, second), through)})
     out = []

@@ -25,7 +25,7 @@ from db.schema import (
 )
 from metrics.cache import ResultCache
 from metrics.evaluate import evaluate
-from metrics.history_snapshot import SNAPSHOT_KEY, refresh_history_snapshot
+from metrics.history_snapshot import SNAPSHOT_KEY, refresh_history_snapshot, usable_watermark
 from metrics.periods import Period
 from metrics.scopes import Scope
 from tests.asof_oracle import History, figures_at
@@ -181,8 +181,7 @@ def test_as_of_across_the_snapshot_watermark(db, monkeypatch, wide_share):
                                              "created_at": BASE + 3 * HALF_DAY, **values(w)})
         conn.execute(delete(opportunities).where(opportunities.c.external_id == "d0"))
     with db.engine.connect() as conn:
-        from metrics.asof import snapshot_through
-        assert snapshot_through(conn) is not None
+        assert usable_watermark(conn) is not None
         for slot in range(0, 14):
             moment = BASE + slot * HALF_DAY
             oracle = History(conn).states(moment)
