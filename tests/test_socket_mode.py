@@ -13,10 +13,15 @@ import signal
 import subprocess
 import sys
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import insert, select
 
+from db.schema import bot_subscriptions, reps
 from render.nudges import SNOOZE_CALLBACK_ID, SNOOZE_DATE_BLOCK
+from scheduler.digest_schedule import DIGEST_KINDS
+from scheduler.nudges import KIND as NUDGE_KIND
 from tests.fakeslack import (
     app_mention,
     block_action_payload,
@@ -44,11 +49,23 @@ class SocketBot:
     starting: tuple[int, dict]  # /readyz while Slack had not yet answered auth.test
 
 
+def _no_scheduled_messages(engine) -> None:
+    """Every person's nudge and digests off: these tests count the DMs the bot answers, and a stalled-deal nudge
+    or a digest due at the wall clock's hour in someone's time zone would be one more (CI once saw Bob's nudge)."""
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        rep_ids = conn.execute(select(reps.c.id)).scalars().all()
+        conn.execute(insert(bot_subscriptions), [
+            {"rep_id": rep_id, "kind": kind, "enabled": False, "updated_at": now}
+            for rep_id in rep_ids for kind in (NUDGE_KIND, *DIGEST_KINDS.values())])
+
+
 @pytest.fixture
 def socket_bot(db, fake_slack, tmp_path):
     """The bot process connected to the fake Socket Mode, its operator endpoints on METRICS_PORT. Slack holds
     the first auth.test answer until /readyz has been read once, so that read is of a bot not yet ready."""
     build_small_org(db.engine)
+    _no_scheduled_messages(db.engine)
     for user_id, (email, name, tz) in USERS.items():
         fake_slack.add_user(user_id, email, name, tz=tz)
     port = free_port()
