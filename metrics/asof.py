@@ -187,8 +187,10 @@ def deal_states(dialect: str, scope_kind: str, n: int, *, whole_deals: bool = Tr
     # a wide scope reads the org's states: the statement's own scope condition then keeps the scope's
     in_scope = None if wide else _owner_in_scope(dialect, scope_kind)
     per_deal = dialect == "postgresql"
-    # a team's plan (the deals first, then each one's history) is better left to the planner's guess
-    last = _last_moment(dialect, n) if scope_kind in ("org", "rep") else select(func.max(m.c.at)).scalar_subquery()
+    # a team's plan (the deals first, then each one's history) is better left to the planner's guess; a wide
+    # scope's is the org's (given the last moment, it estimates the spans read, and hashes the scope's owners)
+    last = (_last_moment(dialect, n) if wide or scope_kind in ("org", "rep")
+            else select(func.max(m.c.at)).scalar_subquery())
     live = select(opportunity_history.c.opportunity_id).where(opportunity_history.c.id > SNAPSHOT_THROUGH)
     r = _history_rows(per_deal, in_scope, last, live if spans else None).subquery("history_rows")
 
@@ -284,21 +286,30 @@ def _as_now(m, in_scope: ColumnElement | None, state, live: Select | None, first
     parts = [select(*state(o)).select_from(deals.join(o, o.c.id == deals.c.id).join(m, true()))
              .where(_existed(m), not_yet)]
     if live is not None:
-        # the others: those whose first span starts after the moment, and those with no span (no history by the
-        # snapshot, or created since)
-        f, any_span = bot_deal_spans.alias("first_span"), bot_deal_spans.alias("any_span")
-        now_in = [o.c.close_date.between(START, END), o.c.id.not_in(live), _existed(m)]
-        if in_scope is not None:
-            now_in.append(in_scope)
-        # fenced: left to itself the planner joined every deal in the window to every moment first (2 s for a trend)
-        late = (select(f.c.opportunity_id, f.c.valid_from).where(f.c.is_first, f.c.valid_from > first)
-                .offset(0).subquery("late_starts"))
-        parts.append(select(*state(o)).select_from(late.join(o, o.c.id == late.c.opportunity_id)
-                                                   .join(m, late.c.valid_from > m.c.at))
-                     .where(*now_in))
-        parts.append(select(*state(o)).select_from(o.join(m, true()))
-                     .where(~exists().where(any_span.c.opportunity_id == o.c.id), *now_in))
+        parts.append(_before_first_span(m, in_scope, state, live, first))
     return parts
+
+
+def _before_first_span(m, in_scope: ColumnElement | None, state, live: Select, first) -> Select:
+    """The deals with no history after the snapshot, in the window now, at the moments before their first span
+    (or at every moment, with none: no history by the snapshot, or created since), as they stand now.
+
+    One pass over the window's deals keeps only those with no span begun by the later of their creation and the
+    first moment (an index probe each; a span begun then holds, or has a successor, at every moment they count
+    at), and only those few have their first span's start looked up and are joined to the moments. The demo
+    has none: every deal's history starts when it is created."""
+    s = bot_deal_spans
+    created = o.c.created_at
+    since = case((or_(created.is_(None), created < first), first), else_=created)
+    begun = exists().where(s.c.opportunity_id == o.c.id, s.c.valid_from <= since)
+    candidates = [o.c.close_date.between(START, END), o.c.id.not_in(live), ~begun]
+    if in_scope is not None:
+        candidates.append(in_scope)
+    first_from = select(func.min(s.c.valid_from)).where(s.c.opportunity_id == o.c.id).scalar_subquery()
+    # fenced: the first span's start is looked up once per deal left, and the moments joined to those alone
+    deals = select(o.c.id, first_from.label("first_from")).where(*candidates).offset(0).subquery("before_spans")
+    return (select(*state(o)).select_from(deals.join(o, o.c.id == deals.c.id).join(m, true()))
+            .where(_existed(m), or_(deals.c.first_from.is_(None), deals.c.first_from > m.c.at)))
 
 
 def _existed(m) -> ColumnElement:
