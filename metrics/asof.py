@@ -246,8 +246,10 @@ def _span_rows(per_deal: bool, in_scope: ColumnElement | None, last, first, live
                     or_(w.c.valid_to.is_(None), w.c.valid_to > first)]
     if in_scope is not None and per_deal:
         deals = select(o.c.id).where(in_scope)
-        if whole_deals:  # the scope's deals with a span in the window: a probe each
-            deals = deals.where(exists().where(w.c.opportunity_id == o.c.id, *window_spans))
+        if whole_deals:  # the scope's deals with a span in the window: a probe each (the OFFSET keeps it one:
+            # as a semi-join, a team's 25,000 deals were hashed against the org's 500,000 window spans)
+            deals = deals.where(select(w.c.opportunity_id).where(w.c.opportunity_id == o.c.id, *window_spans)
+                                .offset(0).exists())
         deals = deals.subquery("scope_deals")
         src = (select(*cols).where(s.c.opportunity_id == deals.c.id, *between, *(() if whole_deals else (in_window,)))
                .offset(0).lateral("deal_spans"))
