@@ -47,6 +47,8 @@ _AMOUNT_RE = re.compile(
     rf"(?:(?P<op>{_MIN_WORDS}|{_MAX_WORDS})\s*{_AMOUNT.format(n='a', u='ua')}\b"
     rf"|(?:between|{intl.BETWEEN})\s+{_AMOUNT.format(n='lo', u='ulo')}\s+(?:and|{intl.AND})\s+"
     rf"{_AMOUNT.format(n='hi', u='uhi')}\b"
+    rf"|(?:from|{intl.FROM})\s+{_AMOUNT.format(n='lo2', u='ulo2')}\s+(?:to|{intl.TO})\s+"
+    rf"{_AMOUNT.format(n='hi2', u='uhi2')}\b"
     rf"|{_AMOUNT.format(n='plus', u='uplus')}\s?\+)", re.IGNORECASE)
 _UNITS = {"k": 1000, "thousand": 1000, "grand": 1000, "m": 10**6, "mm": 10**6, "mn": 10**6, "million": 10**6,
           "b": 10**9, "bn": 10**9} | intl.UNITS
@@ -185,10 +187,11 @@ def _take_amounts(text: str, req: Request) -> str:
             key = "amount_min" if re.fullmatch(_MIN_WORDS, m["op"].lower()) else "amount_max"
             req.filters[key] = _money(m["a"], m["ua"])
             return " "
-        if m["lo"] is not None and _is_amount(m["hi"], m["uhi"], m[0]):
-            req.filters["amount_min"] = _money(m["lo"], m["ulo"] or m["uhi"])
-            req.filters["amount_max"] = _money(m["hi"], m["uhi"])
-            return " "
+        for lo, hi in (("lo", "hi"), ("lo2", "hi2")):
+            if m[lo] is not None and _is_amount(m[hi], m["u" + hi], m[0]):
+                req.filters["amount_min"] = _money(m[lo], m["u" + lo] or m["u" + hi])
+                req.filters["amount_max"] = _money(m[hi], m["u" + hi])
+                return " "
         if m["plus"] is not None and _is_amount(m["plus"], m["uplus"], m[0]):
             req.filters["amount_min"] = _money(m["plus"], m["uplus"])
             return " "
@@ -450,6 +453,8 @@ _REPHRASE = (
     (re.compile(r"\b(mese|bulan) (?:per|demi|ke) \1\b", re.I), r"per \1"),
     # "settimana per settimana", "minggu ke minggu": weekly
     (re.compile(r"\b(settimana|minggu|pekan) (?:per|demi|ke) \1\b", re.I), "weekly"),
+    # "prima del 31 dicembre", "prima di dicembre": before (not "la prima settimana", the first week)
+    (re.compile(r"\bprima\s+(?:del|dello|della|dell['’]\s*|di|dei|degli|delle)\s*", re.I), "before "),
     # "the quarter", "the month": the current one
     (re.compile(r"(?<!\bof )(?<!\bin )\bthe (week|month|quarter|year)\b(?!\s+(?:before|after|to date))", re.I),
      r"this \1"),
@@ -459,6 +464,33 @@ _REPHRASE = (
 def _rephrase(text: str) -> str:
     for regex, replacement in _REPHRASE:
         text = regex.sub(replacement, text)
+    return text
+
+
+_FROM_IT = re.compile(r"\b(?:da|dal|dalla|dall['’])\s*", re.IGNORECASE)
+_TO_IT = frozenset({"a", "ad", "al", "alla", "all'", "all’"})
+
+
+def _from_to(text: str, today: date, fiscal: int) -> str:
+    """Italian "da q1 a q3", "da ottobre a dicembre", "dal 1 ottobre al 15": "from … to …" when the words on
+    either side of "a" read as a range of periods together (one to three words each), else the text as it was:
+    "da" alone opens a "since …" and "a" alone is no word of a period."""
+    for lead in _FROM_IT.finditer(text):
+        words = list(re.finditer(r"\S+", text[lead.end():]))
+        for k, word in enumerate(words[:4]):
+            if k == 0 or word[0].lower() not in _TO_IT:
+                continue
+            for n in (3, 2, 1):  # the longest end that reads
+                if k + n >= len(words):
+                    continue
+                first = text[lead.end() + words[0].start(): lead.end() + words[k - 1].end()]
+                last = text[lead.end() + words[k + 1].start(): lead.end() + words[k + n].end()]
+                try:
+                    period = parse_period(f"{first} to {last}", today, fiscal)
+                except (PeriodError, UserError):
+                    continue
+                if period.grain is None:
+                    return f"{text[:lead.start()]}from {first} to {last}{text[lead.end() + words[k + n].end():]}"
     return text
 
 
@@ -572,7 +604,7 @@ def _parse(text: str, today: date, fiscal_start_month: int, zone: ZoneInfo) -> R
     body, slash = _strip_prefix(text)
     req = Request(intent="", raw=raw)
     body = _take_moment(body, today, fiscal_start_month, zone, req)
-    body = _take_amounts(_take_currency(_rephrase(body), req), req)
+    body = _from_to(_take_amounts(_take_currency(_rephrase(body), req), req), today, fiscal_start_month)
     body, shift = _shifted_compare(body, req)
     main, other = body, ""
     parts = _COMPARE_SPLIT.split(body, maxsplit=1)

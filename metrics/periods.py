@@ -930,6 +930,10 @@ def _day_range(items: list[tuple[str, _Tok]], today: date, sm: int, *, between: 
             continue
         first = _range_end(items[:k], today, sm, grains=_RANGE_END_GRAINS)
         last = _range_end(items[k + 1:], today, sm, grains=_RANGE_END_GRAINS)
+        if first is not None and last is None:
+            last = _day_of_same_month(items[k + 1:], first, sm)  # "oct 1 - 15"
+        elif first is None and last is not None:
+            first = _day_of_same_month(items[:k], last, sm)  # "1 - 15 oct", "dal 1 al 15 ottobre"
         if first is None or last is None:
             continue
         if first.start > last.end and last.grain in ("month", "quarter") and not _year_given(items[k + 1:]):
@@ -940,6 +944,16 @@ def _day_range(items: list[tuple[str, _Tok]], today: date, sm: int, *, between: 
                                                                  last=" ".join(t.text for _, t in items[k + 1:])))
         return Period(first.start, last.end, format_range(first.start, last.end), None, sm)
     return None
+
+
+def _day_of_same_month(items: list[tuple[str, _Tok]], other: Period, sm: int) -> Period | None:
+    """A bare day number at one end of a range whose other end is a day: that day of the other end's month."""
+    if other.grain != "day" or len(items) != 1 or not (items[0][0].isdigit() and len(items[0][0]) <= 2):
+        return None
+    try:
+        return day_period(other.start.replace(day=int(items[0][0])), fiscal_year_start_month=sm)
+    except ValueError:
+        return None
 
 
 def _year_later(period: Period) -> Period:

@@ -69,6 +69,13 @@ def test_nonsense_gets_help():
         ("pipeline between nov 1 and today", date(2026, 11, 1), TODAY),
         ("pipeline between nov and feb", date(2026, 11, 1), date(2027, 2, 28)),
         ("pipeline dec 31 - jan 15", date(2026, 12, 31), date(2027, 1, 15)),
+        # one end a bare day: the other end's month
+        ("won oct 1 - 15", date(2026, 10, 1), date(2026, 10, 15)),
+        ("won oct 1 to 15", date(2026, 10, 1), date(2026, 10, 15)),
+        ("won between oct 1 and 15", date(2026, 10, 1), date(2026, 10, 15)),
+        ("won 1 - 15 oct", date(2026, 10, 1), date(2026, 10, 15)),
+        ("vinte dal 1 al 15 ottobre", date(2026, 10, 1), date(2026, 10, 15)),
+        ("menang 1 sampai 15 okt", date(2026, 10, 1), date(2026, 10, 15)),
         ("deals between 50k and 100k closing between oct 1 and dec 31", date(2026, 10, 1), date(2026, 12, 31)),
         ("pipeline until dec 31", TODAY, date(2026, 12, 31)),
         ("pipeline through 12/31", TODAY, date(2026, 12, 31)),
@@ -87,12 +94,25 @@ def test_a_range_of_days_is_read_whole(text, start, end):
     assert not req.unknown and not req.names and req.problem is None, (req.unknown, req.names, req.problem)
 
 
-def test_amount_ranges_are_no_period():
-    req = parse_request("deals between 50k and 100k", TODAY)
+@pytest.mark.parametrize("text", ["deals between 50k and 100k", "deals from 50k to 100k"])
+def test_amount_ranges_are_no_period(text):
+    req = parse_request(text, TODAY)
     assert req.period is None and (req.filters["amount_min"], req.filters["amount_max"]) == (50000, 100000)
+    assert not req.names and not req.unknown
+
+
+@pytest.mark.parametrize(("text", "period", "names"), [
+    ("trattative da chiudere a marzo", "Mar 2026", []),  # deals to close in March: "chiudere" is no period
+    ("vinte da dana a marzo", "Mar 2026", ["dana"]),
+])
+def test_da_a_is_a_range_only_when_both_ends_are_periods(text, period, names):
+    req = parse_request(text, TODAY)
+    assert req.period is not None and req.period.label == period, req.period
+    assert [n for n, _ in req.names] == names and not req.unknown, (req.names, req.unknown)
 
 
 @pytest.mark.parametrize(("text", "words"), [("pipeline between dec 31 and oct 1", "dec 31"),
+                                            ("won oct 15 - 1", "oct 15"),
                                             ("pipeline between oct 1 and feb 30", "feb 30"),
                                             ("pipeline until oct 1", "Oct 1, 2026"),
                                             ("won until q3", "Q3")])

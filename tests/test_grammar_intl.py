@@ -302,10 +302,16 @@ def test_an_amount_that_reads_two_ways_is_asked_back_not_guessed(lang, text):
         ("it", "pipeline fra il 1/10 e il 31/12", date(2026, 10, 1), date(2026, 12, 31)),
         ("it", "pipeline tra ottobre e dicembre", date(2026, 10, 1), date(2026, 12, 31)),
         ("it", "pipeline dal 1 ottobre al 31 dicembre", date(2026, 10, 1), date(2026, 12, 31)),
+        # "da … a …": "a" joins the two ends only when both read as periods
+        ("it", "pipeline da ottobre a dicembre", date(2026, 10, 1), date(2026, 12, 31)),
+        ("it", "vinte da 1/10 a 15/10", date(2026, 10, 1), date(2026, 10, 15)),
+        ("it", "vinte da 1 a 15 ottobre", date(2026, 10, 1), date(2026, 10, 15)),
+        ("it", "vinte dal 1 al 15 ottobre", date(2026, 10, 1), date(2026, 10, 15)),
         ("it", "trattative tra 50.000 e 100.000 tra 1/10 e 31/12", date(2026, 10, 1), date(2026, 12, 31)),
         ("it", "pipeline fino al 31/12", TODAY, date(2026, 12, 31)),
         ("it", "pipeline fino a dicembre", TODAY, date(2026, 12, 31)),
         ("it", "pipeline entro il 31/12", TODAY, date(2026, 12, 31)),
+        ("it", "pipeline prima del 31/12", TODAY, date(2026, 12, 30)),
         ("id", "pipeline antara 1/10 dan 31/12", date(2026, 10, 1), date(2026, 12, 31)),
         ("id", "pipeline antara 1 Oktober dan 31 Desember", date(2026, 10, 1), date(2026, 12, 31)),
         ("id", "deal antara 50 jt dan 100 jt antara oktober dan desember", date(2026, 10, 1), date(2026, 12, 31)),
@@ -324,11 +330,14 @@ def test_a_range_of_days_is_read_whole_in_the_askers_order(lang, text, start, en
 
 
 @pytest.mark.parametrize(("lang", "text"), [("it", "trattative tra 50.000 e 100.000"),
+                                            ("it", "trattative da 50.000 a 100.000"),
+                                            ("id", "pipeline dari 50 jt sampai 100 jt"),
                                             ("id", "deal antara 50 jt dan 100 jt")])
 def test_amount_ranges_are_no_period_in_other_languages(lang, text):
     with use_locale(lang):
         req = parse_request(text, TODAY)
-    assert req.period is None and "amount_min" in req.filters and "amount_max" in req.filters
+    assert req.period is None and not req.names and not req.unknown, (req.period, req.names, req.unknown)
+    assert (req.filters["amount_min"], req.filters["amount_max"]) in ((50000, 100000), (5 * 10**7, 10**8))
 
 
 @pytest.mark.parametrize(("lang", "text"), [
@@ -389,6 +398,7 @@ def test_year_and_quarter_over_the_one_before_in_indonesian_and_italian(lang, te
     ("id", "closing dari q1 sampai q3"),
     ("id", "closing q1 sampai q3"),
     ("it", "fatturato dal q1 al q3"),
+    ("it", "vinte da q1 a q3"),
 ])
 def test_a_range_of_quarters_in_indonesian_and_italian(lang, text):
     with use_locale(lang):
