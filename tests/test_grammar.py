@@ -71,6 +71,7 @@ def test_nonsense_gets_help():
         ("pipeline dec 31 - jan 15", date(2026, 12, 31), date(2027, 1, 15)),
         # one end a bare day: the other end's month
         ("won oct 1 - 15", date(2026, 10, 1), date(2026, 10, 15)),
+        ("won oct 1-15", date(2026, 10, 1), date(2026, 10, 15)),
         ("won oct 1 to 15", date(2026, 10, 1), date(2026, 10, 15)),
         ("won between oct 1 and 15", date(2026, 10, 1), date(2026, 10, 15)),
         ("won 1 - 15 oct", date(2026, 10, 1), date(2026, 10, 15)),
