@@ -129,7 +129,7 @@ def _warm_caches(deps) -> None:
     """Compute the org-wide won-deal stage benchmarks once at start-up, so no user waits for them (unless the
     history snapshot holds them already)."""
     from metrics.history_snapshot import usable_state
-    from metrics.stalled import won_stage_percentiles
+    from metrics.stage_benchmarks import won_stage_percentiles
 
     try:
         with deps.engine.connect() as conn:

@@ -56,6 +56,7 @@ from db.schema import (
     opportunity_history,
     stages,
 )
+from metrics.stage_benchmarks import won_stage_percentiles
 
 SNAPSHOT_KEY = "history_snapshot"
 FULL_REBUILD_AFTER = timedelta(hours=24)
@@ -274,8 +275,6 @@ def refresh_history_snapshot(conn: Connection, *, full: bool = False, now: datet
     entries = conn.execute(select(func.count()).select_from(se)).scalar_one()
     pushes = conn.execute(select(func.count()).select_from(cp)).scalar_one()
     opportunity_id, changed_at, _ = conn.execute(_anchor_row(through)).one()
-    from metrics.stalled import won_stage_percentiles  # the rule module reads this one: import when needed
-
     new_state = SnapshotState(through, _anchor(opportunity_id, changed_at), signature, entries, full_at,
                               won_stage_percentiles(conn))
     conn.execute(delete(bot_settings).where(bot_settings.c.key == SNAPSHOT_KEY))

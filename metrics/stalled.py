@@ -82,6 +82,7 @@ from metrics.rules_common import (
     sort_findings,
 )
 from metrics.scopes import is_wide
+from metrics.stage_benchmarks import STUCK_PERCENTILE, won_stage_percentiles, won_stage_samples
 
 RULES: dict[str, str] = {
     "no_activity": N_("No recent activity"),
@@ -90,10 +91,6 @@ RULES: dict[str, str] = {
     "close_date_pushed": N_("Close date pushed repeatedly"),
 }
 
-STUCK_PERCENTILE = 0.75
-# The won-deal stage benchmarks are org-wide history (about 1.5 s at 1,000,000 deals on PostgreSQL) and move
-# slowly: without a history snapshot to hold them, a cache keeps them for an hour even while deals change.
-BENCHMARK_TTL_SECONDS = 3600
 STUCK_MIN_SAMPLES = 20
 STUCK_DEFAULT_DAYS = 30
 PUSH_WINDOW_DAYS = 90
@@ -168,55 +165,6 @@ def _no_activity_finding(row: Any, settings: Settings) -> Finding:
 
 # --- stuck_in_stage --------------------------------------------------------------------------------------------
 
-def _won_stage_samples(d: str):
-    """SELECT stage, days: time spent in each stage by won deals, one row per visit that ended (from history)."""
-    won = o.alias("won")
-    won_stage = s.alias("won_stage")
-    order = (h.c.changed_at, h.c.id)
-    rows = (
-        select(
-            h.c.opportunity_id, h.c.id, h.c.changed_at, h.c.stage,
-            func.lag(h.c.stage).over(partition_by=h.c.opportunity_id, order_by=order).label("prev_stage"),
-        )
-        .select_from(h.join(won, won.c.id == h.c.opportunity_id).join(won_stage, won_stage.c.name == won.c.stage))
-        .where(won_stage.c.is_won, h.c.stage.is_not(None))
-        .subquery("won_rows")
-    )
-    entries = (
-        select(rows.c.opportunity_id, rows.c.id, rows.c.changed_at, rows.c.stage)
-        .where(or_(rows.c.prev_stage.is_(None), rows.c.prev_stage != rows.c.stage))
-        .subquery("won_entries")
-    )
-    visits = select(
-        entries.c.stage,
-        entries.c.changed_at,
-        func.lead(entries.c.changed_at)
-        .over(partition_by=entries.c.opportunity_id, order_by=(entries.c.changed_at, entries.c.id))
-        .label("left_at"),
-    ).subquery("won_visits")
-    return select(
-        visits.c.stage,
-        dl.days_between(d, dl.to_date(d, visits.c.left_at), dl.to_date(d, visits.c.changed_at)).label("days"),
-    ).where(visits.c.left_at.is_not(None))
-
-
-def won_stage_percentiles(conn: Connection, fraction: float = STUCK_PERCENTILE,
-                          cache: Any = None) -> dict[str, tuple[float, int]]:
-    """{stage: (percentile of days in stage for won deals, samples)}: the benchmark stuck_in_stage uses.
-
-    `cache` (a metrics.cache.ResultCache) reuses the answer for BENCHMARK_TTL_SECONDS: the benchmark is org-wide
-    and the dearest part of the stalled rules, so a per-rep request need not recompute it.
-    """
-    d = conn.dialect.name
-    pct = dl.percentile_subquery(d, "days", fraction, ["stage"], _won_stage_samples(d), name="won_pct")
-    query = select(pct.c.stage, pct.c.value, pct.c.n)
-    if cache is not None:
-        rows = cache.fetch(conn, query, ttl=BENCHMARK_TTL_SECONDS, versioned=False)
-    else:
-        rows = [r._mapping for r in conn.execute(query)]
-    return {row["stage"]: (row["value"], row["n"]) for row in rows}
-
-
 def _entered_stage_at():
     """When the deal entered its current stage: stage_entered_at, else from history, else created_at."""
     prior = h.alias("h_prior")
@@ -243,7 +191,7 @@ def _stuck_in_stage_query(d: str, *, today: date, owner_ids: Any = None, deal_id
     """`benchmarks` (from won_stage_percentiles) saves recomputing them; by default they are a subquery."""
     pct = None
     if benchmarks is None:
-        pct = dl.percentile_subquery(d, "days", STUCK_PERCENTILE, ["stage"], _won_stage_samples(d), name="won_pct")
+        pct = dl.percentile_subquery(d, "days", STUCK_PERCENTILE, ["stage"], won_stage_samples(d), name="won_pct")
         pct_value, pct_n = pct.c.value, pct.c.n
     elif benchmarks:
         ordered = sorted(benchmarks.items())

@@ -309,7 +309,8 @@ def test_the_snapshot_holds_the_won_deal_benchmarks(db):
     in the state shows through, which proves it is read), and a state from before benchmarks still works."""
     import json
 
-    from metrics.stalled import stalled_deals, won_stage_percentiles
+    from metrics.stage_benchmarks import won_stage_percentiles
+    from metrics.stalled import stalled_deals
     from tests.factories import Factory, at
 
     clear(db)

@@ -20,7 +20,8 @@ from config import Settings
 from db.schema import accounts, activities, opportunities, opportunity_history, quotas, reps, stages
 from metrics import dialect as dl
 from metrics.cache import ResultCache
-from metrics.stalled import RULES, stalled_deals, won_stage_percentiles
+from metrics.stage_benchmarks import won_stage_percentiles
+from metrics.stalled import RULES, stalled_deals
 from tests.factories import Factory, at
 
 TODAY = date(2026, 5, 15)
