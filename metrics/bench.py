@@ -340,7 +340,7 @@ def same_figure(layer, hand, kind: str) -> bool:
     """Whether the layer's figure is exactly the hand-written query's, as the layer shows it.
 
     Unknown is not zero: None matches only None. A count must be equal. Money and days are the hand value
-    rounded half-even to the shown step (cents, 0.1 day), as the layer rounds (metrics.evaluate._quantize), and
+    rounded half-even to the shown step (cents, 0.1 day), as the layer rounds (metrics.result.quantize), and
     must then be equal: a cent off is a mismatch. A ratio is the only figure allowed a margin: the layer divides
     in Decimal and shows 4 places, the hand query divides in the database (binary float on SQLite, NUMERIC with
     its own scale on PostgreSQL), so when the exact quotient lies on a half step the two roundings may land on

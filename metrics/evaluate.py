@@ -6,61 +6,29 @@ This is the one entry point handlers, jobs and the CLI use for KPIs.
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 import pandas as pd
-from sqlalchemy import Connection, Select
+from sqlalchemy import Connection
 
 from errors import UserError
 from i18n import _
 from metrics import special
 from metrics.asof import as_of_query
-from metrics.cache import ResultCache, default_cache
-from metrics.compile import DIM_PREFIX, Window, deal_and_quota_query, deal_query, quota_query, render_sql
+from metrics.cache import ResultCache
+from metrics.compile import DIM_PREFIX, Window, deal_and_quota_query, deal_query, quota_query
 from metrics.currency import rate_on, to_display
-from metrics.model import DEAL_MEASURES, DIMENSIONS, METRICS, MISSING_RATES, Ctx, Metric, as_decimal
+from metrics.model import DEAL_MEASURES, DIMENSIONS, METRICS, Ctx, Metric, as_decimal
 from metrics.periods import Period, format_day
+from metrics.result import CENT, MetricResult, left_out, quantize, run_query
 from metrics.scopes import Scope
 
-CENT = Decimal("0.01")
-RATIO_PLACES = Decimal("0.0001")
 ALL_METRIC_NAMES = tuple(METRICS) + tuple(special.SPECIAL_METRICS)
 
 
 class MetricError(UserError):
     """An unknown metric or a dimension the metric does not allow."""
-
-
-@dataclass
-class MetricResult:
-    metric: str
-    label: str
-    fmt: str
-    description: str
-    period: Period
-    scope: Scope
-    by: tuple[str, ...]
-    rows: list[dict]
-    queries: list[tuple[Select, dict]] = field(default_factory=list)
-    dialect: object = None
-    computed_at: datetime = field(default_factory=lambda: datetime.now(UTC))
-    left_out: int = 0  # deals left out: an amount in a currency with no exchange rate on the deal's day
-    org_currency: str = "USD"
-    currency: str = "USD"  # the currency the money figures are in: the org's, or the one asked for
-    rate: Decimal | None = None  # units of `currency` per org-currency unit (today's), when it is not the org's
-    as_of: datetime | None = None  # the moment the figures are as of, when not now (a trend's are in its rows)
-
-    @property
-    def sql(self) -> list[str]:
-        """The exact SQL sent, parameters inlined (rendered on demand: only --explain needs it)."""
-        return [render_sql(q, self.dialect, values) for q, values in self.queries]
-
-    @property
-    def value(self):
-        """The single value of an ungrouped result."""
-        return self.rows[0]["value"] if self.rows else None
 
 
 def metric_definition(name: str) -> Metric | special.SpecialMetric:
@@ -126,31 +94,6 @@ def in_currency(conn: Connection, result: MetricResult, currency: str | None, to
             row[key] = to_display(row.get(key), rate)
     result.currency, result.rate = code, rate
     return result
-
-
-def left_out(parts: list[list[dict]]) -> int:
-    """The deals the queries left out for want of an exchange rate (the largest count of any one query: the
-    queries of one answer read the same deals)."""
-    return max((sum(int(r.get(MISSING_RATES) or 0) for r in part) for part in parts), default=0)
-
-
-def run_query(conn: Connection, query: tuple[Select, dict], cache: ResultCache | None) -> list[dict]:
-    """Run a (statement, parameters) pair through the cache."""
-    cache = cache or default_cache()
-    statement, values = query
-    return cache.fetch(conn, statement, values)
-
-
-def _quantize(value, fmt: str):
-    if value is None or (isinstance(value, float) and pd.isna(value)):
-        return None
-    if fmt == "money":
-        return Decimal(str(value)).quantize(CENT)
-    if fmt == "count":
-        return int(value)
-    if fmt == "days":
-        return Decimal(str(value)).quantize(Decimal("0.1"))
-    return Decimal(str(value)).quantize(RATIO_PLACES)
 
 
 def _merge(parts: list[list[dict]], by: tuple[str, ...]) -> list[dict]:
@@ -224,9 +167,9 @@ def _output_row(metric: Metric, raw: dict, dims: tuple[str, ...], pace: Decimal)
     raw["pace"] = pace
     out = {"as_of": raw["as_of"]} if "as_of" in raw else {}
     out.update({b: raw.get(DIM_PREFIX + b) for b in dims})
-    out["value"] = _quantize(metric.value(raw), metric.fmt)
+    out["value"] = quantize(metric.value(raw), metric.fmt)
     for extra in metric.extras:
-        out[extra] = _quantize(raw.get(extra), _fmt_of(extra, metric.fmt))
+        out[extra] = quantize(raw.get(extra), _fmt_of(extra, metric.fmt))
     return out
 
 

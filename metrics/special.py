@@ -24,6 +24,7 @@ from metrics.history_snapshot import changed_since, first_entries, usable_waterm
 from metrics.model import DIMENSIONS, REP_DIMENSIONS
 from metrics.payout_metric import run_payout, run_payout_projected
 from metrics.periods import day_after_start
+from metrics.result import MetricResult, left_out, quantize, run_query
 from metrics.waterfall import run_waterfall
 
 VELOCITY_LOOKBACK_DAYS = 365
@@ -40,8 +41,6 @@ class SpecialMetric:
     takes_moments: bool = False  # reads `moments` (as-of instants); the others cannot be asked as of a date
 
     def evaluate(self, conn, ctx, period, scope, dims, today, cache, moments=None):
-        from metrics.evaluate import MetricResult, _quantize, left_out, run_query
-
         parts: list[list[dict]] = []
 
         def run_and_keep(conn, query, cache):
@@ -57,7 +56,7 @@ class SpecialMetric:
         else:
             queries, rows = self.run(conn, ctx, period, scope, dims, today, cache, run_and_keep)
         for row in rows:
-            row["value"] = _quantize(row["value"], self.fmt)
+            row["value"] = quantize(row["value"], self.fmt)
         return MetricResult(self.name, self.label, self.fmt, self.description, period, scope, dims, rows,
                             queries=queries, dialect=conn.dialect, left_out=left_out(parts),
                             org_currency=ctx.org_currency, currency=ctx.org_currency)
