@@ -397,6 +397,8 @@ WORDS: dict[str, str] = {
     "mnth": "month", "mnths": "month",
     "quarter": "quarter", "quarters": "quarter", "qtr": "quarter", "qtrs": "quarter", "qr": "quarter",
     "q": "q",
+    "half": "half", "halves": "half", "h": "h",  # "h1", "2h", "first half", "next half"
+    "first": "ord1", "second": "ord2", "third": "ord3", "fourth": "ord4",
     "year": "year", "years": "year", "yr": "year", "yrs": "year",
     "d": "d", "w": "w", "m": "m", "y": "y",  # only after a number: "last 30d", "next 2w"
     "fy": "fy", "fiscal": "fiscal",
@@ -417,7 +419,7 @@ _INTL_WORDS = frozenset(intl.WORDS_ID) | frozenset(intl.WORDS_IT)
 # Words that typo correction may aim at (fillers and one/two-letter forms are too easy to hit by accident).
 # Indonesian and Italian words are typo targets from five letters ("kuartl", "trimestr"): shorter ones ("ini",
 # "lalu", "mese") are too close to other words, and ordinals ("quarto") too close to "quarter".
-_VOCAB = sorted(w for w, c in WORDS.items() if c != _FILLER and not c.startswith("ord")
+_VOCAB = sorted(w for w, c in WORDS.items() if c not in (_FILLER, "half", "h") and not c.startswith("ord")
                 and len(w) >= (5 if w in _INTL_WORDS else 3))
 # Real words a typo must never be "corrected" from (lost -> last, weekly -> week, ...).
 _STOPWORDS = frozenset({
@@ -585,10 +587,12 @@ def _in_english_order(raw: list[tuple[str, _Tok]]) -> list[tuple[str, _Tok]]:
             out += [(nxt2, raw[i + 2][1]), (c, t), raw[i + 1]]
             i += 3
             continue
-        elif c.startswith("ord") and nxt == "quarter":
-            out += [("q", t), (c[3:], t)]
-        elif c == "quarter" and nxt.startswith("ord"):
-            out += [("q", t), (nxt[3:], raw[i + 1][1])]
+        elif c.startswith("ord") and nxt in ("quarter", "half"):
+            out += [("q" if nxt == "quarter" else "h", t), (c[3:], t)]
+        elif c in ("quarter", "half") and nxt.startswith("ord"):
+            out += [("q" if c == "quarter" else "h", t), (nxt[3:], raw[i + 1][1])]
+        elif c == "half" and nxt in ("this", "last", "next") and _spelled(raw[i + 1][1]) in intl.POSTFIX:
+            out += [(nxt, raw[i + 1][1]), (c, t)]  # "semestre prossimo": next half
         elif c == "start" and nxt in _TO_DATE:
             out.append((_TO_DATE[nxt], t))
         else:
@@ -664,6 +668,44 @@ def _year(digits: str, *, two_digit_ok: bool) -> int | None:
     if not MIN_YEAR <= y <= MAX_YEAR:
         raise _outside_years(y)
     return y
+
+
+def half_period(fy: int, h: int, fiscal_year_start_month: int = 1) -> Period:
+    """Half `h` (1 or 2) of fiscal year `fy`: its first two quarters or its last two, labelled "H1 FY2027"."""
+    start = quarter_bounds(fy, 2 * h - 1, fiscal_year_start_month)[0]
+    end = quarter_bounds(fy, 2 * h, fiscal_year_start_month)[1]
+    return Period(start, end, f"H{h} FY{fy}", None, fiscal_year_start_month)
+
+
+_HALF = r"(?:(?:h|half) (?P<h>\d)|(?P<hb>\d) h)"
+
+
+def _half(s: str, today: date, sm: int, *, in_text: bool) -> Period | None:
+    """"h1", "2h", "half 1", "first half" (read as "h 1"), with "this", "next year", "2027", "fy27" or "fy 2027"
+    around it, and "this", "last" or "next half": a fiscal half-year. In prose a number other than 1 or 2 ("24h")
+    is no half; in a period typed alone it is an error."""
+    if m := re.fullmatch(r"(this|last|next) half", s):
+        fy, q = fiscal_quarter_of(today, sm)
+        index = 2 * fy + (q - 1) // 2 + {"this": 0, "last": -1, "next": 1}[m[1]]
+        return half_period(index // 2, index % 2 + 1, sm)
+    for pattern in (rf"(?:this )?{_HALF}", rf"{_HALF} (?P<rel>this|last|next) (?:year|fy)",
+                    rf"{_HALF} (?P<fy>fy )?(?P<year>\d+)", rf"(?P<fy>fy )?(?P<year>\d+) {_HALF}"):
+        if m := re.fullmatch(pattern, s):
+            break
+    else:
+        return None
+    h = int(m["h"] or m["hb"])
+    if h not in (1, 2):
+        if in_text:
+            return None
+        raise PeriodError(_("There is no H{half}: a fiscal year has halves H1 and H2.").format(half=h)
+                          + " " + accepted_forms_text())
+    groups = m.groupdict()
+    if groups.get("year"):
+        fy = _year(m["year"], two_digit_ok=bool(m["fy"]) or not in_text)
+        return None if fy is None else half_period(fy, h, sm)
+    fy = fiscal_year_of(today, sm) + {None: 0, "this": 0, "last": -1, "next": 1}[groups.get("rel")]
+    return half_period(fy, h, sm)
 
 
 def _quarter_number(digits: str) -> int:
@@ -839,6 +881,9 @@ def _match(items: list[tuple[str, _Tok]], today: date, sm: int, *, in_text: bool
         fy = _year(m[2], two_digit_ok=bool(m[1]))
         q = _quarter_number(m[3])
         return None if fy is None else quarter_period(fy, q, sm)
+
+    if half := _half(s, today, sm, in_text=in_text):
+        return half
 
     if m := re.fullmatch(r"fy (\d+)", s):
         fy = _year(m[1], two_digit_ok=True)

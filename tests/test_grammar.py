@@ -181,3 +181,36 @@ def test_quarters_either_side_of_vs_stay_a_comparison():
     req = parse_request("bookings q3 vs q4", TODAY)
     assert (req.period.start, req.period.end) == (date(2026, 7, 1), date(2026, 9, 30))
     assert (req.compare.period.start, req.compare.period.end) == (date(2026, 10, 1), date(2026, 12, 31))
+
+
+@pytest.mark.parametrize(("text", "start", "end"), [
+    ("h1 pipeline", date(2026, 1, 1), date(2026, 6, 30)),
+    ("pipeline 2h", date(2026, 7, 1), date(2026, 12, 31)),
+    ("second half pipeline", date(2026, 7, 1), date(2026, 12, 31)),
+    ("pipeline for the first half of next year", date(2027, 1, 1), date(2027, 6, 30)),
+    ("won in the second half of 2025", date(2025, 7, 1), date(2025, 12, 31)),
+    ("pipeline h2 2027", date(2027, 7, 1), date(2027, 12, 31)),
+    ("won 2027 h2", date(2027, 7, 1), date(2027, 12, 31)),
+    ("won h1 fy27", date(2027, 1, 1), date(2027, 6, 30)),
+    ("won this half", date(2026, 7, 1), date(2026, 12, 31)),
+    ("won last half", date(2026, 1, 1), date(2026, 6, 30)),
+    ("pipeline next half", date(2027, 1, 1), date(2027, 6, 30)),
+    ("pipeline first quarter", date(2026, 1, 1), date(2026, 3, 31)),
+    ("vinte primo semestre", date(2026, 1, 1), date(2026, 6, 30)),
+    ("vinte semestre prossimo", date(2027, 1, 1), date(2027, 6, 30)),
+    ("menang semester kedua", date(2026, 7, 1), date(2026, 12, 31)),
+])
+def test_a_fiscal_half_year(text, start, end):
+    req = parse_request(text, TODAY)
+    assert (req.period.start, req.period.end) == (start, end), req.period
+    assert not req.unknown and not req.names, (req.unknown, req.names)
+
+
+def test_a_half_follows_the_fiscal_year_and_h3_is_said():
+    from metrics.periods import PeriodError, parse_period
+
+    half = parse_period("h1", date(2026, 11, 25), fiscal_year_start_month=2)  # FY2027 runs Feb 2026 - Jan 2027
+    assert (half.start, half.end, half.label) == (date(2026, 2, 1), date(2026, 7, 31), "H1 FY2027")
+    with pytest.raises(PeriodError, match="H3"):
+        parse_period("h3", date(2026, 11, 25))
+    assert parse_request("pipeline last 24h", TODAY).period is None  # 24 is no half
