@@ -442,10 +442,21 @@ def _shifted_compare(text: str, req: Request) -> tuple[str, str | None]:
     return text, None
 
 
+_WE = frozenset({"kita", "kami", "noi"})  # "we" where a question says who: what the asker looks after
 _REPHRASE = (
     # "what did the team close", "how much has dana booked": closed won, whoever the subject is
     (re.compile(r"\b(?:what|how much)\s+(?:did|have|has)\s+(.{1,40}?)\s+(?:close|closed|book|booked|win|won|sign|"
                 r"signed|land|landed)\b", re.I), r"\1 closed won"),
+    # "why did we lose deals", "loss reasons": closed lost by the reason given; "what did dana lose": closed lost
+    (re.compile(r"\bwhy\s+(?:did|do|does|are|is|have|has|were|was)\s+(.{1,40}?)\s+(?:lose|losing|lost)\b", re.I),
+     r"\1 closed lost by loss reason"),
+    (re.compile(r"\b(?:loss|lost)\s+reasons\b", re.I), "closed lost by loss reason"),
+    # "perché abbiamo perso", "kenapa kita kalah": the same, in Italian and Indonesian
+    (re.compile(r"\b(?:perch[eé]|kenapa|mengapa)\s+(.{0,40}?)\b(?:abbiamo\s+|hanno\s+|ha\s+)?(?:pers[oaie]|perdiamo|"
+                r"perdono|perde|kalah|kehilangan)\b", re.I),
+     lambda m: ("" if m[1].strip().lower() in _WE else m[1]) + " closed lost by loss reason"),
+    (re.compile(r"\b(?:what|how much|how many(?:\s+deals)?)\s+(?:did|have|has)\s+(.{1,40}?)\s+(?:lose|lost)\b", re.I),
+     r"\1 closed lost"),
     # "compare dana and mei", "compare dana with mei reed": a comparison of two people
     (re.compile(rf"\b(?:compare|{intl.COMPARE_VERBS})\s+(.{{1,40}}?)\s+(?:and|with|to|{intl.WITH})\s+", re.I),
      r"\1 vs "),

@@ -197,6 +197,8 @@ _DIMENSION_WORDS: dict[str, str] = {
     "stage": "stage|stages|phase|phases|sales stage|deal stage",
     "product": "product|products|sku|skus|product line|product lines|line|offering|offerings",
     "industry": "industry|industries|vertical|verticals|sector|sectors",
+    "loss_reason": "loss reason|loss reasons|lost reason|lost reasons|reason|reasons|reason lost|reason for loss|"
+                   "reasons for loss|why lost",
     "forecast_category": "forecast category|forecast categories|category|categories|forecast_category|fc|"
                          "forecast cat|commit category",
     "day": "day|days|date|daily",

@@ -139,6 +139,8 @@ DIMENSION_WORDS: dict[str, str] = {
     "stage": "tahap|fase|fasi",
     "product": "produk|prodotto|prodotti",
     "industry": "industri|settore|settori",
+    "loss_reason": "alasan|alasan kalah|alasan kehilangan|motivo|motivi|motivo della perdita|motivi della perdita|"
+                   "motivo perdita",
     "month": "bulan|mese|mesi",
     "quarter": "kuartal|trimestre|trimestri",
 }

@@ -174,6 +174,7 @@ DIMENSIONS: dict[str, Dimension] = {
         Dimension("stage", lambda _: o.c.stage, deal_only=True, sort=lambda _: func.min(s.c.position)),
         Dimension("product", lambda _: o.c.product, deal_only=True),
         Dimension("industry", lambda _: acct.c.industry, _ACCT, deal_only=True),
+        Dimension("loss_reason", lambda _: o.c.loss_reason, deal_only=True),  # the CRM's reason a deal was lost
         Dimension("forecast_category", forecast_category, deal_only=True),
         Dimension("day", lambda _: o.c.close_date, deal_only=True),
         Dimension("month", lambda ctx: hooks.month_label(ctx.dialect, o.c.close_date), deal_only=True),

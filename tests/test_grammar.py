@@ -214,3 +214,25 @@ def test_a_half_follows_the_fiscal_year_and_h3_is_said():
     with pytest.raises(PeriodError, match="H3"):
         parse_period("h3", date(2026, 11, 25))
     assert parse_request("pipeline last 24h", TODAY).period is None  # 24 is no half
+
+
+@pytest.mark.parametrize(("text", "scope"), [
+    ("lost deals by reason", ""),
+    ("loss reasons this quarter", ""),
+    ("why did we lose deals this year", ""),
+    ("why did dana lose", "dana"),
+    ("perse per motivo", ""),
+    ("kalah berdasarkan alasan", ""),
+    ("perché abbiamo perso trattative questo trimestre", ""),
+    ("kenapa kita kalah kuartal ini", ""),
+    ("perché dana perde", "dana"),
+])
+def test_why_deals_were_lost_is_closed_lost_by_loss_reason(text, scope):
+    req = parse_request(text, TODAY)
+    assert (req.metric, req.by, req.scope_text) == ("closed_lost", ("loss_reason",), scope), req
+    assert not req.unknown
+
+
+def test_how_many_deals_did_we_lose_is_closed_lost():
+    req = parse_request("how many deals did we lose last quarter", TODAY)
+    assert (req.metric, req.by, req.period.label, req.unknown) == ("closed_lost", (), "last quarter (Q3 FY2026)", [])

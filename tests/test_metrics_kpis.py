@@ -229,3 +229,26 @@ def test_conversion_by_rep_within_a_tree(db):
     org = value(db, "conversion", by="rep_id").rows
     assert tree == [r for r in org if r["rep_id"] == mine]
     assert {r["stage"]: r["entered"] for r in tree} == {"Prospecting": 2, "Qualification": 2, "Proposal": 2}
+
+
+def test_closed_lost_by_loss_reason_by_hand_and_by_pandas(db):
+    """Lost deals in Q4 by the CRM's loss reason, a deal with none in a group of its own; won and open deals and
+    lost deals outside the quarter count nowhere."""
+    import pandas as pd
+
+    f = Factory(db.engine)
+    ann = f.rep("Ann Rep")
+    lost = [("Price", 1000, date(2026, 10, 5)), ("Price", 250, date(2026, 11, 2)), ("Competitor", 4000,
+            date(2026, 12, 1)), (None, 75, date(2026, 10, 20)), ("Price", 9999, date(2026, 9, 30))]
+    for reason, amount, closed in lost:
+        f.deal(ann, "Closed Lost", amount, closed, loss_reason=reason)
+    f.deal(ann, "Closed Won", 500, date(2026, 10, 9), loss_reason="Price")  # a stray reason on a won deal
+    f.deal(ann, "Proposal", 700, date(2026, 11, 9))
+    rows = {r["loss_reason"]: (r["value"], r["lost_count"]) for r in value(db, "closed_lost", by="loss_reason").rows}
+    assert rows == {"Price": (Decimal("1250.00"), 2), "Competitor": (Decimal("4000.00"), 1),
+                    None: (Decimal("75.00"), 1)}
+    frame = pd.DataFrame(lost, columns=["reason", "amount", "closed"])
+    frame = frame[(frame["closed"] >= Q4.start) & (frame["closed"] <= Q4.end)]
+    by_pandas = frame.groupby(frame["reason"].fillna("-"), sort=False)["amount"].agg(["sum", "count"])
+    assert {("-" if k is None else k): (v, n) for k, (v, n) in rows.items()} == {
+        k: (Decimal(int(s)).quantize(Decimal("0.01")), n) for k, (s, n) in by_pandas.iterrows()}
