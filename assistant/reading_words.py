@@ -22,7 +22,7 @@ OPTION_NAMES = {"chart": N_("chart"), "explain": N_("explain"), "share": N_("sha
 DIMENSION_NAMES = {
     "owner": N_("owner"), "manager": N_("manager"), "team": N_("team"), "region": N_("region"),
     "segment": N_("segment"), "stage": N_("stage"), "product": N_("product"), "industry": N_("industry"),
-    "loss_reason": N_("loss reason"),
+    "loss_reason": N_("loss reason"), "source": N_("source"),
     "forecast_category": N_("forecast category"), "day": N_("day"), "month": N_("month"),
     "fiscal_quarter": N_("fiscal quarter"), "kind": N_("kind"), "quarter": N_("quarter"),
 }

@@ -199,6 +199,8 @@ _DIMENSION_WORDS: dict[str, str] = {
     "industry": "industry|industries|vertical|verticals|sector|sectors",
     "loss_reason": "loss reason|loss reasons|lost reason|lost reasons|reason|reasons|reason lost|reason for loss|"
                    "reasons for loss|why lost",
+    "source": "source|sources|lead source|lead sources|deal source|deal sources|opportunity source|channel|"
+              "channels",
     "forecast_category": "forecast category|forecast categories|category|categories|forecast_category|fc|"
                          "forecast cat|commit category",
     "day": "day|days|date|daily",

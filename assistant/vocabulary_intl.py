@@ -141,6 +141,7 @@ DIMENSION_WORDS: dict[str, str] = {
     "industry": "industri|settore|settori",
     "loss_reason": "alasan|alasan kalah|alasan kehilangan|motivo|motivi|motivo della perdita|motivi della perdita|"
                    "motivo perdita",
+    "source": "sumber|sumber lead|fonte|fonti|origine|canale|canali",
     "month": "bulan|mese|mesi",
     "quarter": "kuartal|trimestre|trimestri",
 }

@@ -175,6 +175,7 @@ DIMENSIONS: dict[str, Dimension] = {
         Dimension("product", lambda _: o.c.product, deal_only=True),
         Dimension("industry", lambda _: acct.c.industry, _ACCT, deal_only=True),
         Dimension("loss_reason", lambda _: o.c.loss_reason, deal_only=True),  # the CRM's reason a deal was lost
+        Dimension("source", lambda _: o.c.source, deal_only=True),  # where the deal came from (lead source)
         Dimension("forecast_category", forecast_category, deal_only=True),
         Dimension("day", lambda _: o.c.close_date, deal_only=True),
         Dimension("month", lambda ctx: hooks.month_label(ctx.dialect, o.c.close_date), deal_only=True),

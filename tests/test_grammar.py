@@ -236,3 +236,11 @@ def test_why_deals_were_lost_is_closed_lost_by_loss_reason(text, scope):
 def test_how_many_deals_did_we_lose_is_closed_lost():
     req = parse_request("how many deals did we lose last quarter", TODAY)
     assert (req.metric, req.by, req.period.label, req.unknown) == ("closed_lost", (), "last quarter (Q3 FY2026)", [])
+
+
+@pytest.mark.parametrize("text", ["pipeline by lead source", "bookings by channel this year",
+                                  "top 3 sources by pipeline", "pipeline per fonte", "pipeline berdasarkan sumber"])
+def test_by_source(text):
+    """"lead" in "by lead source" is no manager ("leader")."""
+    req = parse_request(text, TODAY)
+    assert req.by == ("source",) and not req.names and not req.unknown, (req.by, req.names, req.unknown)

@@ -252,3 +252,18 @@ def test_closed_lost_by_loss_reason_by_hand_and_by_pandas(db):
     by_pandas = frame.groupby(frame["reason"].fillna("-"), sort=False)["amount"].agg(["sum", "count"])
     assert {("-" if k is None else k): (v, n) for k, (v, n) in rows.items()} == {
         k: (Decimal(int(s)).quantize(Decimal("0.01")), n) for k, (s, n) in by_pandas.iterrows()}
+
+
+def test_pipeline_and_win_rate_by_source(db):
+    """Open pipeline and win rate by where the deals came from (opportunities.source), worked by hand."""
+    f = Factory(db.engine)
+    ann = f.rep("Ann Rep")
+    for source, stage, amount in (("Inbound", "Proposal", 1000), ("Inbound", "Negotiation", 500),
+                                  ("Partner", "Proposal", 300), (None, "Prospecting", 40),
+                                  ("Inbound", "Closed Won", 900), ("Inbound", "Closed Lost", 100),
+                                  ("Partner", "Closed Lost", 200), ("Partner", "Closed Lost", 250)):
+        f.deal(ann, stage, amount, date(2026, 11, 10), source=source)
+    pipeline = {r["source"]: r["value"] for r in value(db, "pipeline", by="source").rows}
+    assert pipeline == {"Inbound": Decimal("1500.00"), "Partner": Decimal("300.00"), None: Decimal("40.00")}
+    win_rate = {r["source"]: r["value"] for r in value(db, "win_rate", by="source").rows}
+    assert win_rate == {"Inbound": Decimal("0.5000"), "Partner": Decimal("0.0000")}  # 1 of 2 closed; 0 of 2
