@@ -457,6 +457,13 @@ _REPHRASE = (
      lambda m: ("" if m[1].strip().lower() in _WE else m[1]) + " closed lost by loss reason"),
     (re.compile(r"\b(?:what|how much|how many(?:\s+deals)?)\s+(?:did|have|has)\s+(.{1,40}?)\s+(?:lose|lost)\b", re.I),
      r"\1 closed lost"),
+    # "deals owned by dana", "assigned to dana", "dana's team's deals managed by max": whose they are
+    (re.compile(r"\b(?:owned|held|worked|run|managed|handled)\s+by\s+|\bassigned\s+to\s+", re.I), "for "),
+    # "deals dana owns": the same
+    (re.compile(r"\b(deals|opportunities|opps|pipeline)\s+(?!(?:we|i|you|they|he|she|it|everyone|everybody|anyone|"
+                r"nobody|each|every|the|my|our|this|that|who|which|team)\b)([a-z][\w.'’-]*)\s+(?:owns|has|holds)\b",
+                re.I),
+     r"\1 for \2"),
     # "compare dana and mei", "compare dana with mei reed": a comparison of two people
     (re.compile(rf"\b(?:compare|{intl.COMPARE_VERBS})\s+(.{{1,40}}?)\s+(?:and|with|to|{intl.WITH})\s+", re.I),
      r"\1 vs "),

@@ -244,3 +244,18 @@ def test_by_source(text):
     """"lead" in "by lead source" is no manager ("leader")."""
     req = parse_request(text, TODAY)
     assert req.by == ("source",) and not req.names and not req.unknown, (req.by, req.names, req.unknown)
+
+
+@pytest.mark.parametrize(("text", "scope"), [
+    ("deals owned by dana", "dana"),
+    ("opportunities assigned to dana", "dana"),
+    ("deals closing this month owned by dana", "dana"),
+    ("deals managed by max", "max"),
+    ("pipeline owned by the west team", "west team"),
+    ("deals dana owns", "dana"),
+    ("how much pipeline everyone has", "org"),
+])
+def test_whose_deals_they_are(text, scope):
+    """"owned by", "assigned to", "X owns": the scope, not a name called "owned"."""
+    req = parse_request(text, TODAY)
+    assert req.scope_text == scope and not req.unknown, (req.scope_text, req.unknown, req.names)
