@@ -333,15 +333,21 @@ def swap_deals(statement: Select, states) -> Select:
     return visitors.replacement_traverse(statement, {}, replace)
 
 
+def as_of_reading(conn: Connection, scope: Scope, moments: tuple[datetime, ...]) -> tuple[bool, bool, dict]:
+    """How deal_states reads the scope at `moments` here: (from the snapshot's spans, the scope read like the org,
+    the moments' bound values)."""
+    through = usable_watermark(conn)
+    return through is not None, wide_scope(conn, scope), moment_params(moments, through)
+
+
 def as_of_query(conn: Connection, query: tuple[Select, dict], scope: Scope, moments: tuple[datetime, ...]
                 ) -> tuple[Select, dict]:
     """A compiled deal query (statement, values) read at `moments`: from the snapshot's spans where they are
     usable, a wide scope read like the org (deal_states)."""
     statement, values = query
-    through = usable_watermark(conn)
-    return (as_of_statement(conn.dialect.name, statement, scope.kind, len(moments), through is not None,
-                            wide_scope(conn, scope)),
-            {**values, **moment_params(moments, through)})
+    spans, wide, moment_values = as_of_reading(conn, scope, moments)
+    return (as_of_statement(conn.dialect.name, statement, scope.kind, len(moments), spans, wide),
+            {**values, **moment_values})
 
 
 @lru_cache(maxsize=512)

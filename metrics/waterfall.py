@@ -35,11 +35,10 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from errors import UserError
 from i18n import _
-from metrics.asof import deal_states, moment_params, swap_deals, wide_scope
+from metrics.asof import as_of_reading, deal_states, swap_deals
 from metrics.compile import DIM_PREFIX, END, START, Window, deal_from, params, scope_condition
 from metrics.currency import rate_missing
 from metrics.dialect import money_total
-from metrics.history_snapshot import usable_watermark
 from metrics.model import DIMENSIONS, FILTERS, MISSING_RATES, Ctx, amount, as_decimal, o
 
 CENT = Decimal("0.01")
@@ -146,9 +145,9 @@ def run_waterfall(conn, ctx, period, scope, dims, today, cache, run_query, momen
     if first > second:
         raise UserError(_("The waterfall's first moment must come before its second."))
     by = tuple(x for x in dims if x != "bucket")
-    through = usable_watermark(conn)
-    query = (waterfall_statement(ctx, scope.kind, by, through is not None, wide_scope(conn, scope)),
-             {**params(Window(period.start, period.end, today), scope), **moment_params((first, second), through)})
+    spans, wide, moment_values = as_of_reading(conn, scope, (first, second))
+    query = (waterfall_statement(ctx, scope.kind, by, spans, wide),
+             {**params(Window(period.start, period.end, today), scope), **moment_values})
     out = []
     for row in run_query(conn, query, cache):
         for bucket in BUCKETS:
